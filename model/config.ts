@@ -1,0 +1,75 @@
+// The public interface: every `xmpp-edge:` config key, its type, default and
+// meaning. Pulumi.yaml declares the same keys (a test keeps the two in sync);
+// validate.ts adds the checks that look at several keys at once.
+import { z } from "zod";
+import { DEFAULT_TURN_RELAY_PORTS } from "./ports";
+
+export const PROJECT = "xmpp-edge";
+
+const forward = z
+  .object({
+    port: z.union([z.number(), z.string()]).meta({ description: 'a port (5000) or a range ("6000-6010")' }),
+    protocol: z.enum(["tcp", "udp"]),
+    toPort: z.number().int().optional().meta({ description: "home port, for a single port only; default the same port" }),
+    description: z.string().optional(),
+  })
+  .strict();
+
+const existingHost = z
+  .object({
+    address: z.string().min(1),
+    user: z.string().min(1).default("root"),
+    port: z.number().int().min(1).max(65535).default(22),
+  })
+  .strict();
+
+/** Secrets are only ever read through pulumi.Config.requireSecret; here we only note they are set. */
+const secretValue = z.unknown();
+
+export const configSchema = z
+  .object({
+    domain: z.string().meta({ description: "XMPP domain (JIDs are user@domain; the Snikket domain)" }),
+    xmppHost: z.string().optional().meta({ description: "DNS-only name pointing at the VPS; target of the SRV records. Default: domain" }),
+    webHostnames: z.array(z.string()).default([]).meta({ description: "Names proxied by Cloudflare to the VPS (HTTP/HTTPS)" }),
+    homeTailnetIPv4: z.string().optional().meta({ description: "Home server's tailnet IPv4 (100.64.0.0/10); required unless homeTailnetHostname" }),
+    homeTailnetIPv6: z.string().optional().meta({ description: "Home server's tailnet IPv6 (fd7a:115c:a1e0::/48); without it IPv6 clients are not forwarded on DNAT ports" }),
+    homeTailnetHostname: z.string().optional().meta({ description: "Look the home device up in the tailnet at deploy time (Tailscale API)" }),
+    preset: z.enum(["snikket", "prosody"]).default("snikket").meta({ description: "Port set and home-side ports" }),
+    directTls: z.boolean().default(true).meta({ description: "XMPP on 443 by ALPN (xmpp-client, xmpp-server) and _xmpps-* SRV records" }),
+    clientIp: z.enum(["masquerade", "proxy-protocol"]).default("masquerade").meta({ description: "How 5222/5269 reach home: kernel DNAT + masquerade, or nginx with PROXY protocol v1 (Prosody mod_net_proxy)" }),
+    turn: z.enum(["edge", "off"]).default("edge").meta({ description: "STUN/TURN by coturn on the VPS, or none" }),
+    turnRelayPorts: z.string().default(DEFAULT_TURN_RELAY_PORTS).meta({ description: "TURN relay UDP port range" }),
+    sshAllowFrom: z.array(z.string()).meta({ description: 'CIDRs allowed to reach SSH on the public address, or ["tailnet"] (no public SSH; push over the tailnet)' }),
+    webOriginLock: z.enum(["cloudflare", "off"]).default("cloudflare").meta({ description: "Accept web names on 80/443 only from Cloudflare's published ranges" }),
+    webOriginExtraAllow: z.array(z.string()).default([]).meta({ description: "CIDRs allowed to reach web names besides Cloudflare (monitoring, another CDN)" }),
+    extraForwards: z.array(forward).default([]).meta({ description: "Other ports forwarded to home: [{port, protocol, toPort?}]" }),
+    serverName: z.string().default("xmpp-edge").meta({ description: "Hetzner server name and tailnet hostname of the VPS" }),
+    serverType: z.string().default("cax11").meta({ description: "Hetzner server type (cax11 arm64, cx23 x86)" }),
+    location: z.string().default("fsn1").meta({ description: "Hetzner location" }),
+    image: z.string().default("debian-12").meta({ description: "Hetzner image" }),
+    cloudflareZoneId: z.string().optional().meta({ description: "Cloudflare zone holding the records (required to deploy unless zone is set)" }),
+    zone: z.string().optional().meta({ description: "DNS zone name (e.g. example.com); every record must lie in it" }),
+    dns: z.enum(["cloudflare", "off"]).default("cloudflare").meta({ description: "off: create no DNS records (take them from the dnsRecords output)" }),
+    existingHost: existingHost.optional().meta({ description: "Push to this host ({address, user, port}) instead of creating a Hetzner VPS" }),
+    tailscaleTags: z.array(z.string()).default(["tag:xmpp-edge"]).meta({ description: "ACL tags of the VPS in the tailnet" }),
+    tailscaleLoginServer: z.string().optional().meta({ description: "Headscale (or other) control server URL; needs tailscaleAuthKey" }),
+    tailscaleAuthKey: secretValue.optional().meta({ description: "Secret pre-auth key; skips creating one through the Tailscale API" }),
+    sshPublicKey: z.string().optional().meta({ description: "Deployer public key (OpenSSH); default: generated" }),
+    sshPrivateKey: secretValue.optional().meta({ description: "Secret deployer private key matching sshPublicKey" }),
+    turnSecret: secretValue.optional().meta({ description: "Secret TURN shared secret; default: generated" }),
+  })
+  .strict();
+
+export type RawConfig = z.input<typeof configSchema>;
+export type ParsedConfig = z.output<typeof configSchema>;
+export type ExtraForwardInput = z.output<typeof forward>;
+
+export const CONFIG_KEYS = Object.keys(configSchema.shape) as (keyof ParsedConfig)[];
+export const SECRET_KEYS = ["tailscaleAuthKey", "sshPrivateKey", "turnSecret"] as const;
+
+/** Keys whose stack value is structured (list, object, bool): Pulumi hands them to the program as JSON text. */
+export function isStructuredKey(key: string): boolean {
+  let t: z.ZodType | undefined = (configSchema.shape as Record<string, z.ZodType>)[key];
+  while (t instanceof z.ZodOptional || t instanceof z.ZodDefault) t = t.unwrap() as z.ZodType;
+  return !(t instanceof z.ZodString || t instanceof z.ZodEnum || t === undefined);
+}

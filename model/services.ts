@@ -1,0 +1,76 @@
+// What the VPS serves on its public addresses and who handles each port.
+// The firewall, the nftables input filter, the DNAT rules, the nginx
+// listeners, coturn and PLAN.md are all read off this one list.
+import * as P from "./ports";
+import type { PortRange, Protocol } from "./ports";
+
+export type Handler = "nginx-http" | "nginx-stream" | "nftables" | "coturn";
+
+export interface Service {
+  id: string;
+  purpose: string;
+  protocol: Protocol;
+  ports: PortRange;
+  handler: Handler;
+  /** Home port(s) for a single-target forward; a range forwards port to same port. */
+  home?: PortRange;
+  /** nginx-stream only: send a PROXY protocol v1 header to home. */
+  proxyProtocol?: boolean;
+}
+
+export interface ServiceInputs {
+  preset: "snikket" | "prosody";
+  clientIp: "masquerade" | "proxy-protocol";
+  turn: "edge" | "off";
+  turnRelayPorts: PortRange;
+  extraForwards: { ports: PortRange; protocol: Protocol; toPort?: number; description?: string }[];
+}
+
+export function planServices(c: ServiceInputs): Service[] {
+  const pp = c.clientIp === "proxy-protocol";
+  const services: Service[] = [
+    { id: "http", purpose: "HTTP: web names (from Cloudflare) and ACME HTTP-01 for the XMPP names", protocol: "tcp", ports: P.single(P.HTTP_PORT), handler: "nginx-http" },
+    { id: "https", purpose: "HTTPS and XMPP direct TLS, routed by ALPN and SNI", protocol: "tcp", ports: P.single(P.HTTPS_PORT), handler: "nginx-stream" },
+    {
+      id: "xmpp-c2s",
+      purpose: "XMPP client connections (STARTTLS)",
+      protocol: "tcp",
+      ports: P.single(P.XMPP_C2S_PORT),
+      handler: pp ? "nginx-stream" : "nftables",
+      home: P.single(pp ? P.HOME_C2S_PROXY_PROTOCOL_PORT : P.XMPP_C2S_PORT),
+      proxyProtocol: pp || undefined,
+    },
+    {
+      id: "xmpp-s2s",
+      purpose: "XMPP server-to-server (STARTTLS)",
+      protocol: "tcp",
+      ports: P.single(P.XMPP_S2S_PORT),
+      handler: pp ? "nginx-stream" : "nftables",
+      home: P.single(pp ? P.HOME_S2S_PROXY_PROTOCOL_PORT : P.XMPP_S2S_PORT),
+      proxyProtocol: pp || undefined,
+    },
+  ];
+  if (c.preset === "snikket") {
+    services.push({ id: "proxy65", purpose: "Snikket file-transfer proxy (XEP-0065)", protocol: "tcp", ports: P.single(P.PROXY65_PORT), handler: "nftables", home: P.single(P.PROXY65_PORT) });
+  }
+  if (c.turn === "edge") {
+    const turnPorts = c.preset === "snikket" ? P.TURN_PORTS_SNIKKET : P.TURN_PORTS_PROSODY;
+    for (const protocol of ["udp", "tcp"] as const) {
+      services.push({ id: `stun-turn-${protocol}`, purpose: `STUN/TURN over ${protocol.toUpperCase()} (coturn on the VPS)`, protocol, ports: turnPorts, handler: "coturn" });
+    }
+    services.push({ id: "turn-relay", purpose: "TURN relay ports (coturn on the VPS)", protocol: "udp", ports: c.turnRelayPorts, handler: "coturn" });
+  }
+  c.extraForwards.forEach((f, i) => {
+    const home = f.toPort === undefined ? f.ports : P.single(f.toPort);
+    services.push({ id: `extra-${i}`, purpose: f.description ?? `extraForwards[${i}]`, protocol: f.protocol, ports: f.ports, handler: "nftables", home });
+  });
+  return services;
+}
+
+/** The ports that are not services but must stay reachable: SSH and tailscaled. */
+export function reservedPorts(): { protocol: Protocol; ports: PortRange; what: string }[] {
+  return [
+    { protocol: "tcp", ports: P.single(P.SSH_PORT), what: "SSH (the deploy path; see sshAllowFrom)" },
+    { protocol: "udp", ports: P.single(P.TAILSCALE_UDP_PORT), what: "tailscaled's WireGuard port" },
+  ];
+}

@@ -1,0 +1,233 @@
+// Turns raw stack config into a validated EdgeConfig, or throws ConfigError
+// listing every problem at once, each naming the key, the bad value and what
+// would be valid. Both the offline plan and the Pulumi program call this, so
+// they fail with the same words before anything is created.
+import { z } from "zod";
+import { configSchema, PROJECT, type ParsedConfig } from "./config";
+import { cidrFamily, inCidr, ipFamily, isHostname, isInZone, normaliseCidr, TAILNET_IPV4_RANGE, TAILNET_IPV6_RANGE } from "./net";
+import { formatRange, overlaps, parsePortRange, type PortRange, type Protocol } from "./ports";
+import { planServices, reservedPorts } from "./services";
+
+export interface ExtraForward {
+  ports: PortRange;
+  protocol: Protocol;
+  toPort?: number;
+  description?: string;
+}
+
+export type SshAccess = { mode: "public"; from: string[] } | { mode: "tailnet" };
+
+export interface EdgeConfig {
+  domain: string;
+  xmppHost: string;
+  webHostnames: string[];
+  home: { ipv4?: string; ipv6?: string; hostname?: string };
+  preset: "snikket" | "prosody";
+  directTls: boolean;
+  clientIp: "masquerade" | "proxy-protocol";
+  turn: "edge" | "off";
+  turnRelayPorts: PortRange;
+  ssh: SshAccess;
+  webOriginLock: "cloudflare" | "off";
+  webOriginExtraAllow: string[];
+  extraForwards: ExtraForward[];
+  server: { name: string; type: string; location: string; image: string };
+  cloudflareZoneId?: string;
+  zone?: string;
+  dns: "cloudflare" | "off";
+  existingHost?: { address: string; user: string; port: number };
+  tailscale: { tags: string[]; loginServer?: string; authKeySet: boolean };
+  deployKey: { publicKey?: string; privateKeySet: boolean };
+  turnSecretSet: boolean;
+}
+
+export class ConfigError extends Error {
+  constructor(readonly problems: string[]) {
+    super(`invalid ${PROJECT} configuration (${problems.length} problem${problems.length === 1 ? "" : "s"}):\n` + problems.map((p) => `  - ${p}`).join("\n"));
+    this.name = "ConfigError";
+  }
+}
+
+const show = (v: unknown) => JSON.stringify(v);
+
+/** The DNS-only names served by the home XMPP server (never proxied). */
+export function xmppNames(c: Pick<EdgeConfig, "domain" | "xmppHost" | "preset">): string[] {
+  const names = [c.domain, c.xmppHost];
+  if (c.preset === "snikket") names.push(`groups.${c.domain}`, `share.${c.domain}`);
+  return [...new Set(names)];
+}
+
+export function validateConfig(raw: Record<string, unknown>): EdgeConfig {
+  const parsed = configSchema.safeParse(raw, { reportInput: true });
+  if (!parsed.success) throw new ConfigError(parsed.error.issues.map(formatZodIssue));
+  const problems: string[] = [];
+  const c = checkFields(parsed.data, (key, msg) => problems.push(`${PROJECT}:${key}: ${msg}`));
+  if (problems.length > 0) throw new ConfigError(problems);
+  return c;
+}
+
+function formatZodIssue(issue: z.core.$ZodIssue): string {
+  if (issue.code === "unrecognized_keys") {
+    return issue.keys.map((k) => `${PROJECT}:${k}: unknown key; valid keys: ${Object.keys(configSchema.shape).join(", ")}`).join("\n  - ");
+  }
+  const key = issue.path.length ? issue.path.map((p, i) => (typeof p === "number" ? `[${p}]` : i ? `.${String(p)}` : String(p))).join("") : "(root)";
+  const got = "input" in issue && issue.input !== undefined ? `; got ${show(issue.input)}` : "; it is required";
+  return `${PROJECT}:${key}: ${issue.message.replace(/^Invalid (input|option): /, "")}${got}`;
+}
+
+type Report = (key: string, message: string) => void;
+
+function checkFields(p: ParsedConfig, report: Report): EdgeConfig {
+  const hostname = (key: string, value: string) => {
+    if (!isHostname(value)) report(key, `${show(value)} is not a valid hostname; expected a lower-case fully qualified name like "chat.example.com" (no trailing dot, no scheme)`);
+  };
+  hostname("domain", p.domain);
+  const xmppHost = p.xmppHost ?? p.domain;
+  if (p.xmppHost !== undefined) hostname("xmppHost", p.xmppHost);
+
+  const xmpp = xmppNames({ domain: p.domain, xmppHost, preset: p.preset });
+  const seen = new Set<string>();
+  p.webHostnames.forEach((name, i) => {
+    const key = `webHostnames[${i}]`;
+    hostname(key, name);
+    if (xmpp.includes(name)) {
+      report(key, `${show(name)} is a DNS-only XMPP name (${xmpp.join(", ")}); XMPP, TURN and federation need it unproxied, so it cannot be a Cloudflare-proxied web name. Use another name, or change xmppHost`);
+    }
+    if (seen.has(name)) report(key, `${show(name)} is listed twice`);
+    seen.add(name);
+  });
+
+  if (p.zone !== undefined) {
+    hostname("zone", p.zone);
+    const check = (key: string, name: string) => {
+      if (!isInZone(name, p.zone!)) report(key, `${show(name)} is outside the zone ${show(p.zone)}; every record must be ${p.zone} or a name below it`);
+    };
+    check("domain", p.domain);
+    if (p.xmppHost !== undefined) check("xmppHost", p.xmppHost);
+    p.webHostnames.forEach((n, i) => check(`webHostnames[${i}]`, n));
+  }
+
+  const home: EdgeConfig["home"] = {};
+  if (p.homeTailnetIPv4 !== undefined) {
+    if (ipFamily(p.homeTailnetIPv4) !== 4 || !inCidr(p.homeTailnetIPv4, TAILNET_IPV4_RANGE)) {
+      report("homeTailnetIPv4", `${show(p.homeTailnetIPv4)} is not a tailnet IPv4 address; expected an address in ${TAILNET_IPV4_RANGE} (see "tailscale ip -4" on the home server)`);
+    } else home.ipv4 = p.homeTailnetIPv4;
+  }
+  if (p.homeTailnetIPv6 !== undefined) {
+    if (ipFamily(p.homeTailnetIPv6) !== 6 || !inCidr(p.homeTailnetIPv6, TAILNET_IPV6_RANGE)) {
+      report("homeTailnetIPv6", `${show(p.homeTailnetIPv6)} is not a tailnet IPv6 address; expected an address in ${TAILNET_IPV6_RANGE} (see "tailscale ip -6" on the home server)`);
+    } else home.ipv6 = p.homeTailnetIPv6;
+  }
+  if (p.homeTailnetHostname !== undefined) {
+    if (!/^[a-z0-9]([a-z0-9-]{0,61}[a-z0-9])?$/.test(p.homeTailnetHostname)) {
+      report("homeTailnetHostname", `${show(p.homeTailnetHostname)} is not a tailnet machine name; expected the short name shown by "tailscale status" (letters, digits, hyphens)`);
+    } else home.hostname = p.homeTailnetHostname;
+    if (p.tailscaleLoginServer !== undefined && p.homeTailnetIPv4 === undefined) {
+      report("homeTailnetHostname", `looking up a device needs the Tailscale API, which is not used with tailscaleLoginServer (${show(p.tailscaleLoginServer)}); set homeTailnetIPv4 instead`);
+    }
+  }
+  if (p.homeTailnetIPv4 === undefined && p.homeTailnetHostname === undefined) {
+    report("homeTailnetIPv4", `is required unless homeTailnetHostname is set; expected the home server's tailnet address in ${TAILNET_IPV4_RANGE}`);
+  }
+
+  let turnRelayPorts: PortRange = { from: 49152, to: 65535 };
+  const relay = parsePortRange(p.turnRelayPorts);
+  if (typeof relay === "string") report("turnRelayPorts", relay);
+  else if (relay.to - relay.from < 15) report("turnRelayPorts", `${show(p.turnRelayPorts)} is too small; coturn needs a range of at least 16 ports (e.g. "49152-65535")`);
+  else turnRelayPorts = relay;
+
+  let ssh: SshAccess = { mode: "tailnet" };
+  if (p.sshAllowFrom.length === 0) {
+    report("sshAllowFrom", `is empty; expected CIDRs allowed to reach SSH (e.g. ["203.0.113.7/32"]) or ["tailnet"]`);
+  } else if (p.sshAllowFrom.includes("tailnet")) {
+    if (p.sshAllowFrom.length > 1) report("sshAllowFrom", `${show(p.sshAllowFrom)} mixes "tailnet" with CIDRs; use either ["tailnet"] alone or a list of CIDRs`);
+  } else {
+    p.sshAllowFrom.forEach((cidr, i) => {
+      if (cidrFamily(cidr) === undefined) report(`sshAllowFrom[${i}]`, `${show(cidr)} is not a valid CIDR; expected e.g. "203.0.113.7/32" or "2001:db8::/64", or the single entry "tailnet"`);
+    });
+    ssh = { mode: "public", from: p.sshAllowFrom.filter((c) => cidrFamily(c) !== undefined).map(normaliseCidr) };
+  }
+
+  p.webOriginExtraAllow.forEach((cidr, i) => {
+    if (cidrFamily(cidr) === undefined) report(`webOriginExtraAllow[${i}]`, `${show(cidr)} is not a valid CIDR; expected e.g. "198.51.100.0/24"`);
+  });
+
+  const extraForwards: ExtraForward[] = [];
+  p.extraForwards.forEach((f, i) => {
+    const key = `extraForwards[${i}]`;
+    const ports = typeof f.port === "number" ? parsePortRange(String(f.port)) : parsePortRange(f.port);
+    if (typeof ports === "string") return report(`${key}.port`, ports);
+    if (f.toPort !== undefined) {
+      if (f.toPort < 1 || f.toPort > 65535) return report(`${key}.toPort`, `${f.toPort} is outside 1-65535`);
+      if (ports.from !== ports.to) return report(`${key}.toPort`, `toPort is only allowed with a single port; a range (${formatRange(ports)}) is forwarded to the same ports at home`);
+    }
+    extraForwards.push({ ports, protocol: f.protocol, toPort: f.toPort, description: f.description });
+  });
+  checkPortConflicts(extraForwards, p, turnRelayPorts, report);
+
+  if (p.tailscaleLoginServer !== undefined) {
+    if (!/^https?:\/\/[^\s/]+(\/\S*)?$/.test(p.tailscaleLoginServer)) report("tailscaleLoginServer", `${show(p.tailscaleLoginServer)} is not a URL; expected e.g. "https://headscale.example.com"`);
+    if (p.tailscaleAuthKey === undefined) report("tailscaleAuthKey", `is required with tailscaleLoginServer (the Tailscale API is not used there); set it with "pulumi config set --secret ${PROJECT}:tailscaleAuthKey KEY"`);
+  }
+  p.tailscaleTags.forEach((t, i) => {
+    if (!/^tag:[a-z0-9][a-z0-9-]*$/i.test(t)) report(`tailscaleTags[${i}]`, `${show(t)} is not a tailnet tag; expected "tag:name"`);
+  });
+  if ((p.sshPublicKey === undefined) !== (p.sshPrivateKey === undefined)) {
+    report(p.sshPublicKey === undefined ? "sshPublicKey" : "sshPrivateKey", "sshPublicKey and sshPrivateKey go together; set both (the private key as a secret) or neither (a key is generated)");
+  }
+  if (p.sshPublicKey !== undefined && !/^(ssh-ed25519|ecdsa-sha2-nistp\d+|ssh-rsa) [A-Za-z0-9+/=]+( .*)?$/.test(p.sshPublicKey)) {
+    report("sshPublicKey", `is not an OpenSSH public key; expected "ssh-ed25519 AAAA…"`);
+  }
+  if (p.existingHost !== undefined && cidrFamily(p.existingHost.address) === undefined && !isHostname(p.existingHost.address)) {
+    report("existingHost.address", `${show(p.existingHost.address)} is neither an IP address nor a hostname`);
+  }
+  if (!/^[a-z0-9]([a-z0-9-]{0,61}[a-z0-9])?$/.test(p.serverName)) report("serverName", `${show(p.serverName)} is not a valid host name; expected lower-case letters, digits and hyphens`);
+
+  return {
+    domain: p.domain,
+    xmppHost,
+    webHostnames: p.webHostnames,
+    home,
+    preset: p.preset,
+    directTls: p.directTls,
+    clientIp: p.clientIp,
+    turn: p.turn,
+    turnRelayPorts,
+    ssh,
+    webOriginLock: p.webOriginLock,
+    webOriginExtraAllow: p.webOriginExtraAllow.filter((c) => cidrFamily(c) !== undefined).map(normaliseCidr),
+    extraForwards,
+    server: { name: p.serverName, type: p.serverType, location: p.location, image: p.image },
+    cloudflareZoneId: p.cloudflareZoneId,
+    zone: p.zone,
+    dns: p.dns,
+    existingHost: p.existingHost,
+    tailscale: { tags: p.tailscaleTags, loginServer: p.tailscaleLoginServer, authKeySet: p.tailscaleAuthKey !== undefined },
+    deployKey: { publicKey: p.sshPublicKey, privateKeySet: p.sshPrivateKey !== undefined },
+    turnSecretSet: p.turnSecret !== undefined,
+  };
+}
+
+/** extraForwards must not overlap each other, a planned port, SSH or tailscaled. */
+function checkPortConflicts(extra: ExtraForward[], p: ParsedConfig, turnRelayPorts: PortRange, report: Report) {
+  const planned = planServices({ preset: p.preset, clientIp: p.clientIp, turn: p.turn, turnRelayPorts, extraForwards: [] });
+  const taken = [
+    ...planned.map((s) => ({ protocol: s.protocol, ports: s.ports, what: `the planned ${s.id} port (${s.purpose})` })),
+    ...reservedPorts(),
+  ];
+  extra.forEach((f, i) => {
+    const key = `extraForwards[${i}].port`;
+    const label = `${formatRange(f.ports)}/${f.protocol}`;
+    for (const t of taken) {
+      if (t.protocol === f.protocol && overlaps(t.ports, f.ports)) {
+        report(key, `${label} overlaps ${formatRange(t.ports)}/${t.protocol}, ${t.what}; choose ports outside it`);
+      }
+    }
+    for (let j = 0; j < i; j++) {
+      const o = extra[j];
+      if (o.protocol === f.protocol && overlaps(o.ports, f.ports)) {
+        report(key, `${label} overlaps extraForwards[${j}] (${formatRange(o.ports)}/${o.protocol}); each port may be forwarded once`);
+      }
+    }
+  });
+}
