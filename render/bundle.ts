@@ -1,0 +1,68 @@
+// The `vps/` bundle: every file the push installs on the VPS, by absolute
+// path. The plan writes it to disk; the Pulumi push sends it in one SSH session.
+import type { EdgeModel, HostFacts } from "../model/model";
+import { COTURN_CONF_PATH, renderCoturnConf } from "./coturn";
+import { generatedHeader } from "./header";
+import { NGINX_CONF_PATH, renderNginxConf } from "./nginx";
+import { NFT_RULESET_PATH, renderNftables } from "./nftables";
+import { renderSysctl, SYSCTL_PATH } from "./sysctl";
+
+/** What the apply installs (and --remove takes away): one "mode owner:group path" line per file. */
+export const MANIFEST_PATH = "/etc/xmpp-edge/manifest";
+export const NFT_BOOT_UNIT_PATH = "/etc/systemd/system/xmpp-edge-nftables.service";
+
+export interface BundleFile {
+  content: string;
+  mode: "0644" | "0640" | "0755";
+  /** Group owner when not root (the file's daemon must read it). */
+  group?: string;
+}
+
+export type Bundle = Record<string, BundleFile>;
+
+/** Loads our table at boot. Ordered after Debian's nftables.service, whose stock ruleset flushes everything. */
+export function renderNftBootUnit(): string {
+  return [
+    generatedHeader("#", "Loads the xmpp-edge nftables table at boot."),
+    "[Unit]",
+    "Description=xmpp-edge nftables table (public input filter, forwards to the home server)",
+    "Wants=network-pre.target",
+    "Before=network-pre.target",
+    "After=nftables.service",
+    "DefaultDependencies=no",
+    "",
+    "[Service]",
+    "Type=oneshot",
+    "RemainAfterExit=yes",
+    `ExecStart=/usr/sbin/nft -f ${NFT_RULESET_PATH}`,
+    "",
+    "[Install]",
+    "WantedBy=multi-user.target",
+    "",
+  ].join("\n");
+}
+
+export function renderVpsBundle(model: EdgeModel, facts: HostFacts, turnSecret: string | undefined): Bundle {
+  const bundle: Bundle = {
+    [NGINX_CONF_PATH]: { content: renderNginxConf(model, facts), mode: "0644" },
+    [NFT_RULESET_PATH]: { content: renderNftables(model, facts), mode: "0644" },
+    [NFT_BOOT_UNIT_PATH]: { content: renderNftBootUnit(), mode: "0644" },
+    [SYSCTL_PATH]: { content: renderSysctl(), mode: "0644" },
+  };
+  if (model.config.turn === "edge") {
+    // It holds the shared secret: readable by coturn's group only.
+    bundle[COTURN_CONF_PATH] = { content: renderCoturnConf(model, facts, turnSecret), mode: "0640", group: "turnserver" };
+  }
+  return withManifest(bundle);
+}
+
+export function renderManifest(files: Bundle): string {
+  const lines = Object.keys(files)
+    .sort()
+    .map((path) => `${files[path].mode} root:${files[path].group ?? "root"} ${path}`);
+  return [generatedHeader("#", "Files installed by xmpp-edge-apply: mode owner:group path."), ...lines, ""].join("\n");
+}
+
+function withManifest(files: Bundle): Bundle {
+  return { ...files, [MANIFEST_PATH]: { content: renderManifest(files), mode: "0644" } };
+}

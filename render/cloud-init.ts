@@ -1,0 +1,89 @@
+// The VPS's user-data. Changing it REPLACES the Hetzner server, so it holds
+// only what never changes: packages, SSH hardening, the pinned SSH host key
+// and the one-time tailnet join. Everything else is pushed over SSH.
+import * as YAML from "yaml";
+import type { EdgeModel } from "../model/model";
+import { TAILNET_INTERFACE } from "./nftables";
+
+export const JOIN_SCRIPT_PATH = "/usr/local/sbin/xmpp-edge-join";
+export const AUTHKEY_PATH = "/etc/xmpp-edge/tailscale-authkey";
+export const SSHD_DROPIN_PATH = "/etc/ssh/sshd_config.d/10-xmpp-edge.conf";
+export const VPS_PACKAGES = ["nginx", "libnginx-mod-stream", "nftables", "coturn", "curl", "ca-certificates"];
+
+export interface CloudInitSecrets {
+  /** OpenSSH ED25519 host key pair; the deploy pins the public half. */
+  hostKey: { privateKeyOpenssh: string; publicKeyOpenssh: string };
+  tailscaleAuthKey: string;
+}
+
+/** What the plan shows where a deploy puts a secret. */
+export const PLAN_SECRET = (what: string) => `(set at deploy: ${what})`;
+
+/**
+ * The tailnet join, as a script of its own so the lab runs exactly this.
+ * Installs tailscale from its apt repository unless present (Debian has no
+ * package), joins once with the single-use key, then deletes the key.
+ */
+export function renderJoinScript(model: EdgeModel): string {
+  const ts = model.config.tailscale;
+  const upArgs = [
+    `--auth-key=file:${AUTHKEY_PATH}`,
+    `--hostname=${model.config.server.name}`,
+    ...(ts.loginServer ? [`--login-server=${ts.loginServer}`] : []),
+  ];
+  return `#!/bin/sh
+# Joins this VPS to the tailnet (xmpp-edge). Run once by cloud-init; safe to re-run.
+set -eu
+if ! command -v tailscale >/dev/null 2>&1; then
+  . /etc/os-release
+  curl -fsSL "https://pkgs.tailscale.com/stable/debian/\${VERSION_CODENAME}.noarmor.gpg" -o /usr/share/keyrings/tailscale-archive-keyring.gpg
+  curl -fsSL "https://pkgs.tailscale.com/stable/debian/\${VERSION_CODENAME}.tailscale-keyring.list" -o /etc/apt/sources.list.d/tailscale.list
+  apt-get update
+  DEBIAN_FRONTEND=noninteractive apt-get install -y tailscale
+fi
+if [ -d /run/systemd/system ]; then systemctl enable --now tailscaled; fi
+if [ -f ${AUTHKEY_PATH} ]; then
+  # The interface name is what the nftables ruleset matches on.
+  tailscale up ${upArgs.join(" ")}
+  rm -f ${AUTHKEY_PATH}
+fi
+ip link show ${TAILNET_INTERFACE} >/dev/null
+`;
+}
+
+export function renderCloudInit(model: EdgeModel, secrets: CloudInitSecrets | undefined): string {
+  const hostPrivate = secrets?.hostKey.privateKeyOpenssh ?? PLAN_SECRET("secret generated ED25519 SSH host key");
+  const hostPublic = secrets?.hostKey.publicKeyOpenssh ?? PLAN_SECRET("its public half, pinned by every SSH connection");
+  const authKey = secrets?.tailscaleAuthKey ?? PLAN_SECRET("secret single-use tailnet auth key");
+  const doc = {
+    package_update: true,
+    packages: VPS_PACKAGES,
+    ssh_pwauth: false,
+    disable_root: false,
+    // Only our host key: the deploy pins it. Image keys are deleted; ed25519
+    // is the only type cloud-init may generate, and ours is already there.
+    ssh_deletekeys: true,
+    ssh_genkeytypes: ["ed25519"],
+    ssh_keys: { ed25519_private: hostPrivate, ed25519_public: hostPublic },
+    write_files: [
+      {
+        path: SSHD_DROPIN_PATH,
+        permissions: "0644",
+        content: [
+          "# xmpp-edge: keys only, no forwarding.",
+          "PasswordAuthentication no",
+          "KbdInteractiveAuthentication no",
+          "PermitRootLogin prohibit-password",
+          "X11Forwarding no",
+          "AllowAgentForwarding no",
+          "AllowTcpForwarding no",
+          "",
+        ].join("\n"),
+      },
+      { path: AUTHKEY_PATH, permissions: "0600", content: authKey },
+      { path: JOIN_SCRIPT_PATH, permissions: "0755", content: renderJoinScript(model) },
+    ],
+    runcmd: [["systemctl", "reload", "ssh"], [JOIN_SCRIPT_PATH]],
+  };
+  return "#cloud-config\n" + YAML.stringify(doc, { lineWidth: 0 });
+}

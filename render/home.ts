@@ -1,0 +1,87 @@
+// Snippets for the home server: what Prosody, Snikket and the home web
+// server must be told so the edge's traffic lands where the edge sends it.
+import { CLOUDFLARE_IPV4, CLOUDFLARE_IPV6 } from "../model/cloudflare-ranges";
+import type { EdgeModel, HostFacts } from "../model/model";
+import * as P from "../model/ports";
+import { TAILNET_IPV4_RANGE } from "../model/net";
+
+export interface HomeSnippets {
+  "prosody.cfg.lua": string;
+  "snikket.conf"?: string;
+  "nginx-realip.conf": string;
+}
+
+const header = (c: string) => `${c} From xmpp-edge: merge into the home server's configuration.\n`;
+
+function prosody(model: EdgeModel, facts: HostFacts, turnSecret: string | undefined): string {
+  const c = model.config;
+  const lines = [header("--")];
+  if (c.directTls) {
+    lines.push(
+      "-- XEP-0368 direct TLS: the edge routes ALPN xmpp-client/xmpp-server on 443 here.",
+      `c2s_direct_tls_ports = { ${P.HOME_C2S_DIRECT_TLS_PORT} }`,
+      `s2s_direct_tls_ports = { ${P.HOME_S2S_DIRECT_TLS_PORT} }`,
+      "",
+    );
+  }
+  if (c.clientIp === "proxy-protocol") {
+    const trusted = facts.vpsTailnetIPv4 ?? TAILNET_IPV4_RANGE;
+    lines.push(
+      "-- clientIp = proxy-protocol: the edge's nginx sends a PROXY v1 header on these ports.",
+      "-- mod_net_proxy is a community module (not in Debian's prosody-modules package).",
+      'modules_enabled = { "net_proxy" }',
+      `proxy_port_mappings = { [${P.HOME_C2S_PROXY_PROTOCOL_PORT}] = "c2s", [${P.HOME_S2S_PROXY_PROTOCOL_PORT}] = "s2s" }`,
+      `proxy_trusted_proxies = { "${trusted}" }${facts.vpsTailnetIPv4 ? "" : " -- replace by the VPS's tailnet address (tailscale ip -4 on the VPS)"}`,
+      "",
+    );
+  }
+  if (c.turn === "edge") {
+    const turn = model.services.find((s) => s.id === "stun-turn-udp")!;
+    lines.push(
+      "-- STUN/TURN runs on the edge (coturn); Prosody only hands out credentials.",
+      'modules_enabled = { "turn_external" }',
+      `turn_external_host = "${c.xmppHost}"`,
+      `turn_external_port = ${turn.ports.from}`,
+      `turn_external_secret = "${turnSecret ?? "<the Pulumi secret xmpp-edge:turnSecret: pulumi stack output --show-secrets>"}"`,
+      "",
+    );
+  }
+  return lines.join("\n");
+}
+
+function snikket(model: EdgeModel, turnSecret: string | undefined): string {
+  const c = model.config;
+  const lines = [header("#"), "# Snikket behind xmpp-edge: web front on side ports, the home web server keeps 80/443."];
+  lines.push(`SNIKKET_TWEAK_HTTP_PORT=${P.SNIKKET_HOME_HTTP_PORT}`, `SNIKKET_TWEAK_HTTPS_PORT=${P.SNIKKET_HOME_HTTPS_PORT}`);
+  if (c.turn === "edge") {
+    lines.push(
+      "# TURN on the edge: Snikket's own coturn cannot work behind the forwarder.",
+      "SNIKKET_TWEAK_TURNSERVER=0",
+      `SNIKKET_TWEAK_TURNSERVER_DOMAIN=${c.xmppHost}`,
+      `SNIKKET_TWEAK_TURNSERVER_SECRET=${turnSecret ?? "<the Pulumi secret xmpp-edge:turnSecret>"}`,
+    );
+  }
+  return lines.join("\n") + "\n";
+}
+
+function nginxRealIp(facts: HostFacts): string {
+  const trusted = [facts.vpsTailnetIPv4 ?? TAILNET_IPV4_RANGE, ...CLOUDFLARE_IPV4, ...CLOUDFLARE_IPV6];
+  return [
+    header("#"),
+    "# For the home web server's http {} block: web names arrive through Cloudflare and the edge,",
+    "# which both append to X-Forwarded-For; trust exactly those hops to recover the visitor's address.",
+    ...trusted.map((t) => `set_real_ip_from ${t};`),
+    "real_ip_header X-Forwarded-For;",
+    "real_ip_recursive on;",
+    "",
+  ].join("\n");
+}
+
+export function renderHomeSnippets(model: EdgeModel, facts: HostFacts, turnSecret: string | undefined): HomeSnippets {
+  const out: HomeSnippets = {
+    "prosody.cfg.lua": prosody(model, facts, turnSecret),
+    "nginx-realip.conf": nginxRealIp(facts),
+  };
+  if (model.config.preset === "snikket") out["snikket.conf"] = snikket(model, turnSecret);
+  return out;
+}

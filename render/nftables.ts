@@ -1,0 +1,101 @@
+// The VPS's nftables ruleset. It owns exactly one table and replaces it in
+// one transaction: `table` (create if missing) + `delete table` + the new
+// table, all in one file, is atomic and idempotent. Never `flush ruleset`:
+// that would also erase tailscaled's chains (see DESIGN.md).
+import { cidrFamily } from "../model/net";
+import { servicesBy, type EdgeModel, type HostFacts } from "../model/model";
+import { formatRange, TAILSCALE_UDP_PORT, SSH_PORT, type PortRange } from "../model/ports";
+import type { Service } from "../model/services";
+import { generatedHeader } from "./header";
+
+export const NFT_TABLE = "xmpp_edge";
+export const NFT_FAMILY = "inet";
+export const NFT_RULESET_PATH = "/etc/xmpp-edge/xmpp-edge.nft";
+export const TAILNET_INTERFACE = "tailscale0";
+
+const ports = (r: PortRange) => formatRange(r);
+
+function portSet(services: Service[]): string {
+  const items = services.map((s) => ports(s.ports));
+  return items.length === 1 ? items[0] : `{ ${items.join(", ")} }`;
+}
+
+function dnatRules(svc: Service, f: HostFacts): string[] {
+  const match = `${svc.protocol} dport ${ports(svc.ports)}`;
+  // A single port may be remapped (toPort); a range keeps its ports.
+  const remap = svc.ports.from === svc.ports.to && svc.home !== undefined && svc.home.from !== svc.ports.from;
+  const to4 = remap ? `${f.homeIPv4}:${svc.home!.from}` : f.homeIPv4;
+  const rules = [`meta nfproto ipv4 ${match} dnat ip to ${to4} comment "${svc.id}"`];
+  if (f.homeIPv6 !== undefined) {
+    const to6 = remap ? `[${f.homeIPv6}]:${svc.home!.from}` : f.homeIPv6;
+    rules.push(`meta nfproto ipv6 ${match} dnat ip6 to ${to6} comment "${svc.id}"`);
+  }
+  return rules;
+}
+
+export function renderNftables(model: EdgeModel, facts: HostFacts): string {
+  const c = model.config;
+  const open = model.services.filter((s) => s.handler !== "nftables");
+  const forwarded = servicesBy(model, "nftables");
+  const sshFrom = c.ssh.mode === "public" ? c.ssh.from : [];
+  const ssh4 = sshFrom.filter((x) => cidrFamily(x) === 4);
+  const ssh6 = sshFrom.filter((x) => cidrFamily(x) === 6);
+
+  const set = (name: string, type: string, elements: string[]) =>
+    elements.length === 0 ? [] : [`    set ${name} {`, `        type ${type}; flags interval;`, `        elements = { ${elements.join(", ")} }`, "    }"];
+
+  const input: string[] = [
+    "ct state established,related accept",
+    "ct state invalid drop",
+    'iif "lo" accept',
+    `iifname "${TAILNET_INTERFACE}" accept comment "the tailnet: deploys with sshAllowFrom tailnet, monitoring"`,
+    "meta l4proto icmp accept",
+    "meta l4proto ipv6-icmp accept",
+    'udp sport 67 udp dport 68 accept comment "DHCPv4 replies"',
+    'udp sport 547 udp dport 546 accept comment "DHCPv6 replies"',
+  ];
+  if (ssh4.length) input.push(`ip saddr @ssh_allow_v4 tcp dport ${SSH_PORT} accept comment "sshAllowFrom"`);
+  if (ssh6.length) input.push(`ip6 saddr @ssh_allow_v6 tcp dport ${SSH_PORT} accept comment "sshAllowFrom"`);
+  input.push(`udp dport ${TAILSCALE_UDP_PORT} accept comment "tailscaled direct connections"`);
+  for (const protocol of ["tcp", "udp"] as const) {
+    for (const handler of ["nginx-http", "nginx-stream", "coturn"] as const) {
+      const svcs = open.filter((s) => s.protocol === protocol && s.handler === handler);
+      if (svcs.length) input.push(`${protocol} dport ${portSet(svcs)} accept comment "${handler}: ${svcs.map((s) => s.id).join(", ")}"`);
+    }
+  }
+
+  const prerouting = [
+    `iifname "${TAILNET_INTERFACE}" return`,
+    "fib daddr type != local return",
+    ...forwarded.flatMap((s) => dnatRules(s, facts)),
+  ];
+
+  const chain = (name: string, hook: string, body: string[]) => [`    chain ${name} {`, `        ${hook}`, ...body.map((l) => `        ${l}`), "    }"];
+
+  return [
+    generatedHeader("#", `nftables table ${NFT_FAMILY} ${NFT_TABLE}: input filter, DNAT of forwarded ports to home, masquerade onto the tailnet.`),
+    "# Loading this file replaces only our table, atomically; other tables (tailscaled's) are untouched.",
+    `table ${NFT_FAMILY} ${NFT_TABLE}`,
+    `delete table ${NFT_FAMILY} ${NFT_TABLE}`,
+    `table ${NFT_FAMILY} ${NFT_TABLE} {`,
+    ...set("ssh_allow_v4", "ipv4_addr", ssh4),
+    ...set("ssh_allow_v6", "ipv6_addr", ssh6),
+    "",
+    ...chain("input", "type filter hook input priority filter; policy drop;", input),
+    "",
+    // Nothing but our forwards (both directions, tracked by conntrack) crosses this host.
+    ...chain("forward", "type filter hook forward priority filter; policy drop;", [
+      "ct state established,related accept",
+      'ct status dnat accept comment "forwarded ports"',
+    ]),
+    "",
+    ...chain("prerouting", "type nat hook prerouting priority dstnat; policy accept;", prerouting),
+    "",
+    // The home node only accepts tailnet packets from the VPS's own tailnet address.
+    ...chain("postrouting", "type nat hook postrouting priority srcnat; policy accept;", [
+      `oifname "${TAILNET_INTERFACE}" ct status dnat masquerade`,
+    ]),
+    "}",
+    "",
+  ].join("\n");
+}

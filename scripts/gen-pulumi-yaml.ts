@@ -1,0 +1,43 @@
+// Prints the `config:` block of Pulumi.yaml from the config schema, so the
+// declared types, defaults and descriptions come from model/config.ts.
+// test/pulumi-yaml.test.ts fails when Pulumi.yaml drifts from it.
+import { z } from "zod";
+import * as YAML from "yaml";
+import { configSchema, SECRET_KEYS } from "../model/config";
+
+type Declared = { type: string; description: string; default?: unknown; secret?: boolean; items?: { type: string } };
+
+/** Pulumi's project schema knows string, boolean, integer and array-of-those; object-valued keys are left undeclared. */
+export function pulumiConfigSchema(): Record<string, Declared> {
+  const out: Record<string, Declared> = {};
+  for (const [key, field] of Object.entries(configSchema.shape as Record<string, z.ZodType>)) {
+    let t: z.ZodType = field;
+    let def: unknown;
+    let description = "";
+    for (;;) {
+      description ||= (z.globalRegistry.get(t)?.description as string | undefined) ?? "";
+      if (t instanceof z.ZodDefault) def = t.def.defaultValue;
+      if (t instanceof z.ZodOptional || t instanceof z.ZodDefault) t = t.unwrap() as z.ZodType;
+      else break;
+    }
+    const secret = (SECRET_KEYS as readonly string[]).includes(key);
+    let type: string | undefined;
+    let items: Declared["items"];
+    if (secret || t instanceof z.ZodString || t instanceof z.ZodEnum) type = "string";
+    else if (t instanceof z.ZodBoolean) type = "boolean";
+    else if (t instanceof z.ZodArray && t.element instanceof z.ZodString) {
+      type = "array";
+      items = { type: "string" };
+    }
+    if (!type) continue;
+    if (t instanceof z.ZodEnum) description += ` (one of: ${t.options.join(", ")})`;
+    const decl: Declared = { type, description };
+    if (items) decl.items = items;
+    if (def !== undefined) decl.default = def;
+    if (secret) decl.secret = true;
+    out[key] = decl;
+  }
+  return out;
+}
+
+if (require.main === module) process.stdout.write(YAML.stringify({ config: pulumiConfigSchema() }, { lineWidth: 0 }));
