@@ -50,28 +50,56 @@ export class ConfigError extends Error {
 
 const show = (v: unknown) => JSON.stringify(v);
 
-/** The DNS-only names served by the home XMPP server (never proxied). */
+/**
+ * The DNS-only names served by the home XMPP server (never proxied). Snikket
+ * serves its web UI, TURN and uploads on the domain and two subdomains; a
+ * plain Prosody domain may be anything, often a proxied website, so only
+ * xmppHost is the XMPP server's own name there.
+ */
 export function xmppNames(c: Pick<EdgeConfig, "domain" | "xmppHost" | "preset">): string[] {
-  const names = [c.domain, c.xmppHost];
-  if (c.preset === "snikket") names.push(`groups.${c.domain}`, `share.${c.domain}`);
-  return [...new Set(names)];
+  if (c.preset === "prosody") return [c.xmppHost];
+  return [...new Set([c.domain, c.xmppHost, ...snikketAliases(c.domain)])];
+}
+
+/** Snikket's group chat and upload hosts: CNAMEs of the domain. */
+export function snikketAliases(domain: string): string[] {
+  return [`groups.${domain}`, `share.${domain}`];
 }
 
 export function validateConfig(raw: Record<string, unknown>): EdgeConfig {
   const parsed = configSchema.safeParse(raw, { reportInput: true });
-  if (!parsed.success) throw new ConfigError(parsed.error.issues.map(formatZodIssue));
-  const problems: string[] = [];
-  const c = checkFields(parsed.data, (key, msg) => problems.push(`${PROJECT}:${key}: ${msg}`));
-  if (problems.length > 0) throw new ConfigError(problems);
-  return c;
+  if (parsed.success) {
+    const problems: string[] = [];
+    const c = checkFields(parsed.data, (key, msg) => problems.push(`${PROJECT}:${key}: ${msg}`));
+    if (problems.length > 0) throw new ConfigError(problems);
+    return c;
+  }
+  // Type errors first, but still report the other keys' problems: check the
+  // rest of the config with the ill-typed keys taken out (required ones get
+  // a stand-in whose own findings are not reported).
+  const problems = parsed.error.issues.map(formatZodIssue);
+  const badKeys = new Set(parsed.error.issues.flatMap((i) => (i.code === "unrecognized_keys" ? i.keys : [String(i.path[0] ?? "")])));
+  const rest: Record<string, unknown> = Object.fromEntries(Object.entries(raw).filter(([k]) => !badKeys.has(k)));
+  for (const [key, standIn] of Object.entries(REQUIRED_STAND_INS)) if (badKeys.has(key)) rest[key] = standIn;
+  const reparsed = configSchema.safeParse(rest);
+  if (reparsed.success) {
+    checkFields(reparsed.data, (key, msg) => {
+      if (!badKeys.has(key.split(/[.[]/)[0])) problems.push(`${PROJECT}:${key}: ${msg}`);
+    });
+  }
+  throw new ConfigError(problems);
 }
+
+/** Valid values for required keys, used only to keep checking the others when these are broken. */
+const REQUIRED_STAND_INS: Record<string, unknown> = { domain: "stand-in.invalid", sshAllowFrom: ["tailnet"] };
 
 function formatZodIssue(issue: z.core.$ZodIssue): string {
   if (issue.code === "unrecognized_keys") {
     return issue.keys.map((k) => `${PROJECT}:${k}: unknown key; valid keys: ${Object.keys(configSchema.shape).join(", ")}`).join("\n  - ");
   }
   const key = issue.path.length ? issue.path.map((p, i) => (typeof p === "number" ? `[${p}]` : i ? `.${String(p)}` : String(p))).join("") : "(root)";
-  const got = "input" in issue && issue.input !== undefined ? `; got ${show(issue.input)}` : "; it is required";
+  if (issue.code === "invalid_type" && issue.input === undefined) return `${PROJECT}:${key}: is required; expected ${issue.expected === "array" ? "a list" : `a ${issue.expected}`}`;
+  const got = "input" in issue ? `; got ${show(issue.input)}` : "";
   return `${PROJECT}:${key}: ${issue.message.replace(/^Invalid (input|option): /, "")}${got}`;
 }
 

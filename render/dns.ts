@@ -4,6 +4,7 @@
 // VPS itself). Nothing here ever points at the home server.
 import type { EdgeModel } from "../model/model";
 import { HTTPS_PORT, XMPP_C2S_PORT, XMPP_S2S_PORT } from "../model/ports";
+import { snikketAliases } from "../model/validate";
 
 export const DNS_ONLY_TTL = 300;
 /** Cloudflare requires ttl 1 ("automatic") on proxied records. */
@@ -39,15 +40,9 @@ export function renderDnsRecords<A>(model: EdgeModel, vps: { ipv4: A; ipv6: A })
   };
   for (const name of model.webNames) address(name, true);
 
-  // Snikket serves its web UI and TURN on the domain itself; a plain Prosody
-  // domain may be anything (often a proxied website), so only xmppHost is ours.
-  const addressed = c.preset === "snikket" ? [...new Set([c.domain, c.xmppHost])] : [c.xmppHost];
-  for (const name of addressed) address(name, false);
-  if (c.preset === "snikket") {
-    for (const sub of ["groups", "share"]) {
-      records.push({ type: "CNAME", name: `${sub}.${c.domain}`, content: c.domain, proxied: false, ttl: DNS_ONLY_TTL });
-    }
-  }
+  const aliases = c.preset === "snikket" ? snikketAliases(c.domain) : [];
+  for (const name of model.xmppNames.filter((n) => !aliases.includes(n))) address(name, false);
+  for (const name of aliases) records.push({ type: "CNAME", name, content: c.domain, proxied: false, ttl: DNS_ONLY_TTL });
 
   const srv = (service: string, priority: number, port: number) => {
     const data = { priority, weight: SRV_WEIGHT, port, target: c.xmppHost };

@@ -184,9 +184,7 @@ function httpBlock(model: EdgeModel, f: HostFacts): string[] {
       "server {",
       ...indent(listen(80)),
       `    server_name ${model.webNames.join(" ")};`,
-      "    if ($edge_from_origin = 0) {",
-      "        return 403;",
-      "    }",
+      ...(model.webOrigins ? ["    if ($edge_from_origin = 0) {", "        return 403;", "    }"] : []),
       ...indent(proxy("home_web_http")),
       "}",
     );

@@ -1,0 +1,139 @@
+import { validateConfig, ConfigError } from "../../model/validate";
+import { BASE, problems } from "../fixtures";
+
+describe("validateConfig accepts", () => {
+  test("the base config, with defaults filled in", () => {
+    const c = validateConfig(BASE);
+    expect(c.xmppHost).toBe("chat.example.com");
+    expect(c.preset).toBe("snikket");
+    expect(c.directTls).toBe(true);
+    expect(c.clientIp).toBe("masquerade");
+    expect(c.turn).toBe("edge");
+    expect(c.turnRelayPorts).toEqual({ from: 49152, to: 65535 });
+    expect(c.webOriginLock).toBe("cloudflare");
+    expect(c.server).toEqual({ name: "xmpp-edge", type: "cax11", location: "fsn1", image: "debian-12" });
+    expect(c.ssh).toEqual({ mode: "public", from: ["203.0.113.0/24", "2001:db8:1234::/48"] });
+  });
+
+  test("sshAllowFrom tailnet, a bare address normalised to a host route", () => {
+    expect(validateConfig({ ...BASE, sshAllowFrom: ["tailnet"] }).ssh).toEqual({ mode: "tailnet" });
+    expect(validateConfig({ ...BASE, sshAllowFrom: ["198.51.100.7"] }).ssh).toEqual({ mode: "public", from: ["198.51.100.7/32"] });
+  });
+
+  test("a home looked up by hostname instead of an address", () => {
+    const { homeTailnetIPv4: _, ...rest } = BASE;
+    expect(validateConfig({ ...rest, homeTailnetHostname: "homeserver" }).home.hostname).toBe("homeserver");
+  });
+
+  test("extra forwards: a single port with toPort, a TCP range, UDP next to a TCP port", () => {
+    const c = validateConfig({
+      ...BASE,
+      extraForwards: [
+        { port: 8443, protocol: "tcp", toPort: 443 },
+        { port: "6000-6010", protocol: "tcp" },
+        { port: 5222, protocol: "udp" },
+      ],
+    });
+    expect(c.extraForwards).toEqual([
+      { ports: { from: 8443, to: 8443 }, protocol: "tcp", toPort: 443, description: undefined },
+      { ports: { from: 6000, to: 6010 }, protocol: "tcp", toPort: undefined, description: undefined },
+      { ports: { from: 5222, to: 5222 }, protocol: "udp", toPort: undefined, description: undefined },
+    ]);
+  });
+
+  test("prosody preset frees 5000 and the Snikket alternate TURN port", () => {
+    expect(problems({ preset: "prosody", extraForwards: [{ port: 5000, protocol: "tcp" }, { port: 3479, protocol: "udp" }] })).toEqual([]);
+  });
+
+  test("turn off frees the TURN ports", () => {
+    expect(problems({ turn: "off", extraForwards: [{ port: "50000-50100", protocol: "udp" }, { port: 3478, protocol: "udp" }] })).toEqual([]);
+  });
+});
+
+describe("validateConfig rejects, naming the key, the bad value and what is valid", () => {
+  const cases: [string, Record<string, unknown>, RegExp][] = [
+    ["a tailnet IPv4 outside 100.64.0.0/10", { homeTailnetIPv4: "192.168.1.10" }, /^xmpp-edge:homeTailnetIPv4: "192\.168\.1\.10" is not a tailnet IPv4 address; expected an address in 100\.64\.0\.0\/10/],
+    ["a tailnet IPv6 outside fd7a:115c:a1e0::/48", { homeTailnetIPv6: "fd00::1" }, /^xmpp-edge:homeTailnetIPv6: "fd00::1" is not a tailnet IPv6 address; expected an address in fd7a:115c:a1e0::\/48/],
+    ["an IPv6 address as homeTailnetIPv4", { homeTailnetIPv4: "fd7a:115c:a1e0::1" }, /^xmpp-edge:homeTailnetIPv4: "fd7a:115c:a1e0::1" is not a tailnet IPv4 address/],
+    ["a web hostname equal to the XMPP host", { webHostnames: ["chat.example.com"] }, /^xmpp-edge:webHostnames\[0\]: "chat\.example\.com" is a DNS-only XMPP name .*cannot be a Cloudflare-proxied web name/],
+    ["a web hostname equal to a Snikket CNAME", { webHostnames: ["share.chat.example.com"] }, /^xmpp-edge:webHostnames\[0\]: "share\.chat\.example\.com" is a DNS-only XMPP name/],
+    ["a web hostname equal to an explicit xmppHost", { xmppHost: "xmpp.example.com", webHostnames: ["xmpp.example.com"] }, /^xmpp-edge:webHostnames\[0\]: "xmpp\.example\.com" is a DNS-only XMPP name/],
+    ["a port above 65535", { extraForwards: [{ port: 70000, protocol: "tcp" }] }, /^xmpp-edge:extraForwards\[0\]\.port: port 70000 in "70000" is outside 1-65535/],
+    ["port 0", { extraForwards: [{ port: 0, protocol: "udp" }] }, /^xmpp-edge:extraForwards\[0\]\.port: port 0 in "0" is outside 1-65535/],
+    ["a reversed range", { extraForwards: [{ port: "6010-6000", protocol: "tcp" }] }, /^xmpp-edge:extraForwards\[0\]\.port: range "6010-6000" is reversed; write it low-high \(6000-6010\)/],
+    ["a port that is not a number", { extraForwards: [{ port: "http", protocol: "tcp" }] }, /^xmpp-edge:extraForwards\[0\]\.port: "http" is not a port or a range/],
+    ["two forwards that overlap", { extraForwards: [{ port: "6000-6010", protocol: "tcp" }, { port: 6005, protocol: "tcp" }] }, /^xmpp-edge:extraForwards\[1\]\.port: 6005\/tcp overlaps extraForwards\[0\] \(6000-6010\/tcp\)/],
+    ["a forward over a planned port", { extraForwards: [{ port: "5200-5230", protocol: "tcp" }] }, /^xmpp-edge:extraForwards\[0\]\.port: 5200-5230\/tcp overlaps 5222\/tcp, the planned xmpp-c2s port/],
+    ["a forward inside the TURN relay range", { extraForwards: [{ port: 50000, protocol: "udp" }] }, /^xmpp-edge:extraForwards\[0\]\.port: 50000\/udp overlaps 49152-65535\/udp, the planned turn-relay port/],
+    ["SSH port 22 in extraForwards", { extraForwards: [{ port: 22, protocol: "tcp" }] }, /^xmpp-edge:extraForwards\[0\]\.port: 22\/tcp overlaps 22\/tcp, SSH/],
+    ["tailscaled's port in extraForwards", { extraForwards: [{ port: 41641, protocol: "udp" }] }, /^xmpp-edge:extraForwards\[0\]\.port: 41641\/udp overlaps 41641\/udp, tailscaled/],
+    ["toPort on a range", { extraForwards: [{ port: "6000-6010", protocol: "tcp", toPort: 7000 }] }, /^xmpp-edge:extraForwards\[0\]\.toPort: toPort is only allowed with a single port/],
+    ["an unknown protocol", { extraForwards: [{ port: 6000, protocol: "sctp" }] }, /^xmpp-edge:extraForwards\[0\]\.protocol: expected one of "tcp"\|"udp"; got "sctp"/],
+    ["an invalid hostname", { domain: "Chat_Example" }, /^xmpp-edge:domain: "Chat_Example" is not a valid hostname; expected a lower-case fully qualified name/],
+    ["a URL as xmppHost", { xmppHost: "https://xmpp.example.com" }, /^xmpp-edge:xmppHost: "https:\/\/xmpp\.example\.com" is not a valid hostname/],
+    ["an invalid CIDR", { sshAllowFrom: ["203.0.113.0/33"] }, /^xmpp-edge:sshAllowFrom\[0\]: "203\.0\.113\.0\/33" is not a valid CIDR; expected e\.g\./],
+    ["tailnet mixed with CIDRs", { sshAllowFrom: ["tailnet", "203.0.113.0/24"] }, /^xmpp-edge:sshAllowFrom: .* mixes "tailnet" with CIDRs/],
+    ["an empty sshAllowFrom", { sshAllowFrom: [] }, /^xmpp-edge:sshAllowFrom: is empty/],
+    ["an unknown preset", { preset: "ejabberd" }, /^xmpp-edge:preset: expected one of "snikket"\|"prosody"; got "ejabberd"/],
+    ["a web hostname outside the zone", { webHostnames: ["www.example.org"] }, /^xmpp-edge:webHostnames\[0\]: "www\.example\.org" is outside the zone "example\.com"/],
+    ["a domain outside the zone", { domain: "chat.example.net" }, /^xmpp-edge:domain: "chat\.example\.net" is outside the zone "example\.com"/],
+    ["a relay range too small", { turnRelayPorts: "50000-50003" }, /^xmpp-edge:turnRelayPorts: "50000-50003" is too small/],
+    ["an unknown key (a typo)", { webHostname: ["x.example.com"] }, /^xmpp-edge:webHostname: unknown key; valid keys: domain, xmppHost, webHostnames/],
+    ["a string where a list is expected", { webHostnames: "www.example.com" }, /^xmpp-edge:webHostnames: expected array, received string; got "www\.example\.com"/],
+    ["a login server without an auth key", { tailscaleLoginServer: "https://hs.example.com" }, /^xmpp-edge:tailscaleAuthKey: is required with tailscaleLoginServer/],
+    ["a device lookup with Headscale", { homeTailnetIPv4: undefined, homeTailnetHostname: "home", tailscaleLoginServer: "https://hs.example.com", tailscaleAuthKey: { secure: "x" } }, /^xmpp-edge:homeTailnetHostname: looking up a device needs the Tailscale API/],
+    ["a public key without its private key", { sshPublicKey: "ssh-ed25519 AAAAC3NzaC1lZDI1NTE5AAAAIB" }, /^xmpp-edge:sshPrivateKey: sshPublicKey and sshPrivateKey go together/],
+    ["a tag without tag:", { tailscaleTags: ["xmpp-edge"] }, /^xmpp-edge:tailscaleTags\[0\]: "xmpp-edge" is not a tailnet tag; expected "tag:name"/],
+  ];
+  test.each(cases)("%s", (_name, overrides, message) => {
+    const found = problems(overrides);
+    expect(found.some((p) => message.test(p))).toBe(true);
+  });
+
+  test("a missing home address and a missing domain", () => {
+    const { domain: _d, homeTailnetIPv4: _h, ...rest } = BASE;
+    expect(problems({}, rest)).toEqual([
+      "xmpp-edge:domain: is required; expected a string",
+      expect.stringMatching(/^xmpp-edge:homeTailnetIPv4: is required unless homeTailnetHostname is set/),
+    ]);
+    expect(problems({ sshAllowFrom: undefined })).toEqual(["xmpp-edge:sshAllowFrom: is required; expected a list"]);
+    expect(problems({}, { ...rest, domain: "chat.example.com" })).toEqual([expect.stringMatching(/^xmpp-edge:homeTailnetIPv4: is required unless homeTailnetHostname is set/)]);
+  });
+
+  test("every problem at once, in one error", () => {
+    let err: unknown;
+    try {
+      validateConfig({
+        ...BASE,
+        homeTailnetIPv4: "10.0.0.1",
+        webHostnames: ["chat.example.com", "www.example.org"],
+        sshAllowFrom: ["nonsense"],
+        extraForwards: [{ port: 22, protocol: "tcp" }, { port: "9-1", protocol: "udp" }],
+      });
+    } catch (e) {
+      err = e;
+    }
+    expect(err).toBeInstanceOf(ConfigError);
+    const p = (err as ConfigError).problems;
+    expect(p).toHaveLength(6);
+    expect((err as ConfigError).message).toMatch(/^invalid xmpp-edge configuration \(6 problems\):\n  - /);
+  });
+});
+
+test("type errors and value errors are reported together", () => {
+  const found = problems({ preset: "ejabberd", directTls: "yes", sshAllowFrom: ["nonsense"], homeTailnetIPv4: "10.0.0.1" });
+  expect(found).toEqual([
+    expect.stringMatching(/^xmpp-edge:preset: expected one of/),
+    expect.stringMatching(/^xmpp-edge:directTls: expected boolean, received string; got "yes"/),
+    expect.stringMatching(/^xmpp-edge:homeTailnetIPv4: "10\.0\.0\.1" is not a tailnet IPv4 address/),
+    expect.stringMatching(/^xmpp-edge:sshAllowFrom\[0\]: "nonsense" is not a valid CIDR/),
+  ]);
+});
+
+test("a broken required key does not hide the others, nor report its stand-in", () => {
+  const found = problems({ domain: 42, homeTailnetIPv4: "1.2.3.4" });
+  expect(found).toEqual([
+    expect.stringMatching(/^xmpp-edge:domain: expected string, received number; got 42/),
+    expect.stringMatching(/^xmpp-edge:homeTailnetIPv4: "1\.2\.3\.4" is not a tailnet IPv4 address/),
+  ]);
+});

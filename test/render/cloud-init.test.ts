@@ -1,0 +1,43 @@
+import * as YAML from "yaml";
+import { renderCloudInit, renderJoinScript, AUTHKEY_PATH, JOIN_SCRIPT_PATH } from "../../render/cloud-init";
+import { model } from "../fixtures";
+
+const SECRETS = {
+  hostKey: { privateKeyOpenssh: "-----BEGIN OPENSSH PRIVATE KEY-----\nabc\n-----END OPENSSH PRIVATE KEY-----\n", publicKeyOpenssh: "ssh-ed25519 AAAAC3Nza host" },
+  tailscaleAuthKey: "tskey-auth-xyz",
+};
+
+test("packages, SSH hardening, the pinned host key and the tailnet join", () => {
+  const text = renderCloudInit(model(), SECRETS);
+  expect(text.startsWith("#cloud-config\n")).toBe(true);
+  const doc = YAML.parse(text);
+  expect(doc.packages).toEqual(expect.arrayContaining(["nginx", "libnginx-mod-stream", "nftables", "coturn"]));
+  expect(doc.ssh_pwauth).toBe(false);
+  expect(doc.ssh_deletekeys).toBe(true);
+  expect(doc.ssh_keys).toEqual({ ed25519_private: SECRETS.hostKey.privateKeyOpenssh, ed25519_public: SECRETS.hostKey.publicKeyOpenssh });
+  const files = Object.fromEntries(doc.write_files.map((f: { path: string }) => [f.path, f]));
+  expect(files[AUTHKEY_PATH]).toEqual({ path: AUTHKEY_PATH, permissions: "0600", content: "tskey-auth-xyz" });
+  expect(files["/etc/ssh/sshd_config.d/10-xmpp-edge.conf"].content).toMatch(/PasswordAuthentication no[\s\S]*PermitRootLogin prohibit-password/);
+  expect(files[JOIN_SCRIPT_PATH].content).toBe(renderJoinScript(model()));
+  expect(doc.runcmd).toContainEqual([JOIN_SCRIPT_PATH]);
+});
+
+test("the join uses the auth key file once and Headscale's login server when set", () => {
+  const ts = renderJoinScript(model());
+  expect(ts).toContain(`tailscale up --auth-key=file:${AUTHKEY_PATH} --hostname=xmpp-edge\n`);
+  expect(ts).toContain(`rm -f ${AUTHKEY_PATH}`);
+  const hs = renderJoinScript(model({ tailscaleLoginServer: "https://hs.example.com", tailscaleAuthKey: { secure: "x" } }));
+  expect(hs).toContain("--login-server=https://hs.example.com");
+});
+
+test("stable: forwards, records and ports do not change the user-data (a change would replace the server)", () => {
+  const a = renderCloudInit(model(), SECRETS);
+  const b = renderCloudInit(model({ extraForwards: [{ port: 6000, protocol: "udp" }], webHostnames: ["x.example.com"], clientIp: "proxy-protocol", turn: "off", directTls: false }), SECRETS);
+  expect(b).toBe(a);
+});
+
+test("the plan shows where secrets go without any secret", () => {
+  const text = renderCloudInit(model(), undefined);
+  expect(text).toContain("(set at deploy: secret single-use tailnet auth key)");
+  expect(text).not.toContain("tskey");
+});

@@ -1,0 +1,34 @@
+import { renderHomeSnippets } from "../../render/home";
+import { FACTS, model } from "../fixtures";
+
+test("Prosody: direct TLS ports, TURN on the edge", () => {
+  const s = renderHomeSnippets(model(), FACTS, "s3cret")["prosody.cfg.lua"];
+  expect(s).toContain("c2s_direct_tls_ports = { 5223 }");
+  expect(s).toContain("s2s_direct_tls_ports = { 5270 }");
+  expect(s).toContain('turn_external_host = "chat.example.com"');
+  expect(s).toContain('turn_external_secret = "s3cret"');
+  expect(s).not.toContain("net_proxy");
+});
+
+test("Prosody with proxy-protocol: mod_net_proxy mappings and the VPS as trusted proxy", () => {
+  const s = renderHomeSnippets(model({ clientIp: "proxy-protocol" }), FACTS, "x")["prosody.cfg.lua"];
+  expect(s).toContain('proxy_port_mappings = { [15222] = "c2s", [15269] = "s2s" }');
+  expect(s).toContain('proxy_trusted_proxies = { "100.64.0.1" }');
+});
+
+test("Snikket: side web ports and TURN on the edge; none for Prosody", () => {
+  const s = renderHomeSnippets(model(), FACTS, "s3cret")["snikket.conf"]!;
+  expect(s).toContain("SNIKKET_TWEAK_HTTP_PORT=5080");
+  expect(s).toContain("SNIKKET_TWEAK_HTTPS_PORT=5443");
+  expect(s).toContain("SNIKKET_TWEAK_TURNSERVER=0");
+  expect(s).toContain("SNIKKET_TWEAK_TURNSERVER_DOMAIN=chat.example.com");
+  expect(s).toContain("SNIKKET_TWEAK_TURNSERVER_SECRET=s3cret");
+  expect(renderHomeSnippets(model({ preset: "prosody" }), FACTS, "x")["snikket.conf"]).toBeUndefined();
+});
+
+test("home nginx trusts the VPS and Cloudflare for the client address", () => {
+  const s = renderHomeSnippets(model(), FACTS, "x")["nginx-realip.conf"];
+  expect(s).toContain("set_real_ip_from 100.64.0.1;");
+  expect(s).toContain("set_real_ip_from 173.245.48.0/20;");
+  expect(s).toContain("real_ip_recursive on;");
+});

@@ -1,0 +1,64 @@
+import { renderNftables } from "../../render/nftables";
+import { FACTS, model } from "../fixtures";
+
+const rules = (o: Record<string, unknown> = {}, facts = FACTS) => renderNftables(model(o), facts);
+
+test("owns exactly one table and replaces it atomically, never the ruleset", () => {
+  const r = rules();
+  expect(r).not.toMatch(/flush ruleset/);
+  const tables = [...r.matchAll(/^(?:delete )?table (\S+) (\S+)/gm)].map((m) => `${m[1]} ${m[2]}`);
+  expect(new Set(tables)).toEqual(new Set(["inet xmpp_edge"]));
+  expect(r).toMatch(/^table inet xmpp_edge\ndelete table inet xmpp_edge\ntable inet xmpp_edge \{/m);
+});
+
+test("DNAT of the forwarded ports to home over IPv4 and IPv6, masquerade on tailscale0", () => {
+  const r = rules({ extraForwards: [{ port: "6000-6010", protocol: "tcp" }, { port: 7000, protocol: "udp", toPort: 7001 }] });
+  for (const port of ["5222", "5269", "5000"]) {
+    expect(r).toContain(`meta nfproto ipv4 tcp dport ${port} dnat ip to 100.101.102.103 comment`);
+    expect(r).toContain(`meta nfproto ipv6 tcp dport ${port} dnat ip6 to fd7a:115c:a1e0::6501:6667 comment`);
+  }
+  expect(r).toContain("meta nfproto ipv4 tcp dport 6000-6010 dnat ip to 100.101.102.103 comment");
+  expect(r).toContain("meta nfproto ipv4 udp dport 7000 dnat ip to 100.101.102.103:7001 comment");
+  expect(r).toContain("meta nfproto ipv6 udp dport 7000 dnat ip6 to [fd7a:115c:a1e0::6501:6667]:7001 comment");
+  expect(r).toContain('oifname "tailscale0" ct status dnat masquerade');
+  expect(r).toMatch(/chain prerouting \{\n\s+type nat hook prerouting priority dstnat; policy accept;\n\s+iifname "tailscale0" return\n\s+fib daddr type != local return/);
+});
+
+test("without a home IPv6 no IPv6 DNAT is written", () => {
+  const { homeIPv6: _, ...facts } = FACTS;
+  expect(rules({}, facts)).not.toContain("dnat ip6");
+});
+
+test("proxy-protocol: 5222/5269 are served by nginx, not DNATed", () => {
+  const r = rules({ clientIp: "proxy-protocol" });
+  expect(r).not.toMatch(/dport 5222 dnat/);
+  expect(r).toMatch(/tcp dport \{ 443, 5222, 5269 \} accept comment "nginx-stream/);
+});
+
+test("input admits only planned ports, SSH from sshAllowFrom, tailscaled, ICMP and established", () => {
+  const r = rules();
+  expect(r).toContain("type filter hook input priority filter; policy drop;");
+  expect(r).toContain("ct state established,related accept");
+  expect(r).toMatch(/set ssh_allow_v4 \{\n\s+type ipv4_addr; flags interval;\n\s+elements = \{ 203\.0\.113\.0\/24 \}/);
+  expect(r).toMatch(/set ssh_allow_v6 \{\n\s+type ipv6_addr; flags interval;\n\s+elements = \{ 2001:db8:1234::\/48 \}/);
+  expect(r).toContain("ip saddr @ssh_allow_v4 tcp dport 22 accept");
+  expect(r).toContain("udp dport 41641 accept");
+  expect(r).toContain("meta l4proto icmp accept");
+  expect(r).toContain("meta l4proto ipv6-icmp accept");
+  expect(r).toContain('tcp dport 80 accept comment "nginx-http: http"');
+  expect(r).toContain('tcp dport 443 accept comment "nginx-stream: https"');
+  expect(r).toContain('udp dport { 3478-3479, 49152-65535 } accept comment "coturn: stun-turn-udp, turn-relay"');
+  const accepted = [...r.matchAll(/dport (\S+|\{[^}]+\}) accept/g)].map((m) => m[1]);
+  expect(accepted).toEqual(["68", "546", "22", "22", "41641", "80", "443", "3478-3479", "{ 3478-3479, 49152-65535 }"]);
+});
+
+test("sshAllowFrom tailnet: no public SSH rule, the tailnet interface is trusted", () => {
+  const r = rules({ sshAllowFrom: ["tailnet"] });
+  expect(r).not.toContain("dport 22");
+  expect(r).not.toContain("ssh_allow");
+  expect(r).toContain('iifname "tailscale0" accept');
+});
+
+test("forward chain passes only our DNATed connections", () => {
+  expect(rules()).toMatch(/chain forward \{\n\s+type filter hook forward priority filter; policy drop;\n\s+ct state established,related accept\n\s+ct status dnat accept/);
+});
