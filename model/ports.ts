@@ -38,11 +38,13 @@ export const PROXY65_PORT = 5000;
 export const SNIKKET_HOME_HTTP_PORT = 5080;
 export const SNIKKET_HOME_HTTPS_PORT = 5443;
 
-/** STUN/TURN listeners: Snikket uses the primary and the alternate port of each. */
-export const TURN_PORTS_SNIKKET: PortRange = { from: 3478, to: 3479 };
-export const TURNS_PORTS_SNIKKET: PortRange = { from: 5349, to: 5350 };
-export const TURN_PORTS_PROSODY: PortRange = { from: 3478, to: 3478 };
-export const TURNS_PORTS_PROSODY: PortRange = { from: 5349, to: 5349 };
+/**
+ * STUN/TURN on the VPS. Snikket's list also names 3479 and 5349-5350: 3479 is
+ * coturn's RFC 5780 alternate port, which it only opens with a second public
+ * address, and 5349/5350 are TURN over TLS, which would need a certificate on
+ * the VPS. Neither is offered, so neither is opened.
+ */
+export const TURN_PORT = 3478;
 
 export const DEFAULT_TURN_RELAY_PORTS = "49152-65535";
 

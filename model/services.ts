@@ -54,9 +54,8 @@ export function planServices(c: ServiceInputs): Service[] {
     services.push({ id: "proxy65", purpose: "Snikket file-transfer proxy (XEP-0065)", protocol: "tcp", ports: P.single(P.PROXY65_PORT), handler: "nftables", home: P.single(P.PROXY65_PORT) });
   }
   if (c.turn === "edge") {
-    const turnPorts = c.preset === "snikket" ? P.TURN_PORTS_SNIKKET : P.TURN_PORTS_PROSODY;
     for (const protocol of ["udp", "tcp"] as const) {
-      services.push({ id: `stun-turn-${protocol}`, purpose: `STUN/TURN over ${protocol.toUpperCase()} (coturn on the VPS)`, protocol, ports: turnPorts, handler: "coturn" });
+      services.push({ id: `stun-turn-${protocol}`, purpose: `STUN/TURN over ${protocol.toUpperCase()} (coturn on the VPS)`, protocol, ports: P.single(P.TURN_PORT), handler: "coturn" });
     }
     services.push({ id: "turn-relay", purpose: "TURN relay ports (coturn on the VPS)", protocol: "udp", ports: c.turnRelayPorts, handler: "coturn" });
   }

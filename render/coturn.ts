@@ -38,7 +38,6 @@ export function renderCoturnConf(model: EdgeModel, facts: HostFacts, turnSecret:
     generatedHeader("#", "coturn (STUN/TURN) on the xmpp-edge VPS."),
     `listening-port=${listen.ports.from}`,
   ];
-  if (listen.ports.to > listen.ports.from) lines.push(`alt-listening-port=${listen.ports.to}`);
   lines.push(
     "# Public addresses only: nothing TURN-related listens on the tailnet.",
     `listening-ip=${facts.vpsIPv4}`,

@@ -41,8 +41,10 @@ describe("validateConfig accepts", () => {
     ]);
   });
 
-  test("prosody preset frees 5000 and the Snikket alternate TURN port", () => {
-    expect(problems({ preset: "prosody", extraForwards: [{ port: 5000, protocol: "tcp" }, { port: 3479, protocol: "udp" }] })).toEqual([]);
+  test("prosody preset frees 5000", () => {
+    expect(problems({ preset: "prosody", extraForwards: [{ port: 5000, protocol: "tcp" }] })).toEqual([]);
+    expect(problems({ extraForwards: [{ port: 3479, protocol: "udp" }] })).toEqual([]);
+    expect(problems({ extraForwards: [{ port: 3478, protocol: "udp" }] })[0]).toMatch(/overlaps 3478\/udp, the planned stun-turn-udp port/);
   });
 
   test("turn off frees the TURN ports", () => {

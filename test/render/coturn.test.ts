@@ -6,7 +6,7 @@ test("shared secret, relay range, public addresses only, no TLS, tailnet and pri
   expect(c).toContain("static-auth-secret=s3cret");
   expect(c).toContain("use-auth-secret");
   expect(c).toContain("min-port=50000\nmax-port=50999");
-  expect(c).toContain("listening-port=3478\nalt-listening-port=3479");
+  expect(c).toContain("listening-port=3478\n");
   expect(c).toContain("listening-ip=192.0.2.10\nlistening-ip=2001:db8::10");
   expect(c).toContain("external-ip=192.0.2.10");
   expect(c).toContain("realm=chat.example.com");
@@ -22,9 +22,6 @@ test("the plan renders no secret", () => {
   expect(c).toContain("# static-auth-secret: added at deploy");
 });
 
-test("prosody preset: one listening port", () => {
-  expect(renderCoturnConf(model({ preset: "prosody" }), FACTS, "x")).not.toContain("alt-listening-port");
-});
 
 test("refuses a model without TURN", () => {
   expect(() => renderCoturnConf(model({ turn: "off" }), FACTS, "x")).toThrow(/turn is off/);

@@ -1,0 +1,40 @@
+// coturn has no config-check mode: start it on its rendered config in a
+// scratch namespace that has the VPS's addresses, and see it listen.
+// sysctl: load the rendered file in a namespace and read the values back.
+import * as fs from "node:fs";
+import * as path from "node:path";
+import { buildModel } from "../../model/model";
+import { validateConfig } from "../../model/validate";
+import { renderCoturnConf } from "../../render/coturn";
+import { BASE, FACTS } from "../fixtures";
+import { requireRoot, sh, withNetns, writePlan } from "./helpers";
+
+beforeAll(requireRoot);
+
+test("turnserver starts on the rendered config and listens on the STUN/TURN ports of the VPS addresses only", () => {
+  const dir = writePlan({});
+  const conf = path.join(dir, "turnserver.conf");
+  fs.writeFileSync(conf, renderCoturnConf(buildModel(validateConfig(BASE)), FACTS, "lab-secret").replace(/^syslog$/m, `log-file=${dir}/turn.log`));
+  withNetns((ns) => {
+    const run = (cmd: string, t?: number) => sh(`ip netns exec ${ns} ${cmd}`, t);
+    expect(run(`bash -c 'ip link set lo up && ip link add eth0 type veth peer name eth1 && ip link set eth0 up && ip link set eth1 up && ip addr add ${FACTS.vpsIPv4}/24 dev eth0 && ip -6 addr add ${FACTS.vpsIPv6}/64 dev eth0 nodad'`).status).toBe(0);
+    run(`bash -c 'turnserver -c ${conf} --pidfile ${dir}/turn.pid >/dev/null 2>&1 & for i in $(seq 50); do ss -lun | grep -q ":3478 " && break; sleep 0.1; done'`, 15000);
+    const udp = run("ss -lunH").out;
+    const tcp = run("ss -ltnH").out;
+    expect(udp).toContain(`${FACTS.vpsIPv4}:3478`);
+    expect(udp).toContain(`[${FACTS.vpsIPv6}]:3478`);
+    expect(tcp).toContain(`${FACTS.vpsIPv4}:3478`);
+    expect(tcp).toContain(`[${FACTS.vpsIPv6}]:3478`);
+    // Nothing on the wildcard address (the tailnet side stays TURN-free).
+    expect(`${udp}${tcp}`).not.toMatch(/0\.0\.0\.0:3478|\*:3478|\[::\]:3478/);
+  });
+});
+
+test("sysctl loads the rendered file: forwarding on for IPv4 and IPv6", () => {
+  const file = path.join(writePlan({}), "vps/etc/sysctl.d/60-xmpp-edge.conf");
+  withNetns((ns) => {
+    const r = sh(`ip netns exec ${ns} sysctl -p ${file}`);
+    expect(r.status).toBe(0);
+    expect(sh(`ip netns exec ${ns} sysctl -n net.ipv4.ip_forward net.ipv6.conf.all.forwarding net.ipv6.conf.default.accept_ra`).out.split("\n").slice(0, 3)).toEqual(["1", "1", "2"]);
+  });
+});
