@@ -31,24 +31,8 @@ export function planServices(c: ServiceInputs): Service[] {
   const services: Service[] = [
     { id: "http", purpose: "HTTP: web names (from Cloudflare) and ACME HTTP-01 for the XMPP names", protocol: "tcp", ports: P.single(P.HTTP_PORT), handler: "nginx-http" },
     { id: "https", purpose: "HTTPS and XMPP direct TLS, routed by ALPN and SNI", protocol: "tcp", ports: P.single(P.HTTPS_PORT), handler: "nginx-stream" },
-    {
-      id: "xmpp-c2s",
-      purpose: "XMPP client connections (STARTTLS)",
-      protocol: "tcp",
-      ports: P.single(P.XMPP_C2S_PORT),
-      handler: pp ? "nginx-stream" : "nftables",
-      home: P.single(pp ? P.HOME_C2S_PROXY_PROTOCOL_PORT : P.XMPP_C2S_PORT),
-      proxyProtocol: pp || undefined,
-    },
-    {
-      id: "xmpp-s2s",
-      purpose: "XMPP server-to-server (STARTTLS)",
-      protocol: "tcp",
-      ports: P.single(P.XMPP_S2S_PORT),
-      handler: pp ? "nginx-stream" : "nftables",
-      home: P.single(pp ? P.HOME_S2S_PROXY_PROTOCOL_PORT : P.XMPP_S2S_PORT),
-      proxyProtocol: pp || undefined,
-    },
+    xmppPort("xmpp-c2s", "XMPP client connections (STARTTLS)", P.XMPP_C2S_PORT, P.HOME_C2S_PROXY_PROTOCOL_PORT, pp),
+    xmppPort("xmpp-s2s", "XMPP server-to-server (STARTTLS)", P.XMPP_S2S_PORT, P.HOME_S2S_PROXY_PROTOCOL_PORT, pp),
   ];
   if (c.preset === "snikket") {
     services.push({ id: "proxy65", purpose: "Snikket file-transfer proxy (XEP-0065)", protocol: "tcp", ports: P.single(P.PROXY65_PORT), handler: "nftables", home: P.single(P.PROXY65_PORT) });
@@ -64,6 +48,19 @@ export function planServices(c: ServiceInputs): Service[] {
     services.push({ id: `extra-${i}`, purpose: f.description ?? `extraForwards[${i}]`, protocol: f.protocol, ports: f.ports, handler: "nftables", home });
   });
   return services;
+}
+
+/** 5222/5269: kernel DNAT to the same port, or nginx with a PROXY header to a dedicated home port. */
+function xmppPort(id: string, purpose: string, port: number, proxyProtocolHomePort: number, proxyProtocol: boolean): Service {
+  return {
+    id,
+    purpose,
+    protocol: "tcp",
+    ports: P.single(port),
+    handler: proxyProtocol ? "nginx-stream" : "nftables",
+    home: P.single(proxyProtocol ? proxyProtocolHomePort : port),
+    proxyProtocol: proxyProtocol || undefined,
+  };
 }
 
 /** The ports that are not services but must stay reachable: SSH and tailscaled. */
