@@ -1,0 +1,114 @@
+// The host configuration push: one SSH session carries the whole bundle (on
+// stdin) and applies it; a second connection confirms it, or the host reverts
+// by itself. An unchanged bundle is no diff, so no SSH session at all.
+import * as command from "@pulumi/command";
+import * as pulumi from "@pulumi/pulumi";
+import * as random from "@pulumi/random";
+import { createHash } from "node:crypto";
+import type { EdgeModel, HostFacts } from "../model/model";
+import { renderVpsBundle } from "../render/bundle";
+import { CONFIRM_COMMAND, PUSH_COMMAND, REMOVE_COMMAND, renderPushScript } from "../render/push";
+
+export interface PushConnection {
+  host: pulumi.Input<string>;
+  port: number;
+  user: string;
+  /** Secret. */
+  privateKey: pulumi.Input<string>;
+  /** The host's public key, authorized_keys form: pinned by every connection. */
+  hostKey: pulumi.Input<string>;
+}
+
+export type FactsInput = { [K in keyof HostFacts]: pulumi.Input<HostFacts[K]> };
+
+export interface PushArgs {
+  model: EdgeModel;
+  facts: FactsInput;
+  connection: PushConnection;
+  /** Secret; default: generated (40 letters and digits). */
+  turnSecret?: pulumi.Input<string>;
+  /**
+   * A host this stack created: changes when the server is replaced. It waits
+   * for SSH and cloud-init first, and the id is part of the push's stdin, so a
+   * new server gets the bundle by an in-place update. (A replacement of the
+   * push would run its delete, REMOVE_COMMAND, against the same address and
+   * host key, that is on the new server, right after the new push.)
+   */
+  serverId?: pulumi.Input<string>;
+}
+
+export const TURN_SECRET_LENGTH = 40;
+/** Connection attempts while a new server boots (sshd starts after cloud-init wrote our host key). */
+export const BOOT_DIAL_ATTEMPTS = 60;
+
+/**
+ * Waits for cloud-init. Exit 2 is "done with recoverable errors" (cloud-init
+ * 23.4+), e.g. a deprecation warning: the tailnet join itself fails hard.
+ */
+export const WAIT_COMMAND = 'rc=0; cloud-init status --wait >/dev/null || rc=$?; if [ "$rc" -ne 0 ] && [ "$rc" -ne 2 ]; then cloud-init status --long; exit 1; fi';
+
+export const sha256 = (text: string) => createHash("sha256").update(text).digest("hex");
+
+export class Push extends pulumi.ComponentResource {
+  readonly turnSecret: pulumi.Output<string>;
+  /** The script on the push's stdin (secret: it holds the TURN secret). */
+  readonly stdin: pulumi.Output<string>;
+  readonly push: command.remote.Command;
+  readonly confirm: command.remote.Command;
+
+  constructor(name: string, args: PushArgs, opts?: pulumi.ComponentResourceOptions) {
+    super("xmpp-edge:index:Push", name, {}, opts);
+    const parent = { parent: this };
+
+    if (args.turnSecret !== undefined) {
+      this.turnSecret = pulumi.secret(args.turnSecret);
+    } else {
+      const generated = new random.RandomPassword(`${name}-turn-secret`, { length: TURN_SECRET_LENGTH, special: false }, { parent: this, additionalSecretOutputs: ["result"] });
+      this.turnSecret = pulumi.secret(generated.result);
+    }
+
+    const connection = (extra: Partial<command.types.input.remote.ConnectionArgs> = {}): command.types.input.remote.ConnectionArgs => ({
+      host: args.connection.host,
+      port: args.connection.port,
+      user: args.connection.user,
+      privateKey: pulumi.secret(args.connection.privateKey),
+      hostKey: args.connection.hostKey,
+      ...extra,
+    });
+
+    const dependsOn: pulumi.Resource[] = [];
+    if (args.serverId !== undefined) {
+      // Replaced with the server (its trigger), so a new server is waited for too.
+      dependsOn.push(
+        new command.remote.Command(
+          `${name}-wait`,
+          { connection: connection({ dialErrorLimit: BOOT_DIAL_ATTEMPTS, perDialTimeout: 10 }), create: WAIT_COMMAND, triggers: [args.serverId], addPreviousOutputInEnv: false },
+          parent,
+        ),
+      );
+    }
+
+    const script = pulumi
+      .all([pulumi.output(args.facts), this.turnSecret, args.serverId])
+      .apply(([facts, turnSecret, serverId]) => (serverId !== undefined ? `# xmpp-edge push to server ${serverId}\n` : "") + renderPushScript(renderVpsBundle(args.model, facts as HostFacts, turnSecret)));
+    this.stdin = pulumi.secret(script);
+
+    // create and update are the same command: a changed bundle is an
+    // in-place update (triggers would replace, and so run the delete).
+    this.push = new command.remote.Command(
+      `${name}-apply`,
+      { connection: connection(), create: PUSH_COMMAND, update: PUSH_COMMAND, delete: REMOVE_COMMAND, stdin: this.stdin, addPreviousOutputInEnv: false },
+      { parent: this, dependsOn, additionalSecretOutputs: ["stdin"] },
+    );
+
+    // A fresh connection proves the new configuration still lets us in; it
+    // re-runs (by replacement, harmless: no delete) for every new bundle.
+    this.confirm = new command.remote.Command(
+      `${name}-confirm`,
+      { connection: connection(), create: CONFIRM_COMMAND, triggers: [this.stdin.apply(sha256)], addPreviousOutputInEnv: false },
+      { parent: this, dependsOn: [this.push] },
+    );
+
+    this.registerOutputs({ confirmed: this.confirm.stdout });
+  }
+}

@@ -1,0 +1,142 @@
+// The tailnet side: the VPS's one-time join key, the home server's tailnet
+// addresses, and the ACL snippet that lets the edge reach only what it
+// forwards. With Tailscale (no tailscaleLoginServer) this uses the Tailscale
+// API; with Headscale nothing here touches an API: the join key comes from
+// config and the home address must be configured.
+import * as pulumi from "@pulumi/pulumi";
+import * as tailscale from "@pulumi/tailscale";
+import type { EdgeModel } from "../model/model";
+import { inCidr, ipFamily, TAILNET_IPV4_RANGE, TAILNET_IPV6_RANGE } from "../model/net";
+import { formatRange, SSH_PORT, type PortRange, type Protocol } from "../model/ports";
+
+export interface TailnetArgs {
+  model: EdgeModel;
+  /** A pre-auth key from config (Headscale, or a key made outside this stack); secret. */
+  configAuthKey?: pulumi.Input<string>;
+  /** Whether this stack creates a server that joins the tailnet (false for existingHost). */
+  joinsServer: boolean;
+}
+
+/** Seconds the single-use key stays valid: long enough for the server to boot and join. */
+export const AUTH_KEY_EXPIRY_SECONDS = 3600;
+/** How long `pulumi up` waits for a new server to show up in the tailnet (packages + join in cloud-init). */
+export const DEVICE_WAIT = "15m";
+
+/** A device's tailnet addresses, split by family. */
+export function tailnetAddresses(addresses: string[]): { ipv4?: string; ipv6?: string } {
+  return {
+    ipv4: addresses.find((a) => ipFamily(a) === 4 && inCidr(a, TAILNET_IPV4_RANGE)),
+    ipv6: addresses.find((a) => ipFamily(a) === 6 && inCidr(a, TAILNET_IPV6_RANGE)),
+  };
+}
+
+/** What the edge needs to reach at home: every home port of the model, by protocol. */
+export function homePorts(model: EdgeModel): Record<Protocol, PortRange[]> {
+  const out: Record<Protocol, PortRange[]> = { tcp: [], udp: [] };
+  const add = (protocol: Protocol, r: PortRange) => {
+    if (!out[protocol].some((x) => x.from === r.from && x.to === r.to)) out[protocol].push(r);
+  };
+  for (const s of model.services) if (s.home) add(s.protocol, s.home);
+  for (const a of model.https.alpn) add("tcp", { from: a.homePort, to: a.homePort });
+  for (const p of [model.https.xmppNamesHomePort, model.https.webHomePort, model.http.xmppNamesHomePort, model.http.webHomePort]) add("tcp", { from: p, to: p });
+  for (const list of Object.values(out)) list.sort((a, b) => a.from - b.from);
+  return out;
+}
+
+/**
+ * A tailnet policy fragment (JSON, valid HuJSON) to merge into the tailnet's
+ * policy: the edge's tags may reach the home server on exactly the forwarded
+ * ports and nothing else. Plain `acls` rules with `proto`, which Tailscale and
+ * Headscale both read. With sshAllowFrom ["tailnet"] the deploy reaches the
+ * VPS over the tailnet: tailnet members get SSH to the edge's tags.
+ */
+export function renderAclSnippet(model: EdgeModel, home: { ipv4: string; ipv6?: string }): string {
+  const c = model.config;
+  const tags = c.tailscale.tags;
+  const hosts: Record<string, string> = { "xmpp-edge-home": `${home.ipv4}/32` };
+  if (home.ipv6) hosts["xmpp-edge-home-v6"] = `${home.ipv6}/128`;
+  const ports = homePorts(model);
+  const acls: Record<string, unknown>[] = [];
+  for (const proto of ["tcp", "udp"] as const) {
+    if (ports[proto].length === 0) continue;
+    const list = ports[proto].map(formatRange).join(",");
+    acls.push({ action: "accept", src: tags, proto, dst: Object.keys(hosts).map((h) => `${h}:${list}`) });
+  }
+  if (c.ssh.mode === "tailnet") acls.push({ action: "accept", src: ["autogroup:member"], proto: "tcp", dst: tags.map((t) => `${t}:${SSH_PORT}`) });
+  const policy: Record<string, unknown> = { hosts, acls };
+  // Headscale has no autogroup:admin; there the tag owners are users of its own.
+  if (!c.tailscale.loginServer) policy.tagOwners = Object.fromEntries(tags.map((t) => [t, ["autogroup:admin"]]));
+  return JSON.stringify(policy, null, 2) + "\n";
+}
+
+export class Tailnet extends pulumi.ComponentResource {
+  /** The key cloud-init joins with (secret); undefined when nothing joins. */
+  readonly authKey?: pulumi.Output<string>;
+  readonly homeIPv4: pulumi.Output<string>;
+  readonly homeIPv6: pulumi.Output<string | undefined>;
+  readonly aclSnippet: pulumi.Output<string>;
+  /** True when the Tailscale API may be asked about devices (Tailscale, key made here). */
+  readonly usesApi: boolean;
+
+  constructor(name: string, args: TailnetArgs, opts?: pulumi.ComponentResourceOptions) {
+    super("xmpp-edge:index:Tailnet", name, {}, opts);
+    const c = args.model.config;
+    const ts = c.tailscale;
+    // A key from config means "do not use the API for it" (Headscale always).
+    this.usesApi = ts.loginServer === undefined && args.configAuthKey === undefined;
+
+    if (args.configAuthKey !== undefined) {
+      this.authKey = pulumi.secret(args.configAuthKey);
+    } else if (args.joinsServer && ts.loginServer === undefined) {
+      const key = new tailscale.TailnetKey(
+        `${name}-vps-key`,
+        {
+          description: `xmpp-edge join ${c.server.name}`,
+          reusable: false,
+          preauthorized: true,
+          ephemeral: false,
+          tags: ts.tags,
+          expiry: AUTH_KEY_EXPIRY_SECONDS,
+          // Used or expired, the key stays in state: a new key would change
+          // cloud-init and so replace the server.
+          recreateIfInvalid: "never",
+        },
+        { parent: this, additionalSecretOutputs: ["key"] },
+      );
+      this.authKey = pulumi.secret(key.key);
+    }
+
+    if (c.home.ipv4 !== undefined) {
+      this.homeIPv4 = pulumi.output(c.home.ipv4);
+      this.homeIPv6 = pulumi.output(c.home.ipv6);
+    } else {
+      // Validation allows homeTailnetHostname alone only with Tailscale.
+      const home = tailscale.getDeviceOutput({ hostname: c.home.hostname! }, { parent: this }).apply((d) => tailnetAddresses(d.addresses));
+      this.homeIPv4 = home.apply((h) => {
+        if (!h.ipv4) throw new Error(`${c.home.hostname}: the tailnet device has no IPv4 address in ${TAILNET_IPV4_RANGE}; set xmpp-edge:homeTailnetIPv4`);
+        return h.ipv4;
+      });
+      this.homeIPv6 = home.apply((h) => c.home.ipv6 ?? h.ipv6);
+    }
+
+    this.aclSnippet = pulumi.all([this.homeIPv4, this.homeIPv6]).apply(([ipv4, ipv6]) => renderAclSnippet(args.model, { ipv4, ipv6 }));
+    this.registerOutputs({ homeIPv4: this.homeIPv4, homeIPv6: this.homeIPv6, aclSnippet: this.aclSnippet });
+  }
+
+  /**
+   * The VPS's tailnet IPv4 once it has joined: waits for the device named
+   * serverName to appear. Only with the API; undefined otherwise (Headscale,
+   * or a key from config): the address is then unknown to the deploy.
+   */
+  vpsTailnetIPv4(model: EdgeModel, server: pulumi.Resource): pulumi.Output<string> | undefined {
+    if (!this.usesApi) return undefined;
+    const name = model.config.server.name;
+    return tailscale
+      .getDeviceOutput({ hostname: name, waitFor: DEVICE_WAIT }, { parent: this, dependsOn: [server] })
+      .apply((d) => {
+        const ipv4 = tailnetAddresses(d.addresses).ipv4;
+        if (!ipv4) throw new Error(`tailnet device ${name} has no IPv4 address in ${TAILNET_IPV4_RANGE}`);
+        return ipv4;
+      });
+  }
+}

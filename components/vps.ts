@@ -1,0 +1,125 @@
+// The Hetzner VPS: primary IPs, cloud firewall, deployer key, server, rDNS.
+// The server is replaced whenever userData, sshKeys, image or location
+// change, so its inputs come only from things that never move with the
+// forwarded ports or records: the generated host key, the single-use tailnet
+// key, and the parts of the model cloud-init reads (server name, tailnet
+// settings). Ports, records and forwards reach the host by the push instead.
+import * as hcloud from "@pulumi/hcloud";
+import * as pulumi from "@pulumi/pulumi";
+import * as tls from "@pulumi/tls";
+import * as ipaddr from "ipaddr.js";
+import type { EdgeModel } from "../model/model";
+import { renderCloudInit } from "../render/cloud-init";
+import { renderFirewallRules } from "../render/firewall";
+
+export interface VpsArgs {
+  model: EdgeModel;
+  /** Single-use pre-auth key for the tailnet join in cloud-init (secret). */
+  tailscaleAuthKey: pulumi.Input<string>;
+  /** The deployer's OpenSSH public key; default: an ED25519 key generated here (see deployPrivateKey). */
+  deployPublicKey?: pulumi.Input<string>;
+}
+
+export const SERVER_LABELS = { "managed-by": "pulumi", app: "xmpp-edge" };
+
+/**
+ * A Hetzner IPv6 primary IP is a /64; the server answers on its first address
+ * (`::1`, what Server.ipv6Address reports). Derived from the primary IP, not
+ * the server, so the address survives a server replacement unchanged.
+ */
+export function firstAddressOfNetwork(network: string): string {
+  const cidr = network.includes("/") ? network : `${network}/64`;
+  const bytes = ipaddr.IPv6.networkAddressFromCIDR(cidr).toByteArray();
+  bytes[15] += 1; // a /64's network address ends in zero bytes: no carry
+  return ipaddr.fromByteArray(bytes).toString();
+}
+
+/** An OpenSSH public key in authorized_keys form ("ssh-ed25519 AAAA…"), as connection.hostKey wants it. */
+export const authorizedKey = (key: pulumi.Input<string>) => pulumi.output(key).apply((k) => k.trim());
+
+export class Vps extends pulumi.ComponentResource {
+  readonly ipv4: pulumi.Output<string>;
+  readonly ipv6: pulumi.Output<string>;
+  readonly ipv6Network: pulumi.Output<string>;
+  /** The pinned SSH host key, authorized_keys form. */
+  readonly hostKey: pulumi.Output<string>;
+  readonly deployPublicKey: pulumi.Output<string>;
+  /** Only when the key is generated here; secret. */
+  readonly deployPrivateKey?: pulumi.Output<string>;
+  readonly serverId: pulumi.Output<string>;
+  readonly server: hcloud.Server;
+
+  constructor(name: string, args: VpsArgs, opts?: pulumi.ComponentResourceOptions) {
+    super("xmpp-edge:index:Vps", name, {}, opts);
+    const c = args.model.config;
+    const s = c.server;
+    const parent = { parent: this };
+
+    // Generated into cloud-init, so the first connection can already pin it.
+    const hostKey = new tls.PrivateKey(`${name}-host-key`, { algorithm: "ED25519" }, parent);
+    this.hostKey = authorizedKey(hostKey.publicKeyOpenssh);
+
+    let deployPublicKey: pulumi.Input<string>;
+    if (args.deployPublicKey !== undefined) {
+      deployPublicKey = args.deployPublicKey;
+    } else {
+      const deployKey = new tls.PrivateKey(`${name}-deploy-key`, { algorithm: "ED25519" }, parent);
+      deployPublicKey = authorizedKey(deployKey.publicKeyOpenssh);
+      this.deployPrivateKey = pulumi.secret(deployKey.privateKeyOpenssh);
+    }
+    this.deployPublicKey = pulumi.output(deployPublicKey);
+    const sshKey = new hcloud.SshKey(`${name}-deploy`, { name: `${s.name}-deploy`, publicKey: deployPublicKey, labels: SERVER_LABELS }, parent);
+
+    // Primary IPs outlive the server (autoDelete false): records, rDNS and
+    // the push's connection keep their address across a replacement.
+    const ip = (type: "ipv4" | "ipv6") =>
+      new hcloud.PrimaryIp(`${name}-${type}`, { name: `${s.name}-${type}`, type, location: s.location, assigneeType: "server", autoDelete: false, labels: SERVER_LABELS }, parent);
+    const ipv4 = ip("ipv4");
+    const ipv6 = ip("ipv6");
+    this.ipv4 = ipv4.ipAddress;
+    this.ipv6Network = pulumi.all([ipv6.ipNetwork, ipv6.ipAddress]).apply(([net, addr]) => (net || addr));
+    this.ipv6 = this.ipv6Network.apply(firstAddressOfNetwork);
+
+    // Rules change in place; the server only holds the firewall's id.
+    const firewall = new hcloud.Firewall(
+      `${name}-firewall`,
+      {
+        name: s.name,
+        labels: SERVER_LABELS,
+        rules: renderFirewallRules(args.model).map((r) => ({ direction: r.direction, protocol: r.protocol, port: r.port, sourceIps: r.sourceIps, description: r.description })),
+      },
+      parent,
+    );
+
+    const userData = pulumi
+      .all([hostKey.privateKeyOpenssh, hostKey.publicKeyOpenssh, args.tailscaleAuthKey])
+      .apply(([privateKeyOpenssh, publicKeyOpenssh, tailscaleAuthKey]) => renderCloudInit(args.model, { hostKey: { privateKeyOpenssh, publicKeyOpenssh }, tailscaleAuthKey }));
+
+    this.server = new hcloud.Server(
+      name,
+      {
+        name: s.name,
+        serverType: s.type,
+        location: s.location,
+        image: s.image,
+        publicNets: [{ ipv4Enabled: true, ipv4: ipv4.id.apply(Number), ipv6Enabled: true, ipv6: ipv6.id.apply(Number) }],
+        firewallIds: [firewall.id.apply(Number)],
+        userData: pulumi.secret(userData),
+        sshKeys: [sshKey.id],
+        labels: SERVER_LABELS,
+      },
+      // The name and the primary IPs can belong to one server at a time: the
+      // old one has to go before its replacement is created.
+      { parent: this, deleteBeforeReplace: true },
+    );
+    this.serverId = this.server.id;
+
+    // PTR on the primary IPs (not the server): kept across replacements.
+    const rdns = (family: string, ipRes: hcloud.PrimaryIp, address: pulumi.Input<string>) =>
+      new hcloud.Rdns(`${name}-rdns-${family}`, { primaryIpId: ipRes.id.apply(Number), ipAddress: address, dnsPtr: c.xmppHost }, { parent: this, dependsOn: [this.server] });
+    rdns("ipv4", ipv4, this.ipv4);
+    rdns("ipv6", ipv6, this.ipv6);
+
+    this.registerOutputs({ ipv4: this.ipv4, ipv6: this.ipv6, hostKey: this.hostKey, serverId: this.serverId, deployPublicKey: this.deployPublicKey });
+  }
+}

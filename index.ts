@@ -1,0 +1,65 @@
+// xmpp-edge: stack config → model → tailnet, VPS, DNS, push → outputs.
+// All decisions live in model/ and render/; this file only wires them.
+import * as pulumi from "@pulumi/pulumi";
+import { loadDeployConfig } from "./components/config";
+import { Dns } from "./components/dns";
+import { forwardedPorts as portTable, knownHostsLine, sshCommand as sshLine } from "./components/outputs";
+import { Push, type FactsInput } from "./components/push";
+import { Tailnet } from "./components/tailnet";
+import { Vps } from "./components/vps";
+import type { HostFacts } from "./model/model";
+import { ConfigError } from "./model/validate";
+import { renderDnsRecords } from "./render/dns";
+import { renderHomeSnippets } from "./render/home";
+
+function load() {
+  try {
+    return loadDeployConfig(new pulumi.Config());
+  } catch (e) {
+    // The plan's words, without a stack trace, before any resource exists.
+    if (e instanceof ConfigError) throw new pulumi.RunError(e.message);
+    throw e;
+  }
+}
+const { model, secrets, existingHost } = load();
+const c = model.config;
+
+const tailnet = new Tailnet("tailnet", { model, configAuthKey: secrets.tailscaleAuthKey, joinsServer: !existingHost });
+const vps = existingHost
+  ? undefined
+  : new Vps("vps", { model, tailscaleAuthKey: tailnet.authKey!, deployPublicKey: c.deployKey.publicKey });
+const vpsTailnet = vps && tailnet.vpsTailnetIPv4(model, vps.server);
+
+const ipv4 = vps ? vps.ipv4 : pulumi.output(existingHost!.ipv4);
+const ipv6 = vps ? vps.ipv6 : pulumi.output(existingHost!.ipv6);
+const facts: FactsInput = { vpsIPv4: ipv4, vpsIPv6: ipv6, homeIPv4: tailnet.homeIPv4, homeIPv6: tailnet.homeIPv6, vpsTailnetIPv4: vpsTailnet };
+
+if (c.dns === "cloudflare") new Dns("dns", { model, ipv4, ipv6 });
+
+// Where the deploy connects. With sshAllowFrom ["tailnet"] there is no public
+// SSH: the VPS's tailnet address from the API, else (Headscale, or a key from
+// config) its MagicDNS name; the pinned host key guards against a wrong name.
+const target = existingHost
+  ? { host: pulumi.output(existingHost.address), port: existingHost.port, user: existingHost.user }
+  : { host: c.ssh.mode === "tailnet" ? (vpsTailnet ?? pulumi.output(c.server.name)) : ipv4, port: 22, user: "root" };
+const hostKey = existingHost ? pulumi.output(existingHost.hostKey) : vps!.hostKey;
+
+const push = new Push("push", {
+  model,
+  facts,
+  turnSecret: secrets.turnSecret,
+  serverId: vps?.serverId,
+  connection: { ...target, privateKey: secrets.sshPrivateKey ?? vps!.deployPrivateKey!, hostKey },
+});
+
+export const vpsIPv4 = ipv4;
+export const vpsIPv6 = ipv6;
+export const vpsTailnetIPv4 = vpsTailnet ?? "unknown";
+export const dnsRecords = pulumi.output(renderDnsRecords(model, { ipv4, ipv6 }));
+export const forwardedPorts = portTable(model);
+export const homeSnippets = pulumi.secret(pulumi.all([pulumi.output(facts), push.turnSecret]).apply(([f, turn]) => renderHomeSnippets(model, f as HostFacts, turn)));
+export const tailscaleAclSnippet = tailnet.aclSnippet;
+export const sshCommand = target.host.apply((host) => sshLine({ ...target, host }));
+export const sshKnownHosts = pulumi.all([target.host, hostKey]).apply(([host, key]) => knownHostsLine({ host, port: target.port }, key));
+/** Only when generated; save it to the key file sshCommand names. */
+export const deployPrivateKey = vps?.deployPrivateKey;
