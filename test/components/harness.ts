@@ -1,0 +1,182 @@
+// Runs index.ts under Pulumi mocks with a given stack config and records what
+// it registers and invokes. Each run loads the program afresh
+// (jest.isolateModules); the mock monitor lives in Pulumi's global store, so
+// the program's own copy of @pulumi/pulumi sees it.
+import * as pulumi from "@pulumi/pulumi";
+
+export const PROJECT = "xmpp-edge";
+export const SECRET_SIG = "1b47061264138c4ac30d75fd1eb44270";
+const SIG_KEY = "4dabf18193072939515e22adb298388d";
+
+/** Addresses the mocks hand out: public-looking (Hetzner ranges), never documentation or private space. */
+export const MOCK = {
+  vpsIPv4: "5.75.140.10",
+  vpsIPv6Network: "2a01:4f8:c012:abcd::/64",
+  vpsIPv6: "2a01:4f8:c012:abcd::1",
+  vpsTailnetIPv4: "100.90.1.2",
+  vpsTailnetIPv6: "fd7a:115c:a1e0::5a01:102",
+  homeLookupIPv4: "100.88.7.6",
+  homeLookupIPv6: "fd7a:115c:a1e0::5807:706",
+  zoneIdByName: "0f0e0d0c0b0a09080706050403020100",
+};
+
+export interface Registered {
+  type: string;
+  name: string;
+  custom: boolean;
+  inputs: Record<string, any>;
+}
+
+export interface Invoked {
+  token: string;
+  inputs: Record<string, any>;
+}
+
+export interface Run {
+  resources: Registered[];
+  invokes: Invoked[];
+  /** URN by resource name (to check parents). */
+  urns: string[];
+  outputs: Record<string, unknown>;
+  /** The program's exports as Outputs (for secretness). */
+  exports: Record<string, unknown>;
+  error?: Error;
+}
+
+/** A stable numeric id per resource, so two runs register identical inputs where nothing changed. */
+function numericId(type: string, name: string): string {
+  let h = 7;
+  for (const ch of `${type}::${name}`) h = (h * 31 + ch.charCodeAt(0)) % 9_000_000;
+  return String(1_000_000 + h);
+}
+
+function newState(type: string, name: string, inputs: Record<string, any>): { id: string | undefined; state: Record<string, any> } {
+  // hcloud ids are numbers in the API: numeric strings here.
+  const id = () => numericId(type, name);
+  switch (type) {
+    case "tls:index/privateKey:PrivateKey": {
+      const tag = Buffer.from(name).toString("base64").replace(/=/g, "");
+      return {
+        id: `key-${name}`,
+        state: {
+          ...inputs,
+          privateKeyOpenssh: `-----BEGIN OPENSSH PRIVATE KEY-----\nPRIVATE-${name}\n-----END OPENSSH PRIVATE KEY-----\n`,
+          publicKeyOpenssh: `ssh-ed25519 AAAAC3NzaC1lZDI1NTE5AAAA${tag}\n`,
+        },
+      };
+    }
+    case "hcloud:index/primaryIp:PrimaryIp":
+      return inputs.type === "ipv6"
+        ? { id: id(), state: { ...inputs, ipAddress: MOCK.vpsIPv6Network.replace("/64", ""), ipNetwork: MOCK.vpsIPv6Network } }
+        : { id: id(), state: { ...inputs, ipAddress: MOCK.vpsIPv4 } };
+    case "hcloud:index/server:Server":
+      return { id: id(), state: { ...inputs, ipv4Address: MOCK.vpsIPv4, ipv6Address: MOCK.vpsIPv6, ipv6Network: MOCK.vpsIPv6Network, status: "running" } };
+    case "hcloud:index/firewall:Firewall":
+    case "hcloud:index/sshKey:SshKey":
+    case "hcloud:index/rdns:Rdns":
+      return { id: id(), state: inputs };
+    case "tailscale:index/tailnetKey:TailnetKey":
+      return { id: `k${name}`, state: { ...inputs, key: `tskey-auth-MOCK-${name}` } };
+    case "random:index/randomPassword:RandomPassword":
+      return { id: name, state: { ...inputs, result: "R".repeat(inputs.length ?? 40) } };
+    case "command:remote:Command":
+      return { id: `${name}-id`, state: { ...inputs, stdout: "", stderr: "" } };
+    case "cloudflare:index/dnsRecord:DnsRecord":
+      return { id: `rec-${name}`, state: inputs };
+    default:
+      return { id: `${name}-id`, state: inputs };
+  }
+}
+
+function call(token: string, inputs: Record<string, any>, serverName: string): Record<string, any> {
+  if (token === "tailscale:index/getDevice:getDevice") {
+    if (inputs.hostname === serverName) return { ...inputs, id: "d1", addresses: [MOCK.vpsTailnetIPv4, MOCK.vpsTailnetIPv6] };
+    return { ...inputs, id: "d2", addresses: [MOCK.homeLookupIPv4, MOCK.homeLookupIPv6] };
+  }
+  if (token === "cloudflare:index/getZone:getZone") return { id: MOCK.zoneIdByName, name: inputs.filter?.name };
+  throw new Error(`unexpected invoke ${token}`);
+}
+
+/** Pulumi's config string form: JSON for everything but plain strings. */
+export function toPulumiConfig(raw: Record<string, unknown>): Record<string, string> {
+  const out: Record<string, string> = {};
+  for (const [k, v] of Object.entries(raw)) out[`${PROJECT}:${k}`] = typeof v === "string" ? v : JSON.stringify(v);
+  return out;
+}
+
+/** Runs the program with `raw` (plain values) and `secrets` (set as Pulumi secrets). */
+export async function runProgram(raw: Record<string, unknown>, secrets: Record<string, string> = {}): Promise<Run> {
+  const resources: Registered[] = [];
+  const invokes: Invoked[] = [];
+  const serverName = typeof raw.serverName === "string" ? raw.serverName : "xmpp-edge";
+  await pulumi.runtime.setMocks(
+    {
+      newResource: (args) => {
+        resources.push({ type: args.type, name: args.name, custom: args.custom !== false, inputs: args.inputs });
+        return args.custom === false ? { id: undefined, state: {} } : newState(args.type, args.name, args.inputs);
+      },
+      call: (args) => {
+        invokes.push({ token: args.token, inputs: args.inputs });
+        return call(args.token, args.inputs, serverName);
+      },
+    },
+    PROJECT,
+    "test",
+    false,
+  );
+  const config = { ...toPulumiConfig(raw), ...toPulumiConfig(secrets) };
+  pulumi.runtime.setAllConfig(config, Object.keys(secrets).map((k) => `${PROJECT}:${k}`));
+
+  let program: Record<string, unknown> = {};
+  let error: Error | undefined;
+  try {
+    jest.isolateModules(() => {
+      program = require("../../index");
+    });
+  } catch (e) {
+    error = e as Error;
+  }
+  const outputs: Record<string, unknown> = {};
+  for (const [k, v] of Object.entries(program)) outputs[k] = pulumi.Output.isInstance(v) ? await unwrap(v) : v;
+  // Let registrations that no export waits on (the confirm) finish.
+  await new Promise((r) => setTimeout(r, 50));
+  const monitor = pulumi.runtime.getMonitor() as unknown as { resources: Map<string, unknown> } | undefined;
+  const urns = monitor ? [...monitor.resources.keys()] : [];
+  return { resources, invokes, urns, outputs, exports: program, error };
+}
+
+function unwrap<T>(o: pulumi.Output<T>): Promise<T> {
+  return new Promise((resolve) => o.apply((v) => resolve(v)));
+}
+
+export const isSecretInput = (v: unknown): boolean => typeof v === "object" && v !== null && (v as Record<string, unknown>)[SIG_KEY] === SECRET_SIG;
+/** A mock input with any secret wrapper taken off. */
+export function plain(v: any): any {
+  if (isSecretInput(v)) return plain(v.value);
+  if (Array.isArray(v)) return v.map(plain);
+  if (v && typeof v === "object") return Object.fromEntries(Object.entries(v).map(([k, x]) => [k, plain(x)]));
+  return v;
+}
+
+export const ofType = (run: Run, type: string) => run.resources.filter((r) => r.type === type);
+
+/** The files a push script stages, by path (the inverse of renderPushScript's heredocs). */
+export function bundleFiles(script: string): Record<string, string> {
+  const files: Record<string, string> = {};
+  const lines = script.split("\n");
+  for (let i = 0; i < lines.length; i++) {
+    const m = /^base64 -d > "\$stage(\S+)" <<'XMPP_EDGE_EOF'$/.exec(lines[i]);
+    if (!m) continue;
+    const body: string[] = [];
+    while (lines[++i] !== "XMPP_EDGE_EOF") body.push(lines[i]);
+    files[m[1]] = Buffer.from(body.join(""), "base64").toString("utf8");
+  }
+  return files;
+}
+
+/** The stdin of the one command that carries the bundle. */
+export function pushStdin(run: Run): string {
+  const carriers = ofType(run, "command:remote:Command").filter((c) => plain(c.inputs).stdin !== undefined);
+  if (carriers.length !== 1) throw new Error(`expected one command with stdin, got ${carriers.length}`);
+  return plain(carriers[0].inputs).stdin;
+}
