@@ -3,7 +3,7 @@
 // the few checks only a deploy needs (where DNS goes, how to trust an existing
 // host). Everything here runs before the first resource is registered.
 import * as pulumi from "@pulumi/pulumi";
-import { configSchema, PROJECT, SECRET_KEYS } from "../model/config";
+import { CONFIG_KEYS, configSchema, PROJECT, SECRET_KEYS } from "../model/config";
 import { buildModel, type EdgeModel } from "../model/model";
 import { ipFamily, isNonPublic } from "../model/net";
 import { readPulumiConfig } from "../model/source";
@@ -58,6 +58,12 @@ export function loadDeployConfig(cfg: pulumi.Config): DeployConfig {
     if (value === undefined) continue;
     raw[key] = true;
     secrets[key] = value;
+  }
+  // Keys of our namespace that the schema does not know (typos): handed to
+  // validation like the plan's stack file does, so both report them.
+  for (const full of Object.keys(pulumi.runtime.allConfig())) {
+    const key = full.startsWith(`${PROJECT}:`) ? full.slice(PROJECT.length + 1) : undefined;
+    if (key !== undefined && !(CONFIG_KEYS as string[]).includes(key)) raw[key] = "(set)";
   }
   const extra = takeExistingHostExtras(raw);
 

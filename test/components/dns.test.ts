@@ -13,10 +13,12 @@ function expectedRecords(raw: Record<string, unknown>) {
   return JSON.parse(makePlan(raw, { vpsIPv4: MOCK.vpsIPv4, vpsIPv6: MOCK.vpsIPv6 }).files["dns.json"]) as Array<Record<string, any>>;
 }
 
-describe.each([
+const SCENARIOS: [string, Record<string, unknown>][] = [
   ["snikket, direct TLS", { ...BASE, cloudflareZoneId: ZONE_ID }],
   ["prosody, own xmppHost, no direct TLS", { ...BASE, cloudflareZoneId: ZONE_ID, preset: "prosody", xmppHost: "xmpp.example.com", directTls: false, webHostnames: ["www.example.com", "cloud.example.com"] }],
-])("%s", (_label, raw) => {
+];
+
+describe.each(SCENARIOS)("%s", (_label, raw) => {
   let run: Run;
   beforeAll(async () => {
     run = await runProgram(raw);
@@ -56,7 +58,7 @@ describe.each([
         expect(r.ttl).toBeGreaterThan(1);
       }
     }
-    const xmppHost = (raw as Record<string, unknown>).xmppHost ?? raw.domain;
+    const xmppHost = raw.xmppHost ?? raw.domain;
     expect(records(run).filter((r) => r.name === xmppHost && r.type === "A")).toEqual([expect.objectContaining({ proxied: false, content: MOCK.vpsIPv4 })]);
   });
 

@@ -1,0 +1,119 @@
+// The program as a whole: config errors before any resource (in the plan's
+// words), secrets that stay secret, components that own their children.
+import * as pulumi from "@pulumi/pulumi";
+import { makePlan } from "../../render/plan";
+import { BASE } from "../fixtures";
+import { isSecretInput, ofType, runProgram, type Run } from "./harness";
+
+const ZONE = { cloudflareZoneId: "0123456789abcdef0123456789abcdef" };
+
+function planError(raw: Record<string, unknown>): string {
+  try {
+    makePlan(raw);
+  } catch (e) {
+    return (e as Error).message;
+  }
+  throw new Error("makePlan accepted the config");
+}
+
+describe("invalid config fails before any resource, with the plan's messages", () => {
+  const cases: [string, Record<string, unknown>][] = [
+    ["several problems at once", { ...BASE, domain: "Chat.Example.com", homeTailnetIPv4: "10.0.0.1", sshAllowFrom: ["tailnet", "203.0.113.0/24"], extraForwards: [{ port: 5222, protocol: "tcp" }] }],
+    ["a missing required key and an unknown key", { ...BASE, domain: undefined, webHostname: ["www.example.com"] }],
+    ["a type error", { ...BASE, directTls: "yes", turnRelayPorts: "3000-3001" }],
+    ["Headscale without its auth key", { ...BASE, tailscaleLoginServer: "https://hs.example.com" }],
+  ];
+  test.each(cases)("%s", async (_label, raw) => {
+    const clean = Object.fromEntries(Object.entries(raw).filter(([, v]) => v !== undefined));
+    const run = await runProgram(clean);
+    expect(run.error).toBeDefined();
+    expect(run.error!.message).toBe(planError(clean));
+    expect(run.error!.message).toMatch(/^invalid xmpp-edge configuration/);
+    expect(pulumi.RunError.isInstance(run.error)).toBe(true); // printed without a stack trace
+    expect(run.resources).toEqual([]);
+    expect(run.invokes).toEqual([]);
+  });
+});
+
+describe("deploy-only checks, after the plan's (which this config passes)", () => {
+  test("dns cloudflare needs a zone id or a zone name", async () => {
+    const { zone: _zone, ...raw } = BASE;
+    expect(() => makePlan(raw)).not.toThrow();
+    const run = await runProgram(raw);
+    expect(run.error?.message).toMatch(/xmpp-edge:cloudflareZoneId: is required to create the DNS records/);
+    expect(run.resources).toEqual([]);
+  });
+
+  test("existingHost needs a host key to pin, public addresses and a deploy key it accepts", async () => {
+    const raw = { ...BASE, ...ZONE, existingHost: { address: "100.70.1.2" } };
+    expect(() => makePlan(raw)).not.toThrow();
+    const run = await runProgram(raw);
+    const msg = run.error?.message ?? "";
+    expect(msg).toContain("xmpp-edge:existingHost.hostKey: is required");
+    expect(msg).toContain("xmpp-edge:existingHost.ipv4: is required");
+    expect(msg).toContain("xmpp-edge:existingHost.ipv6: is required");
+    expect(msg).toContain("xmpp-edge:sshPrivateKey: is required with existingHost");
+    expect(run.resources).toEqual([]);
+  });
+
+  test("existingHost addresses must be public (no tailnet or private address in DNS)", async () => {
+    const run = await runProgram(
+      { ...BASE, ...ZONE, existingHost: { address: "edge.example.net", hostKey: "ssh-ed25519 AAAAC3Nza", ipv4: "192.168.1.2", ipv6: "fd7a:115c:a1e0::1" }, sshPublicKey: "ssh-ed25519 AAAAC3Nza" },
+      { sshPrivateKey: "k" },
+    );
+    expect(run.error?.message).toContain('xmpp-edge:existingHost.ipv4: "192.168.1.2" is not a public IPv4 address');
+    expect(run.error?.message).toContain('xmpp-edge:existingHost.ipv6: "fd7a:115c:a1e0::1" is not a public IPv6 address');
+    expect(run.resources).toEqual([]);
+  });
+});
+
+describe("secrets stay secret", () => {
+  let run: Run;
+  beforeAll(async () => {
+    run = await runProgram({ ...BASE, ...ZONE });
+    if (run.error) throw run.error;
+  });
+
+  test("the push's stdin, every connection's private key and the server's user-data", () => {
+    const cmds = ofType(run, "command:remote:Command");
+    const push = cmds.filter((c) => c.inputs.stdin !== undefined);
+    expect(push).toHaveLength(1);
+    expect(isSecretInput(push[0].inputs.stdin)).toBe(true);
+    for (const c of cmds) {
+      const conn = c.inputs.connection;
+      // Either the whole connection or its privateKey field is marked secret.
+      expect(isSecretInput(conn) || isSecretInput(conn.privateKey)).toBe(true);
+    }
+    expect(isSecretInput(ofType(run, "hcloud:index/server:Server")[0].inputs.userData)).toBe(true);
+  });
+
+  test("stack outputs: homeSnippets and deployPrivateKey are secret; addresses are not", async () => {
+    const out = run.exports as Record<string, pulumi.Output<unknown>>;
+    expect(await pulumi.isSecret(out.homeSnippets)).toBe(true);
+    expect(await pulumi.isSecret(out.deployPrivateKey)).toBe(true);
+    expect(await pulumi.isSecret(out.vpsIPv4)).toBe(false);
+    expect(await pulumi.isSecret(out.tailscaleAclSnippet)).toBe(false);
+    expect(String(run.outputs.deployPrivateKey)).toContain("PRIVATE-vps-deploy-key");
+  });
+
+  test("no non-secret output carries the TURN secret, a private key or the auth key", async () => {
+    const out = run.exports as Record<string, unknown>;
+    for (const [name, value] of Object.entries(run.outputs)) {
+      if (pulumi.Output.isInstance(out[name]) && (await pulumi.isSecret(out[name] as pulumi.Output<unknown>))) continue;
+      const text = JSON.stringify(value) ?? "";
+      expect([name, text.includes("R".repeat(40)) || text.includes("PRIVATE KEY") || text.includes("tskey-auth")]).toEqual([name, false]);
+    }
+  });
+});
+
+test("every provider resource is the child of one of the four components", async () => {
+  const run = await runProgram({ ...BASE, ...ZONE });
+  if (run.error) throw run.error;
+  const components = ["Vps", "Tailnet", "Dns", "Push"].map((t) => `xmpp-edge:index:${t}`);
+  for (const urn of run.urns) {
+    const type = urn.split("::")[2];
+    if (components.includes(type)) continue; // the components themselves, at the top
+    expect([urn, components.some((c) => type.startsWith(`${c}$`))]).toEqual([urn, true]);
+  }
+  expect(run.urns.filter((u) => components.includes(u.split("::")[2]))).toHaveLength(4);
+});

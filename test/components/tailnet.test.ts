@@ -1,0 +1,99 @@
+// The tailnet join and lookups: a single-use, pre-authorized, tagged key for
+// cloud-init; device lookups only through the Tailscale API; none at all with
+// Headscale; an ACL snippet that opens exactly the forwarded home ports.
+import { homePorts, renderAclSnippet } from "../../components/tailnet";
+import { BASE, model } from "../fixtures";
+import { bundleFiles, MOCK, ofType, plain, pushStdin, runProgram, type Run } from "./harness";
+
+const ZONE = { cloudflareZoneId: "0123456789abcdef0123456789abcdef" };
+const KEY = "tailscale:index/tailnetKey:TailnetKey";
+const GET_DEVICE = "tailscale:index/getDevice:getDevice";
+
+describe("Tailscale (API)", () => {
+  let run: Run;
+  beforeAll(async () => {
+    run = await runProgram({ ...BASE, ...ZONE, tailscaleTags: ["tag:xmpp-edge", "tag:edge"] });
+    if (run.error) throw run.error;
+  });
+
+  test("the auth key is single-use, pre-authorized, tagged, short-lived, not ephemeral, never recreated", () => {
+    const keys = ofType(run, KEY).map((k) => plain(k.inputs));
+    expect(keys).toHaveLength(1);
+    expect(keys[0]).toMatchObject({ reusable: false, preauthorized: true, ephemeral: false, tags: ["tag:xmpp-edge", "tag:edge"], recreateIfInvalid: "never" });
+    expect(keys[0].expiry).toBeLessThanOrEqual(3600);
+  });
+
+  test("the VPS's tailnet address is looked up by server name, waiting for the join", () => {
+    const lookups = run.invokes.filter((i) => i.token === GET_DEVICE);
+    expect(lookups).toEqual([{ token: GET_DEVICE, inputs: expect.objectContaining({ hostname: "xmpp-edge", waitFor: expect.any(String) }) }]);
+    expect(run.outputs.vpsTailnetIPv4).toBe(MOCK.vpsTailnetIPv4);
+  });
+
+  test("the home snippets trust exactly the VPS's tailnet address", () => {
+    const snippets = run.outputs.homeSnippets as Record<string, string>;
+    expect(snippets["nginx-realip.conf"]).toContain(`set_real_ip_from ${MOCK.vpsTailnetIPv4};`);
+    expect(snippets["snikket.conf"]).toContain(`SNIKKET_TWEAK_TURNSERVER_SECRET=${"R".repeat(40)}`);
+  });
+});
+
+test("the default tag is tag:xmpp-edge", async () => {
+  const run = await runProgram({ ...BASE, ...ZONE });
+  expect(plain(ofType(run, KEY)[0].inputs).tags).toEqual(["tag:xmpp-edge"]);
+});
+
+test("homeTailnetHostname: the home addresses come from the tailnet and reach the bundle", async () => {
+  const { homeTailnetIPv4: _4, homeTailnetIPv6: _6, ...rest } = BASE;
+  const run = await runProgram({ ...rest, ...ZONE, homeTailnetHostname: "homebox" });
+  if (run.error) throw run.error;
+  expect(run.invokes.filter((i) => i.token === GET_DEVICE).map((i) => i.inputs.hostname).sort()).toEqual(["homebox", "xmpp-edge"]);
+  const nft = bundleFiles(pushStdin(run))["/etc/xmpp-edge/xmpp-edge.nft"];
+  expect(nft).toContain(`dnat ip to ${MOCK.homeLookupIPv4}`);
+  expect(nft).toContain(`dnat ip6 to ${MOCK.homeLookupIPv6}`);
+  expect(run.outputs.tailscaleAclSnippet).toContain(MOCK.homeLookupIPv4);
+});
+
+test("Headscale: no Tailscale resource and no lookup; the configured key joins, the VPS address is unknown", async () => {
+  const run = await runProgram({ ...BASE, ...ZONE, tailscaleLoginServer: "https://hs.example.com" }, { tailscaleAuthKey: "hskey-auth-config" });
+  if (run.error) throw run.error;
+  expect(run.resources.filter((r) => r.type.startsWith("tailscale:"))).toEqual([]);
+  expect(run.invokes.filter((i) => i.token.startsWith("tailscale:"))).toEqual([]);
+  const userData: string = plain(ofType(run, "hcloud:index/server:Server")[0].inputs).userData;
+  expect(userData).toContain("hskey-auth-config");
+  expect(userData).toContain("--login-server=https://hs.example.com");
+  expect(run.outputs.vpsTailnetIPv4).toBe("unknown");
+  // Without the VPS's address the snippet falls back to trusting the tailnet range.
+  expect((run.outputs.homeSnippets as Record<string, string>)["nginx-realip.conf"]).toContain("set_real_ip_from 100.64.0.0/10;");
+  expect(JSON.parse(run.outputs.tailscaleAclSnippet as string).tagOwners).toBeUndefined();
+});
+
+test("a Tailscale auth key from config: no key is created and the VPS is not looked up", async () => {
+  const run = await runProgram({ ...BASE, ...ZONE }, { tailscaleAuthKey: "tskey-auth-config" });
+  if (run.error) throw run.error;
+  expect(ofType(run, KEY)).toEqual([]);
+  expect(run.invokes.filter((i) => i.token === GET_DEVICE)).toEqual([]);
+  expect(plain(ofType(run, "hcloud:index/server:Server")[0].inputs).userData).toContain("tskey-auth-config");
+});
+
+describe("ACL snippet", () => {
+  test("lets the edge's tags reach exactly the home ports the edge forwards to", () => {
+    const m = model({ turnRelayPorts: "50000-59999", extraForwards: [{ port: 64738, protocol: "udp" }, { port: 8443, protocol: "tcp", toPort: 9443 }] });
+    const acl = JSON.parse(renderAclSnippet(m, { ipv4: "100.101.102.103", ipv6: "fd7a:115c:a1e0::6501:6667" }));
+    expect(acl.hosts).toEqual({ "xmpp-edge-home": "100.101.102.103/32", "xmpp-edge-home-v6": "fd7a:115c:a1e0::6501:6667/128" });
+    expect(acl.acls).toEqual([
+      { action: "accept", src: ["tag:xmpp-edge"], proto: "tcp", dst: ["xmpp-edge-home:80,443,5000,5080,5222,5223,5269,5270,5443,9443", "xmpp-edge-home-v6:80,443,5000,5080,5222,5223,5269,5270,5443,9443"] },
+      { action: "accept", src: ["tag:xmpp-edge"], proto: "udp", dst: ["xmpp-edge-home:64738", "xmpp-edge-home-v6:64738"] },
+    ]);
+    expect(acl.tagOwners).toEqual({ "tag:xmpp-edge": ["autogroup:admin"] });
+  });
+
+  test("follows the model: proxy-protocol ports, no direct TLS, prosody; TURN is never a home port", () => {
+    const m = model({ clientIp: "proxy-protocol", directTls: false, preset: "prosody" });
+    expect(homePorts(m)).toEqual({ tcp: [80, 443, 15222, 15269].map((p) => ({ from: p, to: p })), udp: [] });
+  });
+
+  test('with sshAllowFrom ["tailnet"] tailnet members may SSH to the edge', () => {
+    const acl = JSON.parse(renderAclSnippet(model({ sshAllowFrom: ["tailnet"] }), { ipv4: "100.101.102.103" }));
+    expect(acl.acls).toContainEqual({ action: "accept", src: ["autogroup:member"], proto: "tcp", dst: ["tag:xmpp-edge:22"] });
+    expect(Object.keys(acl.hosts)).toEqual(["xmpp-edge-home"]);
+  });
+});
