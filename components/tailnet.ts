@@ -5,9 +5,11 @@
 // config and the home address must be configured.
 import * as pulumi from "@pulumi/pulumi";
 import * as tailscale from "@pulumi/tailscale";
+import { createHash } from "node:crypto";
 import type { EdgeModel } from "../model/model";
 import { inCidr, ipFamily, TAILNET_IPV4_RANGE, TAILNET_IPV6_RANGE } from "../model/net";
 import { formatRange, SSH_PORT, type PortRange, type Protocol } from "../model/ports";
+import { renderCloudInit } from "../render/cloud-init";
 
 export interface TailnetArgs {
   model: EdgeModel;
@@ -21,6 +23,19 @@ export interface TailnetArgs {
 export const AUTH_KEY_EXPIRY_SECONDS = 3600;
 /** How long `pulumi up` waits for a new server to show up in the tailnet (packages + join in cloud-init). */
 export const DEVICE_WAIT = "15m";
+
+/**
+ * What replaces the server besides its keys: image, location, the model's
+ * part of cloud-init, the deployer key. The single-use key is spent once the
+ * server has joined, so a replacement needs a fresh one: this fingerprint is
+ * in the key's description (a change recreates the key), and it changes only
+ * when the server is replaced anyway. Never with ports, records or forwards.
+ */
+export function joinFingerprint(model: EdgeModel): string {
+  const c = model.config;
+  const parts = [c.server.image, c.server.location, renderCloudInit(model, undefined), c.deployKey.publicKey ?? "generated deploy key"];
+  return createHash("sha256").update(parts.join("\n")).digest("hex").slice(0, 12);
+}
 
 /** A device's tailnet addresses, split by family. */
 export function tailnetAddresses(addresses: string[]): { ipv4?: string; ipv6?: string } {
@@ -91,14 +106,16 @@ export class Tailnet extends pulumi.ComponentResource {
       const key = new tailscale.TailnetKey(
         `${name}-vps-key`,
         {
-          description: `xmpp-edge join ${c.server.name}`,
+          // Letters, digits, spaces and hyphens, at most 50.
+          description: `xmpp-edge join ${joinFingerprint(args.model)}`,
           reusable: false,
           preauthorized: true,
           ephemeral: false,
           tags: ts.tags,
           expiry: AUTH_KEY_EXPIRY_SECONDS,
           // Used or expired, the key stays in state: a new key would change
-          // cloud-init and so replace the server.
+          // cloud-init and so replace the server. A replacement renews it
+          // through the description (joinFingerprint).
           recreateIfInvalid: "never",
         },
         { parent: this, additionalSecretOutputs: ["key"] },

@@ -36,6 +36,16 @@ describe("Tailscale (API)", () => {
   });
 });
 
+test("the key is renewed exactly when the server is replaced anyway (image), not for forwards or records", async () => {
+  const base = await runProgram({ ...BASE, ...ZONE });
+  const forwards = await runProgram({ ...BASE, ...ZONE, extraForwards: [{ port: 6000, protocol: "tcp" }], webHostnames: ["cloud.example.com"] });
+  const image = await runProgram({ ...BASE, ...ZONE, image: "debian-13" });
+  const key = (r: Run) => plain(ofType(r, KEY)[0].inputs);
+  expect(key(forwards)).toEqual(key(base));
+  expect(key(image).description).not.toBe(key(base).description);
+  expect(key(base).description).toMatch(/^[A-Za-z0-9 -]{1,50}$/);
+});
+
 test("the default tag is tag:xmpp-edge", async () => {
   const run = await runProgram({ ...BASE, ...ZONE });
   expect(plain(ofType(run, KEY)[0].inputs).tags).toEqual(["tag:xmpp-edge"]);
