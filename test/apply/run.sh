@@ -1,0 +1,426 @@
+#!/bin/bash
+# Lab tests of scripts/vps/xmpp-edge-apply: run as root (npm run test:apply).
+# Builds a lab host (test/apply/lab.sh: network namespace + private mount
+# namespace with overlay /etc, /var/lib, /var/log, /usr/local and tmpfs /run),
+# renders bundles from test/apply/lab-*.yaml, pushes them with the real push
+# script (render/push.ts: `bash -s` staging + the staged xmpp-edge-apply) and
+# checks the live result with the real nginx, nft and turnserver. Nothing
+# touches this machine's /etc, services or nftables. Every lab command is
+# bounded by timeout, the whole run by RUN_TIMEOUT (default 600 s).
+# Prints one line per assertion and "N passed, N failed"; exit 1 if any failed.
+# Assertions are strings run by `eval` (expanded late, on purpose):
+# shellcheck disable=SC2016,SC2034
+set -uo pipefail
+
+if [ -z "${XEA_UNDER_TIMEOUT:-}" ]; then
+  export XEA_UNDER_TIMEOUT=1
+  exec timeout --kill-after=10 "${RUN_TIMEOUT:-600}" "$BASH" "$0" "$@"
+fi
+
+REPO=$(cd "$(dirname "$0")/../.." && pwd)
+HERE=$REPO/test/apply
+# shellcheck source=test/apply/lab.sh
+source "$HERE/lab.sh"
+
+if [ "$(id -u)" != 0 ]; then
+  echo "test/apply/run.sh: must run as root (network namespaces, mounts)" >&2
+  exit 2
+fi
+for tool in ip nsenter unshare nft nginx turnserver ss ps flock python3; do
+  command -v "$tool" >/dev/null || { echo "test/apply/run.sh: $tool is missing" >&2; exit 2; }
+done
+
+PASS=0
+FAIL=0
+T0=$(date +%s.%N)
+ok() { PASS=$((PASS + 1)); printf 'ok %d - %s\n' "$((PASS + FAIL))" "$1"; }
+not_ok() {
+  FAIL=$((FAIL + 1))
+  printf 'not ok %d - %s\n' "$((PASS + FAIL))" "$1"
+  [ -z "${2:-}" ] || printf '%s\n' "$2" | sed 's/^/    # /' | head -n 40
+}
+# check DESC COMMAND...: one assertion
+check() {
+  local desc=$1
+  shift
+  if "$@"; then ok "$desc"; else not_ok "$desc" "${WHY:-}"; fi
+  WHY=""
+}
+WHY=""
+section() { printf '# %s\n' "$*"; }
+elapsed() { awk -v a="$1" -v b="$(date +%s.%N)" 'BEGIN { printf "%.1f", b - a }'; }
+
+R=""
+cleanup() {
+  local rc=$?
+  lab_down
+  [ -z "$R" ] || rm -rf -- "$R"
+  return "$rc"
+}
+trap cleanup EXIT
+trap 'exit 130' INT TERM
+
+APPLY=/usr/local/sbin/xmpp-edge-apply
+OUT=""
+
+# ---- rendering -------------------------------------------------------------------
+
+render() { # NAME CONFIG
+  npx --no-install tsx "$HERE/render-push.ts" --config "$2" --out "$R/$1" --timeouts 0,3,120 \
+    --vps-ipv4 "$LAB_VPS_IPV4" --vps-ipv6 "$LAB_VPS_IPV6" >/dev/null
+}
+
+# ---- running things in the lab -------------------------------------------------------
+
+# run NAME COMMAND...: run in the lab, output to $OUT/NAME.{out,err}, sets RC
+RC=0
+run() {
+  local name=$1
+  shift
+  RC=0
+  lab "$@" >"$OUT/$name.out" 2>"$OUT/$name.err" || RC=$?
+}
+# push NAME BUNDLE TIMEOUT: the real push script on stdin of `bash -s`, as over SSH
+push() {
+  local name=$1 bundle=$2 t=$3
+  RC=0
+  lab bash -s <"$R/$bundle/push-$t.sh" >"$OUT/$name.out" 2>"$OUT/$name.err" || RC=$?
+}
+# stage_apply NAME DIR [ARGS]: run the apply of a bundle tree staged in DIR (visible in the lab)
+stage_apply() {
+  local name=$1 dir=$2
+  shift 2
+  run "$name" "$dir$APPLY" "$dir" "$@"
+}
+out() { cat "$OUT/$1.out"; }
+errout() { cat "$OUT/$1.err"; }
+both() { cat "$OUT/$1.out" "$OUT/$1.err"; }
+
+rc_is() { # EXPECTED NAME
+  [ "$RC" = "$1" ] && return 0
+  WHY="exit $RC, expected $1"$'\n'"$(both "$2")"
+  return 1
+}
+has() { # NAME PATTERN (ERE, stdout+stderr)
+  both "$1" | grep -E -- "$2" >/dev/null && return 0
+  WHY="no /$2/ in the output:"$'\n'"$(both "$1")"
+  return 1
+}
+lacks() { # NAME PATTERN
+  both "$1" | grep -E -- "$2" >/dev/null || return 0
+  WHY="unexpected /$2/ in the output:"$'\n'"$(both "$1")"
+  return 1
+}
+same() { # WHAT A B
+  [ "$2" = "$3" ] && return 0
+  WHY="$1 differs:"$'\n'"$(diff <(printf '%s\n' "$2") <(printf '%s\n' "$3") | head -n 20)"
+  return 1
+}
+
+ruleset() { lab nft list ruleset; }
+our_table() { lab nft list table inet xmpp_edge 2>/dev/null; }
+table_exists() { lab nft list table inet xmpp_edge >/dev/null 2>&1; }
+no_table() { ! table_exists || { WHY="table inet xmpp_edge is still there"; return 1; }; }
+FOREIGN_TABLES=("ip filter" "ip nat" "inet ts-filter" "ip6 ts-nat")
+foreign() {
+  local t
+  for t in "${FOREIGN_TABLES[@]}"; do
+    # shellcheck disable=SC2086 # family and name
+    lab nft list table $t 2>&1
+  done
+}
+nginx_pid() { lab cat /run/nginx.pid 2>/dev/null; }
+nginx_alive() { local p; p=$(nginx_pid) && [ -n "$p" ] && lab test -d "/proc/$p"; }
+nginx_workers() { lab ps -o pid= --ppid "$(nginx_pid)" | sort -n | tr -d ' ' | tr '\n' ' '; }
+turn_pid() { lab cat /run/xmpp-edge-turnserver.pid 2>/dev/null; }
+turn_alive() { local p; p=$(turn_pid) && [ -n "$p" ] && [ "$(lab cat "/proc/$p/comm" 2>/dev/null)" = turnserver ]; }
+listening() { # tcp|udp PORT
+  local flag=-Hltn
+  [ "$1" = udp ] && flag=-Hlun
+  [ -n "$(lab ss "$flag" "sport = :$2")" ] || { WHY="nothing listens on $1/$2"; return 1; }
+}
+sysctl_is() { # KEY VALUE
+  local v
+  v=$(lab sysctl -n "$1")
+  [ "$v" = "$2" ] || { WHY="$1 = $v, expected $2"; return 1; }
+}
+not_running() { # WHAT PROBE
+  ! "$2" || { WHY="$1 is running"; return 1; }
+}
+
+# The managed paths (bundle A and B list the same ones).
+PATHS=()
+# digest: mode, owner, content hash (or "absent") of every managed path, as the lab sees them
+digest() {
+  # shellcheck disable=SC2016 # expanded by the lab's bash
+  lab bash -c 'for f in "$@"; do if [ -e "$f" ]; then printf "%s %s %s\n" "$f" "$(stat -c "%a %U:%G" "$f")" "$(sha256sum <"$f" | cut -c1-64)"; else printf "%s absent\n" "$f"; fi; done' digest "${PATHS[@]}"
+}
+# bundle_digest BUNDLE: what digest should show with BUNDLE installed
+bundle_digest() {
+  local f b
+  for f in "${PATHS[@]}"; do
+    b=$R/$1/bundle$f
+    printf '%s %s root:%s %s\n' "$f" "$(stat -c %a "$b")" "$(awk -v p="$f" '$3 == p { split($2, o, ":"); print o[2] }' "$R/$1/bundle/etc/xmpp-edge/manifest" | grep . || echo root)" "$(sha256sum <"$b" | cut -c1-64)"
+  done
+}
+# poll TENTHS COMMAND...: wait (bounded) until COMMAND succeeds
+poll() {
+  local n=$1
+  shift
+  while [ "$n" -gt 0 ]; do
+    "$@" && return 0
+    sleep 0.1
+    n=$((n - 1))
+  done
+  "$@"
+}
+revert_done() { lab test -e /var/lib/xmpp-edge/reverted; }
+pending_none() { ! lab test -e /var/lib/xmpp-edge/pending || { WHY="a revert is pending"; return 1; }; }
+
+# ---- the lab ----------------------------------------------------------------------
+
+section "setup"
+R=$(mktemp -d /tmp/xmpp-edge-apply-render.XXXXXX)
+render A "$HERE/lab-a.yaml" || { echo "rendering lab-a.yaml failed" >&2; exit 1; }
+render B "$HERE/lab-b.yaml" || { echo "rendering lab-b.yaml failed" >&2; exit 1; }
+mapfile -t PATHS < <(awk '$1 ~ /^[0-7]+$/ { print $3 }' "$R/A/bundle/etc/xmpp-edge/manifest"; echo /etc/xmpp-edge/manifest)
+same "managed paths of A and B" "$(awk '$1 ~ /^[0-7]+$/' "$R/A/bundle/etc/xmpp-edge/manifest")" "$(awk '$1 ~ /^[0-7]+$/' "$R/B/bundle/etc/xmpp-edge/manifest")" || { echo "$WHY" >&2; exit 1; }
+lab_up || exit 1
+OUT=$LAB/out
+mkdir -p "$OUT"
+echo "# lab $LAB, netns $LAB_NS, bundles in $R ($(elapsed "$T0") s)"
+
+# What tailscaled leaves in the kernel: tables that are not ours, and must survive everything.
+lab nft -f - <<'EOF'
+table ip filter {
+	chain ts-input {
+		iifname "tailscale0" accept
+		ip saddr 100.64.0.0/10 iifname != "tailscale0" drop
+	}
+	chain INPUT {
+		type filter hook input priority filter; policy accept;
+		jump ts-input
+	}
+}
+table ip nat {
+	chain ts-postrouting {
+		meta mark & 0x00ff0000 == 0x00040000 masquerade
+	}
+	chain POSTROUTING {
+		type nat hook postrouting priority srcnat; policy accept;
+		jump ts-postrouting
+	}
+}
+table inet ts-filter {
+	chain ts-forward {
+		type filter hook forward priority filter; policy accept;
+		oifname "tailscale0" accept
+	}
+}
+table ip6 ts-nat {
+	chain ts-postrouting {
+		type nat hook postrouting priority srcnat; policy accept;
+		oifname "tailscale0" meta mark 0x00040000 masquerade
+	}
+}
+EOF
+FOREIGN0=$(foreign)
+ORIG_DIGEST=$(digest)
+check "lab host starts clean: no table of ours, nginx not running, ip_forward 0" \
+  eval 'no_table && not_running nginx nginx_alive && sysctl_is net.ipv4.ip_forward 0'
+
+# ---- 1. a valid bundle applies ---------------------------------------------------------
+
+section "1. a valid bundle applies (push with --confirm-timeout 120, then --confirm)"
+t=$(date +%s.%N)
+push a1 A 120
+check "push of bundle A exits 0" rc_is 0 a1
+check "the apply says what it installed and armed a revert" eval 'has a1 "installed /etc/nginx/nginx.conf" && has a1 "revert armed"'
+run c1 "$APPLY" --confirm
+check "--confirm from a second connection cancels the revert" eval 'rc_is 0 c1 && has c1 "confirmed"'
+echo "# first apply + confirm: $(elapsed "$t") s"
+check "nginx runs" nginx_alive
+check "nginx listens on tcp/443 and tcp/80" eval 'listening tcp 443 && listening tcp 80'
+check "table inet xmpp_edge exists" table_exists
+check "sysctl net.ipv4.ip_forward = 1 in the netns" sysctl_is net.ipv4.ip_forward 1
+check "sysctl net.ipv6.conf.all.forwarding = 1 in the netns" sysctl_is net.ipv6.conf.all.forwarding 1
+check "coturn (turnserver) runs and listens on udp/3478" eval 'turn_alive && listening udp 3478'
+check "installed files match bundle A (content, mode, group; turnserver.conf 0640 root:turnserver)" same "files" "$(bundle_digest A)" "$(digest)"
+check "the installed copy of xmpp-edge-apply is executable" lab test -x "$APPLY"
+check "3. the foreign tables survive the apply byte-identically" same "foreign tables" "$FOREIGN0" "$(foreign)"
+RULESET_A=$(ruleset)
+NGINX_A=$(nginx_pid)
+WORKERS_A=$(nginx_workers)
+TURN_A=$(turn_pid)
+
+# ---- 2. idempotence ----------------------------------------------------------------------
+
+section "2. ten more pushes of the same bundle"
+t=$(date +%s.%N)
+bad=""
+for i in $(seq 10); do
+  push "a2-$i" A 120
+  [ "$RC" = 0 ] || bad+="push $i exited $RC"$'\n'
+  run "c2-$i" "$APPLY" --confirm
+  [ "$RC" = 0 ] || bad+="confirm $i exited $RC"$'\n'
+  has "a2-$i" "^xmpp-edge-apply: unchanged" || bad+="push $i did not say unchanged: $(both "a2-$i")"$'\n'
+  lacks "a2-$i" "^xmpp-edge-apply: (installed|restored|removed|sysctl|nftables|nginx|coturn|systemd|revert armed)" || bad+="push $i did something: $(both "a2-$i")"$'\n'
+  [ "$(ruleset)" = "$RULESET_A" ] || bad+="ruleset changed after push $i"$'\n'
+done
+echo "# ten pushes + confirms: $(elapsed "$t") s"
+WHY=$bad
+check "ten pushes exit 0 and each reports unchanged, doing nothing" test -z "$bad"
+check "nft list ruleset is identical after the ten pushes" same ruleset "$RULESET_A" "$(ruleset)"
+check "no reload: nginx master and worker pids unchanged, coturn pid unchanged" \
+  same "pids" "$NGINX_A $WORKERS_A $TURN_A" "$(nginx_pid) $(nginx_workers) $(turn_pid)"
+
+# ---- 4. rejected bundles -------------------------------------------------------------------
+
+section "4. bundles that fail validation change nothing"
+reject_case() { # NAME DESC EXPECTED-MESSAGE (ERE) ; the stage is in $LAB/stage-NAME
+  local name=$1 desc=$2 msg=$3 before_digest before_rules before_pids
+  before_digest=$(digest)
+  before_rules=$(ruleset)
+  before_pids="$(nginx_pid) $(nginx_workers) $(turn_pid)"
+  stage_apply "$name" "$LAB/stage-$name" --confirm-timeout 120
+  check "$desc: rejected with exit 3" rc_is 3 "$name"
+  check "$desc: the tool's message is shown" has "$name" "$msg"
+  check "$desc: files, ruleset and daemons untouched, no revert pending" eval \
+    'same files "$before_digest" "$(digest)" && same ruleset "$before_rules" "$(ruleset)" && same pids "$before_pids" "$(nginx_pid) $(nginx_workers) $(turn_pid)" && pending_none'
+}
+new_stage() { rm -rf "$LAB/stage-$1"; cp -a "$R/B/bundle" "$LAB/stage-$1"; }
+new_stage bad-nginx
+printf 'this_is_not_a_directive on;\n' >>"$LAB/stage-bad-nginx/etc/nginx/nginx.conf"
+reject_case bad-nginx "corrupt nginx.conf" 'nginx -t rejected.*|unknown directive "this_is_not_a_directive"'
+check "corrupt nginx.conf: nginx's own error text is passed on" has bad-nginx 'unknown directive "this_is_not_a_directive"'
+new_stage bad-nft
+sed -i 's/policy drop;/policy maybe;/' "$LAB/stage-bad-nft/etc/xmpp-edge/xmpp-edge.nft"
+reject_case bad-nft "corrupt nftables ruleset" 'nft -c rejected'
+check "corrupt nftables ruleset: nft's own error text is passed on" has bad-nft 'Error: .*policy|syntax error'
+new_stage flush
+sed -i '0,/^table inet xmpp_edge$/s//flush ruleset\ntable inet xmpp_edge/' "$LAB/stage-flush/etc/xmpp-edge/xmpp-edge.nft"
+reject_case flush "ruleset with flush ruleset" 'may only touch table inet xmpp_edge'
+new_stage group
+sed -i 's/root:turnserver/root:nosuchgroup/' "$LAB/stage-group/etc/xmpp-edge/manifest"
+reject_case group "manifest naming a missing group" 'group nosuchgroup does not exist'
+
+# ---- 6. a changed bundle applies in place ----------------------------------------------------
+
+section "6. a changed bundle (one more extraForward) applies in place"
+push b6 B 120
+run c6 "$APPLY" --confirm
+check "push of bundle B exits 0 and is confirmed" eval 'rc_is 0 b6 && rc_is 0 c6'
+check "only the ruleset (and the manifest) were installed" eval 'has b6 "installed /etc/xmpp-edge/xmpp-edge.nft" && lacks b6 "installed /etc/(nginx|turnserver)"'
+check "nginx untouched: master and worker pids unchanged (nginx.conf unchanged)" same pids "$NGINX_A $WORKERS_A" "$(nginx_pid) $(nginx_workers)"
+check "coturn untouched: pid unchanged (turnserver.conf unchanged)" same pid "$TURN_A" "$(turn_pid)"
+check "the table now forwards udp/64738" eval 'our_table | grep "udp dport 64738 dnat ip to 100.101.102.103" >/dev/null'
+check "installed files match bundle B" same files "$(bundle_digest B)" "$(digest)"
+check "3. the foreign tables survive the change byte-identically" same "foreign tables" "$FOREIGN0" "$(foreign)"
+RULESET_B=$(ruleset)
+
+# ---- 5. confirm timeout ------------------------------------------------------------------------
+
+section "5. --confirm-timeout 3 without --confirm reverts"
+has_64738() { our_table | grep "dport 64738" >/dev/null; }
+t=$(date +%s.%N)
+push a5 A 3
+check "push of bundle A with --confirm-timeout 3 exits 0 and arms the revert" eval 'rc_is 0 a5 && has a5 "revert armed"'
+check "bundle A is live right after the push (no udp/64738)" eval '! has_64738'
+if poll 150 has_64738; then took=$(elapsed "$t"); else took=never; fi
+echo "# reverted after $took s"
+WHY="reverted after $took s"
+check "reverted to bundle B within 3-10 s" awk -v s="$took" 'BEGIN { exit !(s != "never" && s >= 3 && s <= 10) }'
+poll 50 revert_done
+check "after the revert: files match bundle B again" same files "$(bundle_digest B)" "$(digest)"
+check "after the revert: the ruleset is bundle B's, byte for byte" same ruleset "$RULESET_B" "$(ruleset)"
+check "after the revert: nginx still the same master" same pid "$NGINX_A" "$(nginx_pid)"
+check "3. the foreign tables survive the revert byte-identically" same "foreign tables" "$FOREIGN0" "$(foreign)"
+run c5 "$APPLY" --confirm
+check "a late --confirm fails with exit 4 (too late)" eval 'rc_is 4 c5 && has c5 "too late"'
+
+section "5. --confirm-timeout 3 with --confirm keeps the new bundle"
+push a5b A 3
+run c5b "$APPLY" --confirm
+check "push + confirm exit 0" eval 'rc_is 0 a5b && rc_is 0 c5b && has c5b confirmed'
+sleep 5
+check "6 s later bundle A is still live (no revert)" eval '! has_64738 && same files "$(bundle_digest A)" "$(digest)" && pending_none'
+check "the revert timer is gone" eval '! lab ps -eo args | grep -- "[-]-revert-timer" >/dev/null'
+
+# ---- 7. simulated reboot ------------------------------------------------------------------------
+
+section "7. simulated reboot: the boot unit's ExecStart brings the table back"
+RULESET_NOW=$(ruleset)
+lab nft delete table inet xmpp_edge
+exec_start=$(lab sed -n 's/^ExecStart=//p' /etc/systemd/system/xmpp-edge-nftables.service)
+check "the boot unit has an ExecStart (nft -f)" eval '[[ "$exec_start" == */nft\ -f\ * ]]'
+check "the table is gone (reboot)" no_table
+# shellcheck disable=SC2086 # the unit's command line, split like systemd does for plain words
+lab $exec_start
+check "after ExecStart the forwarding rules are back" eval 'our_table | grep "dnat ip to 100.101.102.103" >/dev/null'
+check "after ExecStart the ruleset is as before, byte for byte" same ruleset "$RULESET_NOW" "$(ruleset)"
+
+# ---- 9. locking ---------------------------------------------------------------------------------
+
+section "9. locking: an apply waits for the lock holder"
+lab flock /run/xmpp-edge-apply.lock sleep 3 &
+holder=$!
+sleep 0.5
+t=$(date +%s.%N)
+push a9 A 0
+waited=$(elapsed "$t")
+wait "$holder" 2>/dev/null
+WHY="waited $waited s"
+check "an apply started while the lock is held exits 0 after the holder (waited $waited s)" eval 'rc_is 0 a9 && awk -v s="$waited" "BEGIN { exit !(s >= 2) }"'
+
+# ---- 8. remove ----------------------------------------------------------------------------------
+
+section "8. --remove leaves the host as found"
+run r8 "$APPLY" --remove
+check "--remove exits 0" rc_is 0 r8
+check "managed paths: originals (nginx.conf, turnserver.conf) restored byte-identically, the rest gone" same files "$ORIG_DIGEST" "$(digest)"
+check "no state dir, no /etc/xmpp-edge" eval '! lab test -e /var/lib/xmpp-edge && ! lab test -e /etc/xmpp-edge'
+check "no table inet xmpp_edge" no_table
+check "nginx and coturn stopped (they were not running before)" eval 'not_running nginx nginx_alive && not_running coturn turn_alive'
+check "sysctl ip_forward back to 0" sysctl_is net.ipv4.ip_forward 0
+check "3. the foreign tables survive the removal byte-identically" same "foreign tables" "$FOREIGN0" "$(foreign)"
+run r8b "$REPO/scripts/vps/xmpp-edge-apply" --remove
+check "a second --remove exits 0 and says nothing to remove" eval 'rc_is 0 r8b && has r8b "nothing to remove"'
+
+# ---- 5. revert of a first apply ------------------------------------------------------------------
+
+section "5. revert of a FIRST apply: back to the host as found"
+t=$(date +%s.%N)
+push a10 A 3
+check "first apply with --confirm-timeout 3 exits 0" rc_is 0 a10
+check "the table is live" table_exists
+if poll 150 no_table; then took=$(elapsed "$t"); else took=never; fi
+echo "# first apply reverted after $took s"
+poll 50 revert_done
+check "reverted within 3-10 s: no table" awk -v s="$took" 'BEGIN { exit !(s != "never" && s >= 3 && s <= 10) }'
+check "files as found (originals, nothing of ours)" same files "$ORIG_DIGEST" "$(digest)"
+check "nginx and coturn stopped again, ip_forward 0" eval 'not_running nginx nginx_alive && not_running coturn turn_alive && sysctl_is net.ipv4.ip_forward 0'
+check "3. the foreign tables survive the first-apply revert" same "foreign tables" "$FOREIGN0" "$(foreign)"
+run c10 "$REPO/scripts/vps/xmpp-edge-apply" --confirm
+check "--confirm after it says too late (exit 4)" rc_is 4 c10
+run r10 "$REPO/scripts/vps/xmpp-edge-apply" --remove
+check "--remove cleans the state dir" eval 'rc_is 0 r10 && ! lab test -e /var/lib/xmpp-edge'
+
+# ---- 10. activation failure rolls back -------------------------------------------------------------
+
+section "10. activation failure (port 443 taken) rolls back at once"
+lab python3 -c 'import socket, time
+s = socket.socket(); s.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1); s.bind(("0.0.0.0", 443)); s.listen(1); time.sleep(60)' &
+squatter=$!
+poll 50 listening tcp 443 >/dev/null
+push a11 A 120
+kill "$squatter" 2>/dev/null
+wait "$squatter" 2>/dev/null
+check "the apply fails with exit 5 and shows nginx's error" eval 'rc_is 5 a11 && has a11 "Address already in use"'
+check "the host is as found: files, no table, no pending revert" eval 'same files "$ORIG_DIGEST" "$(digest)" && no_table && pending_none'
+check "3. the foreign tables survive the rollback" same "foreign tables" "$FOREIGN0" "$(foreign)"
+run r11 "$REPO/scripts/vps/xmpp-edge-apply" --remove
+check "--remove afterwards leaves no state dir" eval 'rc_is 0 r11 && ! lab test -e /var/lib/xmpp-edge'
+
+echo "# total $(elapsed "$T0") s"
+echo "$PASS passed, $FAIL failed"
+[ "$FAIL" = 0 ]
