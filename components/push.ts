@@ -95,10 +95,13 @@ export class Push extends pulumi.ComponentResource {
 
     // create and update are the same command: a changed bundle is an
     // in-place update (triggers would replace, and so run the delete).
+    // Should it ever be replaced (`pulumi up --replace` to re-push after a
+    // failed confirm, or a provider-side replace), the removal must come
+    // before the new apply, not after it on the same host.
     this.push = new command.remote.Command(
       `${name}-apply`,
       { connection: connection(), create: PUSH_COMMAND, update: PUSH_COMMAND, delete: REMOVE_COMMAND, stdin: this.stdin, addPreviousOutputInEnv: false },
-      { parent: this, dependsOn, additionalSecretOutputs: ["stdin"] },
+      { parent: this, dependsOn, additionalSecretOutputs: ["stdin"], deleteBeforeReplace: true },
     );
 
     // A fresh connection proves the new configuration still lets us in; it
