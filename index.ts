@@ -21,8 +21,9 @@ function load() {
     throw e;
   }
 }
-const { model, secrets, existingHost } = load();
+const { model, secrets } = load();
 const c = model.config;
+const existingHost = c.existingHost;
 
 const tailnet = new Tailnet("tailnet", { model, configAuthKey: secrets.tailscaleAuthKey, joinsServer: !existingHost });
 const vps = existingHost
@@ -31,7 +32,8 @@ const vps = existingHost
 const vpsTailnet = vps && tailnet.vpsTailnetIPv4(model, vps.server);
 
 const ipv4 = vps ? vps.ipv4 : pulumi.output(existingHost!.ipv4);
-const ipv6 = vps ? vps.ipv6 : pulumi.output(existingHost!.ipv6);
+// An existing host may have no IPv6: then no AAAA records and coturn on IPv4 only.
+const ipv6 = vps ? vps.ipv6 : existingHost!.ipv6 === undefined ? undefined : pulumi.output(existingHost!.ipv6);
 const facts: FactsInput = { vpsIPv4: ipv4, vpsIPv6: ipv6, homeIPv4: tailnet.homeIPv4, homeIPv6: tailnet.homeIPv6, vpsTailnetIPv4: vpsTailnet };
 
 if (c.dns === "cloudflare") new Dns("dns", { model, ipv4, ipv6 });

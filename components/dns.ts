@@ -10,7 +10,8 @@ export interface DnsArgs {
   model: EdgeModel;
   /** The VPS's public addresses (never a home, tailnet or private address). */
   ipv4: pulumi.Input<string>;
-  ipv6: pulumi.Input<string>;
+  /** Absent for an IPv4-only existing host: no AAAA records. */
+  ipv6?: pulumi.Input<string>;
 }
 
 /** Stable per record: type + full name is unique in renderDnsRecords' output. */

@@ -9,7 +9,8 @@ import { xmppNames, type EdgeConfig } from "./validate";
 /** Addresses that exist only once resources do: Outputs at deploy, flags or documentation addresses in the plan. */
 export interface HostFacts {
   vpsIPv4: string;
-  vpsIPv6: string;
+  /** Absent for an IPv4-only existingHost. */
+  vpsIPv6?: string;
   homeIPv4: string;
   homeIPv6?: string;
   /** The VPS's own tailnet address: Prosody trusts PROXY headers from it. */

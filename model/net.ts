@@ -36,6 +36,15 @@ export function isNonPublic(address: string): boolean {
   return ipaddr.parse(address).range() !== "unicast";
 }
 
+/**
+ * Private, tailnet (CGNAT, ULA), loopback, link-local and other local-only
+ * space: a public DNS record must never point there. Documentation ranges
+ * are allowed (the lab and the examples use them).
+ */
+export function isLocalOnly(address: string): boolean {
+  return ["private", "carrierGradeNat", "uniqueLocal", "loopback", "linkLocal", "unspecified", "multicast", "broadcast"].includes(ipaddr.parse(address).range());
+}
+
 /** A CIDR normalised to its network address, e.g. "10.1.2.3/8" -> "10.0.0.0/8". */
 export function normaliseCidr(text: string): string {
   if (!text.includes("/")) {

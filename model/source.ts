@@ -3,7 +3,7 @@
 // validateConfig, so the plan and `pulumi up` judge config identically.
 import * as fs from "node:fs";
 import * as YAML from "yaml";
-import { CONFIG_KEYS, isStructuredKey, PROJECT } from "./config";
+import { CONFIG_KEYS, isStructuredKey, PROJECT, SECRET_KEYS } from "./config";
 
 /** Reads the `xmpp-edge:` keys of a stack file; secure values stay opaque (`{secure: …}`). */
 export function readStackFile(path: string): Record<string, unknown> {
@@ -23,17 +23,19 @@ export function readStackFile(path: string): Record<string, unknown> {
 }
 
 /**
- * Reads our keys through a `get(key)` that returns Pulumi's string form
- * (pulumi.Config.get). Structured values arrive as JSON text; secrets are
- * only noted as present (`true`), their values are read as Outputs elsewhere.
+ * Reads our keys from the engine's config (pulumi.runtime.allConfig():
+ * "xmpp-edge:key" -> string). Structured values arrive as JSON text. Secrets
+ * are only noted as present (`true`): their values are read as Outputs
+ * elsewhere and never enter the model. Unknown keys of our namespace are
+ * kept, so validation reports typos exactly as the plan does.
  */
-export function readPulumiConfig(get: (key: string) => string | undefined, isSecret: (key: string) => boolean): Record<string, unknown> {
+export function readPulumiConfig(all: Record<string, string>): Record<string, unknown> {
   const raw: Record<string, unknown> = {};
-  for (const key of CONFIG_KEYS) {
-    if (isSecret(key)) continue;
-    const text = get(key);
-    if (text === undefined) continue;
-    raw[key] = isStructuredKey(key) ? parseJsonOrKeep(text) : text;
+  for (const [full, text] of Object.entries(all)) {
+    if (!full.startsWith(`${PROJECT}:`)) continue;
+    const key = full.slice(PROJECT.length + 1);
+    if ((SECRET_KEYS as readonly string[]).includes(key)) raw[key] = true;
+    else raw[key] = (CONFIG_KEYS as string[]).includes(key) && !isStructuredKey(key) ? text : parseJsonOrKeep(text);
   }
   return raw;
 }

@@ -4,7 +4,7 @@
 // they fail with the same words before anything is created.
 import { z } from "zod";
 import { configSchema, PROJECT, type ParsedConfig } from "./config";
-import { cidrFamily, inCidr, ipFamily, isHostname, isInZone, normaliseCidr, TAILNET_IPV4_RANGE, TAILNET_IPV6_RANGE } from "./net";
+import { cidrFamily, inCidr, ipFamily, isHostname, isInZone, isLocalOnly, normaliseCidr, TAILNET_IPV4_RANGE, TAILNET_IPV6_RANGE } from "./net";
 import { formatRange, overlaps, parsePortRange, type PortRange, type Protocol } from "./ports";
 import { planServices, reservedPorts } from "./services";
 
@@ -13,6 +13,16 @@ export interface ExtraForward {
   protocol: Protocol;
   toPort?: number;
   description?: string;
+}
+
+/** A host this stack did not create: where to SSH, which key to pin, its public addresses. */
+export interface ExistingHost {
+  address: string;
+  user: string;
+  port: number;
+  hostKey: string;
+  ipv4: string;
+  ipv6?: string;
 }
 
 export type SshAccess = { mode: "public"; from: string[] } | { mode: "tailnet" };
@@ -35,7 +45,7 @@ export interface EdgeConfig {
   cloudflareZoneId?: string;
   zone?: string;
   dns: "cloudflare" | "off";
-  existingHost?: { address: string; user: string; port: number };
+  existingHost?: ExistingHost;
   tailscale: { tags: string[]; loginServer?: string; authKeySet: boolean };
   deployKey: { publicKey?: string; privateKeySet: boolean };
   turnSecretSet: boolean;
@@ -94,13 +104,26 @@ export function validateConfig(raw: Record<string, unknown>): EdgeConfig {
 const REQUIRED_STAND_INS: Record<string, unknown> = { domain: "stand-in.invalid", sshAllowFrom: ["tailnet"] };
 
 function formatZodIssue(issue: z.core.$ZodIssue): string {
+  const key = issue.path.map((p, i) => (typeof p === "number" ? `[${p}]` : i ? `.${String(p)}` : String(p))).join("");
   if (issue.code === "unrecognized_keys") {
-    return issue.keys.map((k) => `${PROJECT}:${k}: unknown key; valid keys: ${Object.keys(configSchema.shape).join(", ")}`).join("\n  - ");
+    const valid = issue.path.length === 0 ? Object.keys(configSchema.shape) : validKeysAt(issue.path);
+    return issue.keys.map((k) => `${PROJECT}:${key ? `${key}.` : ""}${k}: unknown key; valid keys: ${valid.join(", ")}`).join("\n  - ");
   }
-  const key = issue.path.length ? issue.path.map((p, i) => (typeof p === "number" ? `[${p}]` : i ? `.${String(p)}` : String(p))).join("") : "(root)";
   if (issue.code === "invalid_type" && issue.input === undefined) return `${PROJECT}:${key}: is required; expected ${issue.expected === "array" ? "a list" : `a ${issue.expected}`}`;
   const got = "input" in issue ? `; got ${show(issue.input)}` : "";
   return `${PROJECT}:${key}: ${issue.message.replace(/^Invalid (input|option): /, "")}${got}`;
+}
+
+/** The keys of the object schema at a path (e.g. existingHost, extraForwards[0]). */
+function validKeysAt(path: PropertyKey[]): string[] {
+  let t: z.ZodType = configSchema;
+  for (const p of path) {
+    while (t instanceof z.ZodOptional || t instanceof z.ZodDefault) t = t.unwrap() as z.ZodType;
+    if (t instanceof z.ZodObject) t = (t.shape as Record<string, z.ZodType>)[String(p)];
+    else if (t instanceof z.ZodArray) t = t.element as z.ZodType;
+  }
+  while (t instanceof z.ZodOptional || t instanceof z.ZodDefault) t = t.unwrap() as z.ZodType;
+  return t instanceof z.ZodObject ? Object.keys(t.shape) : [];
 }
 
 type Report = (key: string, message: string) => void;
@@ -206,9 +229,7 @@ function checkFields(p: ParsedConfig, report: Report): EdgeConfig {
   if (p.sshPublicKey !== undefined && !/^(ssh-ed25519|ecdsa-sha2-nistp\d+|ssh-rsa) [A-Za-z0-9+/=]+( .*)?$/.test(p.sshPublicKey)) {
     report("sshPublicKey", `is not an OpenSSH public key; expected "ssh-ed25519 AAAA…"`);
   }
-  if (p.existingHost !== undefined && cidrFamily(p.existingHost.address) === undefined && !isHostname(p.existingHost.address)) {
-    report("existingHost.address", `${show(p.existingHost.address)} is neither an IP address nor a hostname`);
-  }
+  const existing = p.existingHost && checkExistingHost(p.existingHost, p.sshPrivateKey !== undefined, report);
   if (!/^[a-z0-9]([a-z0-9-]{0,61}[a-z0-9])?$/.test(p.serverName)) report("serverName", `${show(p.serverName)} is not a valid host name; expected lower-case letters, digits and hyphens`);
 
   return {
@@ -229,11 +250,46 @@ function checkFields(p: ParsedConfig, report: Report): EdgeConfig {
     cloudflareZoneId: p.cloudflareZoneId,
     zone: p.zone,
     dns: p.dns,
-    existingHost: p.existingHost,
+    existingHost: existing,
     tailscale: { tags: p.tailscaleTags, loginServer: p.tailscaleLoginServer, authKeySet: p.tailscaleAuthKey !== undefined },
     deployKey: { publicKey: p.sshPublicKey, privateKeySet: p.sshPrivateKey !== undefined },
     turnSecretSet: p.turnSecret !== undefined,
   };
+}
+
+const SSH_PUBLIC_KEY = /^(ssh-ed25519|ecdsa-sha2-nistp(256|384|521)|ssh-rsa) [A-Za-z0-9+/]+={0,3}( \S.*)?$/;
+
+/**
+ * A host we did not create: its host key must be given (there is no
+ * generated one to pin, and an unpinned connection trusts any host), its
+ * public addresses known (DNS, coturn), and a deploy key it accepts.
+ */
+function checkExistingHost(h: NonNullable<ParsedConfig["existingHost"]>, privateKeySet: boolean, report: Report): ExistingHost | undefined {
+  let ok = true;
+  const bad = (key: string, msg: string) => {
+    report(`existingHost.${key}`, msg);
+    ok = false;
+  };
+  if (ipFamily(h.address) === undefined && !isHostname(h.address)) bad("address", `${show(h.address)} is neither an IP address nor a hostname`);
+  const hostKey = h.hostKey?.trim();
+  if (hostKey === undefined || !SSH_PUBLIC_KEY.test(hostKey)) {
+    bad("hostKey", `${hostKey === undefined ? "is required" : `${show(h.hostKey)} is not an SSH public key`}: every connection pins the host's key; expected its public host key like "ssh-ed25519 AAAA…" (ssh-keyscan -t ed25519 ${h.address}, checked out of band)`);
+  }
+  const address = (family: 4 | 6): string | undefined => {
+    const given = family === 4 ? h.ipv4 : h.ipv6;
+    if (given !== undefined && (ipFamily(given) !== family || isLocalOnly(given))) {
+      bad(`ipv${family}`, `${show(given)} is not a public IPv${family} address; the DNS records and coturn need the host's public address (not a private or tailnet one)`);
+    }
+    return given ?? (ipFamily(h.address) === family && !isLocalOnly(h.address) ? h.address : undefined);
+  };
+  const ipv4 = address(4);
+  const ipv6 = address(6);
+  if (ipv4 === undefined && h.ipv4 === undefined) bad("ipv4", `is required: the DNS records and coturn need the host's public IPv4 address, and address ${show(h.address)} is not one`);
+  if (!privateKeySet) {
+    report("sshPrivateKey", `is required with existingHost: a generated key is not authorized on a host this stack did not create; set sshPublicKey and, as a secret, sshPrivateKey to a key ${show(h.user)} accepts`);
+    ok = false;
+  }
+  return ok ? { address: h.address, user: h.user, port: h.port, hostKey: hostKey!, ipv4: ipv4!, ipv6 } : undefined;
 }
 
 /** extraForwards must not overlap each other, a planned port, SSH or tailscaled. */

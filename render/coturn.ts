@@ -40,10 +40,7 @@ export function renderCoturnConf(model: EdgeModel, facts: HostFacts, turnSecret:
   ];
   lines.push(
     "# Public addresses only: nothing TURN-related listens on the tailnet.",
-    `listening-ip=${facts.vpsIPv4}`,
-    `listening-ip=${facts.vpsIPv6}`,
-    `relay-ip=${facts.vpsIPv4}`,
-    `relay-ip=${facts.vpsIPv6}`,
+    ...[facts.vpsIPv4, facts.vpsIPv6].filter((a) => a !== undefined).flatMap((a) => [`listening-ip=${a}`, `relay-ip=${a}`]),
     `external-ip=${facts.vpsIPv4}`,
     `min-port=${c.turnRelayPorts.from}`,
     `max-port=${c.turnRelayPorts.to}`,

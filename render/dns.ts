@@ -31,12 +31,14 @@ export interface DnsRecord<A = string> {
   data?: SrvData;
 }
 
-export function renderDnsRecords<A>(model: EdgeModel, vps: { ipv4: A; ipv6: A }): DnsRecord<A>[] {
+/** `vps.ipv6` undefined (an IPv4-only existing host): no AAAA records. */
+export function renderDnsRecords<A>(model: EdgeModel, vps: { ipv4: A; ipv6?: A }): DnsRecord<A>[] {
   const c = model.config;
   const records: DnsRecord<A>[] = [];
   const address = (name: string, proxied: boolean) => {
     const ttl = proxied ? PROXIED_TTL : DNS_ONLY_TTL;
-    records.push({ type: "A", name, content: vps.ipv4, proxied, ttl }, { type: "AAAA", name, content: vps.ipv6, proxied, ttl });
+    records.push({ type: "A", name, content: vps.ipv4, proxied, ttl });
+    if (vps.ipv6 !== undefined) records.push({ type: "AAAA", name, content: vps.ipv6, proxied, ttl });
   };
   for (const name of model.webNames) address(name, true);
 

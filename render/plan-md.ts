@@ -34,7 +34,7 @@ export function renderPlanMd(model: EdgeModel, facts: HostFacts, records: DnsRec
     `# xmpp-edge plan: ${c.domain}`,
     "",
     `XMPP domain \`${c.domain}\`, XMPP host \`${c.xmppHost}\`, preset \`${c.preset}\`, direct TLS ${c.directTls ? "on" : "off"}, client IP by \`${c.clientIp}\`, TURN \`${c.turn}\`, web origin lock \`${c.webOriginLock}\`.`,
-    `VPS ${c.existingHost ? `existing host \`${c.existingHost.address}\`` : `Hetzner \`${c.server.type}\` in \`${c.server.location}\` (\`${c.server.image}\`)`}: ${facts.vpsIPv4}, ${facts.vpsIPv6}. Home (tailnet): ${facts.homeIPv4}${facts.homeIPv6 ? `, ${facts.homeIPv6}` : ""}.`,
+    `VPS ${c.existingHost ? `existing host \`${c.existingHost.address}\`` : `Hetzner \`${c.server.type}\` in \`${c.server.location}\` (\`${c.server.image}\`)`}: ${[facts.vpsIPv4, facts.vpsIPv6 ?? "no IPv6"].join(", ")}. Home (tailnet): ${facts.homeIPv4}${facts.homeIPv6 ? `, ${facts.homeIPv6}` : ""}.`,
     "",
     ...notes.map((n) => `> ${n}`),
     ...(notes.length ? [""] : []),

@@ -33,12 +33,16 @@ export function makePlan(raw: Record<string, unknown>, opts: PlanOptions = {}): 
   const model = buildModel(validateConfig(raw));
   const c = model.config;
   const notes: string[] = [];
-  if (!opts.vpsIPv4 || !opts.vpsIPv6) notes.push(`VPS addresses are documentation addresses (${EXAMPLE_VPS_IPV4}, ${EXAMPLE_VPS_IPV6}) until the VPS exists; pass --vps-ipv4/--vps-ipv6 to render the real ones.`);
+  // An existing host's addresses are known; a new VPS's only once it exists.
+  const known = c.existingHost ? { ipv4: c.existingHost.ipv4, ipv6: c.existingHost.ipv6 } : undefined;
+  const vpsIPv4 = opts.vpsIPv4 ?? known?.ipv4 ?? EXAMPLE_VPS_IPV4;
+  const vpsIPv6 = opts.vpsIPv6 ?? (known ? known.ipv6 : EXAMPLE_VPS_IPV6);
+  if (!known && (!opts.vpsIPv4 || !opts.vpsIPv6)) notes.push(`VPS addresses are documentation addresses (${EXAMPLE_VPS_IPV4}, ${EXAMPLE_VPS_IPV6}) until the VPS exists; pass --vps-ipv4/--vps-ipv6 to render the real ones.`);
   const homeIPv4 = c.home.ipv4 ?? opts.homeIPv4 ?? EXAMPLE_HOME_IPV4;
   if (!c.home.ipv4) notes.push(`The home address is looked up in the tailnet at deploy (${c.home.hostname}); ${homeIPv4} stands in for it here.`);
   if (!c.home.ipv6) notes.push("No homeTailnetIPv6: IPv6 clients are not forwarded on the DNAT ports (they fall back to IPv4).");
   notes.push("Secrets (TURN secret, SSH host key, tailnet auth key) are not part of the plan; a deploy adds them.");
-  const facts: HostFacts = { vpsIPv4: opts.vpsIPv4 ?? EXAMPLE_VPS_IPV4, vpsIPv6: opts.vpsIPv6 ?? EXAMPLE_VPS_IPV6, homeIPv4, homeIPv6: c.home.ipv6 };
+  const facts: HostFacts = { vpsIPv4, vpsIPv6, homeIPv4, homeIPv6: c.home.ipv6 };
 
   const records = renderDnsRecords(model, { ipv4: facts.vpsIPv4, ipv6: facts.vpsIPv6 });
   const firewall = renderFirewallRules(model);

@@ -44,26 +44,32 @@ describe("deploy-only checks, after the plan's (which this config passes)", () =
     expect(run.resources).toEqual([]);
   });
 
-  test("existingHost needs a host key to pin, public addresses and a deploy key it accepts", async () => {
+});
+
+describe("existingHost is checked by the plan and the program alike", () => {
+  test("it needs a host key to pin, a public IPv4 and a deploy key it accepts", async () => {
     const raw = { ...BASE, ...ZONE, existingHost: { address: "100.70.1.2" } };
-    expect(() => makePlan(raw)).not.toThrow();
-    const run = await runProgram(raw);
-    const msg = run.error?.message ?? "";
+    const msg = planError(raw);
     expect(msg).toContain("xmpp-edge:existingHost.hostKey: is required");
     expect(msg).toContain("xmpp-edge:existingHost.ipv4: is required");
-    expect(msg).toContain("xmpp-edge:existingHost.ipv6: is required");
+    expect(msg).not.toContain("existingHost.ipv6"); // an IPv4-only host is fine
     expect(msg).toContain("xmpp-edge:sshPrivateKey: is required with existingHost");
+    const run = await runProgram(raw);
+    expect(run.error?.message).toBe(msg);
     expect(run.resources).toEqual([]);
   });
 
-  test("existingHost addresses must be public (no tailnet or private address in DNS)", async () => {
-    const run = await runProgram(
-      { ...BASE, ...ZONE, existingHost: { address: "edge.example.net", hostKey: "ssh-ed25519 AAAAC3Nza", ipv4: "192.168.1.2", ipv6: "fd7a:115c:a1e0::1" }, sshPublicKey: "ssh-ed25519 AAAAC3Nza" },
-      { sshPrivateKey: "k" },
-    );
+  test("its addresses must be public (no tailnet or private address in DNS)", async () => {
+    const raw = { ...BASE, ...ZONE, existingHost: { address: "edge.example.net", hostKey: "ssh-ed25519 AAAAC3Nza", ipv4: "192.168.1.2", ipv6: "fd7a:115c:a1e0::1" }, sshPublicKey: "ssh-ed25519 AAAAC3Nza" };
+    const run = await runProgram(raw, { sshPrivateKey: "k" });
     expect(run.error?.message).toContain('xmpp-edge:existingHost.ipv4: "192.168.1.2" is not a public IPv4 address');
     expect(run.error?.message).toContain('xmpp-edge:existingHost.ipv6: "fd7a:115c:a1e0::1" is not a public IPv6 address');
+    expect(run.error?.message).toBe(planError({ ...raw, sshPrivateKey: { secure: "k" } }));
     expect(run.resources).toEqual([]);
+  });
+
+  test("an unknown key inside it is named with its path", () => {
+    expect(planError({ ...BASE, existingHost: { address: "5.9.10.11", hostname: "x" } })).toContain("xmpp-edge:existingHost.hostname: unknown key; valid keys: address, user, port, hostKey, ipv4, ipv6");
   });
 });
 

@@ -47,3 +47,7 @@ test("no record ever points at the home server, the tailnet or a private address
 test("only A/AAAA/CNAME may be proxied", () => {
   expect(renderDnsRecords(model(), PUBLIC).filter((r) => r.proxied).every((r) => ["A", "AAAA", "CNAME"].includes(r.type))).toBe(true);
 });
+
+test("an IPv4-only host gets no AAAA records", () => {
+  expect(renderDnsRecords(model(), { ipv4: "95.217.1.2" }).some((r) => r.type === "AAAA")).toBe(false);
+});

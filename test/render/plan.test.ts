@@ -41,3 +41,11 @@ test("a hostname-only home is shown with a stand-in and a note", () => {
   expect(plan.facts.homeIPv4).toBe("100.64.0.1");
   expect(plan.files["PLAN.md"]).toContain("looked up in the tailnet at deploy (homeserver)");
 });
+
+test("an existing host: its own addresses, no documentation stand-ins", () => {
+  const plan = makePlan({ ...BASE, existingHost: { address: "edge.example.net", hostKey: "ssh-ed25519 AAAAC3Nza", ipv4: "95.217.1.2" }, sshPublicKey: "ssh-ed25519 AAAAC3Nza", sshPrivateKey: { secure: "x" } });
+  expect(plan.facts.vpsIPv4).toBe("95.217.1.2");
+  expect(plan.facts.vpsIPv6).toBeUndefined();
+  expect(plan.files["dns.json"]).not.toContain("AAAA");
+  expect(plan.files["PLAN.md"]).not.toContain("documentation addresses");
+});
