@@ -1,9 +1,12 @@
 // The `vps/` bundle: every file the push installs on the VPS, by absolute
 // path. The plan writes it to disk; the Pulumi push sends it in one SSH session.
+import * as fs from "node:fs";
+import * as path from "node:path";
 import type { EdgeModel, HostFacts } from "../model/model";
 import { COTURN_CONF_PATH, renderCoturnConf } from "./coturn";
 import { generatedHeader } from "./header";
 import { NGINX_CONF_PATH, renderNginxConf } from "./nginx";
+import { APPLY_PATH } from "./push";
 import { NFT_RULESET_PATH, renderNftables } from "./nftables";
 import { renderSysctl, SYSCTL_PATH } from "./sysctl";
 
@@ -42,12 +45,19 @@ export function renderNftBootUnit(): string {
   ].join("\n");
 }
 
+/**
+ * The on-host apply travels with every bundle, so the VPS always runs the
+ * apply that matches the files (a static script, not rendered).
+ */
+export const APPLY_SCRIPT = fs.readFileSync(path.join(__dirname, "..", "scripts", "vps", "xmpp-edge-apply"), "utf8");
+
 export function renderVpsBundle(model: EdgeModel, facts: HostFacts, turnSecret: string | undefined): Bundle {
   const bundle: Bundle = {
     [NGINX_CONF_PATH]: { content: renderNginxConf(model, facts), mode: "0644" },
     [NFT_RULESET_PATH]: { content: renderNftables(model, facts), mode: "0644" },
     [NFT_BOOT_UNIT_PATH]: { content: renderNftBootUnit(), mode: "0644" },
     [SYSCTL_PATH]: { content: renderSysctl(), mode: "0644" },
+    [APPLY_PATH]: { content: APPLY_SCRIPT, mode: "0755" },
   };
   if (model.config.turn === "edge") {
     // It holds the shared secret: readable by coturn's group only.
