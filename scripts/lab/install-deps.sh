@@ -1,0 +1,54 @@
+#!/usr/bin/env bash
+# Installs the Debian packages the network lab (test/lab/run.sh) needs.
+# Idempotent: installs only what is missing. Needs root and an apt source.
+# Installing does not start anything that matters here: without systemd the
+# packages' services are not started (and the lab never uses the machine's own).
+set -euo pipefail
+
+PACKAGES=(
+  iproute2 procps psmisc util-linux coreutils   # ip netns, unshare, nsenter, timeout
+  openssh-server openssh-client                 # sshd on the vps, ssh from the deployer
+  nginx libnginx-mod-stream                     # the edge (vps) and the home web/PROXY receiver
+  nftables                                      # the edge's table
+  coturn                                        # TURN on the vps; turnutils_uclient
+  prosody lua-unbound                           # home and peer XMPP servers
+  nsd                                           # authoritative DNS for the lab zones
+  bind9-dnsutils                                # dig
+  python3 python3-slixmpp                       # the XMPP client (slixmpp)
+  curl openssl nmap socat ca-certificates
+)
+
+if [ "$(id -u)" != 0 ]; then
+  echo "install-deps: run as root" >&2
+  exit 1
+fi
+
+missing=()
+for p in "${PACKAGES[@]}"; do
+  [ "$p" = "#" ] && continue
+  if ! dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed"; then
+    missing+=("$p")
+  fi
+done
+
+if [ "${#missing[@]}" -eq 0 ]; then
+  echo "install-deps: all ${#PACKAGES[@]} packages present"
+  exit 0
+fi
+
+echo "install-deps: installing ${missing[*]}"
+export DEBIAN_FRONTEND=noninteractive
+# policy-rc.d 101: packages must not start their daemons on this machine.
+policy=/usr/sbin/policy-rc.d
+made_policy=0
+if [ ! -e "$policy" ]; then
+  printf '#!/bin/sh\nexit 101\n' > "$policy"
+  chmod 755 "$policy"
+  made_policy=1
+fi
+trap '[ "$made_policy" = 1 ] && rm -f "$policy"' EXIT
+if ! apt-get install -y --no-install-recommends "${missing[@]}"; then
+  apt-get update
+  apt-get install -y --no-install-recommends "${missing[@]}"
+fi
+echo "install-deps: done"

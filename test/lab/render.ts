@@ -1,0 +1,111 @@
+// Renders one lab stack into what test/lab/run.sh pushes and serves:
+//   OUT/push.sh            renderPushScript(bundle, confirmTimeout): the real push
+//   OUT/push-command       PUSH_COMMAND    (the ssh command that reads push.sh on stdin)
+//   OUT/confirm-command    CONFIRM_COMMAND (run over a second ssh connection)
+//   OUT/remove-command     REMOVE_COMMAND
+//   OUT/bundle/<path>      the bundle tree (for reading and sha comparisons)
+//   OUT/home/<snippet>     renderHomeSnippets with the lab TURN secret
+//   OUT/bundle-notes       what the lab had to add (the apply script while the bundle lacks it)
+// usage: tsx test/lab/render.ts --config FILE --out DIR --vps-ipv4 A --vps-ipv6 A
+//          --vps-tailnet-ipv4 A --turn-secret S [--confirm-timeout N]
+//          [--set KEY=JSON]... [--break nginx|nft]
+// --set overrides one xmpp-edge: key (e.g. sshAllowFrom='["198.51.100.64/26"]').
+// --break makes a bundle that must fail validation on the host (nginx -t / nft -c).
+import * as fs from "node:fs";
+import * as path from "node:path";
+import { parseArgs } from "node:util";
+import { readStackFile } from "../../model/source";
+import { MANIFEST_PATH, renderManifest, renderVpsBundle, type Bundle } from "../../render/bundle";
+import { renderHomeSnippets } from "../../render/home";
+import { NGINX_CONF_PATH } from "../../render/nginx";
+import { NFT_RULESET_PATH } from "../../render/nftables";
+import { makePlan } from "../../render/plan";
+import { APPLY_PATH, CONFIRM_COMMAND, PUSH_COMMAND, REMOVE_COMMAND, renderPushScript } from "../../render/push";
+
+const USAGE =
+  "usage: tsx test/lab/render.ts --config FILE --out DIR --vps-ipv4 A --vps-ipv6 A --vps-tailnet-ipv4 A --turn-secret S [--confirm-timeout N] [--set KEY=JSON]... [--break nginx|nft]";
+
+const { values } = parseArgs({
+  options: {
+    config: { type: "string" },
+    out: { type: "string" },
+    "vps-ipv4": { type: "string" },
+    "vps-ipv6": { type: "string" },
+    "vps-tailnet-ipv4": { type: "string" },
+    "turn-secret": { type: "string" },
+    "confirm-timeout": { type: "string" },
+    set: { type: "string", multiple: true, default: [] },
+    break: { type: "string" },
+  },
+});
+for (const k of ["config", "out", "vps-ipv4", "vps-ipv6", "vps-tailnet-ipv4", "turn-secret"] as const) {
+  if (!values[k]) {
+    process.stderr.write(`${USAGE}\nmissing --${k}\n`);
+    process.exit(2);
+  }
+}
+
+const raw = readStackFile(values.config!);
+for (const s of values.set ?? []) {
+  const eq = s.indexOf("=");
+  if (eq < 1) {
+    process.stderr.write(`--set ${s}: expected KEY=JSON\n`);
+    process.exit(2);
+  }
+  raw[s.slice(0, eq)] = JSON.parse(s.slice(eq + 1));
+}
+
+const plan = makePlan(raw, { vpsIPv4: values["vps-ipv4"], vpsIPv6: values["vps-ipv6"] });
+const facts = { ...plan.facts, vpsTailnetIPv4: values["vps-tailnet-ipv4"] };
+const bundle: Bundle = { ...renderVpsBundle(plan.model, facts, values["turn-secret"]) };
+const notes: string[] = [];
+
+// While render/bundle.ts does not carry the apply script, add the working copy
+// the way the bundle will: a 0755 file listed in the manifest.
+if (!bundle[APPLY_PATH]) {
+  const script = fs.readFileSync(path.join(__dirname, "../../scripts/vps/xmpp-edge-apply"), "utf8");
+  bundle[APPLY_PATH] = { content: script, mode: "0755" };
+  notes.push(`${APPLY_PATH}: not in the rendered bundle; the lab added scripts/vps/xmpp-edge-apply`);
+}
+
+if (values.break === "nginx") {
+  // A directive nginx does not know: `nginx -t` must reject the bundle.
+  bundle[NGINX_CONF_PATH] = { ...bundle[NGINX_CONF_PATH], content: bundle[NGINX_CONF_PATH].content + "\nxmpp_edge_lab_broken_directive on;\n" };
+  notes.push(`${NGINX_CONF_PATH}: broken on purpose (unknown directive)`);
+} else if (values.break === "nft") {
+  bundle[NFT_RULESET_PATH] = { ...bundle[NFT_RULESET_PATH], content: bundle[NFT_RULESET_PATH].content.replace("policy drop;", "policy dropp;") };
+  notes.push(`${NFT_RULESET_PATH}: broken on purpose (syntax)`);
+} else if (values.break !== undefined) {
+  process.stderr.write(`--break ${values.break}: expected nginx or nft\n`);
+  process.exit(2);
+}
+
+// The manifest lists every other file; re-render it after the changes above.
+{
+  const { [MANIFEST_PATH]: _old, ...files } = bundle;
+  void _old;
+  bundle[MANIFEST_PATH] = { content: renderManifest(files), mode: "0644" };
+}
+
+const out = path.resolve(values.out!);
+fs.rmSync(out, { recursive: true, force: true });
+fs.mkdirSync(out, { recursive: true });
+for (const [file, f] of Object.entries(bundle)) {
+  const target = path.join(out, "bundle", file);
+  fs.mkdirSync(path.dirname(target), { recursive: true });
+  fs.writeFileSync(target, f.content);
+  fs.chmodSync(target, parseInt(f.mode, 8));
+}
+const timeout = values["confirm-timeout"] === undefined ? undefined : Number(values["confirm-timeout"]);
+fs.writeFileSync(path.join(out, "push.sh"), timeout === undefined ? renderPushScript(bundle) : renderPushScript(bundle, timeout));
+fs.writeFileSync(path.join(out, "push-command"), PUSH_COMMAND);
+fs.writeFileSync(path.join(out, "confirm-command"), CONFIRM_COMMAND);
+fs.writeFileSync(path.join(out, "remove-command"), REMOVE_COMMAND);
+fs.mkdirSync(path.join(out, "home"));
+for (const [name, text] of Object.entries(renderHomeSnippets(plan.model, facts, values["turn-secret"]))) {
+  fs.writeFileSync(path.join(out, "home", name), text);
+}
+fs.writeFileSync(path.join(out, "dns.json"), plan.files["dns.json"]);
+fs.writeFileSync(path.join(out, "services.json"), JSON.stringify(plan.model.services, null, 2) + "\n");
+fs.writeFileSync(path.join(out, "bundle-notes"), notes.map((n) => n + "\n").join(""));
+process.stdout.write(`rendered ${values.config} into ${out}: ${Object.keys(bundle).length} bundle files${notes.length ? `; ${notes.join("; ")}` : ""}\n`);
