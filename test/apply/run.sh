@@ -26,6 +26,7 @@ if [ "$(id -u)" != 0 ]; then
   echo "test/apply/run.sh: must run as root (network namespaces, mounts)" >&2
   exit 2
 fi
+[ -x "$REPO/node_modules/.bin/tsx" ] || { echo "test/apply/run.sh: node_modules/.bin/tsx is missing (npm ci)" >&2; exit 2; }
 for tool in ip nsenter unshare nft nginx turnserver ss ps flock python3; do
   command -v "$tool" >/dev/null || { echo "test/apply/run.sh: $tool is missing" >&2; exit 2; }
 done
@@ -65,8 +66,9 @@ OUT=""
 
 # ---- rendering -------------------------------------------------------------------
 
+TSX=$REPO/node_modules/.bin/tsx
 render() { # NAME CONFIG
-  npx --no-install tsx "$HERE/render-push.ts" --config "$2" --out "$R/$1" --timeouts 0,3,120 \
+  "$TSX" "$HERE/render-push.ts" --config "$2" --out "$R/$1" --timeouts 0,3,120 \
     --vps-ipv4 "$LAB_VPS_IPV4" --vps-ipv6 "$LAB_VPS_IPV6" >/dev/null
 }
 
@@ -174,6 +176,25 @@ poll() {
   done
   "$@"
 }
+# squat PORT: another program holding tcp/PORT in the lab (for at most 60 s); unsquat ends it
+squat() {
+  rm -f "$LAB/squat.pid"
+  lab python3 -c 'import os, socket, sys, time
+s = socket.socket(); s.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+s.bind(("0.0.0.0", int(sys.argv[1]))); s.listen(1)
+open(sys.argv[2], "w").write(str(os.getpid()))
+time.sleep(60)' "$1" "$LAB/squat.pid" 2>/dev/null &
+  SQUAT_JOB=$!
+  poll 50 test -s "$LAB/squat.pid"
+}
+unsquat() {
+  local pid
+  {
+    pid=$(cat "$LAB/squat.pid") && kill "$pid"
+    wait "$SQUAT_JOB"
+  } 2>/dev/null
+  rm -f "$LAB/squat.pid"
+}
 revert_done() { lab test -e /var/lib/xmpp-edge/reverted; }
 pending_none() { ! lab test -e /var/lib/xmpp-edge/pending || { WHY="a revert is pending"; return 1; }; }
 
@@ -183,6 +204,7 @@ section "setup"
 R=$(mktemp -d /tmp/xmpp-edge-apply-render.XXXXXX)
 render A "$HERE/lab-a.yaml" || { echo "rendering lab-a.yaml failed" >&2; exit 1; }
 render B "$HERE/lab-b.yaml" || { echo "rendering lab-b.yaml failed" >&2; exit 1; }
+render C "$HERE/lab-c.yaml" || { echo "rendering lab-c.yaml failed" >&2; exit 1; }
 mapfile -t PATHS < <(awk '$1 ~ /^[0-7]+$/ { print $3 }' "$R/A/bundle/etc/xmpp-edge/manifest"; echo /etc/xmpp-edge/manifest)
 same "managed paths of A and B" "$(awk '$1 ~ /^[0-7]+$/' "$R/A/bundle/etc/xmpp-edge/manifest")" "$(awk '$1 ~ /^[0-7]+$/' "$R/B/bundle/etc/xmpp-edge/manifest")" || { echo "$WHY" >&2; exit 1; }
 lab_up || exit 1
@@ -359,6 +381,34 @@ lab $exec_start
 check "after ExecStart the forwarding rules are back" eval 'our_table | grep "dnat ip to 100.101.102.103" >/dev/null'
 check "after ExecStart the ruleset is as before, byte for byte" same ruleset "$RULESET_NOW" "$(ruleset)"
 
+# ---- 6b. nginx.conf changes: graceful reload, and a reload nginx refuses ------------------------
+
+section "6b. a bundle that changes nginx.conf reloads nginx gracefully"
+NGINX_M=$(nginx_pid)
+WORKERS_M=$(nginx_workers)
+push c6 C 120
+run cc6 "$APPLY" --confirm
+check "push of bundle C (clientIp proxy-protocol) exits 0 and is confirmed" eval 'rc_is 0 c6 && rc_is 0 cc6'
+check "nginx reloaded: same master, new workers" eval 'has c6 "nginx: reloaded" && same master "$NGINX_M" "$(nginx_pid)" && ! same workers "$WORKERS_M" "$(nginx_workers)"'
+check "nginx now listens on tcp/5222 and tcp/5269" eval 'lab ss -Hltnp "sport = :5222" | grep nginx >/dev/null && listening tcp 5269'
+check "coturn untouched (turnserver.conf unchanged)" same pid "$TURN_A" "$(turn_pid)"
+push a6 A 0
+not_listening() { ! listening "$@" || { WHY="something still listens on $1/$2"; return 1; }; }
+check "back to bundle A (confirmed at once with --confirm-timeout 0), 5222 closed" eval 'rc_is 0 a6 && has a6 "nginx: reloaded" && poll 50 not_listening tcp 5222'
+RULESET_A2=$(ruleset)
+
+section "10b. nginx refusing the new configuration on reload (port 5222 taken) rolls back"
+squat 5222
+poll 50 listening tcp 5222 >/dev/null
+NGINX_M=$(nginx_pid)
+t=$(date +%s.%N)
+push c10 C 120
+echo "# failed reload detected and rolled back in $(elapsed "$t") s"
+unsquat
+check "the apply fails with exit 5 and shows nginx's bind error" eval 'rc_is 5 c10 && has c10 "kept its old configuration" && has c10 "5222 failed .*Address already in use"'
+check "rolled back: files and ruleset are bundle A's, no revert pending" eval 'same files "$(bundle_digest A)" "$(digest)" && same ruleset "$RULESET_A2" "$(ruleset)" && pending_none'
+check "nginx still runs (same master) with bundle A's configuration" eval 'same master "$NGINX_M" "$(nginx_pid)" && listening tcp 443'
+
 # ---- 9. locking ---------------------------------------------------------------------------------
 
 section "9. locking: an apply waits for the lock holder"
@@ -408,18 +458,73 @@ check "--remove cleans the state dir" eval 'rc_is 0 r10 && ! lab test -e /var/li
 # ---- 10. activation failure rolls back -------------------------------------------------------------
 
 section "10. activation failure (port 443 taken) rolls back at once"
-lab python3 -c 'import socket, time
-s = socket.socket(); s.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1); s.bind(("0.0.0.0", 443)); s.listen(1); time.sleep(60)' &
-squatter=$!
+squat 443
 poll 50 listening tcp 443 >/dev/null
 push a11 A 120
-kill "$squatter" 2>/dev/null
-wait "$squatter" 2>/dev/null
+unsquat
 check "the apply fails with exit 5 and shows nginx's error" eval 'rc_is 5 a11 && has a11 "Address already in use"'
 check "the host is as found: files, no table, no pending revert" eval 'same files "$ORIG_DIGEST" "$(digest)" && no_table && pending_none'
 check "3. the foreign tables survive the rollback" same "foreign tables" "$FOREIGN0" "$(foreign)"
 run r11 "$REPO/scripts/vps/xmpp-edge-apply" --remove
 check "--remove afterwards leaves no state dir" eval 'rc_is 0 r11 && ! lab test -e /var/lib/xmpp-edge'
+# nginx failed to start above after creating its unix socket file: the next start must not trip on it.
+push a12 A 0
+check "the next apply removes the socket file the failed start left and starts nginx" eval 'rc_is 0 a12 && has a12 "removed the stale socket /run/nginx-xmpp-edge-refuse.sock" && nginx_alive && listening tcp 443'
+run r12 "$APPLY" --remove
+check "--remove again: host as found" eval 'rc_is 0 r12 && same files "$ORIG_DIGEST" "$(digest)" && no_table && not_running nginx nginx_alive'
+
+
+# ---- 11. the systemd branch -----------------------------------------------------------------
+
+section "11. a systemd host: fake systemctl (test/apply/fake-systemctl) driving the real daemons"
+# Like a fresh Debian 12 VPS: nginx and coturn enabled and running with Debian's own configuration.
+lab mkdir -p /run/systemd/system /run/fake-systemd/enabled
+lab install -m 0755 "$HERE/fake-systemctl" /usr/local/bin/systemctl
+lab touch /run/fake-systemd/enabled/nginx.service /run/fake-systemd/enabled/coturn.service
+lab systemctl start nginx
+lab systemctl start coturn
+s_coturn_alive() { local p; p=$(lab cat /run/fake-systemd/coturn.pid 2>/dev/null) && [ "$(lab cat "/proc/$p/comm" 2>/dev/null)" = turnserver ]; }
+calls() { lab cat /run/fake-systemd/calls 2>/dev/null; }
+called() { # PATTERN...: every pattern is a line of the systemctl call log
+  local c p
+  c=$(calls)
+  for p in "$@"; do
+    grep -xE -- "$p" <<<"$c" >/dev/null || { WHY="no systemctl call /$p/ in:"$'\n'"$c"; return 1; }
+  done
+}
+not_called() { # PATTERN
+  ! grep -E -- "$1" <<<"$(calls)" >/dev/null || { WHY="unexpected systemctl call /$1/ in:"$'\n'"$(calls)"; return 1; }
+}
+enabled_units() { lab ls /run/fake-systemd/enabled | sort | tr '\n' ' '; }
+check "as found: Debian's nginx and coturn run, both enabled" eval 'nginx_alive && s_coturn_alive && same enabled "coturn.service nginx.service " "$(enabled_units)"'
+NGINX_S=$(nginx_pid)
+lab rm -f /run/fake-systemd/calls
+push s1 A 120
+run sc1 "$APPLY" --confirm
+check "push + confirm on the systemd host exit 0" eval 'rc_is 0 s1 && rc_is 0 sc1'
+check "systemctl: daemon-reload, enable the boot unit, reload nginx, restart coturn" called \
+  "daemon-reload" "enable --quiet xmpp-edge-nftables.service" "reload nginx" "restart coturn"
+check "nginx reloaded, not restarted: same master as Debian's" same master "$NGINX_S" "$(nginx_pid)"
+check "coturn runs (restarted with our turnserver.conf), nginx listens on 443" eval 's_coturn_alive && listening tcp 443 && listening udp 3478'
+check "enabled: the boot unit, nginx and coturn" same enabled "coturn.service nginx.service xmpp-edge-nftables.service " "$(enabled_units)"
+check "table and files are bundle A's" eval 'table_exists && same files "$(bundle_digest A)" "$(digest)"'
+lab rm -f /run/fake-systemd/calls
+push s2 A 120
+check "a second push is unchanged: no systemctl start/stop/reload/restart/enable/daemon-reload" eval 'rc_is 0 s2 && has s2 "unchanged" && not_called "^(start|stop|reload|restart|enable|disable|daemon-reload)"'
+t=$(date +%s.%N)
+push s3 B 3
+if poll 150 eval '! has_64738'; then took=$(elapsed "$t"); else took=never; fi
+poll 50 revert_done
+echo "# systemd host: reverted after $took s"
+check "an unconfirmed change reverts on the systemd host too (within 3-10 s)" eval 'rc_is 0 s3 && awk -v s="$took" "BEGIN { exit !(s != \"never\" && s >= 3 && s <= 10) }" && same files "$(bundle_digest A)" "$(digest)"'
+lab rm -f /run/fake-systemd/calls
+run s4 "$APPLY" --remove
+check "--remove on the systemd host exits 0" rc_is 0 s4
+check "systemctl: disable the boot unit, daemon-reload, reload nginx, restart coturn" called \
+  "disable --quiet xmpp-edge-nftables.service" "daemon-reload" "reload nginx" "restart coturn"
+check "as found again: Debian's nginx (same master) and coturn run, enabled as before" eval 'same master "$NGINX_S" "$(nginx_pid)" && s_coturn_alive && same enabled "coturn.service nginx.service " "$(enabled_units)"'
+check "as found again: original files, no table, no state dir" eval 'same files "$ORIG_DIGEST" "$(digest)" && no_table && ! lab test -e /var/lib/xmpp-edge'
+check "3. the foreign tables survive the systemd host's apply, revert and removal" same "foreign tables" "$FOREIGN0" "$(foreign)"
 
 echo "# total $(elapsed "$T0") s"
 echo "$PASS passed, $FAIL failed"
