@@ -9,7 +9,7 @@ import * as fs from "node:fs";
 import * as path from "node:path";
 import { parseArgs } from "node:util";
 import { readStackFile } from "../../model/source";
-import { MANIFEST_PATH, renderManifest } from "../../render/bundle";
+import { MANIFEST_PATH } from "../../render/bundle";
 import { makePlan } from "../../render/plan";
 import { APPLY_PATH, renderPushScript } from "../../render/push";
 
@@ -28,14 +28,10 @@ if (!values.config || !values.out) {
 }
 
 const plan = makePlan(readStackFile(values.config), { vpsIPv4: values["vps-ipv4"], vpsIPv6: values["vps-ipv6"] });
-const bundle = { ...plan.bundle };
-// Until the bundle carries the apply script itself, add the working copy the
-// way the bundle will (a 0755 file listed in the manifest).
-if (!bundle[APPLY_PATH]) {
-  const script = fs.readFileSync(path.join(__dirname, "../../scripts/vps/xmpp-edge-apply"), "utf8");
-  bundle[APPLY_PATH] = { content: script, mode: "0755" };
-  const { [MANIFEST_PATH]: _old, ...files } = bundle;
-  bundle[MANIFEST_PATH] = { content: renderManifest(files), mode: "0644" };
+const bundle = plan.bundle;
+if (!bundle[APPLY_PATH] || !bundle[MANIFEST_PATH].content.includes(` ${APPLY_PATH}\n`)) {
+  process.stderr.write(`the bundle does not carry ${APPLY_PATH} (render/bundle.ts)\n`);
+  process.exit(1);
 }
 
 const out = path.resolve(values.out);

@@ -205,6 +205,7 @@ R=$(mktemp -d /tmp/xmpp-edge-apply-render.XXXXXX)
 render A "$HERE/lab-a.yaml" || { echo "rendering lab-a.yaml failed" >&2; exit 1; }
 render B "$HERE/lab-b.yaml" || { echo "rendering lab-b.yaml failed" >&2; exit 1; }
 render C "$HERE/lab-c.yaml" || { echo "rendering lab-c.yaml failed" >&2; exit 1; }
+render D "$HERE/lab-d.yaml" || { echo "rendering lab-d.yaml failed" >&2; exit 1; }
 mapfile -t PATHS < <(awk '$1 ~ /^[0-7]+$/ { print $3 }' "$R/A/bundle/etc/xmpp-edge/manifest"; echo /etc/xmpp-edge/manifest)
 same "managed paths of A and B" "$(awk '$1 ~ /^[0-7]+$/' "$R/A/bundle/etc/xmpp-edge/manifest")" "$(awk '$1 ~ /^[0-7]+$/' "$R/B/bundle/etc/xmpp-edge/manifest")" || { echo "$WHY" >&2; exit 1; }
 lab_up || exit 1
@@ -408,6 +409,18 @@ unsquat
 check "the apply fails with exit 5 and shows nginx's bind error" eval 'rc_is 5 c10 && has c10 "kept its old configuration" && has c10 "5222 failed .*Address already in use"'
 check "rolled back: files and ruleset are bundle A's, no revert pending" eval 'same files "$(bundle_digest A)" "$(digest)" && same ruleset "$RULESET_A2" "$(ruleset)" && pending_none'
 check "nginx still runs (same master) with bundle A's configuration" eval 'same master "$NGINX_M" "$(nginx_pid)" && listening tcp 443'
+
+# ---- 6c. TURN turned off: the dropped file goes back to the original ---------------------------
+
+section "6c. a bundle without TURN: turnserver.conf back to the original, coturn back to its original state"
+line_of() { grep "^$1 " <<<"$2"; }
+push d6 D 0
+check "push of bundle D (turn off) exits 0, restores turnserver.conf and stops coturn" eval 'rc_is 0 d6 && has d6 "restored /etc/turnserver.conf" && has d6 "coturn: stopped"'
+check "/etc/turnserver.conf is the original again, byte for byte (mode, group)" same turnserver.conf "$(line_of /etc/turnserver.conf "$ORIG_DIGEST")" "$(line_of /etc/turnserver.conf "$(digest)")"
+check "coturn is not running (it was not before), nginx untouched" eval 'not_running coturn turn_alive && nginx_alive && same master "$NGINX_M" "$(nginx_pid)"'
+check "the table no longer opens the TURN ports" eval '! our_table | grep "coturn" >/dev/null'
+push a6c A 0
+check "TURN back on: our turnserver.conf installed, coturn started" eval 'rc_is 0 a6c && has a6c "coturn: started" && same files "$(bundle_digest A)" "$(digest)" && turn_alive'
 
 # ---- 9. locking ---------------------------------------------------------------------------------
 
