@@ -82,11 +82,15 @@ run() {
   RC=0
   lab "$@" >"$OUT/$name.out" 2>"$OUT/$name.err" || RC=$?
 }
-# push NAME BUNDLE TIMEOUT: the real push script on stdin of `bash -s`, as over SSH
+# push NAME BUNDLE TIMEOUT: the real push script on stdin of `bash -s`, as over
+# SSH; stdout through a pipe like the SSH channel (PUSH_SECS: until it closed)
+PUSH_SECS=0
 push() {
-  local name=$1 bundle=$2 t=$3
-  RC=0
-  lab bash -s <"$R/$bundle/push-$t.sh" >"$OUT/$name.out" 2>"$OUT/$name.err" || RC=$?
+  local name=$1 bundle=$2 t=$3 t0
+  t0=$(date +%s.%N)
+  lab bash -s <"$R/$bundle/push-$t.sh" 2>"$OUT/$name.err" | cat >"$OUT/$name.out"
+  RC=${PIPESTATUS[0]}
+  PUSH_SECS=$(elapsed "$t0")
 }
 # stage_apply NAME DIR [ARGS]: run the apply of a bundle tree staged in DIR (visible in the lab)
 stage_apply() {
@@ -258,6 +262,8 @@ section "1. a valid bundle applies (push with --confirm-timeout 120, then --conf
 t=$(date +%s.%N)
 push a1 A 120
 check "push of bundle A exits 0" rc_is 0 a1
+WHY="the output pipe closed after $PUSH_SECS s"
+check "the push's output pipe closes when the apply ends: no daemon or revert timer holds the SSH channel" awk -v s="$PUSH_SECS" 'BEGIN { exit !(s < 10) }'
 check "the apply says what it installed and armed a revert" eval 'has a1 "installed /etc/nginx/nginx.conf" && has a1 "revert armed"'
 run c1 "$APPLY" --confirm
 check "--confirm from a second connection cancels the revert" eval 'rc_is 0 c1 && has c1 "confirmed"'
@@ -434,6 +440,16 @@ waited=$(elapsed "$t")
 wait "$holder" 2>/dev/null
 WHY="waited $waited s"
 check "an apply started while the lock is held exits 0 after the holder (waited $waited s)" eval 'rc_is 0 a9 && awk -v s="$waited" "BEGIN { exit !(s >= 2) }"'
+
+# ---- 12. the SSH channel drops during the apply ---------------------------------------------------
+
+section "12. the SSH channel closes during the apply: it completes, arms the revert, and the revert undoes it"
+RULESET_NOW=$(ruleset)
+lab bash -s <"$R/B/push-3.sh" 2>/dev/null | true
+RC=${PIPESTATUS[0]}
+poll 150 revert_done
+check "the apply ran to the end despite the closed channel (exit $RC)" eval 'lab grep "not confirmed within 3s: reverting" /var/lib/xmpp-edge/revert.log >/dev/null && lab grep "restored /etc/xmpp-edge/xmpp-edge.nft" /var/lib/xmpp-edge/revert.log >/dev/null'
+check "the revert put bundle A back: files and ruleset" eval 'same files "$(bundle_digest A)" "$(digest)" && same ruleset "$RULESET_NOW" "$(ruleset)"'
 
 # ---- 8. remove ----------------------------------------------------------------------------------
 
