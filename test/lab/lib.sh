@@ -1,0 +1,187 @@
+# shellcheck shell=bash
+# The network lab's machinery (sourced by test/lab/run.sh): lab hosts,
+# the topology, bounded waits, assertions. See test/lab/README.md.
+#
+# A lab host = network namespace "xel-NAME" + one holder process that owns a
+# private mount, PID and UTS namespace (DESIGN.md "Lab host recipe"):
+#   /etc       overlay: LAB/hosts/NAME/etc-lower (the host's own files) over /etc
+#   /var/lib, /var/log, /usr/local   overlays over the machine's directories
+#   /run, /tmp, /var/tmp, /root       fresh tmpfs
+#   /proc      the host's own (its own PIDs); /proc/sys read-only except net.*
+# Writes land in LAB/hosts/NAME/*-up, never in the machine's directories.
+# `on NAME CMD...` runs CMD inside (nsenter into all of them, bounded by timeout).
+# Killing the holder (PID 1 of the host's PID namespace) ends every process
+# started in the host: sshd, nginx, prosody, whatever the apply started.
+
+LAB_PREFIX=xel-
+LAB_HOSTS=()
+declare -A HOLDER=()
+
+lab_log() { printf '# %s\n' "$*"; }
+
+# host_up NAME: create the namespaces of a lab host (its etc-lower must exist).
+host_up() {
+  local name=$1 ns=${LAB_PREFIX}$1 dir=$LAB/hosts/$1 d n pid i
+  mkdir -p "$dir/etc-lower"
+  for d in etc var/lib var/log usr/local; do
+    n=${d//\//_}
+    mkdir -p "$dir/$n-up" "$dir/$n-wk"
+  done
+  ip netns add "$ns"
+  ip -n "$ns" link set lo up
+  LAB_HOSTS+=("$name")
+  # shellcheck disable=SC2016 # expanded by the inner bash
+  ip netns exec "$ns" unshare --mount --pid --uts --fork --mount-proc --propagation private \
+    bash -c '
+      set -e
+      dir=$1 name=$2
+      mount -t overlay overlay -o "lowerdir=$dir/etc-lower:/etc,upperdir=$dir/etc-up,workdir=$dir/etc-wk" /etc
+      for d in var/lib var/log usr/local; do
+        n=${d//\//_}
+        mount -t overlay overlay -o "lowerdir=/$d,upperdir=$dir/$n-up,workdir=$dir/$n-wk" "/$d"
+      done
+      mount -t tmpfs -o mode=0755 tmpfs /run
+      mount -t tmpfs -o mode=1777 tmpfs /tmp
+      mount -t tmpfs -o mode=1777 tmpfs /var/tmp
+      mount -t tmpfs -o mode=0700 tmpfs /root
+      # Kernel settings outside net.* are global to the machine: read-only here.
+      mount --bind /proc/sys /proc/sys
+      mount -o remount,bind,ro /proc/sys
+      mount --bind /proc/sys/net /proc/sys/net
+      mount -o remount,bind,rw /proc/sys/net
+      mkdir -p /run/sshd /run/prosody /run/lock
+      chown prosody:prosody /run/prosody 2>/dev/null || true
+      hostname "$name"
+      touch "$dir/ready"
+      # PID 1 of the host: reaps orphans (daemons double-fork), exits on TERM.
+      exec /usr/bin/python3 -c "
+import os, signal, time
+signal.signal(signal.SIGTERM, lambda *a: os._exit(0))
+while True:
+    try:
+        os.wait()
+    except ChildProcessError:
+        time.sleep(0.5)
+"' holder "$dir" "$name" </dev/null >"$dir/holder.log" 2>&1 &
+  pid=$!
+  for i in $(seq 100); do
+    [ -e "$dir/ready" ] && break
+    kill -0 "$pid" 2>/dev/null || break
+    sleep 0.05
+  done
+  if [ ! -e "$dir/ready" ]; then
+    echo "lab: host $name did not come up:" >&2
+    cat "$dir/holder.log" >&2
+    return 1
+  fi
+  # The holder is the child of unshare (ip netns exec execs unshare).
+  for i in $(seq 100); do
+    HOLDER[$name]=$(cat "/proc/$pid/task/$pid/children" 2>/dev/null | awk '{print $1}')
+    [ -n "${HOLDER[$name]}" ] && break
+    sleep 0.05
+  done
+  [ -n "${HOLDER[$name]}" ] || { echo "lab: no holder pid for $name" >&2; return 1; }
+  echo "${HOLDER[$name]}" >"$dir/holder.pid"
+}
+
+# on NAME CMD...: run CMD in lab host NAME, bounded (ON_TIMEOUT, default 60 s).
+on() {
+  local name=$1
+  shift
+  timeout --kill-after=5 "${ON_TIMEOUT:-60}" nsenter -t "${HOLDER[$name]}" -n -m -p -u --wd=/ -- "$@"
+}
+
+# bg NAME LOG CMD...: start CMD in lab host NAME in the background, output to LOG.
+# It ends with the host (cleanup kills the host's PID namespace).
+bg() {
+  local name=$1 log=$2
+  shift 2
+  nsenter -t "${HOLDER[$name]}" -n -m -p -u --wd=/ -- setsid "$@" </dev/null >"$log" 2>&1 &
+  disown $!
+}
+
+# lab_down: end every lab process, delete the namespaces (the mounts go with
+# the last process of each mount namespace), remove LAB unless LAB_KEEP=1.
+lab_down() {
+  local ns pid pids i
+  for ns in $(ip netns list 2>/dev/null | awk '{print $1}' | grep "^${LAB_PREFIX}" || true); do
+    pids=$(ip netns pids "$ns" 2>/dev/null || true)
+    for pid in $pids; do kill -TERM "$pid" 2>/dev/null || true; done
+  done
+  for i in $(seq 50); do
+    pids=""
+    for ns in $(ip netns list 2>/dev/null | awk '{print $1}' | grep "^${LAB_PREFIX}" || true); do
+      pids+=$(ip netns pids "$ns" 2>/dev/null || true)
+    done
+    [ -z "$pids" ] && break
+    sleep 0.1
+  done
+  for ns in $(ip netns list 2>/dev/null | awk '{print $1}' | grep "^${LAB_PREFIX}" || true); do
+    for pid in $(ip netns pids "$ns" 2>/dev/null || true); do kill -KILL "$pid" 2>/dev/null || true; done
+  done
+  sleep 0.2
+  for ns in $(ip netns list 2>/dev/null | awk '{print $1}' | grep "^${LAB_PREFIX}" || true); do
+    ip netns del "$ns" 2>/dev/null || true
+  done
+}
+
+# ---- topology --------------------------------------------------------------
+
+# link_host NAME IPV4/LEN GW4 IPV6/LEN GW6: veth NAME:eth0 <-> inet:NAME
+link_host() {
+  local name=$1 a4=$2 gw4=$3 a6=$4 gw6=$5 ns=${LAB_PREFIX}$1 r=${LAB_PREFIX}inet
+  ip -n "$r" link add "$name" type veth peer name eth0 netns "$ns"
+  ip -n "$r" addr add "$gw4/${a4#*/}" dev "$name"
+  ip -n "$r" addr add "$gw6/${a6#*/}" dev "$name" nodad
+  ip -n "$r" link set "$name" up
+  ip -n "$ns" addr add "$a4" dev eth0
+  ip -n "$ns" addr add "$a6" dev eth0 nodad
+  ip -n "$ns" link set eth0 up
+  ip -n "$ns" route add default via "$gw4"
+  ip -n "$ns" -6 route add default via "$gw6"
+}
+
+# ---- waits and assertions --------------------------------------------------
+
+# wait_for SECONDS CMD...: poll CMD every 0.2 s until it succeeds or time runs out.
+wait_for() {
+  local secs=$1 end
+  shift
+  end=$(($(date +%s%N) + secs * 1000000000))
+  while :; do
+    if "$@" >/dev/null 2>&1; then return 0; fi
+    [ "$(date +%s%N)" -lt "$end" ] || return 1
+    sleep 0.2
+  done
+}
+
+# listening NAME PROTO PORT: something listens on PORT in host NAME.
+listening() {
+  local flag=-ltn
+  [ "$2" = udp ] && flag=-lun
+  on "$1" ss -H "$flag" "sport = :$3" | grep -q .
+}
+
+PASS=0
+FAIL=0
+FAILED=()
+WHY=""
+ok() {
+  PASS=$((PASS + 1))
+  printf 'ok %d - %s\n' "$((PASS + FAIL))" "$1"
+}
+not_ok() {
+  FAIL=$((FAIL + 1))
+  FAILED+=("$1")
+  printf 'not ok %d - %s\n' "$((PASS + FAIL))" "$1"
+  [ -z "${2:-}" ] || printf '%s\n' "$2" | head -n 30 | sed 's/^/    # /'
+}
+# check DESC CMD...: one assertion; CMD may set WHY to explain a failure.
+check() {
+  local desc=$1
+  shift
+  WHY=""
+  if "$@"; then ok "$desc"; else not_ok "$desc" "$WHY"; fi
+  WHY=""
+}
+section() { printf '# -- %s\n' "$*"; }

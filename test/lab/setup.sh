@@ -1,0 +1,396 @@
+# shellcheck shell=bash
+# Builds the lab (sourced by test/lab/run.sh after lib.sh): PKI and keys, the
+# rendered plans and pushes, the topology, and the software on every host
+# except what the push itself brings to the vps. See test/lab/README.md.
+
+# ---- addresses (documentation ranges; the tailnet ranges on vps–home) -------
+VPS4=198.51.100.10 VPS6=2001:db8:10::10
+CF4=198.51.100.70 CF6=2001:db8:30::70
+DNS4=198.51.100.130 DNS6=2001:db8:53::53
+CLIENT4=203.0.113.20 CLIENT6=2001:db8:20::20
+PEER4=203.0.113.70 PEER6=2001:db8:70::70
+HOMEUP4=203.0.113.130 HOMEUP6=2001:db8:80::80
+VPS_TS4=100.64.0.1 VPS_TS6=fd7a:115c:a1e0::1
+HOME_TS4=100.64.0.2 HOME_TS6=fd7a:115c:a1e0::2
+
+DOMAIN=chat.example.com
+WEBNAME=www.example.com
+PEER_DOMAIN=peer.example.net
+TURN_SECRET=lab-turn-secret-$RANDOM$RANDOM
+PW=lab-password-1
+
+ssh_opts() {
+  printf '%s\n' -F /dev/null -i "$LAB/keys/deployer" -o IdentitiesOnly=yes -o BatchMode=yes \
+    -o StrictHostKeyChecking=yes -o "UserKnownHostsFile=$LAB/keys/known_hosts" \
+    -o ConnectTimeout=4 -o ServerAliveInterval=5 -o ServerAliveCountMax=3 -o LogLevel=ERROR
+}
+# vssh [SSH-OPTION...] -- CMD: ssh from the deployer (client) to the vps, pinned host key.
+vssh() {
+  local opts=()
+  while [ $# -gt 0 ] && [ "$1" != -- ]; do opts+=("$1"); shift; done
+  shift
+  local -a base
+  mapfile -t base < <(ssh_opts)
+  # ssh takes the first value of an option: the caller's come first.
+  on client ssh "${opts[@]}" "${base[@]}" "root@$VPS4" "$@"
+}
+
+# ---- PKI, keys ----------------------------------------------------------------
+
+make_pki() {
+  local p=$LAB/pki name sans cn spec
+  mkdir -p "$p" "$LAB/keys"
+  openssl req -x509 -newkey ec -pkeyopt ec_paramgen_curve:P-256 -nodes -days 2 \
+    -keyout "$p/ca.key" -out "$p/ca.crt" -subj "/CN=xmpp-edge lab CA" \
+    -addext basicConstraints=critical,CA:TRUE -addext keyUsage=critical,keyCertSign,cRLSign 2>/dev/null
+  for spec in "chat:DNS:$DOMAIN,DNS:groups.$DOMAIN,DNS:share.$DOMAIN" "www:DNS:$WEBNAME" "peer:DNS:$PEER_DOMAIN"; do
+    name=${spec%%:*} sans=${spec#*:}
+    cn=${sans%%,*}
+    openssl req -newkey ec -pkeyopt ec_paramgen_curve:P-256 -nodes -keyout "$p/$name.key" \
+      -out "$p/$name.csr" -subj "/CN=${cn#DNS:}" 2>>"$LAB/logs/pki.log"
+    printf 'subjectAltName=%s\nextendedKeyUsage=serverAuth,clientAuth\nbasicConstraints=CA:FALSE\n' "$sans" >"$p/$name.ext"
+    openssl x509 -req -in "$p/$name.csr" -CA "$p/ca.crt" -CAkey "$p/ca.key" -CAcreateserial \
+      -days 2 -extfile "$p/$name.ext" -out "$p/$name.crt" 2>>"$LAB/logs/pki.log" || return 1
+  done
+  ssh-keygen -q -t ed25519 -N '' -C lab-deployer -f "$LAB/keys/deployer"
+  ssh-keygen -q -t ed25519 -N '' -C lab-vps-host -f "$LAB/keys/vps_host"
+  cp "$LAB/keys/deployer.pub" "$LAB/keys/authorized_keys"
+  printf '%s %s\n%s %s\n' "$VPS4" "$(cut -d' ' -f1,2 "$LAB/keys/vps_host.pub")" \
+    "$VPS6" "$(cut -d' ' -f1,2 "$LAB/keys/vps_host.pub")" >"$LAB/keys/known_hosts"
+}
+
+# ---- plans and pushes (the repository's own renderers) --------------------------
+
+render_all() {
+  local tsx=$REPO/node_modules/.bin/tsx st=$HERE/stacks common
+  [ -x "$tsx" ] || { echo "lab: $tsx missing (npm ci)" >&2; return 1; }
+  # The plan exactly as `npm run plan` writes it: dns.json feeds the DNS server.
+  (cd "$REPO" && "$tsx" scripts/plan.ts --config "$st/Pulumi.lab.yaml" --out "$LAB/plan" \
+    --vps-ipv4 "$VPS4" --vps-ipv6 "$VPS6" --home-ipv4 "$HOME_TS4") >"$LAB/logs/plan.log" 2>&1 || { cat "$LAB/logs/plan.log" >&2; return 1; }
+  common=(--vps-ipv4 "$VPS4" --vps-ipv6 "$VPS6" --vps-tailnet-ipv4 "$VPS_TS4" --turn-secret "$TURN_SECRET")
+  local r=("$tsx" "$HERE/render.ts")
+  "${r[@]}" --config "$st/Pulumi.lab.yaml" --out "$LAB/push/good" "${common[@]}" &&
+    "${r[@]}" --config "$st/Pulumi.lab.yaml" --out "$LAB/push/broken" --break nginx "${common[@]}" &&
+    "${r[@]}" --config "$st/Pulumi.lab.yaml" --out "$LAB/push/lockout" --confirm-timeout 5 \
+      --set 'sshAllowFrom=["198.51.100.64/26"]' "${common[@]}" &&
+    "${r[@]}" --config "$st/Pulumi.lab-pp.yaml" --out "$LAB/push/pp" "${common[@]}"
+}
+
+# ---- per-host files --------------------------------------------------------------
+
+# etc_common NAME: hostname, hosts, resolver (the lab DNS), the lab CA as trusted.
+etc_common() {
+  local e=$LAB/hosts/$1/etc-lower hash
+  mkdir -p "$e/ssl/certs"
+  echo "$1" >"$e/hostname"
+  printf '127.0.0.1 localhost\n::1 localhost\n127.0.1.1 %s\n' "$1" >"$e/hosts"
+  printf 'nameserver %s\nnameserver %s\noptions timeout:2 attempts:2\n' "$DNS4" "$DNS6" >"$e/resolv.conf"
+  cp "$LAB/pki/ca.crt" "$e/ssl/certs/xmpp-edge-lab-ca.pem"
+  hash=$(openssl x509 -hash -noout -in "$LAB/pki/ca.crt")
+  ln -sf xmpp-edge-lab-ca.pem "$e/ssl/certs/$hash.0"
+  cat /etc/ssl/certs/ca-certificates.crt "$LAB/pki/ca.crt" >"$e/ssl/certs/ca-certificates.crt"
+}
+
+# The plan's home snippet sets modules_enabled (twice with proxy-protocol +
+# TURN); Included as it is, the later assignment would replace the server's
+# whole module list. The lab Includes it verbatim, then assigns the merged list.
+snippet_modules() {
+  grep -o 'modules_enabled = {[^}]*}' "$1" | grep -o '"[a-z_]*"' | tr -d '"' | grep -vx net_proxy | sort -u
+}
+
+prosody_cfg() { # NAME DOMAIN SNIPPET-or-empty
+  local name=$1 domain=$2 snippet=$3 mods m
+  mods='"roster"; "saslauth"; "tls"; "dialback"; "disco"; "ping"; "offline"; "posix"; "time"; "version";'
+  if [ -n "$snippet" ]; then
+    for m in $(snippet_modules "$snippet"); do mods+=" \"$m\";"; done
+  fi
+  cat <<EOF
+-- xmpp-edge lab: Prosody on $name
+pidfile = "/run/prosody/prosody.pid"
+interfaces = { "*", "::" }
+admins = { }
+authentication = "internal_hashed"
+allow_registration = false
+c2s_require_encryption = true
+-- Certificates are checked on every s2s link (the lab CA is trusted).
+s2s_secure_auth = true
+certificates = "certs"
+log = { debug = "/var/log/prosody/prosody.log"; error = "/var/log/prosody/prosody.err" }
+EOF
+  if [ -n "$snippet" ]; then
+    printf '\n-- The plan'"'"'s home/prosody.cfg.lua, verbatim:\nInclude "/etc/prosody/xmpp-edge.cfg.lua"\n'
+  fi
+  printf '\nmodules_enabled = { %s }\n\nVirtualHost "%s"\n' "$mods" "$domain"
+  if [ "$name" = home ]; then
+    # Snikket's file-transfer proxy on 5000 (the plan forwards it).
+    printf '\nComponent "share.%s" "proxy65"\n' "$domain"
+  fi
+}
+
+setup_prosody() { # NAME DOMAIN CERT SNIPPET-or-empty
+  local name=$1 domain=$2 cert=$3 snippet=$4 e=$LAB/hosts/$1/etc-lower/prosody
+  mkdir -p "$e/certs"
+  cp "$LAB/pki/$cert.crt" "$e/certs/$domain.crt"
+  cp "$LAB/pki/$cert.key" "$e/certs/$domain.key"
+  if [ "$name" = home ]; then
+    cp "$LAB/pki/$cert.crt" "$e/certs/share.$domain.crt"
+    cp "$LAB/pki/$cert.key" "$e/certs/share.$domain.key"
+  fi
+  chown root:prosody "$e/certs/"*.key
+  chmod 0640 "$e/certs/"*.key
+  [ -z "$snippet" ] || cp "$snippet" "$e/xmpp-edge.cfg.lua"
+  prosody_cfg "$name" "$domain" "$snippet" >"$e/prosody.cfg.lua"
+  chmod 0644 "$e/prosody.cfg.lua"
+}
+
+home_nginx_conf() {
+  local c=/etc/nginx/lab
+  cat <<EOF
+# xmpp-edge lab: the home web server (80/443 web, 5080/5443 the Snikket-style
+# XMPP web front) and the PROXY-protocol receiver on 15222/15269.
+load_module /usr/lib/nginx/modules/ngx_stream_module.so;
+user www-data;
+worker_processes 1;
+pid /run/nginx.pid;
+error_log /var/log/nginx/error.log warn;
+events { worker_connections 256; }
+http {
+    access_log /var/log/nginx/access.log;
+    default_type text/plain;
+    # The plan's home/nginx-realip.conf: the visitor's address from X-Forwarded-For.
+    include /etc/nginx/lab/nginx-realip.conf;
+    server {
+        listen 80; listen [::]:80;
+        location / { return 200 "home-web http host=\$host from=\$remote_addr\n"; }
+    }
+    server {
+        listen 443 ssl; listen [::]:443 ssl;
+        ssl_certificate $c/www.crt; ssl_certificate_key $c/www.key;
+        location / { return 200 "home-web https host=\$host from=\$remote_addr\n"; }
+    }
+    server {
+        listen 5080; listen [::]:5080;
+        location /.well-known/acme-challenge/ { return 200 "home-acme host=\$host uri=\$uri\n"; }
+        location / { return 200 "home-xmpp-web http host=\$host\n"; }
+    }
+    server {
+        listen 5443 ssl; listen [::]:5443 ssl;
+        ssl_certificate $c/chat.crt; ssl_certificate_key $c/chat.key;
+        location / { return 200 "home-xmpp-web https host=\$host\n"; }
+    }
+}
+stream {
+    log_format pp 'pp client=\$proxy_protocol_addr:\$proxy_protocol_port port=\$server_port via=\$remote_addr';
+    access_log /var/log/nginx/proxy-protocol.log pp;
+    server {
+        listen 15222 proxy_protocol; listen [::]:15222 proxy_protocol;
+        proxy_pass 127.0.0.1:5222;
+    }
+    server {
+        listen 15269 proxy_protocol; listen [::]:15269 proxy_protocol;
+        proxy_pass 127.0.0.1:5269;
+    }
+}
+EOF
+}
+
+# DNS zone file from the plan's dns.json (+ SOA/NS, which every zone needs).
+zone_from_plan() { # DNS.JSON ORIGIN
+  /usr/bin/python3 - "$1" "$2" <<'PY'
+import json, sys
+records, origin = json.load(open(sys.argv[1])), sys.argv[2]
+print(f"$ORIGIN {origin}.")
+print(f"@ 300 IN SOA ns.example.net. hostmaster.example.net. 1 3600 600 86400 300")
+print(f"@ 300 IN NS ns.example.net.")
+for r in records:
+    name = r["name"] + "."
+    if r["type"] == "SRV":
+        d = r["data"]
+        rdata = f'{d["priority"]} {d["weight"]} {d["port"]} {d["target"]}.'
+    elif r["type"] == "CNAME":
+        rdata = r["content"] + "."
+    else:
+        rdata = r["content"]
+    print(f'{name} {r["ttl"]} IN {r["type"]} {rdata}')
+PY
+}
+
+setup_dns() {
+  local d=$LAB/dns
+  mkdir -p "$d"
+  zone_from_plan "$LAB/plan/dns.json" example.com >"$d/example.com.zone"
+  cat >"$d/example.net.zone" <<EOF
+\$ORIGIN example.net.
+@ 300 IN SOA ns.example.net. hostmaster.example.net. 1 3600 600 86400 300
+@ 300 IN NS ns.example.net.
+ns 300 IN A $DNS4
+ns 300 IN AAAA $DNS6
+peer 300 IN A $PEER4
+peer 300 IN AAAA $PEER6
+EOF
+  cat >"$d/nsd.conf" <<EOF
+server:
+    ip-address: $DNS4
+    ip-address: $DNS6
+    port: 53
+    username: ""
+    chroot: ""
+    zonesdir: "$d"
+    database: ""
+    pidfile: "/run/nsd.pid"
+    xfrdfile: "/run/nsd-xfrd.state"
+    xfrdir: "/run"
+    zonelistfile: "/run/nsd-zone.list"
+    logfile: "$LAB/logs/nsd.log"
+    verbosity: 1
+remote-control:
+    control-enable: no
+zone:
+    name: example.com
+    zonefile: example.com.zone
+    provide-xfr: 203.0.113.0/26 NOKEY
+    provide-xfr: 2001:db8:20::/64 NOKEY
+zone:
+    name: example.net
+    zonefile: example.net.zone
+EOF
+  chmod -R a+rX "$d"
+}
+
+setup_vps_etc() {
+  local e=$LAB/hosts/vps/etc-lower/ssh
+  mkdir -p "$e"
+  install -m 0600 "$LAB/keys/vps_host" "$e/ssh_host_ed25519_key"
+  install -m 0644 "$LAB/keys/vps_host.pub" "$e/ssh_host_ed25519_key.pub"
+  cat >"$e/sshd_config" <<EOF
+# xmpp-edge lab: sshd on the vps (its own host key; the deployer's key only)
+Port 22
+ListenAddress 0.0.0.0
+ListenAddress ::
+HostKey /etc/ssh/ssh_host_ed25519_key
+PidFile /run/sshd.pid
+AuthorizedKeysFile $LAB/keys/authorized_keys
+StrictModes no
+PermitRootLogin prohibit-password
+PasswordAuthentication no
+KbdInteractiveAuthentication no
+UsePAM no
+LogLevel VERBOSE
+Subsystem sftp internal-sftp
+EOF
+}
+
+# A tailscaled-like ruleset (tailscaled's nftables mode makes tables of its
+# own with these chains); the apply must never touch it.
+TS_TABLES='
+table ip ts-filter {
+    chain ts-input {
+        type filter hook input priority filter - 1; policy accept;
+        iifname "lo" ip saddr 100.64.0.1 accept
+        iifname != "tailscale0" ip saddr 100.115.92.0/23 return
+        iifname != "tailscale0" ip saddr 100.64.0.0/10 drop
+    }
+    chain ts-forward {
+        type filter hook forward priority filter - 1; policy accept;
+        iifname "tailscale0" meta mark set mark and 0xff00ffff xor 0x40000
+        meta mark and 0xff0000 == 0x40000 accept
+        oifname "tailscale0" ip saddr 100.64.0.0/10 drop
+        oifname "tailscale0" accept
+    }
+}
+table ip ts-nat {
+    chain ts-postrouting {
+        type nat hook postrouting priority srcnat - 1; policy accept;
+        meta mark and 0xff0000 == 0x40000 masquerade
+    }
+}'
+
+build_lab() {
+  local h
+  lab_log "building hosts and links"
+  ip netns add "${LAB_PREFIX}inet"
+  ip -n "${LAB_PREFIX}inet" link set lo up
+  for h in client cf dns vps home peer; do etc_common "$h"; done
+  setup_vps_etc
+  setup_prosody home "$DOMAIN" chat "$LAB/push/good/home/prosody.cfg.lua"
+  setup_prosody peer "$PEER_DOMAIN" peer ""
+  mkdir -p "$LAB/hosts/home/etc-lower/nginx/lab"
+  cp "$LAB/pki/chat.crt" "$LAB/pki/chat.key" "$LAB/pki/www.crt" "$LAB/pki/www.key" "$LAB/hosts/home/etc-lower/nginx/lab/"
+  cp "$LAB/push/good/home/nginx-realip.conf" "$LAB/hosts/home/etc-lower/nginx/lab/"
+  home_nginx_conf >"$LAB/hosts/home/etc-lower/nginx/nginx.conf"
+  setup_dns
+  for h in client cf dns vps home peer; do host_up "$h"; done
+
+  # The "internet": one router namespace, a /26 (and a /64) per host.
+  link_host vps "$VPS4/26" 198.51.100.1 "$VPS6/64" 2001:db8:10::1
+  link_host cf "$CF4/26" 198.51.100.65 "$CF6/64" 2001:db8:30::1
+  link_host dns "$DNS4/26" 198.51.100.129 "$DNS6/64" 2001:db8:53::1
+  link_host client "$CLIENT4/26" 203.0.113.1 "$CLIENT6/64" 2001:db8:20::1
+  link_host peer "$PEER4/26" 203.0.113.65 "$PEER6/64" 2001:db8:70::1
+  link_host home "$HOMEUP4/26" 203.0.113.129 "$HOMEUP6/64" 2001:db8:80::1
+  ip netns exec "${LAB_PREFIX}inet" sysctl -q -w net.ipv4.ip_forward=1 net.ipv6.conf.all.forwarding=1
+  # The home uplink is behind NAT like any home: nothing from outside gets in.
+  ip netns exec "${LAB_PREFIX}inet" nft -f - <<EOF
+table inet lab_router {
+    chain forward {
+        type filter hook forward priority filter; policy accept;
+        ct state established,related accept
+        oifname "home" drop comment "home is behind NAT: no inbound connections"
+    }
+}
+EOF
+
+  # The tailnet stand-in: a veth pair named tailscale0 on both ends, tailnet
+  # addresses as tailscaled sets them (/32, /128 and routes to the ranges), MTU 1280.
+  ip -n "${LAB_PREFIX}vps" link add tailscale0 mtu 1280 type veth peer name tailscale0 netns "${LAB_PREFIX}home" mtu 1280
+  for h in vps home; do
+    local a4=$VPS_TS4 a6=$VPS_TS6
+    [ "$h" = home ] && a4=$HOME_TS4 a6=$HOME_TS6
+    ip -n "${LAB_PREFIX}$h" addr add "$a4/32" dev tailscale0
+    ip -n "${LAB_PREFIX}$h" addr add "$a6/128" dev tailscale0 nodad
+    ip -n "${LAB_PREFIX}$h" link set tailscale0 up
+    ip -n "${LAB_PREFIX}$h" route add 100.64.0.0/10 dev tailscale0
+    ip -n "${LAB_PREFIX}$h" -6 route add fd7a:115c:a1e0::/48 dev tailscale0
+  done
+
+  lab_log "starting dns, home, peer, vps sshd"
+  bg dns "$LAB/logs/nsd.out" nsd -d -c "$LAB/dns/nsd.conf"
+  # Accounts: bob and carol at home, alice at the peer.
+  on home prosodyctl register bob "$DOMAIN" "$PW" >/dev/null
+  on home prosodyctl register carol "$DOMAIN" "$PW" >/dev/null
+  on peer prosodyctl register alice "$PEER_DOMAIN" "$PW" >/dev/null
+  bg home "$LAB/logs/home-prosody.out" runuser -u prosody -- prosody -F
+  bg peer "$LAB/logs/peer-prosody.out" runuser -u prosody -- prosody -F
+  on home nginx
+  # extraForwards targets: a UDP echo and TCP greeters that name the port and the source they see.
+  mkdir -p "$LAB/bin"
+  cat >"$LAB/bin/greet" <<'SH'
+#!/bin/sh
+# socat's responder at home: names the service and the source address it sees.
+from=$(/usr/bin/python3 -c 'import ipaddress, sys
+a = ipaddress.ip_address(sys.argv[1].strip("[]"))
+print(getattr(a, "ipv4_mapped", None) or a)' "$SOCAT_PEERADDR")
+printf 'home-%s from=%s' "$1" "$from"
+if [ "${2:-}" = echo ]; then printf ' got='; exec cat; fi
+echo
+SH
+  chmod 0755 "$LAB/bin/greet"
+  bg home "$LAB/logs/home-udp.out" socat UDP6-RECVFROM:64738,ipv6only=0,fork EXEC:"$LAB/bin/greet udp-64738 echo"
+  for p in 7000 7001 7002 6100; do
+    bg home "$LAB/logs/home-tcp-$p.out" socat TCP6-LISTEN:$p,ipv6only=0,reuseaddr,fork EXEC:"$LAB/bin/greet tcp-$p"
+  done
+  # The TURN peer: echoes what the relay sends it.
+  bg peer "$LAB/logs/turn-peer.out" turnutils_peer -p 3480 -L "$PEER4" -L "$PEER6"
+  on vps nft -f - <<<"$TS_TABLES"
+  on vps nft -s list table ip ts-filter >"$LAB/ts-filter.before"
+  on vps nft -s list table ip ts-nat >"$LAB/ts-nat.before"
+  bg vps "$LAB/logs/sshd.out" /usr/sbin/sshd -D -e -f /etc/ssh/sshd_config
+
+  local what
+  for what in "dns udp 53" "home tcp 5222" "home tcp 5223" "home tcp 5269" "home tcp 5270" "home tcp 5000" \
+    "home tcp 443" "home tcp 5443" "home tcp 15222" "home udp 64738" "home tcp 7001" "home tcp 6100" \
+    "peer tcp 5269" "peer tcp 5222" "peer udp 3480" "peer udp 3480" "vps tcp 22"; do
+    # shellcheck disable=SC2086
+    wait_for 20 listening $what || { echo "lab: $what is not listening" >&2; return 1; }
+  done
+}

@@ -1,0 +1,440 @@
+# shellcheck shell=bash
+# The lab's tests (sourced by test/lab/run.sh after lib.sh and setup.sh).
+# Each `check` is one assertion that can fail; the groups run in order
+# because each builds on the state the one before left (first push, faults,
+# the proxy-protocol re-push, removal).
+
+GOOD=$LAB/push/good
+PUSHN=0
+PUSH_OUT=""
+# push DIR: send DIR/push.sh on stdin of one SSH session running PUSH_COMMAND.
+push() {
+  PUSHN=$((PUSHN + 1))
+  PUSH_OUT=$LAB/logs/push-$PUSHN-${1##*/}.log
+  vssh -- "$(cat "$1/push-command")" <"$1/push.sh" >"$PUSH_OUT" 2>&1
+}
+confirm() { vssh "$@" -- "$(cat "$GOOD/confirm-command")" >>"$LAB/logs/confirm.log" 2>&1; }
+
+# ---- small probes -------------------------------------------------------------
+
+ts_intact() {
+  on vps nft -s list table ip ts-filter >"$LAB/ts-filter.now" 2>&1 &&
+    on vps nft -s list table ip ts-nat >"$LAB/ts-nat.now" 2>&1 &&
+    cmp -s "$LAB/ts-filter.before" "$LAB/ts-filter.now" && cmp -s "$LAB/ts-nat.before" "$LAB/ts-nat.now" ||
+    { WHY=$(diff "$LAB/ts-filter.before" "$LAB/ts-filter.now"; diff "$LAB/ts-nat.before" "$LAB/ts-nat.now"); return 1; }
+}
+vps_sha() { on vps sha256sum "$1" 2>/dev/null | cut -d' ' -f1; }
+bundle_sha() { sha256sum "$1/bundle$2" | cut -d' ' -f1; }
+nginx_master() { on vps cat /run/nginx.pid 2>/dev/null; }
+turn_pid() { on vps cat /run/xmpp-edge-turnserver.pid 2>/dev/null; }
+edge_table() { on vps nft -s list table inet xmpp_edge 2>/dev/null; }
+out_has() { # FILE TEXT: FILE contains TEXT
+  grep -qF -- "$2" "$1" 2>/dev/null || { WHY="$1 lacks \"$2\":"$'\n'"$(tail -n 8 "$1" 2>/dev/null)"; return 1; }
+}
+
+# ---- XMPP with go-sendxmpp ------------------------------------------------------
+
+TOKEN_N=0
+token() { TOKEN_N=$((TOKEN_N + 1)); echo "lab-$1-$TOKEN_N-$RANDOM$RANDOM"; }
+
+# listen NAME HOST JID SERVER [go-sendxmpp flags]: a receiving client in the background.
+listen() {
+  local name=$1 host=$2 jid=$3 server=$4
+  shift 4
+  : >"$LAB/logs/recv-$name.out"
+  # shellcheck disable=SC2016
+  bg "$host" "$LAB/logs/recv-$name.out" bash -c 'echo $$ >"$0"; exec timeout 300 go-sendxmpp -l -u "$1" -p "$2" -j "$3" "${@:4}"' \
+    "$LAB/logs/recv-$name.pid" "$jid" "$PW" "$server" "$@"
+  # Online once its TCP session is up (a message before its presence is kept offline and delivered then).
+  wait_for 10 test -s "$LAB/logs/recv-$name.pid" && sleep 0.5
+}
+stop_listen() {
+  local host=$1 name=$2 pid
+  pid=$(cat "$LAB/logs/recv-$name.pid" 2>/dev/null) || return 0
+  on "$host" kill "$pid" 2>/dev/null || true
+}
+# send HOST JID SERVER TO TEXT [flags]: one message over a fresh session.
+send() {
+  local host=$1 jid=$2 server=$3 to=$4 text=$5
+  shift 5
+  printf '%s\n' "$text" | ON_TIMEOUT=25 on "$host" timeout 20 go-sendxmpp -u "$jid" -p "$PW" -j "$server" "$@" "$to" \
+    >>"$LAB/logs/send.log" 2>&1 || { WHY="go-sendxmpp $jid via ${server:-SRV} $* failed: $(tail -n 3 "$LAB/logs/send.log")"; return 1; }
+}
+received() { # LISTENER TEXT [SECONDS]
+  wait_for "${3:-15}" grep -qF -- "$2" "$LAB/logs/recv-$1.out" ||
+    { WHY="${WHY:+$WHY; }the message \"$2\" did not arrive at $1 within ${3:-15}s: $(tail -n 3 "$LAB/logs/recv-$1.out")"; return 1; }
+}
+# c2s_roundtrip LISTENER SERVER [flags]: bob sends carol a message via SERVER.
+c2s_roundtrip() {
+  local l=$1 server=$2 t
+  shift 2
+  t=$(token c2s)
+  send client "bob@$DOMAIN" "$server" "carol@$DOMAIN" "$t" "$@" && received "$l" "$t"
+}
+stream_log_has() { # REGEX: a line of the vps nginx stream log
+  local f=$LAB/hosts/vps/var_log-up/nginx/stream-access.log
+  wait_for 5 grep -qE -- "$1" "$f" || { WHY="no line matching /$1/ in the vps stream log: $(tail -n 3 "$f" 2>/dev/null)"; return 1; }
+}
+
+# ---- groups -----------------------------------------------------------------------
+
+t_dns() {
+  section "dns: the plan's records, served by nsd"
+  dns_exact() {
+    on client dig +nocmd +noall +answer +onesoa @"$DNS4" example.com AXFR >"$LAB/logs/axfr.txt" 2>&1 || { WHY=$(cat "$LAB/logs/axfr.txt"); return 1; }
+    WHY=$(/usr/bin/python3 - "$LAB/plan/dns.json" "$LAB/logs/axfr.txt" <<'PY'
+import json, sys
+want = set()
+for r in json.load(open(sys.argv[1])):
+    if r["type"] == "SRV":
+        d = r["data"]; rd = f'{d["priority"]} {d["weight"]} {d["port"]} {d["target"]}.'
+    elif r["type"] == "CNAME":
+        rd = r["content"] + "."
+    else:
+        rd = r["content"]
+    want.add((r["name"] + ".", r["type"], rd.lower()))
+got = set()
+for line in open(sys.argv[2]):
+    f = line.split()
+    if len(f) < 5 or f[3] in ("SOA", "NS"):
+        continue
+    got.add((f[0], f[3], " ".join(f[4:]).lower()))
+if want != got:
+    print("missing:", sorted(want - got), "extra:", sorted(got - want))
+PY
+)
+    [ -z "$WHY" ] && [ "$(grep -c . "$LAB/logs/axfr.txt")" -gt 2 ]
+  }
+  check "dns: the lab zone holds exactly the plan's dns.json records (AXFR from client vs $LAB/plan/dns.json)" dns_exact
+  srv_ok() {
+    local a b
+    a=$(on peer dig +short SRV "_xmpps-server._tcp.$DOMAIN") b=$(on peer dig +short A "$DOMAIN")
+    [ "$a" = "5 5 443 $DOMAIN." ] && [ "$b" = "$VPS4" ] || { WHY="SRV: $a; A: $b"; return 1; }
+  }
+  check "dns: peer resolves _xmpps-server._tcp.$DOMAIN to 443 on $DOMAIN = $VPS4" srv_ok
+}
+
+t_push() {
+  section "push: PUSH_COMMAND with the real push script, pinned host key"
+  pinned_refused() {
+    local kh=$LAB/keys/known_hosts.wrong out
+    ssh-keygen -q -t ed25519 -N '' -f "$LAB/keys/other" <<<y >/dev/null 2>&1
+    printf '%s %s\n' "$VPS4" "$(cut -d' ' -f1,2 "$LAB/keys/other.pub")" >"$kh"
+    out=$(vssh -o "UserKnownHostsFile=$kh" -- true 2>&1) && { WHY="ssh succeeded with a wrong pinned key"; return 1; }
+    grep -q "Host key verification failed" <<<"$out" || { WHY=$out; return 1; }
+  }
+  check "ssh: a host key other than the pinned one is refused (StrictHostKeyChecking=yes)" pinned_refused
+  check "push: the first push applies (one SSH session, 'bash -s' + staged xmpp-edge-apply, exit 0)" push "$GOOD"
+  check "push: the apply armed its revert timer (--confirm-timeout 120)" out_has "$PUSH_OUT" "revert armed"
+  check "push: CONFIRM_COMMAND over a second SSH connection confirms" confirm
+  check "push: the confirm cancelled the revert" out_has "$LAB/logs/confirm.log" "confirmed"
+  check "vps: nginx.conf on the vps is the bundle's" test "$(vps_sha /etc/nginx/nginx.conf)" = "$(bundle_sha "$GOOD" /etc/nginx/nginx.conf)"
+  check "vps: the tailscaled-like tables survive the apply" ts_intact
+  edge_table >"$LAB/edge-table.good"
+}
+
+t_xmpp() {
+  section "xmpp: real client (go-sendxmpp), STARTTLS 5222 and direct TLS 443 (ALPN xmpp-client)"
+  listen carol client "carol@$DOMAIN" "$VPS4:5222"
+  check "xmpp: bob -> carol through 5222 STARTTLS over IPv4" c2s_roundtrip carol "$VPS4:5222"
+  check "xmpp: bob -> carol through 5222 STARTTLS over IPv6" c2s_roundtrip carol "[$VPS6]:5222"
+  check "xmpp: bob -> carol through 443 direct TLS (ALPN xmpp-client) over IPv4" c2s_roundtrip carol "$VPS4:443" -t
+  check "xmpp: the vps routed it by ALPN to home 5223 (stream log)" stream_log_has "^$CLIENT4 .* 443 sni=\"$DOMAIN\" alpn=\"xmpp-client\" -> $HOME_TS4:5223 200"
+  check "xmpp: bob -> carol through 443 direct TLS (ALPN xmpp-client) over IPv6" c2s_roundtrip carol "[$VPS6]:443" -t
+  check "xmpp: the vps routed it by ALPN to home 5223 (stream log, IPv6 client)" stream_log_has "^$CLIENT6 .* 443 sni=\"$DOMAIN\" alpn=\"xmpp-client\" -> $HOME_TS4:5223 200"
+  # carol receives over direct TLS too.
+  listen carol6 client "carol@$DOMAIN" "[$VPS6]:443" -t
+  check "xmpp: a receiving client on 443 (direct TLS, IPv6) gets a message sent via 5222" c2s_roundtrip carol6 "$VPS4:5222"
+  stop_listen client carol6
+  stop_listen client carol
+
+  section "xmpp: federation peer <-> home through the edge"
+  listen bob client "bob@$DOMAIN" "$VPS4:5222"
+  listen alice peer "alice@$PEER_DOMAIN" "$PEER_DOMAIN:5222"
+  local t
+  t=$(token s2s)
+  fed_in() { send peer "alice@$PEER_DOMAIN" "$PEER_DOMAIN:5222" "bob@$DOMAIN" "$t" && received bob "$t" 20; }
+  check "xmpp: alice@$PEER_DOMAIN -> bob@$DOMAIN arrives (s2s, certificates verified both ways)" fed_in
+  local plog=$LAB/hosts/peer/var_log-up/prosody/prosody.log
+  check "xmpp: peer looked up _xmpps-server._tcp.$DOMAIN (SRV)" out_has "$plog" "Results for _xmpps-server._tcp.$DOMAIN IN SRV: 1 items"
+  check "xmpp: peer connected to the VPS, $VPS4:443" out_has "$plog" "Next target to try is $VPS4:443"
+  via_alpn() {
+    on home ss -Htn state established "( sport = :5270 )" | grep -q "$VPS_TS4" || { WHY=$(on home ss -tn state established); return 1; }
+  }
+  check "xmpp: home took it on 5270 (direct TLS s2s) from the VPS's tailnet address (ALPN xmpp-server)" via_alpn
+  check "xmpp: peer validated home's certificate (s2s_secure_auth)" out_has "$plog" "certificate identity validation result: valid"
+  t=$(token s2s-back)
+  fed_out() { send client "bob@$DOMAIN" "$VPS4:5222" "alice@$PEER_DOMAIN" "$t" && received alice "$t" 20; }
+  check "xmpp: bob -> alice (home -> peer) arrives" fed_out
+  stop_listen client bob
+  stop_listen peer alice
+}
+
+t_web() {
+  section "web: origin lock, ACME, names (curl; names resolved by the lab DNS)"
+  web() { # HOST FAMILY URL EXPECT: body must contain EXPECT
+    local out
+    out=$(on "$1" curl -sS "$2" --max-time 6 "$3" 2>&1)
+    grep -qF -- "$4" <<<"$out" || { WHY="curl $2 $3 from $1: $out"; return 1; }
+  }
+  web_refused() { # HOST FAMILY URL: the TLS connection is closed, nothing from home
+    local out
+    if out=$(on "$1" curl -sS "$2" --max-time 6 "$3" 2>&1); then WHY="answered: $out"; return 1; fi
+    ! grep -q home- <<<"$out" || { WHY=$out; return 1; }
+  }
+  web_code() { # HOST FAMILY URL CODE
+    local out
+    out=$(on "$1" curl -s -o /dev/null -w '%{http_code}' "$2" --max-time 6 "$3" 2>&1)
+    [ "$out" = "$4" ] || { WHY="HTTP $out, expected $4"; return 1; }
+  }
+  local f
+  for f in -4 -6; do
+    check "web: https://$WEBNAME from cf ($f) reaches the home web server" web cf $f "https://$WEBNAME/" "home-web https host=$WEBNAME"
+    check "web: https://$WEBNAME from client ($f) is refused by the origin lock" web_refused client $f "https://$WEBNAME/"
+    check "web: http://$WEBNAME from cf ($f) reaches the home web server" web cf $f "http://$WEBNAME/" "home-web http host=$WEBNAME"
+    check "web: http://$WEBNAME from client ($f) gets 403" web_code client $f "http://$WEBNAME/" 403
+    check "web: ACME http://$DOMAIN/.well-known/acme-challenge/x from client ($f) reaches home" web client $f "http://$DOMAIN/.well-known/acme-challenge/x" "home-acme host=$DOMAIN"
+    check "web: https://$DOMAIN (XMPP name, no ALPN) from client ($f) reaches home's XMPP web (5443)" web client $f "https://$DOMAIN/" "home-xmpp-web https host=$DOMAIN"
+  done
+  check "web: ACME for groups.$DOMAIN from cf reaches home" web cf -4 "http://groups.$DOMAIN/.well-known/acme-challenge/x" "home-acme host=groups.$DOMAIN"
+  check "web: ACME for share.$DOMAIN from client reaches home" web client -4 "http://share.$DOMAIN/.well-known/acme-challenge/x" "home-acme host=share.$DOMAIN"
+  check "web: home's nginx (with the plan's nginx-realip.conf) sees the visitor cf, not the edge" web cf -4 "http://$WEBNAME/" "from=$CF4"
+  web_closed() {
+    local out
+    out=$(on client curl -sS -4 --max-time 6 --resolve "unknown.example.com:80:$VPS4" http://unknown.example.com/ 2>&1) && { WHY=$out; return 1; }
+    grep -q "Empty reply" <<<"$out" || { WHY=$out; return 1; }
+  }
+  check "web: a name the edge does not serve is closed without an answer (444)" web_closed
+}
+
+t_turn() {
+  section "turn: coturn on the vps (turnutils_uclient, shared secret)"
+  turn_ok() { # FAMILY-FLAG PEER
+    local out
+    out=$(ON_TIMEOUT=40 on client timeout 30 turnutils_uclient $1 -W "$TURN_SECRET" -u labuser -e "$2" -r 3480 -n 10 -m 1 -c "$3" 2>&1)
+    printf '%s\n' "$out" >>"$LAB/logs/turn.log"
+    grep -q "tot_send_msgs=10, tot_recv_msgs=10" <<<"$out" && grep -q "Total lost packets 0 " <<<"$out" ||
+      { WHY=$(tail -n 6 <<<"$out"); return 1; }
+  }
+  turn_refused() {
+    local out
+    out=$(ON_TIMEOUT=40 on client timeout 30 turnutils_uclient -W wrong-secret -u labuser -e "$PEER4" -r 3480 -n 2 -m 1 -c "$VPS4" 2>&1)
+    grep -q "Cannot complete Allocation" <<<"$out" || { WHY=$(tail -n 4 <<<"$out"); return 1; }
+  }
+  check "turn: an allocation with the shared secret relays 10/10 messages to a peer (IPv4)" turn_ok "" "$PEER4" "$VPS4"
+  check "turn: the same over IPv6 (IPv6 relay)" turn_ok -x "$PEER6" "$VPS6"
+  check "turn: a wrong secret gets no allocation" turn_refused
+}
+
+t_forwards() {
+  section "extraForwards: UDP port, TCP range, remapped TCP port (DNAT + masquerade)"
+  fw_udp() { # ADDR SEEN-FROM
+    local out
+    out=$(printf 'lab-ping\n' | on client timeout 6 socat -T2 - "UDP:$1:64738" 2>&1)
+    grep -qx "home-udp-64738 from=$2 got=lab-ping" <<<"$out" || { WHY=$out; return 1; }
+  }
+  fw_tcp() { # ADDR PORT HOMEPORT SEEN-FROM
+    local out
+    out=$(on client timeout 6 socat -T3 - "TCP:$1:$2" </dev/null 2>&1)
+    grep -qx "home-tcp-$3 from=$4" <<<"$out" || { WHY=$out; return 1; }
+  }
+  # Home sees the VPS's tailnet address: DNAT + masquerade onto tailscale0.
+  check "forward: UDP 64738 over IPv4 reaches home (from $VPS_TS4, masqueraded) and back" fw_udp "$VPS4" "$VPS_TS4"
+  check "forward: UDP 64738 over IPv6 reaches home (from $VPS_TS6) and back" fw_udp "[$VPS6]" "$VPS_TS6"
+  local p
+  for p in 7000 7001 7002; do check "forward: TCP range 7000-7002: port $p over IPv4" fw_tcp "$VPS4" $p $p "$VPS_TS4"; done
+  check "forward: TCP range 7000-7002: port 7001 over IPv6" fw_tcp "[$VPS6]" 7001 7001 "$VPS_TS6"
+  check "forward: TCP 6000 is remapped to home 6100 (toPort)" fw_tcp "$VPS4" 6000 6100 "$VPS_TS4"
+}
+
+t_scan() {
+  section "scan: nmap from client finds exactly the planned ports"
+  local tcp udp
+  tcp=$(/usr/bin/python3 - "$GOOD/services.json" <<'PY'
+import json, sys
+ports = {22}
+for s in json.load(open(sys.argv[1])):
+    if s["protocol"] == "tcp":
+        ports.update(range(s["ports"]["from"], s["ports"]["to"] + 1))
+print(",".join(str(p) for p in sorted(ports)))
+PY
+)
+  scan_tcp() { # FAMILY ADDR
+    local out open closed
+    out=$(ON_TIMEOUT=120 on client nmap $1 -n -Pn -sS -p- --min-rate 20000 --max-retries 1 -T4 -oG - "$2" 2>&1)
+    printf '%s\n' "$out" >>"$LAB/logs/nmap.log"
+    open=$(grep -o '[0-9]*/open/tcp' <<<"$out" | cut -d/ -f1 | sort -n | paste -sd,)
+    closed=$(grep -o '[0-9]*/closed/tcp' <<<"$out" | cut -d/ -f1 | paste -sd,)
+    [ "$open" = "$tcp" ] && [ -z "$closed" ] && grep -q "Ignored State: filtered" <<<"$out" ||
+      { WHY="open: $open (planned: $tcp); closed: ${closed:-none}"; return 1; }
+  }
+  check "scan: TCP 1-65535 on $VPS4: open = planned ($tcp), everything else filtered" scan_tcp "" "$VPS4"
+  check "scan: TCP 1-65535 on $VPS6: open = planned, everything else filtered" scan_tcp -6 "$VPS6"
+  # UDP: served ports answer (open); planned but idle ports (TURN relay, tailscaled) are let
+  # through and refused by the kernel (closed); anything else is dropped (open|filtered).
+  udp=$(/usr/bin/python3 - "$GOOD/services.json" <<'PY'
+import json, sys
+planned = {41641}
+for s in json.load(open(sys.argv[1])):
+    if s["protocol"] == "udp":
+        planned.update(range(s["ports"]["from"], s["ports"]["to"] + 1))
+print(" ".join(str(p) for p in sorted(planned)))
+PY
+)
+  scan_udp() { # FAMILY ADDR
+    local out p state want bad=""
+    out=$(ON_TIMEOUT=60 on client nmap $1 -n -Pn -sU -p 3478,3479,5349,5350,9999,41641,50000,50099,50100,64738,64739 --max-retries 2 -oG - "$2" 2>&1)
+    printf '%s\n' "$out" >>"$LAB/logs/nmap.log"
+    for p in 3478 3479 5349 5350 9999 41641 50000 50099 50100 64738 64739; do
+      state=$(grep -o " $p/[^/]*/udp" <<<"$out" | cut -d/ -f2)
+      case " $udp " in
+        *" $p "*) want="open|closed" ;;
+        *) want="open|filtered" ;;
+      esac
+      case $p in 3478 | 64738) want=open ;; esac
+      case "|$want|" in
+        "|open|closed|") [ "$state" = open ] || [ "$state" = closed ] || bad+=" $p:$state(want open or closed)" ;;
+        *) [ "$state" = "$want" ] || bad+=" $p:$state(want $want)" ;;
+      esac
+    done
+    [ -z "$bad" ] || { WHY="planned UDP: $udp; wrong:$bad"; return 1; }
+  }
+  check "scan: UDP on $VPS4: 3478 and 64738 answer, planned idle ports are let through, others dropped" scan_udp "" "$VPS4"
+  check "scan: UDP on $VPS6: the same" scan_udp -6 "$VPS6"
+}
+
+t_fault_validation() {
+  section "fault: a bundle that fails validation, with an XMPP session open across the push"
+  local fifo=$LAB/bob.fifo t1 t2 port_before port_after master_before
+  # carol listens on 443, so bob's session is the only go-sendxmpp on 5222.
+  listen carolf client "carol@$DOMAIN" "$VPS4:443" -t
+  rm -f "$fifo"
+  mkfifo "$fifo"
+  exec 7<>"$fifo"
+  # shellcheck disable=SC2016
+  bg client "$LAB/logs/bob-interactive.out" bash -c 'echo $$ >"$0"; exec timeout 300 go-sendxmpp -i -u "$1" -p "$2" -j "$3" "$4" <"$5"' \
+    "$LAB/logs/bob-interactive.pid" "bob@$DOMAIN" "$PW" "$VPS4:5222" "carol@$DOMAIN" "$fifo"
+  t1=$(token before-push) t2=$(token after-push)
+  echo "$t1" >&7
+  check "fault: the open session (go-sendxmpp -i via 5222) delivers a message before the push" received carolf "$t1"
+  port_before=$(on client ss -Htnp state established "( dport = :5222 )" | grep -F '"go-sendxmpp"' | awk '{print $3}')
+  master_before=$(nginx_master)
+  rejected() {
+    push "$LAB/push/broken" && { WHY="the push succeeded: $(tail -n 5 "$PUSH_OUT")"; return 1; }
+    grep -q "nginx -t rejected" "$PUSH_OUT" || { WHY=$(tail -n 5 "$PUSH_OUT"); return 1; }
+  }
+  check "fault: the broken bundle is rejected (nginx -t), the push fails" rejected
+  check "fault: nginx.conf on the vps is still the good one" test "$(vps_sha /etc/nginx/nginx.conf)" = "$(bundle_sha "$GOOD" /etc/nginx/nginx.conf)"
+  check "fault: the nft table is unchanged" test "$(edge_table)" = "$(cat "$LAB/edge-table.good")"
+  check "fault: nginx was not touched (same master pid)" test "$(nginx_master)" = "$master_before"
+  echo "$t2" >&7
+  check "fault: the session opened before the push still delivers a message after it" received carolf "$t2"
+  port_after=$(on client ss -Htnp state established "( dport = :5222 )" | grep -F '"go-sendxmpp"' | awk '{print $3}')
+  check "fault: ... on the same TCP connection ($port_before)" test -n "$port_before" -a "$port_before" = "$port_after"
+  check "fault: the old configuration keeps serving new sessions (443 direct TLS)" c2s_roundtrip carolf "$VPS4:443" -t
+  check "fault: the tailscaled-like tables are untouched" ts_intact
+  exec 7>&-
+  stop_listen client bob-interactive
+  stop_listen client carolf
+}
+
+t_fault_lockout() {
+  section "fault: a bundle that locks out SSH reverts itself (confirm window 5 s)"
+  local t0 t_back=""
+  t0=$(date +%s)
+  check "lockout: the push (sshAllowFrom = cf only) applies and arms a 5 s revert" \
+    eval 'push "$LAB/push/lockout" && out_has "$PUSH_OUT" "in 5s unless"'
+  locked() {
+    on vps nft list set inet xmpp_edge ssh_allow_v4 2>/dev/null | grep -q "198.51.100.64/26" || { WHY="the lockout set is not live"; return 1; }
+    if confirm -o ConnectTimeout=2; then WHY="confirm got through"; return 1; fi
+  }
+  check "lockout: the confirm from a second connection cannot get in" locked
+  back() { vssh -o ConnectTimeout=2 -- true; }
+  if wait_for 40 back; then t_back=$(($(date +%s) - t0)); fi
+  check "lockout: SSH works again after the revert (${t_back:-never} s after the push)" test -n "$t_back" -a "${t_back:-99}" -le 25
+  check "lockout: a late CONFIRM_COMMAND says too late (exit 4)" eval 'vssh -- "$(cat "$GOOD/confirm-command")" >/dev/null 2>&1; [ $? = 4 ]'
+  check "lockout: the nft table is the confirmed one again" test "$(edge_table)" = "$(cat "$LAB/edge-table.good")"
+  check "lockout: the tailscaled-like tables survive apply and revert" ts_intact
+}
+
+t_proxy_protocol() {
+  section "change: re-push with clientIp proxy-protocol (in place), the home receiver logs client addresses"
+  local pp=$LAB/push/pp master turn log=$LAB/hosts/home/var_log-up/nginx/proxy-protocol.log
+  master=$(nginx_master) turn=$(turn_pid)
+  check "change: the proxy-protocol bundle applies" push "$pp"
+  check "change: CONFIRM_COMMAND confirms it" confirm
+  check "change: nginx reloaded in place (same master pid $master), new config live" \
+    eval '[ "$(nginx_master)" = "$master" ] && [ "$(vps_sha /etc/nginx/nginx.conf)" = "$(bundle_sha "$pp" /etc/nginx/nginx.conf)" ]'
+  check "change: coturn kept running (its config did not change)" test "$(turn_pid)" = "$turn"
+  check "change: nginx now listens on 5222 and 5269 on the vps" eval 'listening vps tcp 5222 && on vps ss -Hltnp "( sport = :5269 )" | grep -q nginx'
+  listen carolp client "carol@$DOMAIN" "$VPS4:443" -t
+  check "pp: bob -> carol through 5222 over IPv4 (nginx + PROXY v1 + home receiver)" c2s_roundtrip carolp "$VPS4:5222"
+  check "pp: the home receiver logged the client's own address $CLIENT4 on 15222" \
+    wait_for 5 grep -q "client=$CLIENT4:[0-9]* port=15222 via=$VPS_TS4" "$log"
+  check "pp: bob -> carol through 5222 over IPv6" c2s_roundtrip carolp "[$VPS6]:5222"
+  check "pp: the home receiver logged $CLIENT6 on 15222" wait_for 5 grep -q "client=$CLIENT6:[0-9]* port=15222" "$log"
+  s2s_starttls() {
+    local out
+    out=$(on client timeout 10 openssl s_client -connect "$VPS4:5269" -starttls xmpp-server -xmpphost "$DOMAIN" \
+      -servername "$DOMAIN" -verify_hostname "$DOMAIN" -verify_return_error -brief </dev/null 2>&1)
+    grep -q "Verification: OK" <<<"$out" || { WHY=$out; return 1; }
+  }
+  check "pp: s2s STARTTLS on 5269 reaches home (openssl s_client -starttls xmpp-server, home's certificate verified)" s2s_starttls
+  check "pp: the home receiver logged $CLIENT4 on 15269" wait_for 5 grep -q "client=$CLIENT4:[0-9]* port=15269" "$log"
+  check "pp: direct TLS on 443 still works after the change" c2s_roundtrip carolp "$VPS4:443" -t
+  stop_listen client carolp
+  check "change: the same bundle again is 'unchanged'" eval 'push "$pp" && out_has "$PUSH_OUT" "unchanged"'
+  check "change: the tailscaled-like tables survive" ts_intact
+}
+
+t_remove() {
+  section "remove: REMOVE_COMMAND leaves nothing behind"
+  check "remove: REMOVE_COMMAND over SSH succeeds" eval 'vssh -- "$(cat "$GOOD/remove-command")" >"$LAB/logs/remove.log" 2>&1'
+  check "remove: table inet xmpp_edge is gone" eval '! on vps nft list table inet xmpp_edge >/dev/null 2>&1'
+  check "remove: the tailscaled-like tables survive the removal" ts_intact
+  check "remove: no nginx, no turnserver left running on the vps" eval '! on vps pgrep -x nginx >/dev/null && ! on vps pgrep -x turnserver >/dev/null'
+  check "remove: nothing listens on the vps but sshd" eval '[ -z "$(on vps ss -Hltnup | grep -v sshd)" ]'
+  check "remove: the forwarding sysctls are back (net.ipv4.ip_forward = 0)" test "$(on vps sysctl -n net.ipv4.ip_forward)" = 0
+  left_behind() {
+    WHY=$(/usr/bin/python3 - "$LAB/hosts/vps" "$LAB/vps-upper.before" <<'PY'
+import os, stat, sys, filecmp
+root, before = sys.argv[1], set(open(sys.argv[2]).read().split("\n"))
+bad = []
+for layer, target in (("etc-up", "/etc"), ("usr_local-up", "/usr/local"), ("var_lib-up", "/var/lib")):
+    base = os.path.join(root, layer)
+    for d, dirs, files in os.walk(base):
+        for n in dirs + files:
+            p = os.path.join(d, n)
+            rel = os.path.relpath(p, base)
+            real = os.path.join(target, rel)
+            if f"{layer}/{rel}" in before:
+                continue
+            st = os.lstat(p)
+            if stat.S_ISCHR(st.st_mode):
+                bad.append(f"{real} deleted")
+            elif stat.S_ISDIR(st.st_mode):
+                if not os.path.isdir(real):
+                    bad.append(f"{real}/ left behind")
+            elif not os.path.isfile(real) or not filecmp.cmp(p, real, shallow=False):
+                bad.append(f"{real} left behind" if not os.path.exists(real) else f"{real} differs from the original")
+print("\n".join(bad))
+PY
+)
+    [ -z "$WHY" ]
+  }
+  check "remove: /etc, /usr/local, /var/lib of the vps are as before the first push (overlay upper dirs)" left_behind
+  check "remove: SSH still works" vssh -- true
+}
+
+snapshot_vps_upper() {
+  (cd "$LAB/hosts/vps" && find etc-up usr_local-up var_lib-up -mindepth 1 -printf '%p\n') >"$LAB/vps-upper.before"
+}
+
+run_tests() {
+  local g
+  snapshot_vps_upper
+  for g in dns push xmpp web turn forwards scan fault_validation fault_lockout proxy_protocol remove; do
+    if [ -n "${LAB_ONLY:-}" ] && [ "$g" != push ] && [[ " $LAB_ONLY " != *" $g "* ]]; then continue; fi
+    "t_$g"
+  done
+}
