@@ -10,4 +10,5 @@ npm ci --no-audit --no-fund
 
 npm test
 npm run test:tools
+npm run test:apply
 npm run lint:workflows
