@@ -53,11 +53,12 @@ stop_listen() {
   pid=$(cat "$LAB/logs/recv-$name.pid" 2>/dev/null) || return 0
   on "$host" kill "$pid" 2>/dev/null || true
 }
-# send HOST JID SERVER TO TEXT [flags]: one message over a fresh session.
+# send HOST JID SERVER|"" TO TEXT [flags]: one message over a fresh session.
 send() {
-  local host=$1 jid=$2 server=$3 to=$4 text=$5
+  local host=$1 jid=$2 server=$3 to=$4 text=$5 j=()
   shift 5
-  printf '%s\n' "$text" | ON_TIMEOUT=25 on "$host" timeout 20 go-sendxmpp -u "$jid" -p "$PW" -j "$server" "$@" "$to" \
+  [ -z "$server" ] || j=(-j "$server") # no server: the client looks up the SRV records
+  printf '%s\n' "$text" | ON_TIMEOUT=25 on "$host" timeout 20 go-sendxmpp -u "$jid" -p "$PW" "${j[@]}" "$@" "$to" \
     >>"$LAB/logs/send.log" 2>&1 || { WHY="go-sendxmpp $jid via ${server:-SRV} $* failed: $(tail -n 3 "$LAB/logs/send.log")"; return 1; }
 }
 received() { # LISTENER TEXT [SECONDS]
@@ -146,6 +147,14 @@ t_xmpp() {
   listen carol6 client "carol@$DOMAIN" "[$VPS6]:443" -t
   check "xmpp: a receiving client on 443 (direct TLS, IPv6) gets a message sent via 5222" c2s_roundtrip carol6 "$VPS4:5222"
   stop_listen client carol6
+  check "xmpp: given only the JID, the client finds the edge by SRV (_xmpps-client._tcp -> 443) and delivers" c2s_roundtrip carol "" -t
+  unverified_refused() {
+    local out
+    out=$(printf 'x\n' | on client env SSL_CERT_FILE=/dev/null SSL_CERT_DIR=/nonexistent \
+      timeout 15 go-sendxmpp -t -u "bob@$DOMAIN" -p "$PW" -j "$VPS4:443" "carol@$DOMAIN" 2>&1) && { WHY="logged in: $out"; return 1; }
+    grep -q "x509" <<<"$out" || { WHY=$out; return 1; }
+  }
+  check "xmpp: the client checks the certificate chain (without the lab CA it refuses)" unverified_refused
   stop_listen client carol
 
   section "xmpp: federation peer <-> home through the edge"
@@ -194,6 +203,7 @@ t_web() {
     check "web: http://$WEBNAME from cf ($f) reaches the home web server" web cf $f "http://$WEBNAME/" "home-web http host=$WEBNAME"
     check "web: http://$WEBNAME from client ($f) gets 403" web_code client $f "http://$WEBNAME/" 403
     check "web: ACME http://$DOMAIN/.well-known/acme-challenge/x from client ($f) reaches home" web client $f "http://$DOMAIN/.well-known/acme-challenge/x" "home-acme host=$DOMAIN"
+    check "web: http://$DOMAIN/ from client ($f) reaches home's XMPP web (5080)" web client $f "http://$DOMAIN/" "home-xmpp-web http host=$DOMAIN"
     check "web: https://$DOMAIN (XMPP name, no ALPN) from client ($f) reaches home's XMPP web (5443)" web client $f "https://$DOMAIN/" "home-xmpp-web https host=$DOMAIN"
   done
   check "web: ACME for groups.$DOMAIN from cf reaches home" web cf -4 "http://groups.$DOMAIN/.well-known/acme-challenge/x" "home-acme host=groups.$DOMAIN"
@@ -392,7 +402,11 @@ t_remove() {
   check "remove: REMOVE_COMMAND over SSH succeeds" eval 'vssh -- "$(cat "$GOOD/remove-command")" >"$LAB/logs/remove.log" 2>&1'
   check "remove: table inet xmpp_edge is gone" eval '! on vps nft list table inet xmpp_edge >/dev/null 2>&1'
   check "remove: the tailscaled-like tables survive the removal" ts_intact
-  check "remove: no nginx, no turnserver left running on the vps" eval '! on vps pgrep -x nginx >/dev/null && ! on vps pgrep -x turnserver >/dev/null'
+  none_running() {
+    WHY=$(on vps ps -o pid=,args= -C nginx,turnserver)
+    [ -z "$WHY" ] || { WHY="still running:"$'\n'"$WHY"$'\n'"$(on vps ss -Htnp | grep -E 'nginx|turnserver')"; return 1; }
+  }
+  check "remove: no nginx, no turnserver left running on the vps" none_running
   check "remove: nothing listens on the vps but sshd" eval '[ -z "$(on vps ss -Hltnup | grep -v sshd)" ]'
   check "remove: the forwarding sysctls are back (net.ipv4.ip_forward = 0)" test "$(on vps sysctl -n net.ipv4.ip_forward)" = 0
   left_behind() {
