@@ -21,7 +21,7 @@ lab_log() { printf '# %s\n' "$*"; }
 
 # host_up NAME: create the namespaces of a lab host (its etc-lower must exist).
 host_up() {
-  local name=$1 ns=${LAB_PREFIX}$1 dir=$LAB/hosts/$1 d n pid i
+  local name=$1 ns=${LAB_PREFIX}$1 dir=$LAB/hosts/$1 d n pid
   mkdir -p "$dir/etc-lower"
   for d in etc var/lib var/log usr/local; do
     n=${d//\//_}
@@ -64,7 +64,7 @@ while True:
         time.sleep(0.5)
 "' holder "$dir" "$name" </dev/null >"$dir/holder.log" 2>&1 &
   pid=$!
-  for i in $(seq 100); do
+  for _ in $(seq 100); do
     [ -e "$dir/ready" ] && break
     kill -0 "$pid" 2>/dev/null || break
     sleep 0.05
@@ -75,8 +75,8 @@ while True:
     return 1
   fi
   # The holder is the child of unshare (ip netns exec execs unshare).
-  for i in $(seq 100); do
-    HOLDER[$name]=$(cat "/proc/$pid/task/$pid/children" 2>/dev/null | awk '{print $1}')
+  for _ in $(seq 100); do
+    HOLDER[$name]=$(awk '{print $1}' "/proc/$pid/task/$pid/children" 2>/dev/null)
     [ -n "${HOLDER[$name]}" ] && break
     sleep 0.05
   done
@@ -103,12 +103,12 @@ bg() {
 # lab_down: end every lab process, delete the namespaces (the mounts go with
 # the last process of each mount namespace), remove LAB unless LAB_KEEP=1.
 lab_down() {
-  local ns pid pids i
+  local ns pid pids _
   for ns in $(ip netns list 2>/dev/null | awk '{print $1}' | grep "^${LAB_PREFIX}" || true); do
     pids=$(ip netns pids "$ns" 2>/dev/null || true)
     for pid in $pids; do kill -TERM "$pid" 2>/dev/null || true; done
   done
-  for i in $(seq 50); do
+  for _ in $(seq 50); do
     pids=""
     for ns in $(ip netns list 2>/dev/null | awk '{print $1}' | grep "^${LAB_PREFIX}" || true); do
       pids+=$(ip netns pids "$ns" 2>/dev/null || true)

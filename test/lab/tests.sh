@@ -1,4 +1,5 @@
-# shellcheck shell=bash
+# shellcheck shell=bash disable=SC2317,SC2015,SC2016,SC2086
+# (SC2317: check functions run through `check`; SC2015: A && B || C is meant; SC2016: eval strings expand late; SC2086: empty flags vanish on purpose.)
 # The lab's tests (sourced by test/lab/run.sh after lib.sh and setup.sh).
 # Each `check` is one assertion that can fail; the groups run in order
 # because each builds on the state the one before left (first push, faults,
