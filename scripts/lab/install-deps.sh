@@ -14,7 +14,8 @@ PACKAGES=(
   prosody lua-unbound                           # home and peer XMPP servers
   nsd                                           # authoritative DNS for the lab zones
   bind9-dnsutils                                # dig
-  python3 python3-slixmpp                       # the XMPP client (slixmpp)
+  go-sendxmpp                                   # the XMPP client (STARTTLS, direct TLS with ALPN)
+  python3                                       # small helpers (DNS zone, comparisons)
   curl openssl nmap socat ca-certificates
 )
 
