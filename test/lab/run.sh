@@ -63,7 +63,13 @@ cleanup() {
   exit "$rc"
 }
 trap cleanup EXIT
-trap 'echo "lab: interrupted" >&2; exit 130' INT TERM
+interrupted() {
+  not_ok "the lab run finished (interrupted by $1; LAB_TIMEOUT=${LAB_TIMEOUT:-900} s bounds the whole run)"
+  echo "veth-standin: $PASS passed, $FAIL failed"
+  exit 130
+}
+trap 'interrupted SIGINT' INT
+trap 'interrupted SIGTERM' TERM
 
 # A kept or crashed earlier run: its namespaces are ours by name.
 lab_down
@@ -73,7 +79,7 @@ mkdir -p "$LAB/logs"
 section "setup"
 if ! make_pki || ! render_all || ! build_lab; then
   not_ok "lab setup" "see $LAB/logs (LAB_KEEP=1 keeps them)"
-  echo "$PASS passed, $FAIL failed"
+  echo "veth-standin: $PASS passed, $FAIL failed"
   exit 1
 fi
 ok "lab setup: 6 hosts, the DNS, home and peer services up ($(($(date +%s) - T0)) s)"
