@@ -353,6 +353,10 @@ EOF
     ip -n "${LAB_PREFIX}$h" -6 route add fd7a:115c:a1e0::/48 dev tailscale0
   done
 
+  # No ICMP error rate limit on the vps: the scan's "closed" (port unreachable)
+  # answers for planned idle UDP ports must not be dropped by the kernel's limiter.
+  ip netns exec "${LAB_PREFIX}vps" sysctl -q -w net.ipv4.icmp_ratelimit=0 net.ipv6.icmp.ratelimit=0
+
   lab_log "starting dns, home, peer, vps sshd"
   bg dns "$LAB/logs/nsd.out" nsd -d -c "$LAB/dns/nsd.conf"
   # Accounts: bob and carol at home, alice at the peer.
