@@ -16,6 +16,7 @@ _xe_engine_dir=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)
 if [ -n "${XMPP_EDGE_ENGINE_NO_BUILD:-}" ]; then
   _xe_engine_bin=$("$_xe_engine_dir/build.sh" --print)
 else
+  # shellcheck disable=SC2317 # exit only when executed instead of sourced
   _xe_engine_bin=$("$_xe_engine_dir/build.sh") || { echo "env.sh: engine build failed" >&2; return 1 2>/dev/null || exit 1; }
 fi
 case ":$PATH:" in *":$_xe_engine_bin:"*) ;; *) export PATH="$_xe_engine_bin:$PATH" ;; esac

@@ -9,6 +9,7 @@
 #   scripts/engine/probe.sh MOD@VER…   just these
 set -uo pipefail
 here=$(cd "$(dirname "$0")" && pwd)
+# shellcheck source=scripts/engine/versions.sh
 . "$here/versions.sh"
 command -v go >/dev/null || export PATH="/usr/local/go/bin:$PATH"
 

@@ -1,3 +1,4 @@
+# shellcheck shell=bash disable=SC2034 # sourced: the variables are used by its callers
 # Versions of the Pulumi engine pieces scripts/engine/build.sh builds from the
 # Go module proxy. Sourced by build.sh, env.sh and probe.sh.
 #
