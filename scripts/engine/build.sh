@@ -25,9 +25,9 @@ command -v go >/dev/null || { echo "build.sh: go not found (expected /usr/local/
 cache_root=${XMPP_EDGE_ENGINE_CACHE:-/var/cache/xmpp-edge/engine}
 ldflags_cli="-s -w -X github.com/pulumi/pulumi/sdk/v3/go/common/version.Version=v$PULUMI_CLI_VERSION"
 ldflags_host="-s -w -X github.com/pulumi/pulumi/sdk/v3/go/common/version.Version=v$NODEJS_HOST_SDK_VERSION"
-build_env="GOTOOLCHAIN=local GOFLAGS=-mod=readonly CGO_ENABLED=0"
+build_env=(GOTOOLCHAIN=local "GOFLAGS=-mod=readonly -buildvcs=false" CGO_ENABLED=0)
 # The cache key: what goes into the binaries (versions, wrapper modules, flags, Go).
-build_id=$( { printf '%s\n' "$PULUMI_CLI_VERSION" "$NODEJS_HOST_SDK_VERSION" "$ldflags_cli" "$ldflags_host" "$build_env" "$(GOTOOLCHAIN=local go env GOVERSION 2>/dev/null)"
+build_id=$( { printf '%s\n' "$PULUMI_CLI_VERSION" "$NODEJS_HOST_SDK_VERSION" "$ldflags_cli" "$ldflags_host" "${build_env[@]}" "$(GOTOOLCHAIN=local go env GOVERSION 2>/dev/null)"
   cat "$here"/cli/go.mod "$here"/cli/go.sum "$here"/langhost-nodejs/go.mod "$here"/langhost-nodejs/go.sum; } | sha256sum | cut -c1-12)
 dir="$cache_root/v$PULUMI_CLI_VERSION-$build_id"
 bin="$dir/bin"
@@ -50,9 +50,9 @@ build() {
   local log="$dir/logs/$name.log" start=$SECONDS
   echo "build.sh: building $name from $pkg (log: $log) ..." >&2
   # -mod=readonly: the committed go.sum is the whole trust list, so no
-  # checksum-database lookup happens and nothing is resolved anew.
-  # shellcheck disable=SC2086 # build_env is a list of assignments
-  if ! (cd "$here/$wrapper" && env $build_env \
+  # checksum-database lookup happens and nothing is resolved anew. No VCS
+  # stamp: the wrapper's own git state is not part of the binary.
+  if ! (cd "$here/$wrapper" && env "${build_env[@]}" \
         nice -n 10 go build -trimpath -ldflags "$ldflags" -o "$bin/.$name.tmp" "$pkg") >"$log" 2>&1; then
     echo "build.sh: building $name FAILED; last lines of $log:" >&2
     tail -n 20 "$log" >&2
