@@ -41,7 +41,8 @@ export function renderCoturnConf(model: EdgeModel, facts: HostFacts, turnSecret:
   lines.push(
     "# Public addresses only: nothing TURN-related listens on the tailnet.",
     ...[facts.vpsIPv4, facts.vpsIPv6].filter((a) => a !== undefined).flatMap((a) => [`listening-ip=${a}`, `relay-ip=${a}`]),
-    `external-ip=${facts.vpsIPv4}`,
+    // public/private form: a bare external-ip stops coturn from handing out IPv6 relays.
+    `external-ip=${facts.vpsIPv4}/${facts.vpsIPv4}`,
     `min-port=${c.turnRelayPorts.from}`,
     `max-port=${c.turnRelayPorts.to}`,
     `realm=${c.domain}`,

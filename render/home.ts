@@ -13,9 +13,13 @@ export interface HomeSnippets {
 
 const header = (c: string) => `${c} From xmpp-edge: merge into the home server's configuration.\n`;
 
+/** The line naming the modules to enable; the snippet never assigns modules_enabled (that would replace the server's list). */
+export const PROSODY_MODULES_LINE = "-- Add to your modules_enabled:";
+
 function prosody(model: EdgeModel, facts: HostFacts, turnSecret: string | undefined): string {
   const c = model.config;
-  const lines = [header("--")];
+  const modules: string[] = [];
+  const lines: string[] = [];
   if (c.directTls) {
     lines.push(
       "-- XEP-0368 direct TLS: the edge routes ALPN xmpp-client/xmpp-server on 443 here.",
@@ -26,10 +30,10 @@ function prosody(model: EdgeModel, facts: HostFacts, turnSecret: string | undefi
   }
   if (c.clientIp === "proxy-protocol") {
     const trusted = facts.vpsTailnetIPv4 ?? TAILNET_IPV4_RANGE;
+    modules.push("net_proxy");
     lines.push(
       "-- clientIp = proxy-protocol: the edge's nginx sends a PROXY v1 header on these ports.",
       "-- mod_net_proxy is a community module (not in Debian's prosody-modules package).",
-      'modules_enabled = { "net_proxy" }',
       `proxy_port_mappings = { [${P.HOME_C2S_PROXY_PROTOCOL_PORT}] = "c2s", [${P.HOME_S2S_PROXY_PROTOCOL_PORT}] = "s2s" }`,
       `proxy_trusted_proxies = { "${trusted}" }${facts.vpsTailnetIPv4 ? "" : " -- replace by the VPS's tailnet address (tailscale ip -4 on the VPS)"}`,
       "",
@@ -37,16 +41,18 @@ function prosody(model: EdgeModel, facts: HostFacts, turnSecret: string | undefi
   }
   if (c.turn === "edge") {
     const turn = model.services.find((s) => s.id === "stun-turn-udp")!;
+    modules.push("turn_external");
     lines.push(
       "-- STUN/TURN runs on the edge (coturn); Prosody only hands out credentials.",
-      'modules_enabled = { "turn_external" }',
       `turn_external_host = "${c.xmppHost}"`,
       `turn_external_port = ${turn.ports.from}`,
       `turn_external_secret = "${turnSecret ?? "<the Pulumi secret xmpp-edge:turnSecret: pulumi stack output --show-secrets>"}"`,
       "",
     );
   }
-  return lines.join("\n");
+  const head = [header("--")];
+  if (modules.length) head.push(`${PROSODY_MODULES_LINE} ${modules.map((m) => `"${m}"`).join(", ")}`, "");
+  return [...head, ...lines].join("\n");
 }
 
 function snikket(model: EdgeModel, turnSecret: string | undefined): string {

@@ -11,4 +11,5 @@ npm ci --no-audit --no-fund
 npm test
 npm run test:tools
 npm run test:apply
+npm run test:lab
 npm run lint:workflows

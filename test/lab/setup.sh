@@ -91,11 +91,12 @@ etc_common() {
   cat /etc/ssl/certs/ca-certificates.crt "$LAB/pki/ca.crt" >"$e/ssl/certs/ca-certificates.crt"
 }
 
-# The plan's home snippet sets modules_enabled (twice with proxy-protocol +
-# TURN); Included as it is, the later assignment would replace the server's
-# whole module list. The lab Includes it verbatim, then assigns the merged list.
+# The plan's home snippet names the modules to enable (it never assigns
+# modules_enabled, which would replace the server's list): the lab adds them
+# to its own list, except net_proxy, which Debian does not package (home's
+# PROXY receiver is nginx, see the README).
 snippet_modules() {
-  grep -o 'modules_enabled = {[^}]*}' "$1" | grep -o '"[a-z_]*"' | tr -d '"' | grep -vx net_proxy | sort -u
+  grep '^-- Add to your modules_enabled:' "$1" | grep -o '"[a-z_]*"' | tr -d '"' | grep -vx net_proxy | sort -u
 }
 
 prosody_cfg() { # NAME DOMAIN SNIPPET-or-empty

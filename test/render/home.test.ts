@@ -7,13 +7,21 @@ test("Prosody: direct TLS ports, TURN on the edge", () => {
   expect(s).toContain("s2s_direct_tls_ports = { 5270 }");
   expect(s).toContain('turn_external_host = "chat.example.com"');
   expect(s).toContain('turn_external_secret = "s3cret"');
+  expect(s).toContain('-- Add to your modules_enabled: "turn_external"\n');
   expect(s).not.toContain("net_proxy");
+});
+
+test("Prosody: the snippet never assigns modules_enabled (an Include would replace the server's list)", () => {
+  for (const o of [{}, { clientIp: "proxy-protocol" }, { turn: "off", directTls: false }]) {
+    expect(renderHomeSnippets(model(o), FACTS, "x")["prosody.cfg.lua"]).not.toMatch(/^\s*modules_enabled\s*=/m);
+  }
 });
 
 test("Prosody with proxy-protocol: mod_net_proxy mappings and the VPS as trusted proxy", () => {
   const s = renderHomeSnippets(model({ clientIp: "proxy-protocol" }), FACTS, "x")["prosody.cfg.lua"];
   expect(s).toContain('proxy_port_mappings = { [15222] = "c2s", [15269] = "s2s" }');
   expect(s).toContain('proxy_trusted_proxies = { "100.64.0.1" }');
+  expect(s).toContain('-- Add to your modules_enabled: "net_proxy", "turn_external"\n');
 });
 
 test("Snikket: side web ports and TURN on the edge; none for Prosody", () => {
