@@ -51,6 +51,9 @@ finish() {
 }
 
 if [ "$(id -u)" != 0 ]; then echo "lifecycle: run as root" >&2; exit 1; fi
+# The namespace names are fixed: one run at a time on a machine.
+exec 8>/run/lock/xmpp-edge-engine-lifecycle.lock
+flock -w 900 8 || { echo "lifecycle: another run holds /run/lock/xmpp-edge-engine-lifecycle.lock" >&2; exit 1; }
 
 T=""
 HOLDER=""
@@ -109,9 +112,13 @@ tar -C "$ROOT" --exclude=./node_modules --exclude=./.git --exclude=./.lab --excl
 ln -s "$ROOT/node_modules" "$P/node_modules"
 
 # pl ARGS...: pulumi in the client namespace, in the project copy, bounded.
-# Output in $T/out (stdout+stderr), exit code returned.
+# Its stdout lands in $T/stdout, both streams in $T/out; returns its exit code.
 pl() {
-  (cd "$P" && timeout --kill-after=10 "$STEP_TIMEOUT" ip netns exec "$NS_CLI" pulumi --non-interactive "$@") >"$T/out" 2>&1
+  local rc=0
+  (cd "$P" && timeout --kill-after=10 "$STEP_TIMEOUT" ip netns exec "$NS_CLI" pulumi --non-interactive "$@") \
+    >"$T/stdout" 2>"$T/stderr" || rc=$?
+  cat "$T/stdout" "$T/stderr" >"$T/out"
+  return "$rc"
 }
 out() { cat "$T/out"; }
 
@@ -242,10 +249,10 @@ else
   fail "pulumi config --stack lab" "$(out)"
 fi
 
-if pl config get --stack lab xmpp-edge:turnSecret && [ "$(out)" = "$LAB_TURN_SECRET" ] &&
+if pl config get --stack lab xmpp-edge:turnSecret && [ "$(cat "$T/stdout")" = "$LAB_TURN_SECRET" ] &&
    pl config get --stack lab xmpp-edge:sshPrivateKey && grep -q 'BEGIN OPENSSH PRIVATE KEY' "$T/out"; then
   pass "the passphrase secrets provider decrypts Pulumi.lab.yaml's secrets"
-  install -m 600 "$T/out" "$T/deploy_key"
+  install -m 600 "$T/stdout" "$T/deploy_key"
 else
   fail "decrypting Pulumi.lab.yaml with the lab passphrase" "$(out)"
 fi
@@ -350,7 +357,7 @@ fi
 if pl config set --stack lab --path 'xmpp-edge:extraForwards[0].port' 6000 &&
    pl config set --stack lab --path 'xmpp-edge:extraForwards[0].protocol' tcp &&
    pl preview --stack lab --json; then
-  cp "$T/out" "$T/preview-forward.json"
+  cp "$T/stdout" "$T/preview-forward.json"
   summary=$(node -e '
     const r = JSON.parse(require("fs").readFileSync(process.argv[1], "utf8"));
     const ops = {};
