@@ -7,7 +7,11 @@ import { configSchema, SECRET_KEYS } from "../model/config";
 
 type Declared = { type: string; description: string; default?: unknown; secret?: boolean; items?: { type: string } };
 
-/** Pulumi's project schema knows string, boolean, integer and array-of-those; object-valued keys are left undeclared. */
+/**
+ * Pulumi's project schema knows string, boolean, integer and array-of-those;
+ * object-valued keys are left undeclared, and so are optional keys without a
+ * default (the CLI would demand a value for them).
+ */
 export function pulumiConfigSchema(): Record<string, Declared> {
   const out: Record<string, Declared> = {};
   for (const [key, field] of Object.entries(configSchema.shape as Record<string, z.ZodType>)) {
@@ -29,7 +33,9 @@ export function pulumiConfigSchema(): Record<string, Declared> {
       type = "array";
       items = { type: "string" };
     }
-    if (!type) continue;
+    // The CLI treats a declared key without a default as required: declare
+    // only the required keys and those with a default.
+    if (!type || (def === undefined && field instanceof z.ZodOptional)) continue;
     if (t instanceof z.ZodEnum) description += ` (one of: ${t.options.join(", ")})`;
     const decl: Declared = { type, description };
     if (items) decl.items = items;
