@@ -12,4 +12,5 @@ npm test
 npm run test:tools
 npm run test:apply
 npm run test:lab
+npm run test:engine
 npm run lint:workflows
