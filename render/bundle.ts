@@ -37,7 +37,8 @@ export function renderNftBootUnit(): string {
     "[Service]",
     "Type=oneshot",
     "RemainAfterExit=yes",
-    `ExecStart=/usr/sbin/nft -f ${NFT_RULESET_PATH}`,
+    // --boot: an apply a reboot left unconfirmed is reverted first, then the table is loaded.
+    `ExecStart=${APPLY_PATH} --boot`,
     "",
     "[Install]",
     "WantedBy=multi-user.target",

@@ -377,16 +377,32 @@ check "the revert timer is gone" eval '! lab ps -eo args | grep -- "[-]-revert-t
 
 # ---- 7. simulated reboot ------------------------------------------------------------------------
 
-section "7. simulated reboot: the boot unit's ExecStart brings the table back"
+section "7. simulated reboot: the boot unit's command brings the table back"
 RULESET_NOW=$(ruleset)
 lab nft delete table inet xmpp_edge
 exec_start=$(lab sed -n 's/^ExecStart=//p' /etc/systemd/system/xmpp-edge-nftables.service)
-check "the boot unit has an ExecStart (nft -f)" eval '[[ "$exec_start" == */nft\ -f\ * ]]'
+check "the boot unit runs the installed apply with --boot" eval '[ "$exec_start" = "$APPLY --boot" ]'
 check "the table is gone (reboot)" no_table
 # shellcheck disable=SC2086 # the unit's command line, split like systemd does for plain words
-lab $exec_start
-check "after ExecStart the forwarding rules are back" eval 'our_table | grep "dnat ip to 100.101.102.103" >/dev/null'
-check "after ExecStart the ruleset is as before, byte for byte" same ruleset "$RULESET_NOW" "$(ruleset)"
+run boot7 $exec_start
+check "--boot exits 0 and reports nothing pending to revert" eval 'rc_is 0 boot7 && lacks boot7 "reverted"'
+check "after the boot command the forwarding rules are back" eval 'our_table | grep "dnat ip to 100.101.102.103" >/dev/null'
+check "after the boot command the ruleset is as before, byte for byte" same ruleset "$RULESET_NOW" "$(ruleset)"
+
+section "7b. a reboot inside the confirm window: the unconfirmed apply does not come back"
+push b7 B 120
+check "bundle B is live and unconfirmed (udp/64738 forwarded, revert pending)" eval 'rc_is 0 b7 && has_64738 && ! pending_none'
+# The reboot: the revert timer dies with the host, and so does our table.
+lab pkill -f -- "[-]-revert-timer" || true
+lab nft delete table inet xmpp_edge
+# shellcheck disable=SC2086 # as above
+run boot7b $exec_start
+check "--boot exits 0 and says it reverted the unconfirmed apply" eval 'rc_is 0 boot7b && has boot7b "boot: the unconfirmed apply was reverted"'
+check "the files are bundle A's again (the last confirmed)" same files "$(bundle_digest A)" "$(digest)"
+check "the table is bundle A's, byte for byte (no udp/64738)" same ruleset "$RULESET_NOW" "$(ruleset)"
+check "nothing is pending any more" pending_none
+run c7b "$APPLY" --confirm
+check "a --confirm after the reboot fails with exit 4 (too late)" eval 'rc_is 4 c7b && has c7b "too late"'
 
 # ---- 6b. nginx.conf changes: graceful reload, and a reload nginx refuses ------------------------
 
