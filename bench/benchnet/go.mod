@@ -1,0 +1,3 @@
+module xmpp-edge/bench/benchnet
+
+go 1.24
