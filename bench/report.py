@@ -1,0 +1,461 @@
+#!/usr/bin/python3
+"""bench/results.json -> bench/REPORT.md and bench/chart.png.
+
+usage: report.py --results bench/results.json --out bench/
+"""
+import argparse
+import json
+import os
+
+import matplotlib
+
+matplotlib.use("Agg")
+import matplotlib.pyplot as plt  # noqa: E402
+
+COLORS = {"baseline": "#9e9e9e", "ours": "#1f77b4", "alternative": "#ff7f0e"}
+SHORT = {"direct-tcp": "direct", "dnat": "DNAT +\nmasquerade", "direct-tcp@proxy-protocol": "direct\n(PROXY run)",
+         "nginx-pp": "nginx +\nPROXY v1", "rinetd": "rinetd", "socat": "socat", "direct-tls": "direct",
+         "nginx-alpn": "nginx\nALPN (443)", "haproxy": "HAProxy", "sslh": "sslh\n(fork)", "sslh-select": "sslh-\nselect",
+         "direct-udp": "direct\nto home", "dnat-udp": "DNAT +\nmasquerade", "direct-udp-peer": "direct\nto peer",
+         "turn": "coturn\nrelay"}
+
+
+def fmt(v, digits=None):
+    if v is None:
+        return "–"
+    if digits is not None:
+        return f"{v:.{digits}f}"
+    a = abs(v)
+    if a >= 1000:
+        return f"{v:,.0f}"
+    if a >= 100:
+        return f"{v:.0f}"
+    if a >= 10:
+        return f"{v:.1f}"
+    if a >= 1:
+        return f"{v:.2f}"
+    return f"{v:.3f}"
+
+
+def ratio(s, digits=2):
+    if not s or s.get("ratio") is None:
+        return "–"
+    return f"×{s['ratio']:.{digits}f}"
+
+
+def ratio_span(s):
+    if not s or s.get("ratio") is None:
+        return "–"
+    return f"×{s['ratio']:.2f} ({s['ratio_min']:.2f}–{s['ratio_max']:.2f})"
+
+
+def mb(kb):
+    return f"{kb / 1024:.1f}" if kb else "–"
+
+
+class R:
+    def __init__(self, d):
+        self.d = d
+        self.s = d["summary"]
+        self.paths = d["paths"]
+
+    def get(self, metric, path):
+        return self.s.get(metric, {}).get("paths", {}).get(path)
+
+    def med(self, metric, path):
+        s = self.get(metric, path)
+        return s.get("median") if s else None
+
+    def label(self, path):
+        if path.endswith("@proxy-protocol"):
+            return "direct (no edge), proxy-protocol run"
+        return self.paths.get(path, {}).get("label", path)
+
+    def kind(self, path):
+        return self.paths.get(path.split("@")[0], {}).get("kind", "baseline")
+
+
+def paragraph(r):
+    """The README's performance section (also the top of REPORT.md)."""
+    d = r.d
+    ctl = d["control_plane"]["by_kind"]
+    fp = d["footprint"]
+    g = lambda m, p: r.get(m, p)  # noqa: E731
+
+    def x(m, p):
+        return ratio(g(m, p))
+
+    parts = []
+    parts.append(
+        "Measured in the network lab with `npm run bench` (veth links between network namespaces on one "
+        f"{d['meta'].get('cpus', '?')}-core machine; every number, its spread and how it was taken are in "
+        "`bench/REPORT.md`). Ratios are against the direct path: the same links and hops, "
+        "routed by the kernel without NAT or proxy."
+    )
+    if g("tcp_mbit_s", "dnat"):
+        s = f"The kernel paths cost little: one TCP stream through the edge's DNAT + masquerade runs at {x('tcp_mbit_s', 'dnat')} of the direct path"
+        if g("udp_pps", "dnat-udp"):
+            s += f", UDP through the DNAT at {x('udp_pps', 'dnat-udp')} of its packet rate"
+        parts.append(s + ".")
+    if g("tls_mbit_s", "nginx-alpn"):
+        s = (f"The user-space paths cost what copying through a proxy costs on a small CPU: one TLS stream through nginx's "
+             f"ALPN routing on 443 reaches {x('tls_mbit_s', 'nginx-alpn')} of direct "
+             f"(HAProxy {x('tls_mbit_s', 'haproxy')}, sslh {x('tls_mbit_s', 'sslh')}, sslh-select {x('tls_mbit_s', 'sslh-select')})")
+        if g("tcp_mbit_s", "nginx-pp"):
+            s += (f", plain TCP through nginx with the PROXY header {x('tcp_mbit_s', 'nginx-pp')} "
+                  f"(rinetd {x('tcp_mbit_s', 'rinetd')}, socat {x('tcp_mbit_s', 'socat')})")
+        parts.append(s + ".")
+    if g("conns_per_s", "nginx-alpn") and g("hs_p50_ms", "nginx-alpn") and g("hs_p50_ms", "direct-tls"):
+        parts.append(
+            f"For new connections TLS, not the router, is the limit: nginx sustains {x('conns_per_s', 'nginx-alpn')} of the direct "
+            f"connection rate ({fmt(r.med('conns_per_s', 'nginx-alpn'))}/s vs {fmt(r.med('conns_per_s', 'direct-tls'))}/s) and adds "
+            f"{r.med('hs_p50_ms', 'nginx-alpn') - r.med('hs_p50_ms', 'direct-tls'):.2f} ms to the median connect + handshake "
+            f"({r.med('hs_p50_ms', 'nginx-alpn'):.2f} vs {r.med('hs_p50_ms', 'direct-tls'):.2f} ms; p99 "
+            f"{r.med('hs_p99_ms', 'nginx-alpn'):.2f} vs {r.med('hs_p99_ms', 'direct-tls'):.2f} ms)."
+        )
+    if g("udp_pps", "turn"):
+        parts.append(f"coturn relays {x('udp_pps', 'turn')} of the direct UDP packet rate ({fmt(r.med('udp_pps', 'turn') / 1000)}k packets/s).")
+    if "first" in ctl and "noop" in ctl and "change" in ctl:
+        parts.append(
+            f"A push always ships the whole bundle, {ctl['first']['stdin_bytes']['median'] / 1000:.0f} kB of script "
+            f"(the apply script is most of it), in {ctl['change']['ssh_sessions']['median']:.0f} SSH sessions (push + confirm); "
+            f"the on-host apply takes {ctl['first']['apply_ms']['median'] / 1000:.2f} s the first time and "
+            f"{ctl['noop']['apply_ms']['median'] / 1000:.2f} s (no-op) / {ctl['change']['apply_ms']['median'] / 1000:.2f} s "
+            "(one forward more or less) after that; when nothing changed, Pulumi opens no session at all."
+        )
+    idle, load = fp.get("idle_edge_only") or fp.get("idle", {}), fp.get("load_max", {})
+    if "nginx" in idle and "turnserver" in idle:
+        s = (f"On the VPS, nginx (master + workers) and coturn hold {mb(idle['nginx']['rss_kb'])} MiB and "
+             f"{mb(idle['turnserver']['rss_kb'])} MiB resident at idle")
+        if "nginx" in load and "turnserver" in load:
+            s += f", {mb(load['nginx']['rss_kb'])} MiB and {mb(load['turnserver']['rss_kb'])} MiB at most under load"
+        parts.append(s + ".")
+    return " ".join(parts)
+
+
+def chart(r, path):
+    fig, axes = plt.subplots(2, 3, figsize=(17, 9.5))
+    fig.suptitle("xmpp-edge in the lab: the edge's paths (blue) against the direct path (grey) and the alternatives (orange)\n"
+                 "median of the repetitions, bars min–max; ×: median ratio to the direct path", fontsize=11)
+
+    def bars(ax, metric, paths, title, scale=1.0, unit=""):
+        xs, hs, lo, hi, cs, labels = [], [], [], [], [], []
+        for p in paths:
+            s = r.get(metric, p)
+            if not s or s.get("median") is None:
+                continue
+            xs.append(len(xs))
+            hs.append(s["median"] / scale)
+            lo.append((s["median"] - s["min"]) / scale)
+            hi.append((s["max"] - s["median"]) / scale)
+            cs.append(COLORS[r.kind(p)])
+            labels.append(SHORT.get(p, p))
+            txt = ratio(s) if s.get("ratio") is not None else ""
+            ax.text(len(xs) - 1, s["max"] / scale, f"{fmt(s['median'] / scale)}\n{txt}", ha="center", va="bottom", fontsize=8)
+        ax.bar(xs, hs, color=cs, yerr=[lo, hi], capsize=3)
+        ax.set_xticks(xs)
+        ax.set_xticklabels(labels, fontsize=8)
+        ax.set_title(title, fontsize=10)
+        ax.set_ylabel(unit)
+        ax.margins(y=0.25)
+
+    bars(axes[0][0], "tcp_mbit_s", ["direct-tcp", "dnat", "direct-tcp@proxy-protocol", "nginx-pp", "rinetd", "socat"],
+         "TCP, one stream", 1000, "Gbit/s")
+    bars(axes[0][1], "tls_mbit_s", ["direct-tls", "nginx-alpn", "haproxy", "sslh", "sslh-select"],
+         "TLS stream routed by ALPN (443 job)", 1000, "Gbit/s")
+    cn = r.s.get("conns_per_s", {}).get("label", "new TLS connections per second")
+    bars(axes[0][2], "conns_per_s", ["direct-tls", "nginx-alpn", "haproxy", "sslh", "sslh-select"], cn, 1, "connections/s")
+
+    ax = axes[1][0]
+    ps = [p for p in ["direct-tls", "nginx-alpn", "haproxy", "sslh", "sslh-select"] if r.get("hs_p50_ms", p)]
+    w = 0.38
+    for i, (metric, name, alpha) in enumerate((("hs_p50_ms", "p50", 1.0), ("hs_p99_ms", "p99", 0.55))):
+        vals = [r.med(metric, p) or 0 for p in ps]
+        xs = [j + (i - 0.5) * w for j in range(len(ps))]
+        ax.bar(xs, vals, w, color=[COLORS[r.kind(p)] for p in ps], alpha=alpha, label=name)
+        for xx, v in zip(xs, vals):
+            ax.text(xx, v, fmt(v), ha="center", va="bottom", fontsize=7)
+    ax.set_xticks(range(len(ps)))
+    ax.set_xticklabels([SHORT.get(p, p) for p in ps], fontsize=8)
+    ax.set_title("connect + TLS handshake, one at a time\n(p50 solid, p99 light)", fontsize=10)
+    ax.set_ylabel("ms")
+    ax.margins(y=0.2)
+
+    bars(axes[1][1], "udp_pps", ["direct-udp", "dnat-udp", "direct-udp-peer", "turn"],
+         "UDP packets/s delivered (one unpaced sender)", 1000, "k packets/s")
+
+    ax = axes[1][2]
+    fp = r.d["footprint"]
+    groups = [g for g in ["nginx", "turnserver", "tailscaled", "haproxy", "sslh", "sslh-select", "rinetd", "socat"]
+              if g in fp.get("idle", {}) or g in fp.get("load_max", {})]
+    idle = [fp.get("idle", {}).get(g, {}).get("rss_kb", 0) / 1024 for g in groups]
+    load = [fp.get("load_max", {}).get(g, {}).get("rss_kb", 0) / 1024 for g in groups]
+    kinds = ["ours" if g in ("nginx", "turnserver", "tailscaled") else "alternative" for g in groups]
+    ax.bar([i - 0.2 for i in range(len(groups))], idle, 0.4, color=[COLORS[k] for k in kinds], alpha=0.55, label="idle")
+    ax.bar([i + 0.2 for i in range(len(groups))], load, 0.4, color=[COLORS[k] for k in kinds], label="under load (max)")
+    for i, (a, b) in enumerate(zip(idle, load)):
+        ax.text(i - 0.2, a, f"{a:.1f}", ha="center", va="bottom", fontsize=7)
+        ax.text(i + 0.2, b, f"{b:.1f}", ha="center", va="bottom", fontsize=7)
+    ax.set_xticks(range(len(groups)))
+    ax.set_xticklabels(groups, fontsize=8)
+    ax.set_title("RSS on the VPS, sum over processes\n(light: idle, solid: max under load)", fontsize=10)
+    ax.set_ylabel("MiB")
+    ax.margins(y=0.2)
+
+    fig.tight_layout(rect=(0, 0, 1, 0.93))
+    fig.savefig(path, dpi=90)
+
+
+def table_metric(r, metric, paths):
+    m = r.s.get(metric)
+    if not m:
+        return ""
+    lines = [f"**{m['label']}** ({m['unit']}{', lower is better' if not m['higher_is_better'] else ''})", "",
+             "| path | median | min – max | IQR | n | vs direct (min–max per repetition) | notes |",
+             "|---|---:|---:|---:|---:|---|---|"]
+    for p in paths:
+        s = m["paths"].get(p)
+        if not s:
+            continue
+        notes = []
+        if s.get("conn_errors"):
+            notes.append(f"{s['conn_errors']} failed handshakes of {s['conn_errors'] + s['conn_ok']} ({s.get('first_error')})")
+        if s.get("failed_runs"):
+            notes.append(f"{s['failed_runs']} runs failed: {s['failed_example'][:80]}")
+        if metric == "udp_pps":
+            notes.append(f"offered {fmt(s.get('sent_pps_median'))}/s")
+        if s.get("phase") == "proxy-protocol":
+            notes.append("proxy-protocol run")
+        iqr = f"{fmt(s['q1'])} – {fmt(s['q3'])}" if "q1" in s else "–"
+        med = s.get("median")
+        lines.append(f"| {r.label(p)} | {fmt(med)} | {fmt(s.get('min'))} – {fmt(s.get('max'))} | {iqr} | {s['n']} | "
+                     f"{ratio_span(s)} | {'; '.join(notes)} |")
+    return "\n".join(lines) + "\n"
+
+
+def report(r, out):
+    d = r.d
+    meta = d["meta"]
+    ctl = d["control_plane"]
+    fp = d["footprint"]
+    L = []
+    L.append("# Bench: the edge's data path and control plane, against the direct path and the alternatives\n")
+    L.append("<!-- Generated by bench/report.py from bench/results.json (npm run bench). Change the generator, not this file. -->\n")
+    L.append("## Performance\n")
+    L.append(paragraph(r) + "\n")
+    L.append("![chart: throughput, connections, latency, UDP packet rate, memory](chart.png)\n")
+
+    # Headline table.
+    L.append("## Headline numbers\n")
+    L.append(f"Medians of {meta.get('reps')} repetitions of {meta.get('secs')} s each (ratio: median of the per-repetition ratios to the direct path; spread in the tables below).\n")
+    L.append("| metric | direct | the edge | ratio | HAProxy | sslh (fork) | sslh-select | rinetd | socat |")
+    L.append("|---|---:|---:|---:|---:|---:|---:|---:|---:|")
+
+    def row(name, metric, base, ours, alts=("haproxy", "sslh", "sslh-select", "rinetd", "socat"), scale=1.0, digits=None):
+        cells = []
+        for p in ("haproxy", "sslh", "sslh-select", "rinetd", "socat"):
+            s = r.get(metric, p) if p in alts else None
+            cells.append(f"{fmt(s['median'] / scale, digits)} ({ratio(s)})" if s and s.get("median") is not None else "")
+        b, o = r.get(metric, base), r.get(metric, ours)
+        if not o:
+            return
+        L.append(f"| {name} | {fmt(b['median'] / scale, digits) if b else '–'} | {fmt(o['median'] / scale, digits)} | {ratio(o)} | " + " | ".join(cells) + " |")
+
+    row("TCP, one stream, Gbit/s: DNAT + masquerade (5222)", "tcp_mbit_s", "direct-tcp", "dnat", scale=1000)
+    row("TCP, one stream, Gbit/s: nginx + PROXY v1 (5222)", "tcp_mbit_s", "direct-tcp@proxy-protocol", "nginx-pp", alts=(), scale=1000)
+    row("TLS stream, Gbit/s: nginx ALPN routing (443)", "tls_mbit_s", "direct-tls", "nginx-alpn", scale=1000)
+    row(f"new TLS connections/s ({meta.get('conns_c')} in flight), 443", "conns_per_s", "direct-tls", "nginx-alpn")
+    row("connect + TLS handshake p50, ms, 443", "hs_p50_ms", "direct-tls", "nginx-alpn", digits=2)
+    row("connect + TLS handshake p99, ms, 443", "hs_p99_ms", "direct-tls", "nginx-alpn", digits=2)
+    row("UDP k packets/s: DNAT + masquerade (64738)", "udp_pps", "direct-udp", "dnat-udp", alts=(), scale=1000)
+    row("UDP k packets/s: coturn relay (vs direct to the peer)", "udp_pps", "direct-udp-peer", "turn", alts=(), scale=1000)
+    L.append("")
+    if "first" in ctl["by_kind"]:
+        k = ctl["by_kind"]
+        L.append("| control plane | first apply | no-op | one-forward change |")
+        L.append("|---|---:|---:|---:|")
+        L.append(f"| bytes on the push's stdin | {k['first']['stdin_bytes']['median']:,.0f} | 0 (Pulumi: no diff); {k['noop']['stdin_bytes']['median']:,.0f} if forced | {k['change']['stdin_bytes']['median']:,.0f} |")
+        L.append(f"| SSH sessions (push + confirm) | {k['first']['ssh_sessions']['median']:.0f} (3 with a created server: + the cloud-init wait) | 0 (Pulumi); {k['noop']['ssh_sessions']['median']:.0f} if forced | {k['change']['ssh_sessions']['median']:.0f} |")
+        L.append(f"| on-host apply (xmpp-edge-apply), s | {k['first']['apply_ms']['median'] / 1000:.2f} | {k['noop']['apply_ms']['median'] / 1000:.2f} (if forced) | {k['change']['apply_ms']['median'] / 1000:.2f} |")
+        L.append("")
+
+    L.append("## Data path: every number\n")
+    L.append(table_metric(r, "tcp_mbit_s", ["direct-tcp", "dnat", "rinetd", "socat", "direct-tcp@proxy-protocol", "nginx-pp"]))
+    L.append(table_metric(r, "iperf3_mbit_s", ["direct-tcp", "dnat"]))
+    tls = ["direct-tls", "nginx-alpn", "haproxy", "sslh", "sslh-select"]
+    for m in ("tls_mbit_s", "hs_p50_ms", "hs_p99_ms", "conns_per_s", "conns_p50_ms", "conns_p99_ms"):
+        L.append(table_metric(r, m, tls))
+    L.append(table_metric(r, "udp_pps", ["direct-udp", "dnat-udp", "direct-udp-peer", "turn"]))
+    L.append(table_metric(r, "udp_loss", ["direct-udp", "dnat-udp", "direct-udp-peer", "turn"]))
+
+    cpu = d.get("cpu", {})
+    if cpu:
+        L.append("**CPU of the daemon that carries the path** (on the vps, from /proc; median over the repetitions; "
+                 "kernel paths have no process to charge: their cost is softirq time on whichever core)\n")
+        L.append("| measurement | daemon | cores busy | cost per unit |")
+        L.append("|---|---|---:|---|")
+        names = {"tput": "TCP stream", "tput-tls": "TLS stream", "conns-cN": "new TLS connections", "udp": "UDP"}
+        for m, byp in cpu.items():
+            for p, v in byp.items():
+                unit = next(k for k in v if k != "cores")
+                u = {"cpu_s_per_gb": "CPU-s per GB", "cpu_ms_per_conn": "CPU-ms per connection", "cpu_us_per_pkt": "CPU-µs per packet"}[unit]
+                L.append(f"| {names.get(m, m)} | {r.label(p)} | {v['cores']:.2f} | {v[unit]:.3f} {u} |")
+        L.append("")
+
+    L.append("## Control plane\n")
+    k = ctl["by_kind"]
+    L.append("Every push is the real one: `renderPushScript(renderVpsBundle(…))` (render/push.ts, what components/push.ts puts on the "
+             "stdin of one SSH session running `bash -s`), then `xmpp-edge-apply --confirm` over a second connection, "
+             "from the client namespace to the vps's sshd with the pinned host key.\n")
+    L.append("| push | n | stdin bytes | SSH sessions (sshd \"Accepted publickey\") | bytes on port 22, both ways | apply (on host), ms: median (min–max) | push session wall, ms | confirm wall, ms | apply said |")
+    L.append("|---|---:|---:|---:|---:|---:|---:|---:|---|")
+    names = {"first": "first apply (host as found; removed between repetitions)", "noop": "no-op (same bundle again, forced)",
+             "change": "one-forward change (one extraForwards entry added / removed, alternating)",
+             "clientip-change": "clientIp masquerade → proxy-protocol (before the PROXY run)"}
+    for kind, v in k.items():
+        a = v["apply_ms"]
+        L.append(f"| {names.get(kind, kind)} | {v['n']} | {v['stdin_bytes']['median']:,.0f} | {v['ssh_sessions']['median']:.0f} | "
+                 f"{v['ssh_wire_bytes']['median']:,.0f} | {a['median']:.0f} ({a['min']:.0f}–{a['max']:.0f}) | "
+                 f"{v['push_wall_ms']['median']:.0f} | {v['confirm_wall_ms']['median']:.0f} | {', '.join(v['results'])} |")
+    L.append("")
+    p = ctl["pulumi"]
+    L.append("What the Pulumi program itself does (derived from components/push.ts, not measured with the engine):\n")
+    L.append(f"- no-op `pulumi up`: {p['noop']['ssh_sessions']} SSH sessions, {p['noop']['stdin_bytes']} bytes: {p['noop']['why']}.")
+    L.append(f"- a change: {p['change']['ssh_sessions']} sessions: {p['change']['why']}.")
+    L.append(f"- first deploy onto a created server: {p['first_hcloud']['ssh_sessions']} sessions: {p['first_hcloud']['why']}.")
+    good = ctl.get("bundles", {}).get("good")
+    if good:
+        tot = sum(good["files"].values())
+        L.append(f"\nThe bundle ({tot:,} bytes of files, {good['stdinBytes']:,} bytes of push script: base64 + framing):\n")
+        L.append("| file | bytes | share |")
+        L.append("|---|---:|---:|")
+        for f, b in sorted(good["files"].items(), key=lambda kv: -kv[1]):
+            L.append(f"| `{f}` | {b:,} | {100 * b / tot:.0f} % |")
+        L.append("")
+
+    L.append("## Footprint on the VPS\n")
+    L.append("Resident memory of the daemons in the vps namespace, sampled every 250 ms from /proc (VmRSS summed over the "
+             "group's processes, and PSS, which shares pages between them out). Idle: a 2 s window with everything started and "
+             "no load (edge only: right after the first apply, before the alternatives started). Under load: the largest sample "
+             "during any measurement through that daemon.\n")
+    L.append("| daemon | processes idle | RSS idle, MiB | RSS under load, MiB (during) | PSS idle, MiB | PSS under load, MiB |")
+    L.append("|---|---:|---:|---:|---:|---:|")
+    eo = fp.get("idle_edge_only", {})
+    for g in ["nginx", "turnserver", "tailscaled", "haproxy", "sslh", "sslh-select", "rinetd", "socat"]:
+        i, l_ = fp.get("idle", {}).get(g), fp.get("load_max", {}).get(g)
+        if not i and not l_:
+            if g == "tailscaled":
+                L.append("| tailscaled | – | – | – | – | – (not present: the lab's tailnet is a veth stand-in) |")
+            continue
+        extra = f" (edge only: {mb(eo[g]['rss_kb'])})" if g in eo else ""
+        L.append(f"| {g} | {fmt(i['processes'], 0) if i else '–'} | {mb(i['rss_kb']) if i else '–'}{extra} | "
+                 f"{mb(l_['rss_kb']) if l_ else '–'}{' (' + l_['during'] + ', ' + str(l_['processes']) + ' processes)' if l_ else ''} | "
+                 f"{mb(i['pss_kb']) if i else '–'} | {mb(l_['pss_kb']) if l_ else '–'} |")
+    L.append("")
+
+    L.append(METHOD)
+    q = meta.get("quiet") or {}
+    lm = meta.get("load1_during_runs") or {}
+    L.append("## This run\n")
+    L.append(f"- {meta.get('date')}, commit {meta.get('git')}; Linux {meta.get('kernel')}, {meta.get('cpus')} cores ({meta.get('cpu_model')}), "
+             f"{int(meta.get('mem_total_kb', 0)) // 1024 // 1024} GiB.")
+    L.append(f"- Quiet machine before measuring (1-minute load < 0.5 held {q.get('hold_s')} s): "
+             f"{'reached' if q.get('reached') else 'NOT reached'} after {q.get('waited_s')} s (at most {q.get('max_s')} s), load then {q.get('load')}. "
+             f"1-minute load at the start of each measurement: median {fmt(lm.get('median'))}, min {fmt(lm.get('min'))}, max {fmt(lm.get('max'))} "
+             "(the bench's own load counts too: a measurement keeps both cores busy).")
+    L.append(f"- {meta.get('reps')} repetitions x {meta.get('secs')} s per measurement, {meta.get('conns_c')} connections in flight for the rate; "
+             "the order of the paths rotates each repetition.")
+    L.append(f"- nginx {meta.get('nginx')}, nftables {meta.get('nftables')}, coturn {meta.get('coturn')}, HAProxy {meta.get('haproxy')}, "
+             f"sslh {meta.get('sslh')}, rinetd {meta.get('rinetd')}, socat {meta.get('socat')}, iperf3 {meta.get('iperf3')}, "
+             f"{meta.get('go')} (benchnet), {meta.get('openssh')}.")
+    L.append(f"- Link vps–home: {meta.get('link')}.\n")
+    with open(os.path.join(out, "REPORT.md"), "w") as f:
+        f.write("\n".join(L))
+
+
+METHOD = """## How each number was measured
+
+The bench (`bench/run.sh`) builds its own hosts with the network lab's machinery (test/lab/lib.sh): network namespaces
+`client`, `inet` (the router), `vps`, `home` and `peer`, with the lab's addresses, and vps–home over the lab's tailnet
+stand-in (a veth pair named tailscale0, MTU 1280, tailnet addresses; tailscaled's nftables tables loaded beside ours). It
+pushes the bench's stack (bench/stacks/Pulumi.bench.yaml, the lab's Snikket-style edge) over SSH with the real push, then
+measures from `client`. The load generator and the sinks are `bench/benchnet` (Go, standard library only).
+
+- **TCP throughput**: one TCP stream, `benchnet tput`, for the measurement time; the client writes 128 KiB frames
+  (a 4-byte length each, so no half-close is needed: rinetd closes both ways on a FIN); the sink at home reads everything
+  and answers with the byte count; throughput = bytes the sink counted / time from the first write to the count. The sink
+  listens on home:5222 (DNAT, rinetd, socat and the direct path) and home:15222 (nginx's PROXY-protocol path: the sink
+  reads the PROXY v1 line first, as Prosody's mod_net_proxy would). iperf3 (home:7001, through the stack's DNAT'd
+  extraForwards range) is a cross-check of the tool on the two kernel paths.
+- **TLS stream throughput (the 443 job)**: the same through TLS 1.3 end to end: the client sends SNI chat.example.com
+  and ALPN xmpp-client, verifies the home certificate against the bench CA; the sink at home:5223 is a Go TLS server.
+  The routers see only ciphertext (nginx ssl_preread, HAProxy req.ssl_alpn, sslh alpn_protocols), as in production.
+  Go's default key shares include X25519MLKEM768, so the ClientHello is ~1.5 kB and spans two TCP segments, as with
+  current browsers and OpenSSL 3.5: every router handled it.
+- **New TLS connections per second, and handshake latency**: `benchnet conns`: workers each open a TCP connection,
+  complete the TLS handshake (ALPN xmpp-client, certificate verified, no session resumption), record the time from
+  `connect()` to the finished handshake, and close; rate = completed handshakes / time. Latency percentiles are taken
+  one connection at a time (no queueing); the rate with several in flight (their latencies are listed too, with
+  queueing). nginx's per-source `limit_conn 64` on 443 is above the concurrency used.
+- **UDP packets per second**: `benchnet udp`: one sender, unpaced, 172-byte payloads (an RTP packet of 20 ms G.711),
+  to a counting sink (home:64738, through the DNAT'd extraForward; or peer:3490); afterwards the client asks the sink for
+  its count. Delivered = counted / sending time. `benchnet turn` does the same through coturn: Allocate with the REST API
+  shared-secret credentials (the stack's TURN secret), ChannelBind to the peer, ChannelData frames; the count comes back
+  through the relay. For the kernel paths the sender's own core does the forwarding work (veth hands packets on in the
+  sender's context), so their rate is "what one core pushes through the path"; coturn's is "what coturn relays while
+  offered more": read the offered rate and the loss beside it.
+- **Direct path ("the physical limit")**: the same links and the same number of hops as the edge's path, routed by the
+  kernel without NAT and without a proxy: client -> inet -> vps (IP forwarding; an accept rule appended to our forward
+  chain) -> tailscale0 -> home, and for the TURN comparison client -> inet -> vps -> inet -> peer (policy routing in the
+  router). So every ratio isolates what the edge's processing costs, not what an extra hop or the smaller MTU costs. The
+  PROXY-protocol run is a second phase (the stack with `clientIp: proxy-protocol` pushed in place); it has its own direct
+  runs, and its ratio is against those.
+- **Alternatives**, on the same vps, for the same jobs, with their ports opened in our input chain: HAProxy (TCP mode,
+  `req.ssl_alpn` then `req.ssl_sni` to the same home ports as nginx's map), sslh (Debian's default `sslh`, a process per
+  connection) and `sslh-select` (one process), both with `alpn_protocols`/`sni_hostnames`; rinetd and socat
+  (`TCP-LISTEN,fork`) as plain forwards of the 5222 job. nginx's configuration does a little more than HAProxy's (the
+  origin-lock geo map, the per-source connection limit, an access log line per connection).
+- **Control plane**: bytes = the push script's size (the session's stdin); SSH sessions = new "Accepted publickey" lines
+  in the vps's sshd log over push + confirm; bytes on the wire = an nftables counter on port 22 in a table of the bench's
+  own; apply time = `xmpp-edge-apply` alone, timed on the host by a clock around the push script's last line (the staged
+  apply); push wall = the whole SSH session seen from the client.
+- **Footprint**: `benchnet rss` samples /proc every 250 ms for every process in the vps's network namespace, grouped by
+  command name: RSS, PSS and CPU time (a process that ends keeps the CPU time it used).
+- Each measurement runs `reps` times; the paths of one kind are interleaved, starting at a different path each
+  repetition, so slow drift of the machine's load falls on all of them alike. Ratios are the median of per-repetition
+  ratios (path / direct of the same repetition), with their min and max. Nothing asserts on a timing.
+
+## Caveats
+
+- **veth, not a network.** Everything runs on one machine: client, routers, proxies and sinks share its cores, so the
+  throughput numbers are CPU-bound (how much copying and per-packet work each path costs), not link-bound. Absolute
+  Gbit/s are far above what a small VPS's uplink carries; on a real VPS the link (and WireGuard's crypto on tailscale0)
+  bounds a stream long before nginx does, and the proxies' cost shows as CPU per GB (table above) rather than as a lower
+  rate. The ratios carry over as "how much more CPU the path takes", not as "how much slower your download is".
+- **The tailnet is a stand-in**: no WireGuard encryption, no tailscaled in the path (and no tailscaled memory to report).
+  Over a real tailnet every path, the direct one included, pays WireGuard's cost on the vps–home leg.
+- **Noise**: the machine runs other work; the load at each measurement is recorded (above and in results.json). Spreads
+  (min–max, IQR) are given for every number; trust ratios more than absolutes, and medians more than single runs.
+- **Small samples**: p99 of a few thousand handshakes per repetition is a tail estimate, and the conns workload closes
+  each connection right after its handshake (a churn pattern harsher than real XMPP clients, which stay connected).
+- **coturn** is measured with one allocation and one channel; real calls spread over many allocations and relay
+  threads.
+- The apply timings are from a lab host without systemd (daemons started directly); on a real VPS, systemctl adds its
+  own time to the first apply and to restarts.
+"""
+
+
+def main():
+    ap = argparse.ArgumentParser()
+    ap.add_argument("--results", required=True)
+    ap.add_argument("--out", required=True)
+    a = ap.parse_args()
+    d = json.load(open(a.results))
+    r = R(d)
+    chart(r, os.path.join(a.out, "chart.png"))
+    report(r, a.out)
+    print(f"report: {os.path.join(a.out, 'REPORT.md')}, {os.path.join(a.out, 'chart.png')}")
+
+
+if __name__ == "__main__":
+    main()

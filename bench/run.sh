@@ -1,0 +1,129 @@
+#!/bin/bash
+# npm run bench: the edge's data path against the direct path and the
+# alternatives, and its control plane, measured in the network lab. Linux,
+# root, the lab's packages (scripts/lab/install-deps.sh) and the bench's
+# (scripts/bench/install-deps.sh), Go for bench/benchnet. See bench/README.md.
+#
+#   bash bench/run.sh             measure; write bench/results.json, REPORT.md, chart.png
+#   BENCH_KEEP=1 bash bench/run.sh   keep the namespaces (xeb-*) and .lab/bench afterwards
+#   bash bench/run.sh --down      tear a kept bench lab down
+#   bash bench/run.sh --report    only re-render REPORT.md and chart.png from bench/results.json
+#
+# Knobs: BENCH_REPS (5), BENCH_SECS (3 s per measurement), BENCH_CONNS_C (8
+# connections in flight for the rate), BENCH_QUIET_MAX (180 s of waiting for
+# load < 0.5 held 60 s), BENCH_TIMEOUT (900 s for the whole run), BENCH_OUT
+# (bench/). The run is bounded by BENCH_TIMEOUT and cleans up after itself
+# (traps; namespaces down) unless BENCH_KEEP=1.
+#
+# The hosts are the network lab's kind (test/lab/lib.sh: host_up, link_host,
+# on, bg): client, inet (router), vps, home and peer, with the lab's addresses
+# and its veth stand-in for the tailnet, under the bench's own namespace
+# prefix (xeb-) and directory (.lab/bench), so a lab run (xel-*) and a bench
+# run never tear each other down. It asserts nothing about timings.
+set -uo pipefail
+
+if [ -z "${XEB_UNDER_TIMEOUT:-}" ] && [ "${1:-}" != --down ] && [ "${1:-}" != --report ]; then
+  export XEB_UNDER_TIMEOUT=1
+  exec timeout --signal=TERM --kill-after=20 "${BENCH_TIMEOUT:-900}" "$BASH" "$0" "$@"
+fi
+
+BENCH=$(cd "$(dirname "$0")" && pwd)
+REPO=$(cd "$BENCH/.." && pwd)
+OUT=${BENCH_OUT:-$BENCH}
+PY=/usr/bin/python3
+
+if [ "${1:-}" = --report ]; then
+  exec "$PY" "$BENCH/report.py" --results "$OUT/results.json" --out "$OUT"
+fi
+
+LAB=${BENCH_LAB_DIR:-$REPO/.lab/bench}
+# shellcheck source=test/lab/lib.sh
+source "$REPO/test/lab/lib.sh"
+# The bench's own namespaces (after sourcing: lib.sh sets xel-).
+LAB_PREFIX=xeb-
+
+REPS=${BENCH_REPS:-5}
+SECS=${BENCH_SECS:-3}
+CONNS_C=${BENCH_CONNS_C:-8}
+RES=$LAB/results
+BIN=$LAB/bin/benchnet
+SAMPLER_PID=""
+
+if [ "$(id -u)" != 0 ] || [ "$(uname -s)" != Linux ]; then
+  echo "bench/run.sh: needs Linux and root (network namespaces, mounts)" >&2
+  exit 2
+fi
+if [ "${1:-}" = --down ]; then
+  lab_down
+  echo "bench: torn down (files kept in $LAB)"
+  exit 0
+fi
+for f in host_up on bg lab_down link_host wait_for listening; do
+  declare -F "$f" >/dev/null || { echo "bench/run.sh: test/lab/lib.sh no longer defines $f (the bench builds its hosts with it)" >&2; exit 2; }
+done
+missing=()
+for tool in ip nsenter unshare setsid nft nginx turnserver sshd ssh ssh-keygen openssl socat haproxy sslh-select rinetd iperf3 "$PY"; do
+  command -v "$tool" >/dev/null 2>&1 || missing+=("$tool")
+done
+GO=$(command -v go || echo /usr/local/go/bin/go)
+[ -x "$GO" ] || missing+=(go)
+[ -e /usr/lib/nginx/modules/ngx_stream_module.so ] || missing+=(libnginx-mod-stream)
+[ -x "$REPO/node_modules/.bin/tsx" ] || missing+=("node_modules (npm ci)")
+"$PY" -c 'import matplotlib' 2>/dev/null || missing+=(python3-matplotlib)
+if [ "${#missing[@]}" -gt 0 ]; then
+  echo "bench/run.sh: missing ${missing[*]}; run scripts/lab/install-deps.sh and scripts/bench/install-deps.sh" >&2
+  exit 2
+fi
+
+log() { printf '# %s %s\n' "$(date +%T)" "$*"; }
+
+cleanup() {
+  local rc=$?
+  trap - EXIT INT TERM
+  [ -z "$SAMPLER_PID" ] || kill "$SAMPLER_PID" 2>/dev/null
+  if [ "${BENCH_KEEP:-0}" = 1 ]; then
+    echo "# BENCH_KEEP=1: namespaces ${LAB_PREFIX}* and $LAB kept; tear down with: $0 --down"
+  else
+    lab_down
+    [ -d "$LAB" ] && rm -rf -- "$LAB"
+  fi
+  exit "$rc"
+}
+trap cleanup EXIT
+trap 'echo "bench: interrupted (SIGINT)" >&2; exit 130' INT
+trap 'echo "bench: stopped (SIGTERM; BENCH_TIMEOUT=${BENCH_TIMEOUT:-900} s bounds the run)" >&2; exit 124' TERM
+
+# shellcheck source=bench/lib.sh
+source "$BENCH/lib.sh"
+
+T0=$(date +%s)
+lab_down
+rm -rf -- "$LAB"
+mkdir -p "$LAB/logs" "$RES" "$LAB/bin" "$LAB/conf"
+
+log "building bench/benchnet (Go, standard library only)"
+(cd "$BENCH/benchnet" && GOFLAGS=-buildvcs=false "$GO" build -trimpath -o "$BIN" .) || { echo "bench: go build failed" >&2; exit 1; }
+
+log "rendering the pushes (bench/render.ts: the repository's renderers and renderPushScript)"
+render_pushes || { echo "bench: rendering failed; see $LAB/logs" >&2; exit 1; }
+log "building the hosts (test/lab/lib.sh host_up, link_host; namespaces ${LAB_PREFIX}*)"
+build_topology || { echo "bench: building the hosts failed; see $LAB/logs (BENCH_KEEP=1 keeps them)" >&2; exit 1; }
+log "hosts up ($(($(date +%s) - T0)) s)"
+[ "${BENCH_STOP_AFTER:-}" = setup ] && { BENCH_KEEP=1; exit 0; }
+
+write_meta
+wait_quiet
+control_plane || { echo "bench: the control-plane phase failed; see $LAB/logs" >&2; exit 1; }
+[ "${BENCH_STOP_AFTER:-}" = control ] && { BENCH_KEEP=1; exit 0; }
+
+data_setup || { echo "bench: setting up the data-path measurements failed; see $LAB/logs" >&2; exit 1; }
+[ "${BENCH_STOP_AFTER:-}" = data-setup ] && { BENCH_KEEP=1; exit 0; }
+phase_masquerade
+phase_proxy_protocol || { echo "bench: the proxy-protocol phase failed; see $LAB/logs" >&2; exit 1; }
+footprint_snapshot after
+record_load end
+
+log "analysing"
+"$PY" "$BENCH/analyse.py" --res "$RES" --push "$LAB/push" --out "$OUT/results.json" || exit 1
+"$PY" "$BENCH/report.py" --results "$OUT/results.json" --out "$OUT" || exit 1
+log "done in $(($(date +%s) - T0)) s: $OUT/results.json, $OUT/REPORT.md, $OUT/chart.png"
