@@ -1,9 +1,13 @@
 #!/usr/bin/env bash
-# Installs the Debian packages the network lab (test/lab/run.sh) needs.
+# Installs what the network lab (test/lab/run.sh) needs: the Debian packages,
+# and (unless LAB_TAILNET=stand-in) tailscaled, tailscale and headscale, built
+# from the Go module proxy by scripts/lab/build-tailnet.sh into its cache
+# (minutes on a cold cache, nothing once built).
 # Idempotent: installs only what is missing. Needs root and an apt source.
 # Installing does not start anything that matters here: without systemd the
 # packages' services are not started (and the lab never uses the machine's own).
 set -euo pipefail
+here=$(cd "$(dirname "$0")" && pwd)
 
 PACKAGES=(
   iproute2 procps psmisc util-linux coreutils   # ip netns, unshare, nsenter, timeout
@@ -17,7 +21,14 @@ PACKAGES=(
   go-sendxmpp                                   # the XMPP client (STARTTLS, direct TLS with ALPN)
   python3                                       # small helpers (DNS zone, comparisons)
   curl openssl nmap socat ca-certificates
+  iptables                                      # tailscaled's iptables firewall mode (iptables-nft)
+  iperf3                                        # scripts/lab/tailnet-throughput.sh
 )
+
+build_tailnet() {
+  [ "${LAB_TAILNET:-headscale}" != stand-in ] || return 0
+  bash "$here/build-tailnet.sh" >/dev/null
+}
 
 if [ "$(id -u)" != 0 ]; then
   echo "install-deps: run as root" >&2
@@ -34,6 +45,7 @@ done
 
 if [ "${#missing[@]}" -eq 0 ]; then
   echo "install-deps: all ${#PACKAGES[@]} packages present"
+  build_tailnet
   exit 0
 fi
 
@@ -52,4 +64,5 @@ if ! apt-get install -y --no-install-recommends "${missing[@]}"; then
   apt-get update
   apt-get install -y --no-install-recommends "${missing[@]}"
 fi
+build_tailnet
 echo "install-deps: done"

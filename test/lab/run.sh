@@ -1,19 +1,62 @@
 #!/bin/bash
 # The network lab (npm run test:lab): Linux, root. Builds a topology of
-# network namespaces (client, cf, dns, vps, home, peer around an "internet"
-# router; vps–home over a veth pair named tailscale0 standing in for the
-# tailnet), pushes the rendered bundle to the vps over real SSH with the real
-# push script, and tests the edge with real clients. See test/lab/README.md.
+# network namespaces (client, cf, dns, vps, home, peer, ctl around an
+# "internet" router; vps–home over a real tailnet: Headscale on ctl,
+# tailscaled on vps and home), pushes the rendered bundle to the vps over real
+# SSH with the real push script, and tests the edge with real clients. See
+# test/lab/README.md.
 #
-#   test/lab/run.sh            build, test, tear down
+#   test/lab/run.sh            build, test, tear down (Headscale: once per
+#                              tailscaled firewall mode, nftables then iptables)
+#   LAB_TAILNET=stand-in ...   vps–home over a veth pair named tailscale0 instead
+#   LAB_TS_FIREWALL=nftables|iptables ...   one firewall mode only
 #   LAB_KEEP=1 test/lab/run.sh keep the namespaces and files after the run
 #   test/lab/run.sh --down     tear down a kept lab
 #   LAB_ONLY="xmpp web" ...    run only these test groups (after the setup)
 #
-# Prints one line per assertion and closes with "LINK: N passed, N failed";
-# exits 1 if any failed. Every wait is bounded; the whole run is bounded by
-# LAB_TIMEOUT (default 900 s).
+# Prints one line per assertion and closes with "LINK: N passed, N failed"
+# (LINK: headscale-nftables, headscale-iptables, veth-standin; both modes:
+# headscale-nftables+iptables); exits 1 if any failed, 2 if tools are missing.
+# Every wait is bounded; each run is bounded by LAB_TIMEOUT (default 900 s).
 set -uo pipefail
+
+TAILNET=${LAB_TAILNET:-headscale}
+case $TAILNET in
+  headscale | stand-in) ;;
+  *) echo "test/lab/run.sh: LAB_TAILNET=$TAILNET: expected headscale or stand-in" >&2; exit 2 ;;
+esac
+TS_FW=${LAB_TS_FIREWALL:-both}
+case $TS_FW in
+  nftables | iptables | both) ;;
+  *) echo "test/lab/run.sh: LAB_TS_FIREWALL=$TS_FW: expected nftables, iptables or both" >&2; exit 2 ;;
+esac
+# A kept or setup-only lab is one run: nftables unless told otherwise.
+if [ "$TS_FW" = both ] && { [ "${LAB_KEEP:-0}" = 1 ] || [ "${LAB_SETUP_ONLY:-0}" = 1 ]; }; then TS_FW=nftables; fi
+
+# Headscale in both firewall modes: the whole suite once per mode, one closing line.
+if [ "$TAILNET" = headscale ] && [ "$TS_FW" = both ] && [ "${1:-}" != --down ]; then
+  total_p=0 total_f=0 rc=0 summary=()
+  for mode in nftables iptables; do
+    out=$(mktemp)
+    t0=$(date +%s)
+    LAB_TS_FIREWALL=$mode "$BASH" "$0" "$@" | tee "$out"
+    r=${PIPESTATUS[0]}
+    [ "$r" -le "$rc" ] || rc=$r
+    last=$(tail -n 1 "$out")
+    rm -f "$out"
+    if [[ "$last" =~ ^headscale-$mode:\ ([0-9]+)\ passed,\ ([0-9]+)\ failed$ ]]; then
+      total_p=$((total_p + BASH_REMATCH[1])) total_f=$((total_f + BASH_REMATCH[2]))
+      summary+=("$mode ${BASH_REMATCH[1]}/$((BASH_REMATCH[1] + BASH_REMATCH[2])) in $(($(date +%s) - t0)) s")
+    else
+      total_f=$((total_f + 1))
+      summary+=("$mode: no closing line (exit $r)")
+    fi
+    [ "$r" -ne 2 ] || break # tools missing: the second run would say the same
+  done
+  echo "# headscale, tailscaled's firewall in both modes: ${summary[*]}"
+  echo "headscale-nftables+iptables: $total_p passed, $total_f failed"
+  exit "$rc"
+fi
 
 if [ -z "${XEL_UNDER_TIMEOUT:-}" ] && [ "${1:-}" != --down ]; then
   export XEL_UNDER_TIMEOUT=1
@@ -27,8 +70,11 @@ LAB=${LAB_DIR:-$REPO/.lab/net}
 source "$HERE/lib.sh"
 # shellcheck source=test/lab/setup.sh
 source "$HERE/setup.sh"
+# shellcheck source=test/lab/tailnet.sh
+source "$HERE/tailnet.sh"
 # shellcheck source=test/lab/tests.sh
 source "$HERE/tests.sh"
+WORD=$(tailnet_word)
 
 if [ "$(id -u)" != 0 ] || [ "$(uname -s)" != Linux ]; then
   echo "test/lab/run.sh: needs Linux and root (network namespaces, mounts)" >&2
@@ -45,10 +91,13 @@ for tool in ip nsenter unshare setsid nft nginx turnserver turnutils_uclient tur
   command -v "$tool" >/dev/null 2>&1 || missing+=("$tool")
 done
 [ -e /usr/lib/nginx/modules/ngx_stream_module.so ] || missing+=(libnginx-mod-stream)
+# tailscaled's iptables mode runs iptables/ip6tables (Debian: iptables-nft); nftables mode needs no tool.
+[ "$TAILNET:$TS_FW" != headscale:iptables ] || command -v ip6tables >/dev/null 2>&1 || missing+=(iptables)
 if [ "${#missing[@]}" -gt 0 ]; then
   echo "test/lab/run.sh: missing ${missing[*]}; run scripts/lab/install-deps.sh" >&2
   exit 2
 fi
+if [ "$TAILNET" = headscale ] && ! tailnet_bins; then exit 2; fi
 
 T0=$(date +%s)
 cleanup() {
@@ -65,7 +114,7 @@ cleanup() {
 trap cleanup EXIT
 interrupted() {
   not_ok "the lab run finished (interrupted by $1; LAB_TIMEOUT=${LAB_TIMEOUT:-900} s bounds the whole run)"
-  echo "veth-standin: $PASS passed, $FAIL failed"
+  echo "$WORD: $PASS passed, $FAIL failed"
   exit 130
 }
 trap 'interrupted SIGINT' INT
@@ -77,12 +126,16 @@ rm -rf -- "$LAB"
 mkdir -p "$LAB/logs"
 
 section "setup"
-if ! make_pki || ! render_all || ! build_lab; then
+if ! make_pki || ! render_dns_plan || ! build_lab; then
   not_ok "lab setup" "see $LAB/logs (LAB_KEEP=1 keeps them)"
-  echo "veth-standin: $PASS passed, $FAIL failed"
+  echo "$WORD: $PASS passed, $FAIL failed"
   exit 1
 fi
-ok "lab setup: 6 hosts, the DNS, home and peer services up ($(($(date +%s) - T0)) s)"
+if [ "$TAILNET" = headscale ]; then
+  ok "lab setup: 7 hosts, Headscale, vps and home in the tailnet ($VPS_TS4, $HOME_TS4), the DNS, home and peer services up ($(($(date +%s) - T0)) s)"
+else
+  ok "lab setup: 6 hosts, the DNS, home and peer services up ($(($(date +%s) - T0)) s)"
+fi
 if [ "${LAB_SETUP_ONLY:-0}" = 1 ]; then
   echo "# LAB_SETUP_ONLY=1: stopping after the setup"
   LAB_KEEP=1
@@ -92,7 +145,11 @@ fi
 run_tests
 
 T1=$(date +%s)
-echo "# total $((T1 - T0)) s; link vps–home: veth pair 'tailscale0' (MTU 1280, tailnet addresses) standing in for the WireGuard tailnet"
+if [ "$TAILNET" = headscale ]; then
+  echo "# total $((T1 - T0)) s; link vps–home: tailscale0 of tailscaled $(on vps tailscale version 2>/dev/null | head -n 1) (firewall mode $TS_FW), Headscale $HS_URL"
+else
+  echo "# total $((T1 - T0)) s; link vps–home: veth pair 'tailscale0' (MTU 1280, tailnet addresses) standing in for the WireGuard tailnet"
+fi
 [ "$FAIL" -eq 0 ] || printf '# failed: %s\n' "${FAILED[@]}"
-echo "veth-standin: $PASS passed, $FAIL failed"
+echo "$WORD: $PASS passed, $FAIL failed"
 [ "$FAIL" -eq 0 ]

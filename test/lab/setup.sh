@@ -10,8 +10,10 @@ DNS4=198.51.100.130 DNS6=2001:db8:53::53
 CLIENT4=203.0.113.20 CLIENT6=2001:db8:20::20
 PEER4=203.0.113.70 PEER6=2001:db8:70::70
 HOMEUP4=203.0.113.130 HOMEUP6=2001:db8:80::80
-VPS_TS4=100.64.0.1 VPS_TS6=fd7a:115c:a1e0::1
-HOME_TS4=100.64.0.2 HOME_TS6=fd7a:115c:a1e0::2
+# The tailnet addresses: fixed on the stand-in, Headscale's on a real tailnet
+# (set by test/lab/tailnet.sh once the hosts have joined).
+# shellcheck disable=SC2034 # VPS_TS6 is read by tests.sh
+VPS_TS4="" VPS_TS6="" HOME_TS4="" HOME_TS6=""
 
 DOMAIN=chat.example.com
 WEBNAME=www.example.com
@@ -43,7 +45,7 @@ make_pki() {
   openssl req -x509 -newkey ec -pkeyopt ec_paramgen_curve:P-256 -nodes -days 2 \
     -keyout "$p/ca.key" -out "$p/ca.crt" -subj "/CN=xmpp-edge lab CA" \
     -addext basicConstraints=critical,CA:TRUE -addext keyUsage=critical,keyCertSign,cRLSign 2>/dev/null
-  for spec in "chat:DNS:$DOMAIN,DNS:groups.$DOMAIN,DNS:share.$DOMAIN" "www:DNS:$WEBNAME" "peer:DNS:$PEER_DOMAIN"; do
+  for spec in "chat:DNS:$DOMAIN,DNS:groups.$DOMAIN,DNS:share.$DOMAIN" "www:DNS:$WEBNAME" "peer:DNS:$PEER_DOMAIN" "hs:DNS:$HS_NAME"; do
     name=${spec%%:*} sans=${spec#*:}
     cn=${sans%%,*}
     openssl req -newkey ec -pkeyopt ec_paramgen_curve:P-256 -nodes -keyout "$p/$name.key" \
@@ -61,12 +63,35 @@ make_pki() {
 
 # ---- plans and pushes (the repository's own renderers) --------------------------
 
-render_all() {
-  local tsx=$REPO/node_modules/.bin/tsx st=$HERE/stacks common
+# render_dns_plan: the plan of the stack as committed, for the DNS zone (its
+# records do not depend on tailnet addresses; t_dns compares the zone with
+# the final plan's dns.json).
+render_dns_plan() {
+  local tsx=$REPO/node_modules/.bin/tsx
   [ -x "$tsx" ] || { echo "lab: $tsx missing (npm ci)" >&2; return 1; }
-  # The plan exactly as `npm run plan` writes it: dns.json feeds the DNS server.
-  (cd "$REPO" && "$tsx" scripts/plan.ts --config "$st/Pulumi.lab.yaml" --out "$LAB/plan" \
-    --vps-ipv4 "$VPS4" --vps-ipv6 "$VPS6" --home-ipv4 "$HOME_TS4") >"$LAB/logs/plan.log" 2>&1 || { cat "$LAB/logs/plan.log" >&2; return 1; }
+  (cd "$REPO" && "$tsx" scripts/plan.ts --config "$HERE/stacks/Pulumi.lab.yaml" --out "$LAB/plan" \
+    --vps-ipv4 "$VPS4" --vps-ipv6 "$VPS6") >"$LAB/logs/plan.log" 2>&1 || { cat "$LAB/logs/plan.log" >&2; return 1; }
+}
+
+# render_plan: the lab stacks with the tailnet as it is (home's real tailnet
+# addresses; on Headscale its URL and the vps's pre-auth key), then the plan
+# exactly as `npm run plan` writes it (cloud-init.yaml holds the join script).
+render_plan() {
+  local tsx=$REPO/node_modules/.bin/tsx st name sets
+  sets=(--set "homeTailnetIPv4=\"$HOME_TS4\"" --set "homeTailnetIPv6=\"$HOME_TS6\"")
+  if [ "$TAILNET" = headscale ]; then
+    sets+=(--set "tailscaleLoginServer=\"$HS_URL\"" --set "tailscaleAuthKey=\"$HS_VPS_KEY\"")
+  fi
+  for name in lab lab-pp; do
+    (cd "$REPO" && "$tsx" "$HERE/stack.ts" derive --in "$HERE/stacks/Pulumi.$name.yaml" --out "$LAB/stacks/Pulumi.$name.yaml" "${sets[@]}") || return 1
+  done
+  (cd "$REPO" && "$tsx" scripts/plan.ts --config "$LAB/stacks/Pulumi.lab.yaml" --out "$LAB/plan" \
+    --vps-ipv4 "$VPS4" --vps-ipv6 "$VPS6" --home-ipv4 "$HOME_TS4") >>"$LAB/logs/plan.log" 2>&1 || { cat "$LAB/logs/plan.log" >&2; return 1; }
+}
+
+# render_pushes: what the deployer pushes (needs the vps's tailnet address).
+render_pushes() {
+  local tsx=$REPO/node_modules/.bin/tsx st=$LAB/stacks common
   common=(--vps-ipv4 "$VPS4" --vps-ipv6 "$VPS6" --vps-tailnet-ipv4 "$VPS_TS4" --turn-secret "$TURN_SECRET")
   local r=("$tsx" "$HERE/render.ts")
   "${r[@]}" --config "$st/Pulumi.lab.yaml" --out "$LAB/push/good" "${common[@]}" &&
@@ -129,7 +154,7 @@ EOF
 }
 
 setup_prosody() { # NAME DOMAIN CERT SNIPPET-or-empty
-  local name=$1 domain=$2 cert=$3 snippet=$4 e=$LAB/hosts/$1/etc-lower/prosody
+  local name=$1 domain=$2 cert=$3 snippet=$4 e=$LAB/hosts/$1/etc-add/prosody
   mkdir -p "$e/certs"
   cp "$LAB/pki/$cert.crt" "$e/certs/$domain.crt"
   cp "$LAB/pki/$cert.key" "$e/certs/$domain.key"
@@ -228,6 +253,8 @@ ns 300 IN A $DNS4
 ns 300 IN AAAA $DNS6
 peer 300 IN A $PEER4
 peer 300 IN AAAA $PEER6
+hs 300 IN A $CTL4
+hs 300 IN AAAA $CTL6
 EOF
   cat >"$d/nsd.conf" <<EOF
 server:
@@ -281,46 +308,24 @@ Subsystem sftp internal-sftp
 EOF
 }
 
-# A tailscaled-like ruleset (tailscaled's nftables mode makes tables of its
-# own with these chains); the apply must never touch it.
-TS_TABLES='
-table ip ts-filter {
-    chain ts-input {
-        type filter hook input priority filter - 1; policy accept;
-        iifname "lo" ip saddr 100.64.0.1 accept
-        iifname != "tailscale0" ip saddr 100.115.92.0/23 return
-        iifname != "tailscale0" ip saddr 100.64.0.0/10 drop
-    }
-    chain ts-forward {
-        type filter hook forward priority filter - 1; policy accept;
-        iifname "tailscale0" meta mark set mark and 0xff00ffff xor 0x40000
-        meta mark and 0xff0000 == 0x40000 accept
-        oifname "tailscale0" ip saddr 100.64.0.0/10 drop
-        oifname "tailscale0" accept
-    }
-}
-table ip ts-nat {
-    chain ts-postrouting {
-        type nat hook postrouting priority srcnat - 1; policy accept;
-        meta mark and 0xff0000 == 0x40000 masquerade
-    }
-}'
-
-build_lab() {
-  local h
+# build_net: the hosts, the lab internet and the DNS (no vps–home link yet).
+build_net() {
+  local h hosts=(client cf dns vps home peer)
+  [ "$TAILNET" = headscale ] && hosts+=(ctl)
   lab_log "building hosts and links"
   ip netns add "${LAB_PREFIX}inet"
   ip -n "${LAB_PREFIX}inet" link set lo up
-  for h in client cf dns vps home peer; do etc_common "$h"; done
+  for h in "${hosts[@]}"; do etc_common "$h"; done
   setup_vps_etc
-  setup_prosody home "$DOMAIN" chat "$LAB/push/good/home/prosody.cfg.lua"
-  setup_prosody peer "$PEER_DOMAIN" peer ""
-  mkdir -p "$LAB/hosts/home/etc-lower/nginx/lab"
-  cp "$LAB/pki/chat.crt" "$LAB/pki/chat.key" "$LAB/pki/www.crt" "$LAB/pki/www.key" "$LAB/hosts/home/etc-lower/nginx/lab/"
-  cp "$LAB/push/good/home/nginx-realip.conf" "$LAB/hosts/home/etc-lower/nginx/lab/"
-  home_nginx_conf >"$LAB/hosts/home/etc-lower/nginx/nginx.conf"
+  [ "$TAILNET" != headscale ] || setup_ctl_etc
   setup_dns
-  for h in client cf dns vps home peer; do host_up "$h"; done
+  # A fresh VPS has no /var/lib/xmpp-edge; the machine may (scripts/engine/env.sh
+  # keeps Pulumi's home and state there): hide it from the vps (an overlay whiteout).
+  if [ -e /var/lib/xmpp-edge ]; then
+    mkdir -p "$LAB/hosts/vps/var_lib-up"
+    mknod "$LAB/hosts/vps/var_lib-up/xmpp-edge" c 0 0
+  fi
+  for h in "${hosts[@]}"; do host_up "$h" || return 1; done
 
   # The "internet": one router namespace, a /26 (and a /64) per host.
   link_host vps "$VPS4/26" 198.51.100.1 "$VPS6/64" 2001:db8:10::1
@@ -329,6 +334,7 @@ build_lab() {
   link_host client "$CLIENT4/26" 203.0.113.1 "$CLIENT6/64" 2001:db8:20::1
   link_host peer "$PEER4/26" 203.0.113.65 "$PEER6/64" 2001:db8:70::1
   link_host home "$HOMEUP4/26" 203.0.113.129 "$HOMEUP6/64" 2001:db8:80::1
+  [ "$TAILNET" != headscale ] || link_host ctl "$CTL4/26" 198.51.100.193 "$CTL6/64" 2001:db8:90::1
   ip netns exec "${LAB_PREFIX}inet" sysctl -q -w net.ipv4.ip_forward=1 net.ipv6.conf.all.forwarding=1
   # The home uplink is behind NAT like any home: nothing from outside gets in.
   ip netns exec "${LAB_PREFIX}inet" nft -f - <<EOF
@@ -340,26 +346,30 @@ table inet lab_router {
     }
 }
 EOF
-
-  # The tailnet stand-in: a veth pair named tailscale0 on both ends, tailnet
-  # addresses as tailscaled sets them (/32, /128 and routes to the ranges), MTU 1280.
-  ip -n "${LAB_PREFIX}vps" link add tailscale0 mtu 1280 type veth peer name tailscale0 netns "${LAB_PREFIX}home" mtu 1280
-  for h in vps home; do
-    local a4=$VPS_TS4 a6=$VPS_TS6
-    [ "$h" = home ] && a4=$HOME_TS4 a6=$HOME_TS6
-    ip -n "${LAB_PREFIX}$h" addr add "$a4/32" dev tailscale0
-    ip -n "${LAB_PREFIX}$h" addr add "$a6/128" dev tailscale0 nodad
-    ip -n "${LAB_PREFIX}$h" link set tailscale0 up
-    ip -n "${LAB_PREFIX}$h" route add 100.64.0.0/10 dev tailscale0
-    ip -n "${LAB_PREFIX}$h" -6 route add fd7a:115c:a1e0::/48 dev tailscale0
-  done
-
   # No ICMP error rate limit on the vps: the scan's "closed" (port unreachable)
   # answers for planned idle UDP ports must not be dropped by the kernel's limiter.
   ip netns exec "${LAB_PREFIX}vps" sysctl -q -w net.ipv4.icmp_ratelimit=0 net.ipv6.icmp.ratelimit=0
 
-  lab_log "starting dns, home, peer, vps sshd"
   bg dns "$LAB/logs/nsd.out" nsd -d -c "$LAB/dns/nsd.conf"
+  wait_for 20 listening dns udp 53 || { echo "lab: dns udp 53 is not listening" >&2; return 1; }
+}
+
+# build_services: home, peer and the vps's sshd (after the plan is rendered:
+# home's Prosody and nginx take the plan's home snippets).
+build_services() {
+  # The hosts are up, their /etc overlays mounted: what depends on the plan is
+  # staged in etc-add and copied in through the host's own /etc (a change to
+  # an overlay's lower dir while it is mounted need not show).
+  local h
+  setup_prosody home "$DOMAIN" chat "$LAB/push/good/home/prosody.cfg.lua"
+  setup_prosody peer "$PEER_DOMAIN" peer ""
+  mkdir -p "$LAB/hosts/home/etc-add/nginx/lab"
+  cp "$LAB/pki/chat.crt" "$LAB/pki/chat.key" "$LAB/pki/www.crt" "$LAB/pki/www.key" "$LAB/hosts/home/etc-add/nginx/lab/"
+  cp "$LAB/push/good/home/nginx-realip.conf" "$LAB/hosts/home/etc-add/nginx/lab/"
+  home_nginx_conf >"$LAB/hosts/home/etc-add/nginx/nginx.conf"
+  for h in home peer; do on "$h" cp -a "$LAB/hosts/$h/etc-add/." /etc/ || return 1; done
+
+  lab_log "starting home, peer, vps sshd"
   # Accounts: bob and carol at home, alice at the peer.
   on home prosodyctl register bob "$DOMAIN" "$PW" >/dev/null
   on home prosodyctl register carol "$DOMAIN" "$PW" >/dev/null
@@ -386,16 +396,24 @@ SH
   done
   # The TURN peer: echoes what the relay sends it.
   bg peer "$LAB/logs/turn-peer.out" turnutils_peer -p 3480 -L "$PEER4" -L "$PEER6"
-  on vps nft -f - <<<"$TS_TABLES"
-  on vps nft -s list table ip ts-filter >"$LAB/ts-filter.before"
-  on vps nft -s list table ip ts-nat >"$LAB/ts-nat.before"
   bg vps "$LAB/logs/sshd.out" /usr/sbin/sshd -D -e -f /etc/ssh/sshd_config
 
   local what
-  for what in "dns udp 53" "home tcp 5222" "home tcp 5223" "home tcp 5269" "home tcp 5270" "home tcp 5000" \
+  for what in "home tcp 5222" "home tcp 5223" "home tcp 5269" "home tcp 5270" "home tcp 5000" \
     "home tcp 443" "home tcp 5443" "home tcp 15222" "home udp 64738" "home tcp 7001" "home tcp 6100" \
     "peer tcp 5269" "peer tcp 5222" "peer udp 3480" "peer udp 3480" "vps tcp 22"; do
     # shellcheck disable=SC2086
     wait_for 20 listening $what || { echo "lab: $what is not listening" >&2; return 1; }
   done
+}
+
+# build_lab: everything before the tests, in the order the pieces need.
+build_lab() {
+  build_net || return 1
+  if [ "$TAILNET" = headscale ]; then
+    headscale_up && render_plan && vps_join || return 1
+  else
+    standin_up && render_plan || return 1
+  fi
+  render_pushes && build_services && ts_snapshot
 }
