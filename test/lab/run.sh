@@ -53,7 +53,8 @@ if [ "$TAILNET" = headscale ] && [ "$TS_FW" = both ] && [ "${1:-}" != --down ]; 
     fi
     [ "$r" -ne 2 ] || break # tools missing: the second run would say the same
   done
-  echo "# headscale, tailscaled's firewall in both modes: ${summary[*]}"
+  joined=$(IFS=';'; echo "${summary[*]}")
+  echo "# headscale, tailscaled's firewall in both modes: ${joined//;/; }"
   echo "headscale-nftables+iptables: $total_p passed, $total_f failed"
   exit "$rc"
 fi
