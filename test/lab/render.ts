@@ -6,6 +6,7 @@
 //   OUT/bundle/<path>      the bundle tree (for reading and sha comparisons)
 //   OUT/home/<snippet>     renderHomeSnippets with the lab TURN secret
 //   OUT/bundle-notes       what the lab had to add (the apply script while the bundle lacks it)
+//   OUT/tailnet-acl.json   renderAclSnippet: the stack's tailscaleAclSnippet output
 // usage: tsx test/lab/render.ts --config FILE --out DIR --vps-ipv4 A --vps-ipv6 A
 //          --vps-tailnet-ipv4 A --turn-secret S [--confirm-timeout N]
 //          [--set KEY=JSON]... [--break nginx|nft]
@@ -14,6 +15,7 @@
 import * as fs from "node:fs";
 import * as path from "node:path";
 import { parseArgs } from "node:util";
+import { renderAclSnippet } from "../../components/tailnet";
 import { readStackFile } from "../../model/source";
 import { MANIFEST_PATH, renderManifest, renderVpsBundle, type Bundle } from "../../render/bundle";
 import { renderHomeSnippets } from "../../render/home";
@@ -108,4 +110,6 @@ for (const [name, text] of Object.entries(renderHomeSnippets(plan.model, facts, 
 fs.writeFileSync(path.join(out, "dns.json"), plan.files["dns.json"]);
 fs.writeFileSync(path.join(out, "services.json"), JSON.stringify(plan.model.services, null, 2) + "\n");
 fs.writeFileSync(path.join(out, "bundle-notes"), notes.map((n) => n + "\n").join(""));
+const home = plan.model.config.home;
+if (home.ipv4) fs.writeFileSync(path.join(out, "tailnet-acl.json"), renderAclSnippet(plan.model, { ipv4: home.ipv4, ipv6: home.ipv6 }));
 process.stdout.write(`rendered ${values.config} into ${out}: ${Object.keys(bundle).length} bundle files${notes.length ? `; ${notes.join("; ")}` : ""}\n`);

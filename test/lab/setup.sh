@@ -391,7 +391,8 @@ echo
 SH
   chmod 0755 "$LAB/bin/greet"
   bg home "$LAB/logs/home-udp.out" socat UDP6-RECVFROM:64738,ipv6only=0,fork EXEC:"$LAB/bin/greet udp-64738 echo"
-  for p in 7000 7001 7002 6100; do
+  # 6200 is forwarded by no plan: under the tailnet policy the vps cannot reach it.
+  for p in 7000 7001 7002 6100 6200; do
     bg home "$LAB/logs/home-tcp-$p.out" socat TCP6-LISTEN:$p,ipv6only=0,reuseaddr,fork EXEC:"$LAB/bin/greet tcp-$p"
   done
   # The TURN peer: echoes what the relay sends it.
@@ -415,5 +416,7 @@ build_lab() {
   else
     standin_up && render_plan || return 1
   fi
-  render_pushes && build_services && ts_snapshot
+  render_pushes || return 1
+  [ "$TAILNET" != headscale ] || headscale_policy || return 1
+  build_services && ts_snapshot
 }

@@ -148,9 +148,10 @@ database:
 log:
   level: info
   format: text
+# The policy lives in the database: none (allow all) until the lab sets the
+# stack's tailscaleAclSnippet with \`headscale policy set\` (headscale_policy).
 policy:
-  mode: file
-  path: "${HS_POLICY:-}"
+  mode: database
 # MagicDNS as Headscale ships it, with the lab DNS as the global resolver:
 # tailscaled points each host's /etc/resolv.conf at 100.100.100.100, which
 # forwards to the lab DNS. (With magic_dns off but a base_domain, tailscaled
@@ -231,6 +232,27 @@ vps_join() {
   # Until the first direct path or DERP relay works, nothing can cross.
   ON_TIMEOUT=40 on vps tailscale ping --until-direct=false -c 30 --timeout 1s "$HOME_TS4" >"$LAB/logs/ping-setup.log" 2>&1 ||
     { echo "lab: tailscale ping vps -> home failed: $(tail -n 5 "$LAB/logs/ping-setup.log")" >&2; return 1; }
+}
+
+# headscale_policy: the stack's tailscaleAclSnippet (render.ts writes it) as
+# Headscale's policy, with the one thing Headscale needs besides: an owner for
+# the edge's tag (the snippet leaves tagOwners out for Headscale, which has no
+# autogroup:admin). From then on the vps may reach home only on the ports the
+# plan forwards; the suite runs under it.
+headscale_policy() { # [SNIPPET]: default the masquerade stack's
+  local acl=${1:-$LAB/push/good/tailnet-acl.json} p=$LAB/hs-policy.json
+  /usr/bin/python3 - "$acl" "$EDGE_TAG" "$HS_USER@" >"$p" <<'PY' || return 1
+import json, sys
+policy = json.load(open(sys.argv[1]))
+policy["tagOwners"] = {sys.argv[2]: [sys.argv[3]]}
+print(json.dumps(policy, indent=2))
+PY
+  if ! { hs policy check -f "$p" && hs policy set -f "$p"; } >>"$LAB/logs/hs-policy.log" 2>&1; then
+    WHY="Headscale refused the policy $p: $(tail -n 5 "$LAB/logs/hs-policy.log")"
+    echo "lab: $WHY" >&2
+    return 1
+  fi
+  lab_log "tailnet: Headscale's policy is ${acl#"$LAB"/} (+ tagOwners $EDGE_TAG: $HS_USER@)"
 }
 
 # ---- tailscaled's rules on the vps (both links) -------------------------------------

@@ -59,6 +59,15 @@ fw_tcp() { # ADDR PORT HOMEPORT SEEN-FROM
   grep -qx "home-tcp-$3 from=$4" <<<"$out" || { WHY=$out; return 1; }
 }
 
+# The vps itself connects to home's tailnet address (under Headscale's policy).
+from_vps() { # PORT
+  on vps timeout 6 socat -T3 - "TCP:$HOME_TS4:$1,connect-timeout=3" </dev/null 2>&1
+}
+acl_denies() { # PORT
+  local out
+  if out=$(from_vps "$1"); then WHY="connected: $out"; return 1; fi
+}
+
 # ---- XMPP with go-sendxmpp ------------------------------------------------------
 
 TOKEN_N=0
@@ -347,6 +356,11 @@ EOF
     [ "${n:-0}" -ge 3 ] || { WHY="counter: ${n:-none} of 3"; return 1; }
   }
   check "tailnet: $TS_PORT/udp from the internet passes the edge's input filter to tailscaled (3/3 counted behind it)" probe_41641
+  acl_allows() { local out; out=$(from_vps 7001); grep -qx "home-tcp-7001 from=$VPS_TS4" <<<"$out" || { WHY=$out; return 1; }; }
+  check "tailnet: under the stack's tailscaleAclSnippet as Headscale's policy, the vps reaches home on a forwarded port (7001)" acl_allows
+  check "tailnet: ... and not on a port the plan does not forward (6200, where home listens too)" acl_denies 6200
+  acl_home_ok() { on home socat -T3 - "TCP:[::1]:6200" </dev/null 2>&1 | grep -q "home-tcp-6200"; }
+  check "tailnet: (home's 6200 does answer locally)" acl_home_ok
 
   section "tailnet: tailscaled restarts under the edge's table"
   local before pid
@@ -492,6 +506,12 @@ t_proxy_protocol() {
   section "change: re-push with clientIp proxy-protocol (in place), the home receiver logs client addresses"
   local pp=$LAB/push/pp master turn log=$LAB/hosts/home/var_log-up/nginx/proxy-protocol.log
   master=$(nginx_master) turn=$(turn_pid)
+  if [ "$TAILNET" = headscale ]; then
+    # The snippet follows clientIp: home's 5222/5269 out, its PROXY receivers 15222/15269 in.
+    check "change: under the masquerade stack's tailscaleAclSnippet the vps cannot reach home's PROXY receiver (15222)" acl_denies 15222
+    check "change: Headscale takes the proxy-protocol stack's tailscaleAclSnippet (the operator's step before this push)" \
+      headscale_policy "$pp/tailnet-acl.json"
+  fi
   check "change: the proxy-protocol bundle applies" push "$pp"
   check "change: CONFIRM_COMMAND confirms it" confirm
   check "change: nginx reloaded in place (same master pid $master), new config live" \
