@@ -217,8 +217,11 @@ def main():
     # ---- control plane ----
     ctl = jsonl(os.path.join(a.res, "control.jsonl"))
     control = {"runs": ctl, "by_kind": {}}
+    control["failures"] = [
+        {k: r.get(k) for k in ("kind", "bundle", "rc", "confirm_rc", "apply_ns", "push_wall_ns", "load1", "errors")}
+        for r in ctl if r["rc"] != 0 or r["confirm_rc"] != 0]
     for kind in ("first", "noop", "change", "clientip-change"):
-        rs = [r for r in ctl if r["kind"] == kind]
+        rs = [r for r in ctl if r["kind"] == kind and r["rc"] == 0 and r["confirm_rc"] == 0]
         if not rs:
             continue
         control["by_kind"][kind] = {
@@ -231,7 +234,7 @@ def main():
             "push_wall_ms": stats([r["push_wall_ns"] / 1e6 for r in rs]),
             "confirm_wall_ms": stats([r["confirm_wall_ns"] / 1e6 for r in rs]),
             "results": sorted({r["result"] for r in rs}),
-            "all_ok": all(r["rc"] == 0 and r["confirm_rc"] == 0 for r in rs),
+            "failed": sum(1 for r in ctl if r["kind"] == kind and (r["rc"] != 0 or r["confirm_rc"] != 0)),
         }
     sizes = {}
     for name in ("good", "change", "pp"):

@@ -291,7 +291,9 @@ def report(r, out):
     cpu = d.get("cpu", {})
     if cpu:
         L.append("**CPU of the daemon that carries the path** (on the vps, from /proc; median over the repetitions; "
-                 "kernel paths have no process to charge: their cost is softirq time on whichever core)\n")
+                 "kernel paths have no process to charge: their cost is softirq time on whichever core. A process that lives "
+                 "less than the 250 ms sampling interval is not seen: for new connections through sslh (fork) and socat, whose "
+                 "per-connection children are that short-lived, the numbers are lower bounds)\n")
         L.append("| measurement | daemon | cores busy | cost per unit |")
         L.append("|---|---|---:|---|")
         names = {"tput": "TCP stream", "tput-tls": "TLS stream", "conns-cN": "new TLS connections", "udp": "UDP"}
@@ -318,6 +320,12 @@ def report(r, out):
                  f"{v['ssh_wire_bytes']['median']:,.0f} | {a['median']:.0f} ({a['min']:.0f}–{a['max']:.0f}) | "
                  f"{v['push_wall_ms']['median']:.0f} | {v['confirm_wall_ms']['median']:.0f} | {', '.join(v['results'])} |")
     L.append("")
+    for f in ctl.get("failures", []):
+        L.append(f"- **A push failed** ({f['kind']}, bundle {f['bundle']}): exit {f['rc']} (confirm exit {f['confirm_rc']}) after "
+                 f"{(f.get('apply_ns') or 0) / 1e6:.0f} ms of apply, 1-minute load {f.get('load1')}; the apply said: "
+                 f"`{(f.get('errors') or '').strip() or '(nothing on stderr)'}`. It is left out of the timings above; the bench retried it once.")
+    if ctl.get("failures"):
+        L.append("")
     p = ctl["pulumi"]
     L.append("What the Pulumi program itself does (derived from components/push.ts, not measured with the engine):\n")
     L.append(f"- no-op `pulumi up`: {p['noop']['ssh_sessions']} SSH sessions, {p['noop']['stdin_bytes']} bytes: {p['noop']['why']}.")
@@ -349,7 +357,7 @@ def report(r, out):
             continue
         extra = f" (edge only: {mb(eo[g]['rss_kb'])})" if g in eo else ""
         L.append(f"| {g} | {fmt(i['processes'], 0) if i else '–'} | {mb(i['rss_kb']) if i else '–'}{extra} | "
-                 f"{mb(l_['rss_kb']) if l_ else '–'}{' (' + l_['during'] + ', ' + str(l_['processes']) + ' processes)' if l_ else ''} | "
+                 f"{mb(l_['rss_kb']) if l_ else '–'}{' (' + l_['during'] + '; processes: ' + str(l_['processes']) + ')' if l_ else ''} | "
                  f"{mb(i['pss_kb']) if i else '–'} | {mb(l_['pss_kb']) if l_ else '–'} |")
     L.append("")
 

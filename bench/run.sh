@@ -1,8 +1,8 @@
 #!/bin/bash
 # npm run bench: the edge's data path against the direct path and the
 # alternatives, and its control plane, measured in the network lab. Linux,
-# root, the lab's packages (scripts/lab/install-deps.sh) and the bench's
-# (scripts/bench/install-deps.sh), Go for bench/benchnet. See bench/README.md.
+# root, the packages of scripts/bench/install-deps.sh, node_modules (npm ci),
+# Go for bench/benchnet. See bench/README.md.
 #
 #   bash bench/run.sh             measure; write bench/results.json, REPORT.md, chart.png
 #   BENCH_KEEP=1 bash bench/run.sh   keep the namespaces (xeb-*) and .lab/bench afterwards
@@ -71,7 +71,7 @@ GO=$(command -v go || echo /usr/local/go/bin/go)
 [ -x "$REPO/node_modules/.bin/tsx" ] || missing+=("node_modules (npm ci)")
 "$PY" -c 'import matplotlib' 2>/dev/null || missing+=(python3-matplotlib)
 if [ "${#missing[@]}" -gt 0 ]; then
-  echo "bench/run.sh: missing ${missing[*]}; run scripts/lab/install-deps.sh and scripts/bench/install-deps.sh" >&2
+  echo "bench/run.sh: missing ${missing[*]}; run scripts/bench/install-deps.sh" >&2
   exit 2
 fi
 
@@ -85,6 +85,13 @@ cleanup() {
     echo "# BENCH_KEEP=1: namespaces ${LAB_PREFIX}* and $LAB kept; tear down with: $0 --down"
   else
     lab_down
+    if [ "$rc" != 0 ] && [ -d "$LAB/logs" ]; then
+      # A failed run keeps its logs and raw results (small) for a look.
+      rm -rf -- "$LAB.failed"
+      mkdir -p "$LAB.failed"
+      cp -a "$LAB/logs" "$LAB/results" "$LAB.failed/" 2>/dev/null
+      echo "# bench: failed (exit $rc); logs and raw results kept in $LAB.failed" >&2
+    fi
     [ -d "$LAB" ] && rm -rf -- "$LAB"
   fi
   exit "$rc"

@@ -1,20 +1,26 @@
 #!/usr/bin/env bash
-# Installs what `npm run bench` (bench/run.sh) needs beyond the network lab's
-# packages (scripts/lab/install-deps.sh): the alternatives it compares against
-# (HAProxy, sslh, rinetd; socat comes with the lab), iperf3 for a cross-check
-# and matplotlib for the chart. Idempotent; root; an apt source. Like the
-# lab's installer it keeps the packages' daemons from starting on this machine
-# (policy-rc.d 101): the bench starts its own copies inside the lab's vps.
+# Installs the Debian packages `npm run bench` (bench/run.sh) needs: the edge's
+# own software on the lab-style vps (the same as the network lab's), the
+# alternatives it compares against, iperf3 for a cross-check and matplotlib
+# for the chart. Go (for bench/benchnet) must be there already. Idempotent;
+# root; an apt source. Like the lab's installer it keeps the packages' daemons
+# from starting on this machine (policy-rc.d 101): the bench starts its own
+# copies inside its namespaces.
 set -euo pipefail
 
 PACKAGES=(
+  iproute2 procps util-linux coreutils # ip netns, unshare, nsenter, timeout
+  openssh-server openssh-client      # the push: sshd on the vps, ssh from the deployer
+  nginx libnginx-mod-stream          # the edge
+  nftables                           # the edge's table
+  coturn                             # TURN on the vps
+  openssl python3                    # the bench CA; the helpers
   haproxy            # alternative: SNI/ALPN routing in TCP mode
-  sslh               # alternative: ALPN/SNI multiplexer (sslh-select is used)
+  sslh               # alternative: ALPN/SNI multiplexer (sslh, a process per connection, and sslh-select)
   rinetd             # alternative: plain TCP forward
   socat              # alternative: plain TCP forward (fork per connection)
   iperf3             # cross-check of the bench's own TCP throughput numbers
   python3-matplotlib # bench/chart.png
-  procps iproute2    # ps, ip
 )
 
 if [ "$(id -u)" != 0 ]; then
