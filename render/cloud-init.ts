@@ -29,6 +29,9 @@ export function renderJoinScript(model: EdgeModel): string {
   const upArgs = [
     `--auth-key=file:${AUTHKEY_PATH}`,
     `--hostname=${model.config.server.name}`,
+    // The edge reaches home by address; a tailnet DNS config (e.g. Headscale
+    // without MagicDNS) must not replace the VPS's resolver.
+    "--accept-dns=false",
     ...(ts.loginServer ? [`--login-server=${ts.loginServer}`] : []),
   ];
   return `#!/bin/sh

@@ -20,8 +20,8 @@ else
   _xe_engine_bin=$("$_xe_engine_dir/build.sh") || { echo "env.sh: engine build failed" >&2; return 1 2>/dev/null || exit 1; }
 fi
 case ":$PATH:" in *":$_xe_engine_bin:"*) ;; *) export PATH="$_xe_engine_bin:$PATH" ;; esac
-export PULUMI_HOME="${PULUMI_HOME:-/var/lib/xmpp-edge/pulumi-home}"
-export PULUMI_BACKEND_URL="${PULUMI_BACKEND_URL:-file:///var/lib/xmpp-edge/state}"
+export PULUMI_HOME="${PULUMI_HOME:-/var/cache/xmpp-edge/engine-home/pulumi}"
+export PULUMI_BACKEND_URL="${PULUMI_BACKEND_URL:-file:///var/cache/xmpp-edge/engine-home/state}"
 export PULUMI_CONFIG_PASSPHRASE="${PULUMI_CONFIG_PASSPHRASE-xmpp-edge-lab}"
 export PULUMI_SKIP_UPDATE_CHECK=true
 export PULUMI_DISABLE_AUTOMATIC_PLUGIN_ACQUISITION=true

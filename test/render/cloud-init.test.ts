@@ -24,7 +24,7 @@ test("packages, SSH hardening, the pinned host key and the tailnet join", () => 
 
 test("the join uses the auth key file once and Headscale's login server when set", () => {
   const ts = renderJoinScript(model());
-  expect(ts).toContain(`tailscale up --auth-key=file:${AUTHKEY_PATH} --hostname=xmpp-edge\n`);
+  expect(ts).toContain(`tailscale up --auth-key=file:${AUTHKEY_PATH} --hostname=xmpp-edge --accept-dns=false\n`);
   expect(ts).toContain(`rm -f ${AUTHKEY_PATH}`);
   const hs = renderJoinScript(model({ tailscaleLoginServer: "https://hs.example.com", tailscaleAuthKey: { secure: "x" } }));
   expect(hs).toContain("--login-server=https://hs.example.com");
