@@ -23,7 +23,7 @@ REPS=${REPS:-5}
 SECS=${SECS:-5}
 LINKS=${LINKS:-stand-in headscale}
 export LAB_TS_FIREWALL=${LAB_TS_FIREWALL:-nftables}
-LAB=${LAB_DIR:-$repo/.lab/net}
+LAB=${LAB_DIR:-/var/cache/xmpp-edge/lab/net}
 VPS4=198.51.100.10
 PORT=7002
 

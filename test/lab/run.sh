@@ -66,7 +66,9 @@ fi
 
 HERE=$(cd "$(dirname "$0")" && pwd)
 REPO=$(cd "$HERE/../.." && pwd)
-LAB=${LAB_DIR:-$REPO/.lab/net}
+# Not under the repository: each lab host mounts fresh tmpfs on /tmp, /var/tmp,
+# /root and /run, which would hide a checkout there (CI clones anywhere).
+LAB=${LAB_DIR:-/var/cache/xmpp-edge/lab/net}
 # shellcheck source=test/lab/lib.sh
 source "$HERE/lib.sh"
 # shellcheck source=test/lab/setup.sh
