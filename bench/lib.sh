@@ -13,8 +13,9 @@ json_str() { "$PY" -c 'import json, sys; print(json.dumps(sys.stdin.read().strip
 now_ns() { date +%s%N; }
 load1() { cut -d' ' -f1 /proc/loadavg; }
 
-record_load() { # NAME: the load averages at this point
-  printf '{"name":"%s","t":%s,"load":[%s]}\n' "$1" "$(now_ns)" "$(cut -d' ' -f1-3 /proc/loadavg | tr ' ' ,)" >>"$RES/load.jsonl"
+record_load() { # NAME: the load averages at this point, and how many network namespaces are not the bench's (other work)
+  printf '{"name":"%s","t":%s,"load":[%s],"other_netns":%s}\n' "$1" "$(now_ns)" "$(cut -d' ' -f1-3 /proc/loadavg | tr ' ' ,)" \
+    "$(ip netns list 2>/dev/null | grep -vc "^${LAB_PREFIX}")" >>"$RES/load.jsonl"
 }
 
 # ---- hosts and pushes ---------------------------------------------------------------

@@ -76,60 +76,75 @@ class R:
 
 
 def paragraph(r):
-    """The README's performance section (also the top of REPORT.md)."""
+    """The README's performance section (also the top of REPORT.md): headline ratios only."""
     d = r.d
     ctl = d["control_plane"]["by_kind"]
     fp = d["footprint"]
-    g = lambda m, p: r.get(m, p)  # noqa: E731
+    g = r.get
 
     def x(m, p):
         return ratio(g(m, p))
 
-    parts = []
-    parts.append(
-        "Measured in the network lab with `npm run bench` (veth links between network namespaces on one "
-        f"{d['meta'].get('cpus', '?')}-core machine; every number, its spread and how it was taken are in "
-        "`bench/REPORT.md`). Ratios are against the direct path: the same links and hops, "
-        "routed by the kernel without NAT or proxy."
-    )
-    if g("tcp_mbit_s", "dnat"):
-        s = f"The kernel paths cost little: one TCP stream through the edge's DNAT + masquerade runs at {x('tcp_mbit_s', 'dnat')} of the direct path"
-        if g("udp_pps", "dnat-udp"):
-            s += f", UDP through the DNAT at {x('udp_pps', 'dnat-udp')} of its packet rate"
-        parts.append(s + ".")
+    def spread(m, p):
+        s = g(m, p)
+        return f"×{s['ratio_min']:.2f}–{s['ratio_max']:.2f}"
+
+    parts = [
+        f"Measured with `npm run bench` in the network lab (veth links between namespaces on one {d['meta'].get('cpus', '?')}-core "
+        "machine; `bench/REPORT.md` has every number, its spread and how it was taken), against the direct path over the same "
+        "links (kernel routing, no NAT, no proxy)."
+    ]
+    s = g("tcp_mbit_s", "dnat")
+    if s and s.get("ratio") is not None:
+        within = s["ratio_min"] <= 1 <= s["ratio_max"]
+        t = (f"The DNAT + masquerade ports are {'as fast as direct within the noise' if within else 'at ' + x('tcp_mbit_s', 'dnat') + ' of direct'}: "
+             f"one TCP stream {x('tcp_mbit_s', 'dnat')} ({spread('tcp_mbit_s', 'dnat')} per repetition")
+        if g("iperf3_mbit_s", "dnat") and g("iperf3_mbit_s", "dnat").get("ratio") is not None:
+            t += f"; iperf3 {x('iperf3_mbit_s', 'dnat')}"
+        t += ")"
+        if g("udp_pps", "dnat-udp") and g("udp_pps", "dnat-udp").get("ratio") is not None:
+            t += f", UDP packets {x('udp_pps', 'dnat-udp')}"
+        parts.append(t + ".")
     if g("tls_mbit_s", "nginx-alpn"):
-        s = (f"The user-space paths cost what copying through a proxy costs on a small CPU: one TLS stream through nginx's "
-             f"ALPN routing on 443 reaches {x('tls_mbit_s', 'nginx-alpn')} of direct "
-             f"(HAProxy {x('tls_mbit_s', 'haproxy')}, sslh {x('tls_mbit_s', 'sslh')}, sslh-select {x('tls_mbit_s', 'sslh-select')})")
+        t = (f"The user-space paths cost CPU for copying: a TLS stream through nginx's ALPN routing on 443 reaches "
+             f"{x('tls_mbit_s', 'nginx-alpn')} of direct (HAProxy {x('tls_mbit_s', 'haproxy')}, sslh {x('tls_mbit_s', 'sslh')})")
         if g("tcp_mbit_s", "nginx-pp"):
-            s += (f", plain TCP through nginx with the PROXY header {x('tcp_mbit_s', 'nginx-pp')} "
+            t += (f", plain TCP through nginx with the PROXY header {x('tcp_mbit_s', 'nginx-pp')} "
                   f"(rinetd {x('tcp_mbit_s', 'rinetd')}, socat {x('tcp_mbit_s', 'socat')})")
-        parts.append(s + ".")
+        parts.append(t + "; on a real VPS the uplink and WireGuard bind well before these rates (several Gbit/s here).")
     if g("conns_per_s", "nginx-alpn") and g("hs_p50_ms", "nginx-alpn") and g("hs_p50_ms", "direct-tls"):
-        parts.append(
-            f"For new connections TLS, not the router, is the limit: nginx sustains {x('conns_per_s', 'nginx-alpn')} of the direct "
-            f"connection rate ({fmt(r.med('conns_per_s', 'nginx-alpn'))}/s vs {fmt(r.med('conns_per_s', 'direct-tls'))}/s) and adds "
-            f"{r.med('hs_p50_ms', 'nginx-alpn') - r.med('hs_p50_ms', 'direct-tls'):.2f} ms to the median connect + handshake "
-            f"({r.med('hs_p50_ms', 'nginx-alpn'):.2f} vs {r.med('hs_p50_ms', 'direct-tls'):.2f} ms; p99 "
-            f"{r.med('hs_p99_ms', 'nginx-alpn'):.2f} vs {r.med('hs_p99_ms', 'direct-tls'):.2f} ms)."
-        )
+        t = (f"New TLS connections on 443: {x('conns_per_s', 'nginx-alpn')} of the direct rate "
+             f"({fmt(r.med('conns_per_s', 'nginx-alpn'))}/s vs {fmt(r.med('conns_per_s', 'direct-tls'))}/s), "
+             f"+{r.med('hs_p50_ms', 'nginx-alpn') - r.med('hs_p50_ms', 'direct-tls'):.2f} ms on the median connect + handshake "
+             f"({r.med('hs_p50_ms', 'nginx-alpn'):.2f} vs {r.med('hs_p50_ms', 'direct-tls'):.2f} ms)")
+        lossy = [(p, g("conns_per_s", p)) for p in ("haproxy", "sslh", "sslh-select")
+                 if g("conns_per_s", p) and g("conns_per_s", p).get("conn_errors")]
+        for p, c in lossy:
+            n = c["conn_errors"] + c["conn_ok"]
+            t += f"; {r.label(p)} dropped {100 * c['conn_errors'] / n:.1f} % of them"
+        parts.append(t + ".")
     if g("udp_pps", "turn"):
         parts.append(f"coturn relays {x('udp_pps', 'turn')} of the direct UDP packet rate ({fmt(r.med('udp_pps', 'turn') / 1000)}k packets/s).")
     if "first" in ctl and "noop" in ctl and "change" in ctl:
+        files = d["control_plane"].get("bundles", {}).get("good", {}).get("files", {})
+        share = ""
+        if files:
+            apply = next((v for k, v in files.items() if k.endswith("/xmpp-edge-apply")), 0)
+            share = f", {100 * apply / sum(files.values()):.0f} % of it the apply script"
         parts.append(
-            f"A push always ships the whole bundle, {ctl['first']['stdin_bytes']['median'] / 1000:.0f} kB of script "
-            f"(the apply script is most of it), in {ctl['change']['ssh_sessions']['median']:.0f} SSH sessions (push + confirm); "
-            f"the on-host apply takes {ctl['first']['apply_ms']['median'] / 1000:.2f} s the first time and "
-            f"{ctl['noop']['apply_ms']['median'] / 1000:.2f} s (no-op) / {ctl['change']['apply_ms']['median'] / 1000:.2f} s "
-            "(one forward more or less) after that; when nothing changed, Pulumi opens no session at all."
+            f"A push ships the whole bundle ({ctl['first']['stdin_bytes']['median'] / 1000:.0f} kB{share}) in "
+            f"{ctl['change']['ssh_sessions']['median']:.0f} SSH sessions (push, confirm); the on-host apply takes "
+            f"{ctl['first']['apply_ms']['median'] / 1000:.2f} s the first time, {ctl['noop']['apply_ms']['median'] / 1000:.2f} s "
+            f"for a no-op and {ctl['change']['apply_ms']['median'] / 1000:.2f} s for a one-forward change; an unchanged stack "
+            "opens no SSH session."
         )
     idle, load = fp.get("idle_edge_only") or fp.get("idle", {}), fp.get("load_max", {})
     if "nginx" in idle and "turnserver" in idle:
-        s = (f"On the VPS, nginx (master + workers) and coturn hold {mb(idle['nginx']['rss_kb'])} MiB and "
-             f"{mb(idle['turnserver']['rss_kb'])} MiB resident at idle")
+        t = (f"nginx (master + workers) and coturn use {idle['nginx']['rss_kb'] / 1024:.0f} and "
+             f"{idle['turnserver']['rss_kb'] / 1024:.0f} MiB resident at idle")
         if "nginx" in load and "turnserver" in load:
-            s += f", {mb(load['nginx']['rss_kb'])} MiB and {mb(load['turnserver']['rss_kb'])} MiB at most under load"
-        parts.append(s + ".")
+            t += f", {load['nginx']['rss_kb'] / 1024:.0f} and {load['turnserver']['rss_kb'] / 1024:.0f} MiB under load"
+        parts.append(t + ".")
     return " ".join(parts)
 
 
@@ -202,8 +217,16 @@ def chart(r, path):
     ax.set_ylabel("MiB")
     ax.margins(y=0.2)
 
-    fig.tight_layout(rect=(0, 0, 1, 0.93))
+    fig.tight_layout(rect=(0, 0, 1, 0.95))
     fig.savefig(path, dpi=90)
+
+
+def during(text):
+    """'conns-cN haproxy' -> 'new connections, haproxy'"""
+    m, _, p = text.partition(" ")
+    names = {"tput": "TCP stream", "tput-tls": "TLS stream", "conns-cN": "new connections", "conns-c1": "handshakes",
+             "udp": "UDP"}
+    return f"{names.get(m, m)}, {p}"
 
 
 def table_metric(r, metric, paths):
@@ -357,7 +380,7 @@ def report(r, out):
             continue
         extra = f" (edge only: {mb(eo[g]['rss_kb'])})" if g in eo else ""
         L.append(f"| {g} | {fmt(i['processes'], 0) if i else '–'} | {mb(i['rss_kb']) if i else '–'}{extra} | "
-                 f"{mb(l_['rss_kb']) if l_ else '–'}{' (' + l_['during'] + '; processes: ' + str(l_['processes']) + ')' if l_ else ''} | "
+                 f"{mb(l_['rss_kb']) if l_ else '–'}{' (' + during(l_['during']) + '; processes: ' + str(l_['processes']) + ')' if l_ else ''} | "
                  f"{mb(i['pss_kb']) if i else '–'} | {mb(l_['pss_kb']) if l_ else '–'} |")
     L.append("")
 
@@ -371,6 +394,11 @@ def report(r, out):
              f"{'reached' if q.get('reached') else 'NOT reached'} after {q.get('waited_s')} s (at most {q.get('max_s')} s), load then {q.get('load')}. "
              f"1-minute load at the start of each measurement: median {fmt(lm.get('median'))}, min {fmt(lm.get('min'))}, max {fmt(lm.get('max'))} "
              "(the bench's own load counts too: a measurement keeps both cores busy).")
+    marks = meta.get("load_marks") or []
+    others = max((m.get("other_netns", 0) for m in marks), default=0)
+    if others:
+        L.append(f"- Other work on the machine: up to {others} network namespaces that are not the bench's were present at the "
+                 "phase marks (another network-lab run, for one): its CPU use is noise in these numbers.")
     L.append(f"- {meta.get('reps')} repetitions x {meta.get('secs')} s per measurement, {meta.get('conns_c')} connections in flight for the rate; "
              "the order of the paths rotates each repetition.")
     L.append(f"- nginx {meta.get('nginx')}, nftables {meta.get('nftables')}, coturn {meta.get('coturn')}, HAProxy {meta.get('haproxy')}, "
