@@ -5,7 +5,7 @@
 # Go for bench/benchnet. See bench/README.md.
 #
 #   bash bench/run.sh             measure; write bench/results.json, REPORT.md, chart.png
-#   BENCH_KEEP=1 bash bench/run.sh   keep the namespaces (xeb-*) and .lab/bench afterwards
+#   BENCH_KEEP=1 bash bench/run.sh   keep the namespaces (xeb-*) and the bench's files afterwards
 #   bash bench/run.sh --down      tear a kept bench lab down
 #   bash bench/run.sh --report    only re-render REPORT.md and chart.png from bench/results.json
 #
@@ -18,7 +18,7 @@
 # The hosts are the network lab's kind (test/lab/lib.sh: host_up, link_host,
 # on, bg): client, inet (router), vps, home and peer, with the lab's addresses
 # and its veth stand-in for the tailnet, under the bench's own namespace
-# prefix (xeb-) and directory (.lab/bench), so a lab run (xel-*) and a bench
+# prefix (xeb-) and directory (/var/cache/xmpp-edge/lab/bench), so a lab run (xel-*) and a bench
 # run never tear each other down. It asserts nothing about timings.
 set -uo pipefail
 
@@ -36,7 +36,9 @@ if [ "${1:-}" = --report ]; then
   exec "$PY" "$BENCH/report.py" --results "$OUT/results.json" --out "$OUT"
 fi
 
-LAB=${BENCH_LAB_DIR:-$REPO/.lab/bench}
+# Not under the repository: each host mounts fresh tmpfs on /tmp, /var/tmp,
+# /root and /run, which would hide a checkout there (as the lab's own files).
+LAB=${BENCH_LAB_DIR:-/var/cache/xmpp-edge/lab/bench}
 # shellcheck source=test/lab/lib.sh
 source "$REPO/test/lab/lib.sh"
 # The bench's own namespaces (after sourcing: lib.sh sets xel-).
