@@ -3,9 +3,8 @@
 # own software on the lab-style vps (the same as the network lab's), the
 # alternatives it compares against, iperf3 for a cross-check and matplotlib
 # for the chart. Go (for bench/benchnet) must be there already. Idempotent;
-# root; an apt source. Like the lab's installer it keeps the packages' daemons
-# from starting on this machine (policy-rc.d 101): the bench starts its own
-# copies inside its namespaces.
+# root. scripts/apt-install.sh keeps the packages' daemons from starting on
+# this machine: the bench starts its own copies inside its namespaces.
 set -euo pipefail
 
 PACKAGES=(
@@ -32,29 +31,4 @@ if ! command -v go >/dev/null 2>&1 && [ ! -x /usr/local/go/bin/go ]; then
   exit 1
 fi
 
-missing=()
-for p in "${PACKAGES[@]}"; do
-  if ! dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed"; then
-    missing+=("$p")
-  fi
-done
-if [ "${#missing[@]}" -eq 0 ]; then
-  echo "bench install-deps: all ${#PACKAGES[@]} packages present"
-  exit 0
-fi
-
-echo "bench install-deps: installing ${missing[*]}"
-export DEBIAN_FRONTEND=noninteractive
-policy=/usr/sbin/policy-rc.d
-made_policy=0
-if [ ! -e "$policy" ]; then
-  printf '#!/bin/sh\nexit 101\n' >"$policy"
-  chmod 755 "$policy"
-  made_policy=1
-fi
-trap '[ "$made_policy" = 1 ] && rm -f "$policy"' EXIT
-if ! apt-get install -y --no-install-recommends "${missing[@]}"; then
-  apt-get update
-  apt-get install -y --no-install-recommends "${missing[@]}"
-fi
-echo "bench install-deps: done"
+bash "$(dirname "$0")/../apt-install.sh" "${PACKAGES[@]}"
