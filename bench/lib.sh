@@ -75,40 +75,6 @@ vssh() {
     -o ServerAliveInterval=5 -o ServerAliveCountMax=3 -o LogLevel=ERROR "root@$VPS4" "$@"
 }
 
-# tailscaled's own rules beside ours, as tailscaled 1.102's nftables mode lays
-# them out (the lab's stand-in loads the same): on a real VPS forwarded
-# packets pass them too, counters and all.
-ts_rules() { # FAMILY SADDR-MATCH RANGE OWN-ADDRESS
-  local fwd_drop="" in_ret="" in_drop=""
-  if [ "$1" = ip ]; then
-    fwd_drop="oifname \"tailscale0*\" $2 $3 counter drop"
-    in_ret="iifname != \"tailscale0*\" $2 100.115.92.0/23 counter return"
-    in_drop="iifname != \"tailscale0*\" $2 $3 counter drop"
-  fi
-  cat <<EOF
-table $1 filter {
-    chain FORWARD { type filter hook forward priority filter; policy accept; counter jump ts-forward; }
-    chain INPUT { type filter hook input priority filter; policy accept; counter jump ts-input; }
-    chain ts-forward {
-        iifname "tailscale0*" counter meta mark set meta mark & 0xff04ffff | 0x00040000
-        meta mark & 0x00ff0000 == 0x00040000 counter accept
-        $fwd_drop
-        oifname "tailscale0*" counter accept
-    }
-    chain ts-input {
-        iifname "lo*" $2 $4 counter accept
-        iifname "tailscale0*" counter accept
-        udp dport 41641 counter accept
-        $in_ret
-        $in_drop
-    }
-}
-table $1 nat {
-    chain POSTROUTING { type nat hook postrouting priority srcnat; policy accept; counter jump ts-postrouting; }
-    chain ts-postrouting { meta mark & 0x00ff0000 == 0x00040000 counter masquerade; }
-}
-EOF
-}
 
 build_topology() {
   local h e
@@ -158,7 +124,7 @@ SSHD_END
     ip -n "${LAB_PREFIX}$h" route add 100.64.0.0/10 dev tailscale0
     ip -n "${LAB_PREFIX}$h" -6 route add fd7a:115c:a1e0::/48 dev tailscale0
   done
-  { ts_rules ip "ip saddr" 100.64.0.0/10 "$VPS_TS4" && ts_rules ip6 "ip6 saddr" fd7a:115c:a1e0::/48 "$VPS_TS6"; } |
+  { standin_ts_rules ip "ip saddr" 100.64.0.0/10 "$VPS_TS4" && standin_ts_rules ip6 "ip6 saddr" fd7a:115c:a1e0::/48 "$VPS_TS6"; } |
     on vps nft -f - || return 1
   bg vps "$LAB/logs/sshd.out" /usr/sbin/sshd -D -e -f /etc/ssh/sshd_config
   wait_for 20 listening vps tcp 22 || { echo "bench: sshd on the vps is not listening" >&2; return 1; }

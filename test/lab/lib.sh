@@ -185,3 +185,43 @@ check() {
   WHY=""
 }
 section() { printf '# -- %s\n' "$*"; }
+
+# ---- tailscaled's rules, for hosts without a real tailscaled ----------------------------
+
+# tailscaled's WireGuard port (its default).
+TS_PORT=41641
+
+# tailscaled's own rules as its 1.102 nftables mode writes them: the lab's
+# stand-in link and the bench load them beside ours, so forwarded packets pass
+# them as on a real VPS.
+standin_ts_rules() { # FAMILY SADDR-MATCH RANGE OWN-ADDRESS (as tailscaled 1.102's nftables mode writes them)
+  local fwd_drop="" in_ret="" in_drop=""
+  if [ "$1" = ip ]; then
+    fwd_drop="oifname \"tailscale0*\" $2 $3 counter drop"
+    in_ret="iifname != \"tailscale0*\" $2 100.115.92.0/23 counter return"
+    in_drop="iifname != \"tailscale0*\" $2 $3 counter drop"
+  fi
+  cat <<EOF
+table $1 filter {
+    chain FORWARD { type filter hook forward priority filter; policy accept; counter jump ts-forward; }
+    chain INPUT { type filter hook input priority filter; policy accept; counter jump ts-input; }
+    chain ts-forward {
+        iifname "tailscale0*" counter meta mark set meta mark & 0xff04ffff | 0x00040000
+        meta mark & 0x00ff0000 == 0x00040000 counter accept
+        $fwd_drop
+        oifname "tailscale0*" counter accept
+    }
+    chain ts-input {
+        iifname "lo*" $2 $4 counter accept
+        iifname "tailscale0*" counter accept
+        udp dport $TS_PORT counter accept
+        $in_ret
+        $in_drop
+    }
+}
+table $1 nat {
+    chain POSTROUTING { type nat hook postrouting priority srcnat; policy accept; counter jump ts-postrouting; }
+    chain ts-postrouting { meta mark & 0x00ff0000 == 0x00040000 counter masquerade; }
+}
+EOF
+}

@@ -22,7 +22,6 @@ HS_URL=https://$HS_NAME
 CTL4=198.51.100.200 CTL6=2001:db8:90::90
 HS_USER=lab
 EDGE_TAG=tag:xmpp-edge
-TS_PORT=41641
 
 # tailnet_word: the closing line's first word (the link the run used).
 tailnet_word() {
@@ -68,37 +67,6 @@ $(standin_ts_rules ip6 "ip6 saddr" fd7a:115c:a1e0::/48 "$VPS_TS6")
 EOF
 }
 
-standin_ts_rules() { # FAMILY SADDR-MATCH RANGE OWN-ADDRESS (as tailscaled 1.102's nftables mode writes them)
-  local fwd_drop="" in_ret="" in_drop=""
-  if [ "$1" = ip ]; then
-    fwd_drop="oifname \"tailscale0*\" $2 $3 counter drop"
-    in_ret="iifname != \"tailscale0*\" $2 100.115.92.0/23 counter return"
-    in_drop="iifname != \"tailscale0*\" $2 $3 counter drop"
-  fi
-  cat <<EOF
-table $1 filter {
-    chain FORWARD { type filter hook forward priority filter; policy accept; counter jump ts-forward; }
-    chain INPUT { type filter hook input priority filter; policy accept; counter jump ts-input; }
-    chain ts-forward {
-        iifname "tailscale0*" counter meta mark set meta mark & 0xff04ffff | 0x00040000
-        meta mark & 0x00ff0000 == 0x00040000 counter accept
-        $fwd_drop
-        oifname "tailscale0*" counter accept
-    }
-    chain ts-input {
-        iifname "lo*" $2 $4 counter accept
-        iifname "tailscale0*" counter accept
-        udp dport $TS_PORT counter accept
-        $in_ret
-        $in_drop
-    }
-}
-table $1 nat {
-    chain POSTROUTING { type nat hook postrouting priority srcnat; policy accept; counter jump ts-postrouting; }
-    chain ts-postrouting { meta mark & 0x00ff0000 == 0x00040000 counter masquerade; }
-}
-EOF
-}
 
 # ---- Headscale --------------------------------------------------------------------
 
