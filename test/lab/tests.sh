@@ -420,11 +420,20 @@ for s in json.load(open(sys.argv[1])):
 print(" ".join(str(p) for p in sorted(planned)))
 PY
 )
+  relay=$(/usr/bin/python3 -c 'import json,sys; r=[s["ports"] for s in json.load(open(sys.argv[1])) if s["id"]=="turn-relay"][0]; print(r["from"], r["to"])' "$GOOD/services.json")
   scan_udp() { # FAMILY ADDR
-    local out p state want bad=""
-    out=$(ON_TIMEOUT=60 on client nmap $1 -n -Pn -sU -p 3478,3479,5349,5350,9999,41641,50000,50099,50100,64738,64739 --max-retries 2 -oG - "$2" 2>&1)
+    local out p state want bad="" held lo hi ports
+    # coturn holds the relay ports of live allocations (the TURN tests'), and a
+    # held relay socket answers nothing (open|filtered, like a drop): probe the
+    # lowest and highest relay ports no socket on the vps holds.
+    held=" $(on vps ss -Hnua | awk '{ n = split($4, a, ":"); print a[n] }' | sort -un | tr '\n' ' ') "
+    read -r lo hi <<<"$relay"
+    while [[ $held == *" $lo "* ]]; do lo=$((lo + 1)); done
+    while [[ $held == *" $hi "* ]]; do hi=$((hi - 1)); done
+    ports="3478 3479 5349 5350 9999 41641 $lo $hi $((${relay#* } + 1)) 64738 64739"
+    out=$(ON_TIMEOUT=60 on client nmap $1 -n -Pn -sU -p "${ports// /,}" --max-retries 2 -oG - "$2" 2>&1)
     printf '%s\n' "$out" >>"$LAB/logs/nmap.log"
-    for p in 3478 3479 5349 5350 9999 41641 50000 50099 50100 64738 64739; do
+    for p in $ports; do
       state=$(grep -o " $p/[^/]*/udp" <<<"$out" | cut -d/ -f2)
       case " $udp " in
         *" $p "*) want="open|closed" ;;
