@@ -27,6 +27,8 @@ set -uo pipefail
 ROOT=$(cd "$(dirname "$0")/../.." && pwd)
 # shellcheck source=scripts/engine/versions.sh
 . "$ROOT/scripts/engine/versions.sh"
+# shellcheck source=test/lib/lab-host.sh
+. "$ROOT/test/lib/lab-host.sh"
 
 NS_VPS=xe-engine-vps
 NS_CLI=xe-engine-cli
@@ -57,23 +59,9 @@ flock -w 900 8 || { echo "lifecycle: another run holds /run/lock/xmpp-edge-engin
 
 T=""
 HOLDER=""
-kill_ns() {
-  local ns=$1 pids pid
-  ip netns list 2>/dev/null | grep -qw "^$ns" || return 0
-  pids=$(ip netns pids "$ns" 2>/dev/null || true)
-  for pid in $pids; do kill -TERM "$pid" 2>/dev/null || true; done
-  for _ in $(seq 30); do
-    pids=$(ip netns pids "$ns" 2>/dev/null || true)
-    [ -z "$pids" ] && break
-    sleep 0.1
-  done
-  for pid in $pids; do kill -KILL "$pid" 2>/dev/null || true; done
-  ip netns del "$ns" 2>/dev/null || true
-}
 cleanup() {
   local rc=$?
-  kill_ns "$NS_CLI"
-  kill_ns "$NS_VPS"
+  lab_ns_remove "$NS_CLI" "$NS_VPS"
   [ -n "$HOLDER" ] && wait "$HOLDER" 2>/dev/null
   if [ -n "$T" ] && [ -d "$T" ]; then
     if [ -n "${XMPP_EDGE_ENGINE_KEEP:-}" ]; then echo "lifecycle: kept $T" >&2; else rm -rf -- "$T"; fi
@@ -123,8 +111,7 @@ pl() {
 out() { cat "$T/out"; }
 
 # --- The lab: client and VPS namespaces ----------------------------------------
-kill_ns "$NS_CLI"   # leftovers of an aborted run (these names are this test's own)
-kill_ns "$NS_VPS"
+lab_ns_remove "$NS_CLI" "$NS_VPS"   # leftovers of an aborted run (these names are this test's own)
 lab_up() {
   ip netns add "$NS_VPS" && ip netns add "$NS_CLI" || return 1
   ip -n "$NS_VPS" link set lo up && ip -n "$NS_CLI" link set lo up || return 1
@@ -132,31 +119,9 @@ lab_up() {
   ip -n "$NS_CLI" link set xe-eng-c up && ip -n "$NS_VPS" link set eth0 up || return 1
   ip -n "$NS_CLI" addr add "$CLI4/24" dev xe-eng-c && ip -n "$NS_CLI" addr add "$CLI6/64" dev xe-eng-c nodad || return 1
   ip -n "$NS_VPS" addr add "$VPS4/24" dev eth0 && ip -n "$NS_VPS" addr add "$VPS6/64" dev eth0 nodad || return 1
-  local d n v="$T/vps"
-  for d in etc var/lib var/log usr/local; do
-    n=${d//\//_}
-    mkdir -p "$v/$n-up" "$v/$n-wk"
-  done
-  # shellcheck disable=SC2016 # expanded by the inner bash
-  ip netns exec "$NS_VPS" unshare -m --propagation private bash -c '
-    set -e
-    v=$1
-    for d in etc var/lib var/log usr/local; do
-      n=${d//\//_}
-      mount -t overlay overlay -o "lowerdir=/$d,upperdir=$v/$n-up,workdir=$v/$n-wk" "/$d"
-    done
-    mount -t tmpfs -o mode=0755 tmpfs /run
-    mount -t tmpfs -o mode=1777 tmpfs /var/tmp
-    mkdir -p /run/sshd
-    touch "$v/ready"
-    exec sleep infinity' lab-holder "$v" </dev/null >"$v/holder.log" 2>&1 &
-  HOLDER=$!
-  for _ in $(seq 50); do
-    [ -e "$v/ready" ] && break
-    kill -0 "$HOLDER" 2>/dev/null || break
-    sleep 0.1
-  done
-  [ -e "$v/ready" ] || { cat "$v/holder.log"; return 1; }
+  local v="$T/vps"
+  lab_host_start "$NS_VPS" "$v" vps || return 1
+  HOLDER=$LAB_HOST_PID
 
   # sshd with the pinned host key; the deploy key of Pulumi.lab.yaml may log in as root.
   install -m 600 "$ROOT/test/engine/lab/ssh_host_ed25519_key" "$v/ssh_host_ed25519_key"

@@ -1,17 +1,18 @@
 # shellcheck shell=bash
-# The network lab's machinery (sourced by test/lab/run.sh): lab hosts,
-# the topology, bounded waits, assertions. See test/lab/README.md.
+# The network lab's machinery (sourced by test/lab/run.sh and bench/run.sh):
+# lab hosts, the topology, bounded waits, assertions. See test/lab/README.md.
 #
-# A lab host = network namespace "xel-NAME" + one holder process that owns a
-# private mount, PID and UTS namespace (DESIGN.md "Lab host recipe"):
-#   /etc       overlay: LAB/hosts/NAME/etc-lower (the host's own files) over /etc
-#   /var/lib, /var/log, /usr/local   overlays over the machine's directories
-#   /run, /tmp, /var/tmp, /root       fresh tmpfs
-#   /proc      the host's own (its own PIDs); /proc/sys read-only except net.*
-# Writes land in LAB/hosts/NAME/*-up, never in the machine's directories.
+# A lab host = network namespace "xel-NAME" + the holder of test/lib/lab-host.sh
+# with its own PIDs (--own-pids): /etc an overlay of LAB/hosts/NAME/etc-lower
+# (the host's own files) over /etc; /var/lib, /var/log, /usr/local overlays;
+# fresh /run, /tmp, /var/tmp, /root; its own /proc. Writes land in
+# LAB/hosts/NAME/*-up, never in the machine's directories.
 # `on NAME CMD...` runs CMD inside (nsenter into all of them, bounded by timeout).
 # Killing the holder (PID 1 of the host's PID namespace) ends every process
 # started in the host: sshd, nginx, prosody, whatever the apply started.
+
+# shellcheck source=test/lib/lab-host.sh
+source "$(dirname "${BASH_SOURCE[0]}")/../lib/lab-host.sh"
 
 LAB_PREFIX=xel-
 LAB_HOSTS=()
@@ -21,67 +22,13 @@ lab_log() { printf '# %s\n' "$*"; }
 
 # host_up NAME: create the namespaces of a lab host (its etc-lower must exist).
 host_up() {
-  local name=$1 ns=${LAB_PREFIX}$1 dir=$LAB/hosts/$1 d n pid
-  mkdir -p "$dir/etc-lower"
-  for d in etc var/lib var/log usr/local; do
-    n=${d//\//_}
-    mkdir -p "$dir/$n-up" "$dir/$n-wk"
-  done
+  local name=$1 ns=${LAB_PREFIX}$1 dir=$LAB/hosts/$1
   ip netns add "$ns"
   ip -n "$ns" link set lo up
   LAB_HOSTS+=("$name")
-  # shellcheck disable=SC2016 # expanded by the inner bash
-  ip netns exec "$ns" unshare --mount --pid --uts --fork --mount-proc --propagation private \
-    bash -c '
-      set -e
-      dir=$1 name=$2
-      mount -t overlay overlay -o "lowerdir=$dir/etc-lower:/etc,upperdir=$dir/etc-up,workdir=$dir/etc-wk" /etc
-      for d in var/lib var/log usr/local; do
-        n=${d//\//_}
-        mount -t overlay overlay -o "lowerdir=/$d,upperdir=$dir/$n-up,workdir=$dir/$n-wk" "/$d"
-      done
-      mount -t tmpfs -o mode=0755 tmpfs /run
-      mount -t tmpfs -o mode=1777 tmpfs /tmp
-      mount -t tmpfs -o mode=1777 tmpfs /var/tmp
-      mount -t tmpfs -o mode=0700 tmpfs /root
-      # Kernel settings outside net.* are global to the machine: read-only here.
-      mount --bind /proc/sys /proc/sys
-      mount -o remount,bind,ro /proc/sys
-      mount --bind /proc/sys/net /proc/sys/net
-      mount -o remount,bind,rw /proc/sys/net
-      mkdir -p /run/sshd /run/prosody /run/lock
-      chown prosody:prosody /run/prosody 2>/dev/null || true
-      hostname "$name"
-      touch "$dir/ready"
-      # PID 1 of the host: reaps orphans (daemons double-fork), exits on TERM.
-      exec /usr/bin/python3 -c "
-import os, signal, time
-signal.signal(signal.SIGTERM, lambda *a: os._exit(0))
-while True:
-    try:
-        os.wait()
-    except ChildProcessError:
-        time.sleep(0.5)
-"' holder "$dir" "$name" </dev/null >"$dir/holder.log" 2>&1 &
-  pid=$!
-  for _ in $(seq 100); do
-    [ -e "$dir/ready" ] && break
-    kill -0 "$pid" 2>/dev/null || break
-    sleep 0.05
-  done
-  if [ ! -e "$dir/ready" ]; then
-    echo "lab: host $name did not come up:" >&2
-    cat "$dir/holder.log" >&2
-    return 1
-  fi
-  # The holder is the child of unshare (ip netns exec execs unshare).
-  for _ in $(seq 100); do
-    HOLDER[$name]=$(awk '{print $1}' "/proc/$pid/task/$pid/children" 2>/dev/null)
-    [ -n "${HOLDER[$name]}" ] && break
-    sleep 0.05
-  done
-  [ -n "${HOLDER[$name]}" ] || { echo "lab: no holder pid for $name" >&2; return 1; }
-  echo "${HOLDER[$name]}" >"$dir/holder.pid"
+  lab_host_start "$ns" "$dir" "$name" --own-pids || return 1
+  HOLDER[$name]=$LAB_HOST_PID
+  echo "$LAB_HOST_PID" >"$dir/holder.pid"
 }
 
 # on NAME CMD...: run CMD in lab host NAME, bounded (ON_TIMEOUT, default 60 s).
@@ -100,32 +47,15 @@ bg() {
   disown $!
 }
 
-# lab_down: end every lab process, delete the namespaces (the mounts go with
-# the last process of each mount namespace), remove LAB unless LAB_KEEP=1.
+# lab_down: end every lab process and delete the namespaces (the mounts go
+# with the last process of each mount namespace). LAB's files stay.
 lab_down() {
-  local ns pid pids _
-  for ns in $(ip netns list 2>/dev/null | awk '{print $1}' | grep "^${LAB_PREFIX}" || true); do
-    pids=$(ip netns pids "$ns" 2>/dev/null || true)
-    for pid in $pids; do kill -TERM "$pid" 2>/dev/null || true; done
-  done
-  for _ in $(seq 50); do
-    pids=""
-    for ns in $(ip netns list 2>/dev/null | awk '{print $1}' | grep "^${LAB_PREFIX}" || true); do
-      pids+=$(ip netns pids "$ns" 2>/dev/null || true)
-    done
-    [ -z "$pids" ] && break
-    sleep 0.1
-  done
-  for ns in $(ip netns list 2>/dev/null | awk '{print $1}' | grep "^${LAB_PREFIX}" || true); do
-    for pid in $(ip netns pids "$ns" 2>/dev/null || true); do kill -KILL "$pid" 2>/dev/null || true; done
-  done
-  sleep 0.2
-  for ns in $(ip netns list 2>/dev/null | awk '{print $1}' | grep "^${LAB_PREFIX}" || true); do
-    ip netns del "$ns" 2>/dev/null || true
-  done
+  # shellcheck disable=SC2046 # one namespace name per word
+  lab_ns_remove $(ip netns list 2>/dev/null | awk '{print $1}' | grep "^${LAB_PREFIX}" || true)
 }
 
 # ---- topology --------------------------------------------------------------
+
 
 # link_host NAME IPV4/LEN GW4 IPV6/LEN GW6: veth NAME:eth0 <-> inet:NAME
 link_host() {
