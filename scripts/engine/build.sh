@@ -18,6 +18,8 @@ set -euo pipefail
 here=$(cd "$(dirname "$0")" && pwd)
 # shellcheck source=scripts/engine/versions.sh
 . "$here/versions.sh"
+# shellcheck source=scripts/lib/go-build.sh
+. "$here/../lib/go-build.sh"
 
 command -v go >/dev/null || export PATH="/usr/local/go/bin:$PATH"
 command -v go >/dev/null || { echo "build.sh: go not found (expected /usr/local/go/bin/go)" >&2; exit 1; }
@@ -25,9 +27,8 @@ command -v go >/dev/null || { echo "build.sh: go not found (expected /usr/local/
 cache_root=${XMPP_EDGE_ENGINE_CACHE:-/var/cache/xmpp-edge/engine}
 ldflags_cli="-s -w -X github.com/pulumi/pulumi/sdk/v3/go/common/version.Version=v$PULUMI_CLI_VERSION"
 ldflags_host="-s -w -X github.com/pulumi/pulumi/sdk/v3/go/common/version.Version=v$NODEJS_HOST_SDK_VERSION"
-build_env=(GOTOOLCHAIN=local "GOFLAGS=-mod=readonly -buildvcs=false" CGO_ENABLED=0)
 # The cache key: what goes into the binaries (versions, wrapper modules, flags, Go).
-build_id=$( { printf '%s\n' "$PULUMI_CLI_VERSION" "$NODEJS_HOST_SDK_VERSION" "$ldflags_cli" "$ldflags_host" "${build_env[@]}" "$(GOTOOLCHAIN=local go env GOVERSION 2>/dev/null)"
+build_id=$( { printf '%s\n' "$PULUMI_CLI_VERSION" "$NODEJS_HOST_SDK_VERSION" "$ldflags_cli" "$ldflags_host" "${GO_BUILD_ENV[@]}" "$(GOTOOLCHAIN=local go env GOVERSION 2>/dev/null)"
   cat "$here"/cli/go.mod "$here"/cli/go.sum "$here"/langhost-nodejs/go.mod "$here"/langhost-nodejs/go.sum; } | sha256sum | cut -c1-12)
 dir="$cache_root/v$PULUMI_CLI_VERSION-$build_id"
 bin="$dir/bin"
@@ -35,35 +36,12 @@ bin="$dir/bin"
 if [ "${1:-}" = "--print" ]; then echo "$bin"; exit 0; fi
 [ $# -eq 0 ] || { echo "usage: $0 [--print]" >&2; exit 2; }
 
-mkdir -p "$bin" "$dir/logs"
+mkdir -p "$bin"
 # One builder at a time per cache entry; a second caller waits, then finds the binaries.
 exec 9>"$dir/.lock"
 flock 9
 
-# build NAME WRAPPER_DIR PACKAGE LDFLAGS
-build() {
-  local name=$1 wrapper=$2 pkg=$3 ldflags=$4
-  if [ -x "$bin/$name" ]; then
-    echo "build.sh: $name cached: $bin/$name" >&2
-    return 0
-  fi
-  local log="$dir/logs/$name.log" start=$SECONDS
-  echo "build.sh: building $name from $pkg (log: $log) ..." >&2
-  # -mod=readonly: the committed go.sum is the whole trust list, so no
-  # checksum-database lookup happens and nothing is resolved anew. No VCS
-  # stamp: the wrapper's own git state is not part of the binary.
-  if ! (cd "$here/$wrapper" && env "${build_env[@]}" \
-        nice -n 10 go build -trimpath -ldflags "$ldflags" -o "$bin/.$name.tmp" "$pkg") >"$log" 2>&1; then
-    echo "build.sh: building $name FAILED; last lines of $log:" >&2
-    tail -n 20 "$log" >&2
-    rm -f "$bin/.$name.tmp"
-    return 1
-  fi
-  mv -f "$bin/.$name.tmp" "$bin/$name"
-  echo "build.sh: built $name in $((SECONDS - start))s: $(du -h "$bin/$name" | cut -f1) $bin/$name" >&2
-}
-
-build pulumi cli github.com/pulumi/pulumi/pkg/v3/cmd/pulumi "$ldflags_cli"
-build pulumi-language-nodejs langhost-nodejs github.com/pulumi/pulumi/sdk/v3/nodejs/cmd/pulumi-language-nodejs "$ldflags_host"
+go_build_cached build.sh "$bin" pulumi "$here/cli" github.com/pulumi/pulumi/pkg/v3/cmd/pulumi "$ldflags_cli"
+go_build_cached build.sh "$bin" pulumi-language-nodejs "$here/langhost-nodejs" github.com/pulumi/pulumi/sdk/v3/nodejs/cmd/pulumi-language-nodejs "$ldflags_host"
 
 echo "$bin"

@@ -26,20 +26,19 @@ here=$(cd "$(dirname "$0")" && pwd)
 tn=$here/tailnet
 # shellcheck source=scripts/lab/tailnet/versions.sh
 . "$tn/versions.sh"
+# shellcheck source=scripts/lib/go-build.sh
+. "$here/../lib/go-build.sh"
 
 command -v go >/dev/null || export PATH="/usr/local/go/bin:$PATH"
 command -v go >/dev/null || { echo "build-tailnet: go not found (expected /usr/local/go/bin/go)" >&2; exit 1; }
 
 cache_root=${XMPP_EDGE_TAILNET_CACHE:-/var/cache/xmpp-edge/tailnet}
-# -mod=readonly: the committed go.sum is the whole trust list; nothing is
-# resolved anew. No VCS stamp (the wrapper's git state is not in the binary).
-build_env=(GOTOOLCHAIN=local "GOFLAGS=-mod=readonly -buildvcs=false" CGO_ENABLED=0)
 ldflags_ts="-s -w -X tailscale.com/version.longStamp=$TAILSCALE_VERSION-xmpp-edge-lab -X tailscale.com/version.shortStamp=$TAILSCALE_VERSION"
 ldflags_hs="-s -w"
 goversion=$(GOTOOLCHAIN=local go env GOVERSION 2>/dev/null)
 
 key() { # WRAPPER LDFLAGS: what goes into the binaries
-  { printf '%s\n' "$2" "${build_env[@]}" "$goversion"; cat "$tn/$1/go.mod" "$tn/$1/go.sum"; } | sha256sum | cut -c1-12
+  { printf '%s\n' "$2" "${GO_BUILD_ENV[@]}" "$goversion"; cat "$tn/$1/go.mod" "$tn/$1/go.sum"; } | sha256sum | cut -c1-12
 }
 ts_dir=$cache_root/tailscale-v$TAILSCALE_VERSION-$(key tailscale "$ldflags_ts")
 hs_dir=$cache_root/headscale-v$HEADSCALE_VERSION-$(key headscale "$ldflags_hs")
@@ -64,29 +63,8 @@ mkdir -p "$cache_root"
 exec 9>"$cache_root/.lock"
 flock 9
 
-# build DIR NAME WRAPPER PACKAGE LDFLAGS
-build() {
-  local dir=$1 name=$2 wrapper=$3 pkg=$4 ldflags=$5
-  if [ -x "$dir/$name" ]; then
-    echo "build-tailnet: $name cached: $dir/$name" >&2
-    return 0
-  fi
-  mkdir -p "$dir/logs"
-  local log=$dir/logs/$name.log start=$SECONDS
-  echo "build-tailnet: building $name from $pkg (log: $log) ..." >&2
-  if ! (cd "$tn/$wrapper" && env "${build_env[@]}" \
-        nice -n 10 go build -trimpath -ldflags "$ldflags" -o "$dir/.$name.tmp" "$pkg") >"$log" 2>&1; then
-    echo "build-tailnet: building $name FAILED; last lines of $log:" >&2
-    tail -n 20 "$log" >&2
-    rm -f "$dir/.$name.tmp"
-    return 1
-  fi
-  mv -f "$dir/.$name.tmp" "$dir/$name"
-  echo "build-tailnet: built $name in $((SECONDS - start))s: $(du -h "$dir/$name" | cut -f1) $dir/$name" >&2
-}
-
-build "$ts_dir" tailscaled tailscale tailscale.com/cmd/tailscaled "$ldflags_ts"
-build "$ts_dir" tailscale tailscale tailscale.com/cmd/tailscale "$ldflags_ts"
-build "$hs_dir" headscale headscale github.com/juanfont/headscale/cmd/headscale "$ldflags_hs"
+go_build_cached build-tailnet "$ts_dir" tailscaled "$tn/tailscale" tailscale.com/cmd/tailscaled "$ldflags_ts"
+go_build_cached build-tailnet "$ts_dir" tailscale "$tn/tailscale" tailscale.com/cmd/tailscale "$ldflags_ts"
+go_build_cached build-tailnet "$hs_dir" headscale "$tn/headscale" github.com/juanfont/headscale/cmd/headscale "$ldflags_hs"
 link_bin
 echo "$bin"
