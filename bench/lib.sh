@@ -52,7 +52,7 @@ make_keys() {
 # the proxy-protocol variant, each as the Pulumi program would push it.
 render_pushes() {
   local r fw
-  r=("$REPO/node_modules/.bin/tsx" "$BENCH/render.ts" --config "$STACK" --vps-ipv4 "$VPS4" --vps-ipv6 "$VPS6"
+  r=("$REPO/node_modules/.bin/tsx" "$REPO/test/lab/render.ts" --config "$STACK" --vps-ipv4 "$VPS4" --vps-ipv6 "$VPS6"
     --vps-tailnet-ipv4 "$VPS_TS4" --turn-secret "$TURN_SECRET")
   # shellcheck disable=SC2016
   fw=$(cd "$REPO" && node -e '
@@ -85,24 +85,7 @@ build_topology() {
     echo "$h" >"$e/hostname"
     printf '127.0.0.1 localhost\n::1 localhost\n127.0.1.1 %s\n' "$h" >"$e/hosts"
   done
-  e=$LAB/hosts/vps/etc-lower/ssh
-  mkdir -p "$e"
-  install -m 0600 "$LAB/keys/vps_host" "$e/ssh_host_ed25519_key"
-  install -m 0644 "$LAB/keys/vps_host.pub" "$e/ssh_host_ed25519_key.pub"
-  cat >"$e/sshd_config" <<SSHD_END
-# xmpp-edge bench: sshd on the vps (its own host key; the deployer's key only)
-Port 22
-ListenAddress 0.0.0.0
-HostKey /etc/ssh/ssh_host_ed25519_key
-PidFile /run/sshd.pid
-AuthorizedKeysFile $LAB/keys/authorized_keys
-StrictModes no
-PermitRootLogin prohibit-password
-PasswordAuthentication no
-KbdInteractiveAuthentication no
-UsePAM no
-LogLevel VERBOSE
-SSHD_END
+  setup_vps_etc
   ip netns add "${LAB_PREFIX}inet" || return 1
   ip -n "${LAB_PREFIX}inet" link set lo up
   for h in client vps home peer; do host_up "$h" || return 1; done
@@ -111,19 +94,8 @@ SSHD_END
     link_host client "$CLIENT4/26" 203.0.113.1 "$CLIENT6/64" 2001:db8:20::1 &&
     link_host peer "$PEER4/26" 203.0.113.65 "$PEER6/64" 2001:db8:70::1 || return 1
   ip netns exec "${LAB_PREFIX}inet" sysctl -q -w net.ipv4.ip_forward=1 net.ipv6.conf.all.forwarding=1
-  # The tailnet stand-in, as in the lab: a veth pair named tailscale0 on both
-  # ends, /32 + /128 addresses and routes to the ranges, MTU 1280 (tailscaled's).
-  ip -n "${LAB_PREFIX}vps" link add tailscale0 mtu 1280 type veth peer name tailscale0 netns "${LAB_PREFIX}home" mtu 1280 || return 1
-  local a4 a6
-  for h in vps home; do
-    a4=$VPS_TS4 a6=$VPS_TS6
-    [ "$h" = home ] && a4=$HOME_TS4 a6=$HOME_TS6
-    ip -n "${LAB_PREFIX}$h" addr add "$a4/32" dev tailscale0
-    ip -n "${LAB_PREFIX}$h" addr add "$a6/128" dev tailscale0 nodad
-    ip -n "${LAB_PREFIX}$h" link set tailscale0 up
-    ip -n "${LAB_PREFIX}$h" route add 100.64.0.0/10 dev tailscale0
-    ip -n "${LAB_PREFIX}$h" -6 route add fd7a:115c:a1e0::/48 dev tailscale0
-  done
+  # The tailnet stand-in, as in the lab (test/lab/lib.sh).
+  standin_link "$VPS_TS4" "$VPS_TS6" "$HOME_TS4" "$HOME_TS6" || return 1
   { standin_ts_rules ip "ip saddr" 100.64.0.0/10 "$VPS_TS4" && standin_ts_rules ip6 "ip6 saddr" fd7a:115c:a1e0::/48 "$VPS_TS6"; } |
     on vps nft -f - || return 1
   bg vps "$LAB/logs/sshd.out" /usr/sbin/sshd -D -e -f /etc/ssh/sshd_config

@@ -60,7 +60,7 @@ if [ "${1:-}" = --down ]; then
   echo "bench: torn down (files kept in $LAB)"
   exit 0
 fi
-for f in host_up on bg lab_down link_host wait_for listening; do
+for f in host_up on bg lab_down link_host setup_vps_etc standin_link standin_ts_rules wait_for listening; do
   declare -F "$f" >/dev/null || { echo "bench/run.sh: test/lab/lib.sh no longer defines $f (the bench builds its hosts with it)" >&2; exit 2; }
 done
 missing=()
@@ -113,7 +113,7 @@ mkdir -p "$LAB/logs" "$RES" "$LAB/bin" "$LAB/conf"
 log "building bench/benchnet (Go, standard library only)"
 (cd "$BENCH/benchnet" && GOFLAGS=-buildvcs=false "$GO" build -trimpath -o "$BIN" .) || { echo "bench: go build failed" >&2; exit 1; }
 
-log "rendering the pushes (bench/render.ts: the repository's renderers and renderPushScript)"
+log "rendering the pushes (test/lab/render.ts: the repository's renderers and renderPushScript)"
 render_pushes || { echo "bench: rendering failed; see $LAB/logs" >&2; exit 1; }
 log "building the hosts (test/lab/lib.sh host_up, link_host; namespaces ${LAB_PREFIX}*)"
 build_topology || { echo "bench: building the hosts failed; see $LAB/logs (BENCH_KEEP=1 keeps them)" >&2; exit 1; }

@@ -56,6 +56,48 @@ lab_down() {
 
 # ---- topology --------------------------------------------------------------
 
+# setup_vps_etc: the vps's sshd (its own host key LAB/keys/vps_host; only the
+# deployer's key LAB/keys/authorized_keys) in its etc-lower.
+setup_vps_etc() {
+  local e=$LAB/hosts/vps/etc-lower/ssh
+  mkdir -p "$e"
+  install -m 0600 "$LAB/keys/vps_host" "$e/ssh_host_ed25519_key"
+  install -m 0644 "$LAB/keys/vps_host.pub" "$e/ssh_host_ed25519_key.pub"
+  cat >"$e/sshd_config" <<EOF
+# xmpp-edge lab: sshd on the vps (its own host key; the deployer's key only)
+Port 22
+ListenAddress 0.0.0.0
+ListenAddress ::
+HostKey /etc/ssh/ssh_host_ed25519_key
+PidFile /run/sshd.pid
+AuthorizedKeysFile $LAB/keys/authorized_keys
+StrictModes no
+PermitRootLogin prohibit-password
+PasswordAuthentication no
+KbdInteractiveAuthentication no
+UsePAM no
+LogLevel VERBOSE
+Subsystem sftp internal-sftp
+EOF
+}
+
+# standin_link VPS_TS4 VPS_TS6 HOME_TS4 HOME_TS6: the tailnet stand-in between
+# vps and home: a veth pair named tailscale0 on both ends, tailnet addresses as
+# tailscaled sets them (/32, /128 and routes to the ranges), MTU 1280.
+standin_link() {
+  ip -n "${LAB_PREFIX}vps" link add tailscale0 mtu 1280 type veth peer name tailscale0 netns "${LAB_PREFIX}home" mtu 1280 || return 1
+  local h a4 a6
+  for h in vps home; do
+    a4=$1 a6=$2
+    [ "$h" = home ] && a4=$3 a6=$4
+    ip -n "${LAB_PREFIX}$h" addr add "$a4/32" dev tailscale0 &&
+      ip -n "${LAB_PREFIX}$h" addr add "$a6/128" dev tailscale0 nodad &&
+      ip -n "${LAB_PREFIX}$h" link set tailscale0 up &&
+      ip -n "${LAB_PREFIX}$h" route add 100.64.0.0/10 dev tailscale0 &&
+      ip -n "${LAB_PREFIX}$h" -6 route add fd7a:115c:a1e0::/48 dev tailscale0 || return 1
+  done
+}
+
 
 # link_host NAME IPV4/LEN GW4 IPV6/LEN GW6: veth NAME:eth0 <-> inet:NAME
 link_host() {

@@ -1,11 +1,14 @@
-// Renders one lab stack into what test/lab/run.sh pushes and serves:
+// Renders one lab stack into what test/lab/run.sh and bench/run.sh push and
+// serve, exactly as components/push.ts sends it (renderPushScript of
+// renderVpsBundle on the stdin of one SSH session running PUSH_COMMAND):
 //   OUT/push.sh            renderPushScript(bundle, confirmTimeout): the real push
 //   OUT/push-command       PUSH_COMMAND    (the ssh command that reads push.sh on stdin)
 //   OUT/confirm-command    CONFIRM_COMMAND (run over a second ssh connection)
 //   OUT/remove-command     REMOVE_COMMAND
 //   OUT/bundle/<path>      the bundle tree (for reading and sha comparisons)
 //   OUT/home/<snippet>     renderHomeSnippets with the lab TURN secret
-//   OUT/bundle-notes       what the lab had to add (the apply script while the bundle lacks it)
+//   OUT/bundle-notes       what the lab changed in the bundle (--break)
+//   OUT/sizes.json         bytes of the push's stdin and of every bundle file (the bench's control plane)
 //   OUT/tailnet-acl.json   renderAclSnippet: the stack's tailscaleAclSnippet output
 // usage: tsx test/lab/render.ts --config FILE --out DIR --vps-ipv4 A --vps-ipv6 A
 //          --vps-tailnet-ipv4 A --turn-secret S [--confirm-timeout N]
@@ -22,7 +25,7 @@ import { renderHomeSnippets } from "../../render/home";
 import { NGINX_CONF_PATH } from "../../render/nginx";
 import { NFT_RULESET_PATH } from "../../render/nftables";
 import { makePlan } from "../../render/plan";
-import { APPLY_PATH, CONFIRM_COMMAND, PUSH_COMMAND, REMOVE_COMMAND, renderPushScript } from "../../render/push";
+import { CONFIRM_COMMAND, PUSH_COMMAND, REMOVE_COMMAND, renderPushScript } from "../../render/push";
 
 const USAGE =
   "usage: tsx test/lab/render.ts --config FILE --out DIR --vps-ipv4 A --vps-ipv6 A --vps-tailnet-ipv4 A --turn-secret S [--confirm-timeout N] [--set KEY=JSON]... [--break nginx|nft]";
@@ -62,14 +65,6 @@ const facts = { ...plan.facts, vpsTailnetIPv4: values["vps-tailnet-ipv4"] };
 const bundle: Bundle = { ...renderVpsBundle(plan.model, facts, values["turn-secret"]) };
 const notes: string[] = [];
 
-// While render/bundle.ts does not carry the apply script, add the working copy
-// the way the bundle will: a 0755 file listed in the manifest.
-if (!bundle[APPLY_PATH]) {
-  const script = fs.readFileSync(path.join(__dirname, "../../scripts/vps/xmpp-edge-apply"), "utf8");
-  bundle[APPLY_PATH] = { content: script, mode: "0755" };
-  notes.push(`${APPLY_PATH}: not in the rendered bundle; the lab added scripts/vps/xmpp-edge-apply`);
-}
-
 if (values.break === "nginx") {
   // A directive nginx does not know: `nginx -t` must reject the bundle.
   bundle[NGINX_CONF_PATH] = { ...bundle[NGINX_CONF_PATH], content: bundle[NGINX_CONF_PATH].content + "\nxmpp_edge_lab_broken_directive on;\n" };
@@ -82,8 +77,10 @@ if (values.break === "nginx") {
   process.exit(2);
 }
 
-// The manifest lists every other file; re-render it after the changes above.
-{
+// The manifest lists every other file (with digests); re-render it after a
+// change above, so only the tool that validates the broken file rejects it.
+// An unbroken bundle stays byte for byte what the program pushes.
+if (notes.length > 0) {
   const { [MANIFEST_PATH]: _old, ...files } = bundle;
   void _old;
   bundle[MANIFEST_PATH] = { content: renderManifest(files), mode: "0644" };
@@ -92,14 +89,19 @@ if (values.break === "nginx") {
 const out = path.resolve(values.out!);
 fs.rmSync(out, { recursive: true, force: true });
 fs.mkdirSync(out, { recursive: true });
+const fileBytes: Record<string, number> = {};
 for (const [file, f] of Object.entries(bundle)) {
   const target = path.join(out, "bundle", file);
   fs.mkdirSync(path.dirname(target), { recursive: true });
   fs.writeFileSync(target, f.content);
   fs.chmodSync(target, parseInt(f.mode, 8));
+  fileBytes[file] = Buffer.byteLength(f.content, "utf8");
 }
 const timeout = values["confirm-timeout"] === undefined ? undefined : Number(values["confirm-timeout"]);
-fs.writeFileSync(path.join(out, "push.sh"), timeout === undefined ? renderPushScript(bundle) : renderPushScript(bundle, timeout));
+const pushScript = timeout === undefined ? renderPushScript(bundle) : renderPushScript(bundle, timeout);
+const stdinBytes = Buffer.byteLength(pushScript, "utf8");
+fs.writeFileSync(path.join(out, "push.sh"), pushScript);
+fs.writeFileSync(path.join(out, "sizes.json"), JSON.stringify({ stdinBytes, files: fileBytes }, null, 2) + "\n");
 fs.writeFileSync(path.join(out, "push-command"), PUSH_COMMAND);
 fs.writeFileSync(path.join(out, "confirm-command"), CONFIRM_COMMAND);
 fs.writeFileSync(path.join(out, "remove-command"), REMOVE_COMMAND);
@@ -112,4 +114,4 @@ fs.writeFileSync(path.join(out, "services.json"), JSON.stringify(plan.model.serv
 fs.writeFileSync(path.join(out, "bundle-notes"), notes.map((n) => n + "\n").join(""));
 const home = plan.model.config.home;
 if (home.ipv4) fs.writeFileSync(path.join(out, "tailnet-acl.json"), renderAclSnippet(plan.model, { ipv4: home.ipv4, ipv6: home.ipv6 }));
-process.stdout.write(`rendered ${values.config} into ${out}: ${Object.keys(bundle).length} bundle files${notes.length ? `; ${notes.join("; ")}` : ""}\n`);
+process.stdout.write(`rendered ${values.config} into ${out}: ${Object.keys(bundle).length} bundle files, ${stdinBytes} bytes of stdin${notes.length ? `; ${notes.join("; ")}` : ""}\n`);

@@ -285,29 +285,6 @@ EOF
   chmod -R a+rX "$d"
 }
 
-setup_vps_etc() {
-  local e=$LAB/hosts/vps/etc-lower/ssh
-  mkdir -p "$e"
-  install -m 0600 "$LAB/keys/vps_host" "$e/ssh_host_ed25519_key"
-  install -m 0644 "$LAB/keys/vps_host.pub" "$e/ssh_host_ed25519_key.pub"
-  cat >"$e/sshd_config" <<EOF
-# xmpp-edge lab: sshd on the vps (its own host key; the deployer's key only)
-Port 22
-ListenAddress 0.0.0.0
-ListenAddress ::
-HostKey /etc/ssh/ssh_host_ed25519_key
-PidFile /run/sshd.pid
-AuthorizedKeysFile $LAB/keys/authorized_keys
-StrictModes no
-PermitRootLogin prohibit-password
-PasswordAuthentication no
-KbdInteractiveAuthentication no
-UsePAM no
-LogLevel VERBOSE
-Subsystem sftp internal-sftp
-EOF
-}
-
 # build_net: the hosts, the lab internet and the DNS (no vps–home link yet).
 build_net() {
   local h hosts=(client cf dns vps home peer)

@@ -45,19 +45,7 @@ tailnet_bins() {
 standin_up() {
   VPS_TS4=100.64.0.1 VPS_TS6=fd7a:115c:a1e0::1
   HOME_TS4=100.64.0.2 HOME_TS6=fd7a:115c:a1e0::2
-  # A veth pair named tailscale0 on both ends, tailnet addresses as tailscaled
-  # sets them (/32, /128 and routes to the ranges), MTU 1280.
-  ip -n "${LAB_PREFIX}vps" link add tailscale0 mtu 1280 type veth peer name tailscale0 netns "${LAB_PREFIX}home" mtu 1280
-  local h a4 a6
-  for h in vps home; do
-    a4=$VPS_TS4 a6=$VPS_TS6
-    [ "$h" = home ] && a4=$HOME_TS4 a6=$HOME_TS6
-    ip -n "${LAB_PREFIX}$h" addr add "$a4/32" dev tailscale0
-    ip -n "${LAB_PREFIX}$h" addr add "$a6/128" dev tailscale0 nodad
-    ip -n "${LAB_PREFIX}$h" link set tailscale0 up
-    ip -n "${LAB_PREFIX}$h" route add 100.64.0.0/10 dev tailscale0
-    ip -n "${LAB_PREFIX}$h" -6 route add fd7a:115c:a1e0::/48 dev tailscale0
-  done
+  standin_link "$VPS_TS4" "$VPS_TS6" "$HOME_TS4" "$HOME_TS6" || return 1
   # tailscaled's own rules as its nftables mode lays them out (tables ip/ip6
   # filter and nat, base chains INPUT/FORWARD/POSTROUTING jumping to ts-*; not
   # the ts-filter/ts-nat tables of tailscaled 1.48): the apply must never touch them.
