@@ -133,6 +133,7 @@ footprint_snapshot after
 record_load end
 
 log "analysing"
+mkdir -p "$OUT"
 "$PY" "$BENCH/analyse.py" --res "$RES" --push "$LAB/push" --out "$OUT/results.json" || exit 1
 "$PY" "$BENCH/report.py" --results "$OUT/results.json" --out "$OUT" || exit 1
 log "done in $(($(date +%s) - T0)) s: $OUT/results.json, $OUT/REPORT.md, $OUT/chart.png"
