@@ -96,7 +96,7 @@ render_pushes() {
   local r=("$tsx" "$HERE/render.ts")
   "${r[@]}" --config "$st/Pulumi.lab.yaml" --out "$LAB/push/good" "${common[@]}" &&
     "${r[@]}" --config "$st/Pulumi.lab.yaml" --out "$LAB/push/broken" --break nginx "${common[@]}" &&
-    "${r[@]}" --config "$st/Pulumi.lab.yaml" --out "$LAB/push/lockout" --confirm-timeout 5 \
+    "${r[@]}" --config "$st/Pulumi.lab.yaml" --out "$LAB/push/lockout" --confirm-timeout 10 \
       --set 'sshAllowFrom=["198.51.100.64/26"]' "${common[@]}" &&
     "${r[@]}" --config "$st/Pulumi.lab-pp.yaml" --out "$LAB/push/pp" "${common[@]}"
 }
