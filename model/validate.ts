@@ -150,8 +150,9 @@ function checkFields(p: ParsedConfig, report: Report): EdgeConfig {
 
   if (p.zone !== undefined) {
     hostname("zone", p.zone);
+    // An invalid name is already reported; "outside the zone" would only repeat it.
     const check = (key: string, name: string) => {
-      if (!isInZone(name, p.zone!)) report(key, `${show(name)} is outside the zone ${show(p.zone)}; every record must be ${p.zone} or a name below it`);
+      if (isHostname(name) && !isInZone(name, p.zone!)) report(key, `${show(name)} is outside the zone ${show(p.zone)}; every record must be ${p.zone} or a name below it`);
     };
     check("domain", p.domain);
     if (p.xmppHost !== undefined) check("xmppHost", p.xmppHost);
@@ -204,6 +205,7 @@ function checkFields(p: ParsedConfig, report: Report): EdgeConfig {
   });
 
   const extraForwards: ExtraForward[] = [];
+  const extraIndex: number[] = []; // each valid entry's position in the user's list, for messages
   p.extraForwards.forEach((f, i) => {
     const key = `extraForwards[${i}]`;
     const ports = typeof f.port === "number" ? parsePortRange(String(f.port)) : parsePortRange(f.port);
@@ -213,8 +215,9 @@ function checkFields(p: ParsedConfig, report: Report): EdgeConfig {
       if (ports.from !== ports.to) return report(`${key}.toPort`, `toPort is only allowed with a single port; a range (${formatRange(ports)}) is forwarded to the same ports at home`);
     }
     extraForwards.push({ ports, protocol: f.protocol, toPort: f.toPort, description: f.description });
+    extraIndex.push(i);
   });
-  checkPortConflicts(extraForwards, p, turnRelayPorts, report);
+  checkPortConflicts(extraForwards, extraIndex, p, turnRelayPorts, report);
 
   if (p.tailscaleLoginServer !== undefined) {
     if (!/^https?:\/\/[^\s/]+(\/\S*)?$/.test(p.tailscaleLoginServer)) report("tailscaleLoginServer", `${show(p.tailscaleLoginServer)} is not a URL; expected e.g. "https://headscale.example.com"`);
@@ -293,14 +296,14 @@ function checkExistingHost(h: NonNullable<ParsedConfig["existingHost"]>, private
 }
 
 /** extraForwards must not overlap each other, a planned port, SSH or tailscaled. */
-function checkPortConflicts(extra: ExtraForward[], p: ParsedConfig, turnRelayPorts: PortRange, report: Report) {
+function checkPortConflicts(extra: ExtraForward[], index: number[], p: ParsedConfig, turnRelayPorts: PortRange, report: Report) {
   const planned = planServices({ preset: p.preset, clientIp: p.clientIp, turn: p.turn, turnRelayPorts, extraForwards: [] });
   const taken = [
     ...planned.map((s) => ({ protocol: s.protocol, ports: s.ports, what: `the planned ${s.id} port (${s.purpose})` })),
     ...reservedPorts(),
   ];
   extra.forEach((f, i) => {
-    const key = `extraForwards[${i}].port`;
+    const key = `extraForwards[${index[i]}].port`;
     const label = `${formatRange(f.ports)}/${f.protocol}`;
     for (const t of taken) {
       if (t.protocol === f.protocol && overlaps(t.ports, f.ports)) {
@@ -310,7 +313,7 @@ function checkPortConflicts(extra: ExtraForward[], p: ParsedConfig, turnRelayPor
     for (let j = 0; j < i; j++) {
       const o = extra[j];
       if (o.protocol === f.protocol && overlaps(o.ports, f.ports)) {
-        report(key, `${label} overlaps extraForwards[${j}] (${formatRange(o.ports)}/${o.protocol}); each port may be forwarded once`);
+        report(key, `${label} overlaps extraForwards[${index[j]}] (${formatRange(o.ports)}/${o.protocol}); each port may be forwarded once`);
       }
     }
   });

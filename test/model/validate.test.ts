@@ -122,6 +122,19 @@ describe("validateConfig rejects, naming the key, the bad value and what is vali
   });
 });
 
+test("a conflict names the forward by its place in the user's list, after an invalid entry", () => {
+  const found = problems({ extraForwards: [{ port: "9-1", protocol: "udp" }, { port: 5222, protocol: "tcp" }, { port: "6000-6010", protocol: "tcp" }, { port: 6005, protocol: "tcp" }] });
+  expect(found).toEqual([
+    expect.stringMatching(/^xmpp-edge:extraForwards\[0\]\.port: range "9-1" is reversed/),
+    expect.stringMatching(/^xmpp-edge:extraForwards\[1\]\.port: 5222\/tcp overlaps 5222\/tcp, the planned xmpp-c2s port/),
+    expect.stringMatching(/^xmpp-edge:extraForwards\[3\]\.port: 6005\/tcp overlaps extraForwards\[2\] \(6000-6010\/tcp\)/),
+  ]);
+});
+
+test("an invalid hostname is reported once, not again as outside the zone", () => {
+  expect(problems({ webHostnames: ["bad_host!"] })).toEqual([expect.stringMatching(/^xmpp-edge:webHostnames\[0\]: "bad_host!" is not a valid hostname/)]);
+});
+
 test("type errors and value errors are reported together", () => {
   const found = problems({ preset: "ejabberd", directTls: "yes", sshAllowFrom: ["nonsense"], homeTailnetIPv4: "10.0.0.1" });
   expect(found).toEqual([
