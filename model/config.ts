@@ -17,9 +17,9 @@ const forward = z
 
 const existingHost = z
   .object({
-    address: z.string().min(1).meta({ description: "where to SSH to: an address or a name (may be a tailnet address)" }),
-    user: z.string().min(1).default("root"),
-    port: z.number().int().min(1).max(65535).default(22),
+    address: z.string().min(1, "is empty; expected an address or a host name to SSH to").meta({ description: "where to SSH to: an address or a name (may be a tailnet address)" }),
+    user: z.string().min(1, "is empty; expected the SSH user (default root)").default("root"),
+    port: z.number().int("expected a whole port number").min(1, "expected a port in 1-65535").max(65535, "expected a port in 1-65535").default(22),
     hostKey: z.string().optional().meta({ description: "the host's SSH public key, pinned by every connection (required)" }),
     ipv4: z.string().optional().meta({ description: "public IPv4 for DNS and coturn; default: address, when it is one" }),
     ipv6: z.string().optional().meta({ description: "public IPv6; default: address when it is one, else none (an IPv4-only host)" }),

@@ -86,15 +86,42 @@ export function validateConfig(raw: Record<string, unknown>): EdgeConfig {
   }
   // Type errors first, but still report the other keys' problems: check the
   // rest of the config with the ill-typed keys taken out (required ones get
-  // a stand-in whose own findings are not reported).
+  // a stand-in whose own findings are not reported). In a list, only the
+  // ill-typed entries are taken out, and the others keep their own index in
+  // the messages.
   const problems = parsed.error.issues.map(formatZodIssue);
-  const badKeys = new Set(parsed.error.issues.flatMap((i) => (i.code === "unrecognized_keys" ? i.keys : [String(i.path[0] ?? "")])));
+  const badKeys = new Set<string>();
+  const badEntries = new Map<string, Set<number>>();
+  for (const issue of parsed.error.issues) {
+    if (issue.code === "unrecognized_keys" && issue.path.length === 0) {
+      issue.keys.forEach((k) => badKeys.add(k));
+      continue;
+    }
+    const [key, index] = [String(issue.path[0] ?? ""), issue.path[1]];
+    if (typeof index === "number" && Array.isArray(raw[key])) badEntries.set(key, (badEntries.get(key) ?? new Set()).add(index));
+    else badKeys.add(key);
+  }
   const rest: Record<string, unknown> = Object.fromEntries(Object.entries(raw).filter(([k]) => !badKeys.has(k)));
+  const keptIndex = new Map<string, number[]>(); // position in the checked list -> position in the user's list
+  for (const [key, bad] of badEntries) {
+    if (badKeys.has(key)) continue;
+    const kept = (raw[key] as unknown[]).map((_, i) => i).filter((i) => !bad.has(i));
+    if (kept.length === 0) {
+      badKeys.add(key);
+      delete rest[key];
+      continue;
+    }
+    rest[key] = kept.map((i) => (raw[key] as unknown[])[i]);
+    keptIndex.set(key, kept);
+  }
   for (const [key, standIn] of Object.entries(REQUIRED_STAND_INS)) if (badKeys.has(key)) rest[key] = standIn;
   const reparsed = configSchema.safeParse(rest);
   if (reparsed.success) {
     checkFields(reparsed.data, (key, msg) => {
-      if (!badKeys.has(key.split(/[.[]/)[0])) problems.push(`${PROJECT}:${key}: ${msg}`);
+      if (badKeys.has(key.split(/[.[]/)[0])) return;
+      let line = `${key}: ${msg}`;
+      for (const [list, kept] of keptIndex) line = line.replace(new RegExp(`\\b${list}\\[(\\d+)\\]`, "g"), (_, i: string) => `${list}[${kept[Number(i)]}]`);
+      problems.push(`${PROJECT}:${line}`);
     });
   }
   throw new ConfigError(problems);

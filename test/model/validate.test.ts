@@ -131,6 +131,27 @@ test("a conflict names the forward by its place in the user's list, after an inv
   ]);
 });
 
+test("an ill-typed list entry does not hide its neighbours' problems, which keep their own index", () => {
+  const found = problems({
+    extraForwards: [{ port: 7000, protocol: "sctp" }, { port: 8080, protocol: "tcp", toPort: 70000 }, { port: 5222, protocol: "tcp" }],
+    webHostnames: [42, "www.example.org"],
+  });
+  expect(found).toEqual([
+    expect.stringMatching(/^xmpp-edge:webHostnames\[0\]: expected string, received number; got 42/),
+    expect.stringMatching(/^xmpp-edge:extraForwards\[0\]\.protocol: expected one of "tcp"\|"udp"; got "sctp"/),
+    expect.stringMatching(/^xmpp-edge:webHostnames\[1\]: "www\.example\.org" is outside the zone "example\.com"/),
+    expect.stringMatching(/^xmpp-edge:extraForwards\[1\]\.toPort: 70000 is outside 1-65535/),
+    expect.stringMatching(/^xmpp-edge:extraForwards\[2\]\.port: 5222\/tcp overlaps 5222\/tcp, the planned xmpp-c2s port/),
+  ]);
+});
+
+test("an existing host with an empty address and a port out of range: what is expected, in words", () => {
+  expect(problems({ existingHost: { address: "", port: 99999, hostKey: "ssh-ed25519 AAAA" } })).toEqual([
+    'xmpp-edge:existingHost.address: is empty; expected an address or a host name to SSH to; got ""',
+    "xmpp-edge:existingHost.port: expected a port in 1-65535; got 99999",
+  ]);
+});
+
 test("an invalid hostname is reported once, not again as outside the zone", () => {
   expect(problems({ webHostnames: ["bad_host!"] })).toEqual([expect.stringMatching(/^xmpp-edge:webHostnames\[0\]: "bad_host!" is not a valid hostname/)]);
 });
