@@ -2,6 +2,7 @@
 import { CLOUDFLARE_RANGES_AS_OF } from "../model/cloudflare-ranges";
 import type { EdgeModel, HostFacts } from "../model/model";
 import { formatRange } from "../model/ports";
+import type { Service } from "../model/services";
 import type { DnsRecord } from "./dns";
 import type { FirewallRule } from "./firewall";
 
@@ -28,7 +29,32 @@ function homeTarget(model: EdgeModel, id: string, home: string | undefined): str
   return home ?? "— (served on the VPS)";
 }
 
-export function renderPlanMd(model: EdgeModel, facts: HostFacts, records: DnsRecord[], firewall: FirewallRule[], notes: string[]): string {
+/** The traffic diagram, drawn from the services: only the paths this stack has. */
+function trafficDiagram(model: EdgeModel): string[] {
+  const c = model.config;
+  const ports = (pick: (s: Service) => boolean) => model.services.filter(pick).map((s) => (s.protocol === "udp" ? `${formatRange(s.ports)}/udp` : formatRange(s.ports)));
+  const xmppPorts = [...(model.https.alpn.length ? ["443 ALPN"] : []), ...ports((s) => s.id === "xmpp-c2s" || s.id === "xmpp-s2s")];
+  const dnat = ports((s) => s.handler === "nftables");
+  const proxied = model.services.some((s) => s.proxyProtocol);
+  return [
+    "```mermaid",
+    "flowchart LR",
+    ...(model.webNames.length ? ["  browser([browser]) -->|HTTPS| cf[Cloudflare proxy]", "  cf -->|80/443| vps"] : []),
+    `  xc([XMPP client / server]) -->|${xmppPorts.join(", ")}| vps`,
+    ...(c.turn === "edge" ? ["  tc([call peer]) -->|STUN/TURN| vps"] : []),
+    `  subgraph vps[VPS ${c.xmppHost}]`,
+    "    nginx[nginx stream/http]",
+    ...(dnat.length ? ["    nft[nftables DNAT]"] : []),
+    ...(c.turn === "edge" ? ["    coturn[coturn]"] : []),
+    "  end",
+    `  nginx -->|tailscale0${proxied ? ", PROXY v1" : ""}| home[(home server)]`,
+    ...(dnat.length ? [`  nft -->|tailscale0, masquerade: ${dnat.join(", ")}| home`] : []),
+    "```",
+  ];
+}
+
+/** firewall: the Hetzner firewall's rules, or undefined when none is created (an existing host). */
+export function renderPlanMd(model: EdgeModel, facts: HostFacts, records: DnsRecord[], firewall: FirewallRule[] | undefined, notes: string[]): string {
   const c = model.config;
   const lines: string[] = [
     `# xmpp-edge plan: ${c.domain}`,
@@ -40,20 +66,7 @@ export function renderPlanMd(model: EdgeModel, facts: HostFacts, records: DnsRec
     ...(notes.length ? [""] : []),
     "## Traffic",
     "",
-    "```mermaid",
-    "flowchart LR",
-    "  browser([browser]) -->|HTTPS| cf[Cloudflare proxy]",
-    "  cf -->|80/443| vps",
-    "  xc([XMPP client / server]) -->|443 ALPN, 5222, 5269| vps",
-    "  tc([call peer]) -->|STUN/TURN| vps",
-    `  subgraph vps[VPS ${c.xmppHost}]`,
-    "    nginx[nginx stream/http]",
-    "    nft[nftables DNAT]",
-    ...(c.turn === "edge" ? ["    coturn[coturn]"] : []),
-    "  end",
-    "  nginx -->|tailscale0| home[(home server)]",
-    "  nft -->|tailscale0, masquerade| home",
-    "```",
+    ...trafficDiagram(model),
     "",
     "## Ports on the VPS",
     "",
@@ -73,7 +86,9 @@ export function renderPlanMd(model: EdgeModel, facts: HostFacts, records: DnsRec
     "",
     "## Hetzner firewall (inbound)",
     "",
-    ...table(["proto", "port", "from", "why"], firewall.map((r) => [r.protocol, r.port ?? "", r.sourceIps.join(", "), r.description])),
+    ...(firewall
+      ? table(["proto", "port", "from", "why"], firewall.map((r) => [r.protocol, r.port ?? "", r.sourceIps.join(", "), r.description]))
+      : ["None: an existing host gets no cloud firewall. The pushed nftables table drops every inbound port not listed above (and SSH from elsewhere than allowed)."]),
     "",
   ];
   return lines.join("\n");

@@ -45,13 +45,14 @@ export function makePlan(raw: Record<string, unknown>, opts: PlanOptions = {}): 
   const facts: HostFacts = { vpsIPv4, vpsIPv6, homeIPv4, homeIPv6: c.home.ipv6 };
 
   const records = renderDnsRecords(model, { ipv4: facts.vpsIPv4, ipv6: facts.vpsIPv6 });
-  const firewall = renderFirewallRules(model);
+  // Only a VPS this stack creates gets a Hetzner firewall and a cloud-init (components/vps.ts).
+  const firewall = c.existingHost ? undefined : renderFirewallRules(model);
   const files: Record<string, string> = {};
   const bundle = renderVpsBundle(model, facts, undefined);
   for (const [path, f] of Object.entries(bundle)) files[`vps${path}`] = f.content;
-  files["cloud-init.yaml"] = renderCloudInit(model, undefined);
+  if (!c.existingHost) files["cloud-init.yaml"] = renderCloudInit(model, undefined);
   files["dns.json"] = JSON.stringify(records, null, 2) + "\n";
-  files["firewall.json"] = JSON.stringify(firewall, null, 2) + "\n";
+  if (firewall) files["firewall.json"] = JSON.stringify(firewall, null, 2) + "\n";
   for (const [name, text] of Object.entries(renderHomeSnippets(model, facts, undefined))) files[`home/${name}`] = text;
   files["PLAN.md"] = renderPlanMd(model, facts, records, firewall, notes);
   return { model, facts, bundle, files };

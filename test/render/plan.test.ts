@@ -48,4 +48,24 @@ test("an existing host: its own addresses, no documentation stand-ins", () => {
   expect(plan.facts.vpsIPv6).toBeUndefined();
   expect(plan.files["dns.json"]).not.toContain("AAAA");
   expect(plan.files["PLAN.md"]).not.toContain("documentation addresses");
+  // No server is created: no cloud firewall, no cloud-init (components/vps.ts is skipped).
+  expect(plan.files["firewall.json"]).toBeUndefined();
+  expect(plan.files["cloud-init.yaml"]).toBeUndefined();
+  expect(plan.files["PLAN.md"]).toContain("None: an existing host gets no cloud firewall.");
+});
+
+test("PLAN.md's traffic diagram shows only the paths the stack has", () => {
+  const diagram = (o: Record<string, unknown>) => {
+    const md = makePlan({ ...BASE, ...o }).files["PLAN.md"];
+    return md.slice(md.indexOf("```mermaid"), md.indexOf("```", md.indexOf("```mermaid") + 3));
+  };
+  const full = diagram({});
+  expect(full).toContain("xc([XMPP client / server]) -->|443 ALPN, 5222, 5269| vps");
+  expect(full).toContain("tc([call peer]) -->|STUN/TURN| vps");
+  expect(full).toContain("coturn[coturn]");
+  expect(full).toMatch(/nft -->\|tailscale0, masquerade: 5222, 5269, 5000\| home/);
+  const lean = diagram({ clientIp: "proxy-protocol", turn: "off", directTls: false, preset: "prosody", webHostnames: [] });
+  expect(lean).toContain("xc([XMPP client / server]) -->|5222, 5269| vps");
+  expect(lean).toContain("nginx -->|tailscale0, PROXY v1| home");
+  for (const absent of ["browser", "call peer", "coturn", "nft", "ALPN"]) expect(lean).not.toContain(absent);
 });
