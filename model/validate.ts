@@ -250,6 +250,9 @@ function checkFields(p: ParsedConfig, report: Report): EdgeConfig {
     if (!/^https?:\/\/[^\s/]+(\/\S*)?$/.test(p.tailscaleLoginServer)) report("tailscaleLoginServer", `${show(p.tailscaleLoginServer)} is not a URL; expected e.g. "https://headscale.example.com"`);
     if (p.tailscaleAuthKey === undefined) report("tailscaleAuthKey", `is required with tailscaleLoginServer (the Tailscale API is not used there); set it with "pulumi config set --secret ${PROJECT}:tailscaleAuthKey KEY"`);
   }
+  if (p.tailscaleTags.length === 0) {
+    report("tailscaleTags", `is empty; expected at least one tag, e.g. ["tag:xmpp-edge"]: the auth key is tagged with them and tailscaleAclSnippet grants by them`);
+  }
   p.tailscaleTags.forEach((t, i) => {
     if (!/^tag:[a-z0-9][a-z0-9-]*$/i.test(t)) report(`tailscaleTags[${i}]`, `${show(t)} is not a tailnet tag; expected "tag:name"`);
   });
@@ -261,6 +264,13 @@ function checkFields(p: ParsedConfig, report: Report): EdgeConfig {
   }
   const existing = p.existingHost && checkExistingHost(p.existingHost, p.sshPrivateKey !== undefined, report);
   if (!/^[a-z0-9]([a-z0-9-]{0,61}[a-z0-9])?$/.test(p.serverName)) report("serverName", `${show(p.serverName)} is not a valid host name; expected lower-case letters, digits and hyphens`);
+  // Hetzner's own lists change (new types and locations); check the shape only, the API names what exists.
+  const hetznerName = (key: "serverType" | "location" | "image", example: string) => {
+    if (!/^[a-z0-9][a-z0-9.-]*$/.test(p[key])) report(key, `${show(p[key])} is not a Hetzner ${key === "serverType" ? "server type" : key} name; expected lower-case letters, digits, dots and hyphens, e.g. ${show(example)}`);
+  };
+  hetznerName("serverType", "cax11");
+  hetznerName("location", "fsn1");
+  hetznerName("image", "debian-12");
 
   return {
     domain: p.domain,

@@ -85,6 +85,9 @@ describe("validateConfig rejects, naming the key, the bad value and what is vali
     ["a login server without an auth key", { tailscaleLoginServer: "https://hs.example.com" }, /^xmpp-edge:tailscaleAuthKey: is required with tailscaleLoginServer/],
     ["a device lookup with Headscale", { homeTailnetIPv4: undefined, homeTailnetHostname: "home", tailscaleLoginServer: "https://hs.example.com", tailscaleAuthKey: { secure: "x" } }, /^xmpp-edge:homeTailnetHostname: looking up a device needs the Tailscale API/],
     ["a public key without its private key", { sshPublicKey: "ssh-ed25519 AAAAC3NzaC1lZDI1NTE5AAAAIB" }, /^xmpp-edge:sshPrivateKey: sshPublicKey and sshPrivateKey go together/],
+    ["no tailnet tag at all", { tailscaleTags: [] }, /^xmpp-edge:tailscaleTags: is empty; expected at least one tag/],
+    ["an empty server type", { serverType: "" }, /^xmpp-edge:serverType: "" is not a Hetzner server type name; expected lower-case letters, digits, dots and hyphens, e\.g\. "cax11"/],
+    ["a location with a space", { location: "fsn 1" }, /^xmpp-edge:location: "fsn 1" is not a Hetzner location name/],
     ["a tag without tag:", { tailscaleTags: ["xmpp-edge"] }, /^xmpp-edge:tailscaleTags\[0\]: "xmpp-edge" is not a tailnet tag; expected "tag:name"/],
   ];
   test.each(cases)("%s", (_name, overrides, message) => {
