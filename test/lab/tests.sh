@@ -68,6 +68,14 @@ acl_denies() { # PORT
   if out=$(from_vps "$1"); then WHY="connected: $out"; return 1; fi
 }
 
+# ping_direct FROM TO: tailscale ping until the path is direct (not via DERP).
+ping_direct() {
+  local out
+  out=$(ON_TIMEOUT=60 on "$1" tailscale ping -c 20 --timeout 2s "$2" 2>&1)
+  printf '%s\n' "$out" >>"$LAB/logs/tailscale-ping.log"
+  grep -qE "^pong from .* via \[?[0-9a-f.:]+\]?:[0-9]+ in" <<<"$out" || { WHY=$(tail -n 4 <<<"$out"); return 1; }
+}
+
 # ---- XMPP with go-sendxmpp ------------------------------------------------------
 
 TOKEN_N=0
@@ -313,12 +321,6 @@ PY
   check "tailnet: Headscale lists the vps as xmpp-edge ($EDGE_TAG, $VPS_TS4) and home ($HOME_TS4), both online" nodes_ok
   check "tailnet: the plan's join script deleted the auth key file after joining" \
     eval '! on vps test -e "$(cat "$LAB/join/authkey-path")"'
-  ping_direct() { # FROM TO: tailscale ping until the path is direct
-    local out
-    out=$(ON_TIMEOUT=60 on "$1" tailscale ping -c 20 --timeout 2s "$2" 2>&1)
-    printf '%s\n' "$out" >>"$LAB/logs/tailscale-ping.log"
-    grep -qE "^pong from .* via \[?[0-9a-f.:]+\]?:[0-9]+ in" <<<"$out" || { WHY=$(tail -n 4 <<<"$out"); return 1; }
-  }
   check "tailnet: tailscale ping vps -> home gets a pong over a direct path (through home's NAT stand-in)" ping_direct vps "$HOME_TS4"
   check "tailnet: tailscale ping home -> vps gets a pong over a direct path" ping_direct home "$VPS_TS4"
   netcheck_ok() {
@@ -384,6 +386,45 @@ EOF
   listen carolr client "carol@$DOMAIN" "$VPS4:5222"
   check "restart: XMPP still works: bob -> carol through 443 direct TLS (nginx -> home 5223)" c2s_roundtrip carolr "$VPS4:443" -t
   stop_listen client carolr
+}
+
+# A home behind a NAT that no UDP path gets through (a CGNAT, say): WireGuard
+# falls back to Headscale's DERP relay on ctl, and the edge must work over it.
+t_derp() {
+  [ "$TAILNET" = headscale ] || return 0
+  section "derp: direct UDP between home and the vps blocked (a CGNAT stand-in): the relayed path"
+  cgnat() { # on|off: drop every UDP packet the lab router would carry between home and the vps
+    if [ "$1" = on ]; then
+      ip netns exec "${LAB_PREFIX}inet" nft -f - <<'EOF'
+table inet lab_cgnat {
+    chain forward {
+        type filter hook forward priority filter - 10; policy accept;
+        iifname "home" oifname "vps" meta l4proto udp drop
+        iifname "vps" oifname "home" meta l4proto udp drop
+    }
+}
+EOF
+    else
+      ip netns exec "${LAB_PREFIX}inet" nft delete table inet lab_cgnat 2>/dev/null || true
+    fi
+  }
+  ping_derp() { # FROM TO: tailscale ping answered through the DERP relay
+    local out
+    out=$(ON_TIMEOUT=30 on "$1" tailscale ping -c 3 --timeout 2s "$2" 2>&1)
+    printf '%s\n' "$out" >>"$LAB/logs/tailscale-ping-derp.log"
+    grep -q "^pong from .* via DERP(" <<<"$out" || { WHY=$(tail -n 4 <<<"$out"); return 1; }
+  }
+  check "derp: the lab router drops UDP between home and the vps" cgnat on
+  check "derp: tailscale ping home -> vps is answered via DERP (Headscale's relay on ctl)" wait_for 40 ping_derp home "$VPS_TS4"
+  check "derp: tailscale ping vps -> home is answered via DERP" wait_for 20 ping_derp vps "$HOME_TS4"
+  check "derp: forwarding over the relay: TCP 7001 over IPv4 (from $VPS_TS4)" wait_for 30 fw_tcp "$VPS4" 7001 7001 "$VPS_TS4"
+  check "derp: forwarding over the relay: UDP 64738 over IPv6 (from $VPS_TS6)" wait_for 15 fw_udp "[$VPS6]" "$VPS_TS6"
+  listen carold client "carol@$DOMAIN" "$VPS4:5222"
+  check "derp: XMPP over the relay: bob -> carol through 5222 STARTTLS (DNAT) and 443 direct TLS (nginx)" \
+    eval 'c2s_roundtrip carold "$VPS4:5222" && c2s_roundtrip carold "$VPS4:443" -t'
+  stop_listen client carold
+  cgnat off
+  check "derp: with UDP let through again, tailscale ping vps -> home goes direct" ping_direct vps "$HOME_TS4"
 }
 
 t_scan() {
@@ -598,7 +639,7 @@ snapshot_vps_upper() {
 run_tests() {
   local g
   snapshot_vps_upper
-  for g in dns push xmpp web turn forwards tailnet scan fault_validation fault_lockout proxy_protocol remove; do
+  for g in dns push xmpp web turn forwards tailnet derp scan fault_validation fault_lockout proxy_protocol remove; do
     if [ -n "${LAB_ONLY:-}" ] && [ "$g" != push ] && [[ " $LAB_ONLY " != *" $g "* ]]; then continue; fi
     "t_$g"
   done
