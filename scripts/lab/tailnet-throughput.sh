@@ -8,8 +8,12 @@
 # download home->client with -R). Prints every run and, per link and
 # direction, the median, min and max in Mbit/s. No assertion: numbers only.
 #
-#   scripts/lab/tailnet-throughput.sh               stand-in, headscale (nftables)
+#   scripts/lab/tailnet-throughput.sh               stand-in, headscale (nftables), headscale-derp
 #   REPS=7 SECS=10 LINKS="headscale" scripts/lab/tailnet-throughput.sh
+#
+# headscale-derp: the same tailnet with no UDP path between home and the vps
+# (test/lab/lib.sh cgnat_stand_in: a home behind a carrier NAT), so WireGuard
+# runs through Headscale's DERP relay on ctl.
 #   LAB_TS_FIREWALL=iptables scripts/lab/tailnet-throughput.sh
 #
 # Needs what test/lab/run.sh needs (scripts/lab/install-deps.sh) and iperf3.
@@ -21,7 +25,7 @@ here=$(cd "$(dirname "$0")" && pwd)
 repo=$(cd "$here/../.." && pwd)
 REPS=${REPS:-5}
 SECS=${SECS:-5}
-LINKS=${LINKS:-stand-in headscale}
+LINKS=${LINKS:-stand-in headscale headscale-derp}
 export LAB_TS_FIREWALL=${LAB_TS_FIREWALL:-nftables}
 LAB=${LAB_DIR:-/var/cache/xmpp-edge/lab/net}
 VPS4=198.51.100.10
@@ -29,6 +33,9 @@ PORT=7002
 
 [ "$(id -u)" = 0 ] || { echo "tailnet-throughput: run as root" >&2; exit 2; }
 command -v iperf3 >/dev/null || { echo "tailnet-throughput: iperf3 missing (scripts/lab/install-deps.sh)" >&2; exit 2; }
+
+# shellcheck source=test/lab/lib.sh
+source "$repo/test/lab/lib.sh" # cgnat_stand_in (and LAB_PREFIX)
 
 in_host() { # NAME CMD...
   local name=$1
@@ -40,14 +47,26 @@ results=$(mktemp)
 trap 'bash "$repo/test/lab/run.sh" --down >/dev/null 2>&1; rm -f "$results"' EXIT
 
 for link in $LINKS; do
+  tailnet=${link%-derp}
+  case $tailnet in stand-in | headscale) ;; *) echo "tailnet-throughput: LINKS: $link: expected stand-in, headscale or headscale-derp" >&2; exit 2 ;; esac
   echo "# $link: building the lab and pushing the edge ..."
-  if ! LAB_TAILNET=$link LAB_KEEP=1 LAB_ONLY=push bash "$repo/test/lab/run.sh" >"/tmp/xmpp-edge-throughput-$link.log" 2>&1; then
+  if ! LAB_TAILNET=$tailnet LAB_KEEP=1 LAB_ONLY=push bash "$repo/test/lab/run.sh" >"/tmp/xmpp-edge-throughput-$link.log" 2>&1; then
     echo "tailnet-throughput: the lab ($link) did not come up; see /tmp/xmpp-edge-throughput-$link.log" >&2
     tail -n 5 "/tmp/xmpp-edge-throughput-$link.log" >&2
     exit 1
   fi
   word=$(tail -n 2 "/tmp/xmpp-edge-throughput-$link.log" | head -n 1 | cut -d: -f1)
-  if [ "$link" = headscale ]; then
+  if [ "$link" = headscale-derp ]; then
+    word=$word+derp
+    cgnat_stand_in on
+    relayed=""
+    for _ in $(seq 20); do
+      in_host vps tailscale ping -c 2 --timeout 2s "$(in_host home tailscale ip -4)" 2>&1 | grep -q "via DERP(" && { relayed=1; break; }
+      sleep 1
+    done
+    [ -n "$relayed" ] || { echo "tailnet-throughput: the path did not move to DERP with UDP dropped" >&2; exit 1; }
+  fi
+  if [ "$tailnet" = headscale ]; then
     # Direct or through the DERP relay: tailscale ping says which.
     echo "# $word: $(in_host vps tailscale ping -c 5 "$(in_host home tailscale ip -4)" 2>&1 | tail -n 1)"
   fi
@@ -72,6 +91,7 @@ print(round(d["end"]["sum_received"]["bits_per_second"] / 1e6, 1))' <<<"$out" 2>
       echo "$word $dir $mbps" >>"$results"
     done
   done
+  cgnat_stand_in off
   bash "$repo/test/lab/run.sh" --down >/dev/null 2>&1
 done
 

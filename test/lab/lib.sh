@@ -56,6 +56,26 @@ lab_down() {
 
 # ---- topology --------------------------------------------------------------
 
+# cgnat_stand_in on|off: a home behind a NAT that no UDP path gets through (a
+# carrier NAT): the lab router drops every UDP packet between home and the vps,
+# so the tailnet can only use the DERP relay. Used by the derp tests and
+# scripts/lab/tailnet-throughput.sh.
+cgnat_stand_in() {
+  if [ "$1" = on ]; then
+    ip netns exec "${LAB_PREFIX}inet" nft -f - <<'EOF'
+table inet lab_cgnat {
+    chain forward {
+        type filter hook forward priority filter - 10; policy accept;
+        iifname "home" oifname "vps" meta l4proto udp drop
+        iifname "vps" oifname "home" meta l4proto udp drop
+    }
+}
+EOF
+  else
+    ip netns exec "${LAB_PREFIX}inet" nft delete table inet lab_cgnat 2>/dev/null || true
+  fi
+}
+
 # setup_vps_etc: the vps's sshd (its own host key LAB/keys/vps_host; only the
 # deployer's key LAB/keys/authorized_keys) in its etc-lower.
 setup_vps_etc() {

@@ -393,28 +393,13 @@ EOF
 t_derp() {
   [ "$TAILNET" = headscale ] || return 0
   section "derp: direct UDP between home and the vps blocked (a CGNAT stand-in): the relayed path"
-  cgnat() { # on|off: drop every UDP packet the lab router would carry between home and the vps
-    if [ "$1" = on ]; then
-      ip netns exec "${LAB_PREFIX}inet" nft -f - <<'EOF'
-table inet lab_cgnat {
-    chain forward {
-        type filter hook forward priority filter - 10; policy accept;
-        iifname "home" oifname "vps" meta l4proto udp drop
-        iifname "vps" oifname "home" meta l4proto udp drop
-    }
-}
-EOF
-    else
-      ip netns exec "${LAB_PREFIX}inet" nft delete table inet lab_cgnat 2>/dev/null || true
-    fi
-  }
   ping_derp() { # FROM TO: tailscale ping answered through the DERP relay
     local out
     out=$(ON_TIMEOUT=30 on "$1" tailscale ping -c 3 --timeout 2s "$2" 2>&1)
     printf '%s\n' "$out" >>"$LAB/logs/tailscale-ping-derp.log"
     grep -q "^pong from .* via DERP(" <<<"$out" || { WHY=$(tail -n 4 <<<"$out"); return 1; }
   }
-  check "derp: the lab router drops UDP between home and the vps" cgnat on
+  check "derp: the lab router drops UDP between home and the vps" cgnat_stand_in on
   check "derp: tailscale ping home -> vps is answered via DERP (Headscale's relay on ctl)" wait_for 40 ping_derp home "$VPS_TS4"
   check "derp: tailscale ping vps -> home is answered via DERP" wait_for 20 ping_derp vps "$HOME_TS4"
   check "derp: forwarding over the relay: TCP 7001 over IPv4 (from $VPS_TS4)" wait_for 30 fw_tcp "$VPS4" 7001 7001 "$VPS_TS4"
@@ -423,7 +408,7 @@ EOF
   check "derp: XMPP over the relay: bob -> carol through 5222 STARTTLS (DNAT) and 443 direct TLS (nginx)" \
     eval 'c2s_roundtrip carold "$VPS4:5222" && c2s_roundtrip carold "$VPS4:443" -t'
   stop_listen client carold
-  cgnat off
+  cgnat_stand_in off
   check "derp: with UDP let through again, tailscale ping vps -> home goes direct" ping_direct vps "$HOME_TS4"
 }
 
