@@ -61,7 +61,9 @@ for link in $LINKS; do
     cgnat_stand_in on
     relayed=""
     for _ in $(seq 20); do
-      in_host vps tailscale ping -c 2 --timeout 2s "$(in_host home tailscale ip -4)" 2>&1 | grep -q "via DERP(" && { relayed=1; break; }
+      # Read it whole: grep -q would close the pipe early, and pipefail would count ping's SIGPIPE.
+      out=$(in_host vps tailscale ping -c 2 --timeout 2s "$(in_host home tailscale ip -4)" 2>&1)
+      grep -q "via DERP(" <<<"$out" && { relayed=1; break; }
       sleep 1
     done
     [ -n "$relayed" ] || { echo "tailnet-throughput: the path did not move to DERP with UDP dropped" >&2; exit 1; }

@@ -339,7 +339,7 @@ if pl config set --stack lab --path 'xmpp-edge:extraForwards[0].port' 6000 &&
       const apply = (ops["push-apply"] ?? []).join(",");
       const replaced = Object.entries(ops).filter(([n, o]) => n !== "push-confirm" && o.some((x) => /replace/.test(x)));
       process.exit(apply === "update" && replaced.length === 0 ? 0 : 1);' &&
-     pl up --stack lab --yes --skip-preview && grep -Eq '~ 1 updated' "$T/out" && our_table | grep -q 6000; then
+     pl up --stack lab --yes --skip-preview && grep -Eq '~ 1 updated' "$T/out" && grep -q 6000 <<<"$(our_table)"; then
     pass "${LIFECYCLE_CHECKS[2]} (up: $(grep -E 'updated|replaced|created|deleted' "$T/out" | tr -s ' ' | tr '\n' ';'))"
   else
     fail "${LIFECYCLE_CHECKS[2]}" "$(out)"

@@ -136,7 +136,8 @@ ts_start() {
     --socket=/run/tailscale/tailscaled.sock --no-logs-no-support
   wait_for 20 on "$1" test -S /run/tailscale/tailscaled.sock
 }
-ts_running() { on "$1" tailscale status --json 2>/dev/null | grep -q '"BackendState": "Running"'; }
+# (grep on the whole text: grep -q on a pipe may exit first and, under pipefail, the writer's SIGPIPE fails the check)
+ts_running() { grep -q '"BackendState": "Running"' <<<"$(on "$1" tailscale status --json 2>/dev/null)"; }
 ts_pid() { on "$1" pgrep -x tailscaled; }
 
 tailnet_install() { # NAME: the binaries where Debian's tailscale package would put them (/usr/local here)

@@ -336,10 +336,10 @@ PY
     local log=$LAB/logs/tailscaled-vps.log
     grep -q "netfilter running in $TS_FW mode" "$log" || { WHY=$(grep -i "firewall\|netfilter\|nftables\|iptables" "$log" | head -n 8); return 1; }
     if [ "$TS_FW" = iptables ]; then
-      on vps iptables-save -t filter | grep -q -- "-A ts-input" || { WHY=$(on vps iptables-save 2>&1 | head -n 20); return 1; }
+      grep -q -- "-A ts-input" <<<"$(on vps iptables-save -t filter)" || { WHY=$(on vps iptables-save 2>&1 | head -n 20); return 1; }
     else
       # Native nftables rules: iptables-nft cannot list them as its own.
-      ! on vps iptables-save -t filter 2>/dev/null | grep -q -- "-A ts-input" || { WHY="iptables-save lists ts-input"; return 1; }
+      ! grep -q -- "-A ts-input" <<<"$(on vps iptables-save -t filter 2>/dev/null)" || { WHY="iptables-save lists ts-input"; return 1; }
     fi
   }
   check "tailnet: tailscaled on the vps runs its firewall in $TS_FW mode" fw_mode_ok
