@@ -21,8 +21,7 @@ here=$(cd "$(dirname "$0")" && pwd)
 # shellcheck source=scripts/lib/go-build.sh
 . "$here/../lib/go-build.sh"
 
-command -v go >/dev/null || export PATH="/usr/local/go/bin:$PATH"
-command -v go >/dev/null || { echo "build.sh: go not found (expected /usr/local/go/bin/go)" >&2; exit 1; }
+go_require build.sh
 
 cache_root=${XMPP_EDGE_ENGINE_CACHE:-/var/cache/xmpp-edge/engine}
 ldflags_cli="-s -w -X github.com/pulumi/pulumi/sdk/v3/go/common/version.Version=v$PULUMI_CLI_VERSION"

@@ -29,8 +29,7 @@ tn=$here/tailnet
 # shellcheck source=scripts/lib/go-build.sh
 . "$here/../lib/go-build.sh"
 
-command -v go >/dev/null || export PATH="/usr/local/go/bin:$PATH"
-command -v go >/dev/null || { echo "build-tailnet: go not found (expected /usr/local/go/bin/go)" >&2; exit 1; }
+go_require build-tailnet
 
 cache_root=${XMPP_EDGE_TAILNET_CACHE:-/var/cache/xmpp-edge/tailnet}
 ldflags_ts="-s -w -X tailscale.com/version.longStamp=$TAILSCALE_VERSION-xmpp-edge-lab -X tailscale.com/version.shortStamp=$TAILSCALE_VERSION"

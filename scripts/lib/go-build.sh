@@ -10,6 +10,12 @@
 # cache key, so a change here rebuilds.
 GO_BUILD_ENV=(GOTOOLCHAIN=local "GOFLAGS=-mod=readonly -buildvcs=false" CGO_ENABLED=0)
 
+# go_require LABEL: Go on PATH (the machine's /usr/local/go/bin if not there), or exit 1.
+go_require() {
+  command -v go >/dev/null || export PATH="/usr/local/go/bin:$PATH"
+  command -v go >/dev/null || { echo "$1: go not found (expected /usr/local/go/bin/go)" >&2; exit 1; }
+}
+
 # go_build_cached LABEL OUT_DIR NAME WRAPPER_DIR PACKAGE LDFLAGS: build PACKAGE
 # in WRAPPER_DIR to OUT_DIR/NAME unless it is there; the log goes to
 # OUT_DIR/logs/NAME.log, progress to stderr. The binary appears atomically.
