@@ -412,18 +412,24 @@ t_derp() {
   check "derp: with UDP let through again, tailscale ping vps -> home goes direct" ping_direct vps "$HOME_TS4"
 }
 
+# planned_ports PROTO RESERVED SEP: the plan's PROTO ports (services.json of the
+# good push) plus the reserved port (SSH or tailscaled), sorted, joined by SEP.
+planned_ports() {
+  /usr/bin/python3 - "$GOOD/services.json" "$1" "$2" "$3" <<'PY'
+import json, sys
+path, proto, reserved, sep = sys.argv[1:5]
+ports = {int(reserved)}
+for s in json.load(open(path)):
+    if s["protocol"] == proto:
+        ports.update(range(s["ports"]["from"], s["ports"]["to"] + 1))
+print(sep.join(str(p) for p in sorted(ports)))
+PY
+}
+
 t_scan() {
   section "scan: nmap from client finds exactly the planned ports"
   local tcp udp
-  tcp=$(/usr/bin/python3 - "$GOOD/services.json" <<'PY'
-import json, sys
-ports = {22}
-for s in json.load(open(sys.argv[1])):
-    if s["protocol"] == "tcp":
-        ports.update(range(s["ports"]["from"], s["ports"]["to"] + 1))
-print(",".join(str(p) for p in sorted(ports)))
-PY
-)
+  tcp=$(planned_ports tcp 22 ,)
   scan_tcp() { # FAMILY ADDR
     local out open closed
     out=$(ON_TIMEOUT=120 on client nmap $1 -n -Pn -sS -p- --min-rate 20000 --max-retries 1 -T4 -oG - "$2" 2>&1)
@@ -437,15 +443,7 @@ PY
   check "scan: TCP 1-65535 on $VPS6: open = planned, everything else filtered" scan_tcp -6 "$VPS6"
   # UDP: served ports answer (open); planned but idle ports (TURN relay, tailscaled) are let
   # through and refused by the kernel (closed); anything else is dropped (open|filtered).
-  udp=$(/usr/bin/python3 - "$GOOD/services.json" <<'PY'
-import json, sys
-planned = {41641}
-for s in json.load(open(sys.argv[1])):
-    if s["protocol"] == "udp":
-        planned.update(range(s["ports"]["from"], s["ports"]["to"] + 1))
-print(" ".join(str(p) for p in sorted(planned)))
-PY
-)
+  udp=$(planned_ports udp 41641 " ")
   relay=$(/usr/bin/python3 -c 'import json,sys; r=[s["ports"] for s in json.load(open(sys.argv[1])) if s["id"]=="turn-relay"][0]; print(r["from"], r["to"])' "$GOOD/services.json")
   scan_udp() { # FAMILY ADDR
     local out p state want bad="" held lo hi ports
