@@ -14,7 +14,7 @@
 # shellcheck source=test/lib/lab-host.sh
 source "$(dirname "${BASH_SOURCE[0]}")/../lib/lab-host.sh"
 
-LAB_PREFIX=xel-
+LAB_PREFIX=${LAB_PREFIX:-xel-}
 LAB_HOSTS=()
 declare -A HOLDER=()
 
