@@ -10,6 +10,8 @@ DNS4=198.51.100.130 DNS6=2001:db8:53::53
 CLIENT4=203.0.113.20 CLIENT6=2001:db8:20::20
 PEER4=203.0.113.70 PEER6=2001:db8:70::70
 HOMEUP4=203.0.113.130 HOMEUP6=2001:db8:80::80
+# An internet host that is neither in sshAllowFrom nor Cloudflare: the attacks' source.
+ATTACKER4=203.0.113.200 ATTACKER6=2001:db8:66::66
 # The tailnet addresses: fixed on the stand-in, Headscale's on a real tailnet
 # (set by test/lab/tailnet.sh once the hosts have joined).
 # shellcheck disable=SC2034 # VPS_TS6 is read by tests.sh
@@ -287,7 +289,7 @@ EOF
 
 # build_net: the hosts, the lab internet and the DNS (no vps–home link yet).
 build_net() {
-  local h hosts=(client cf dns vps home peer)
+  local h hosts=(client cf dns vps home peer attacker)
   [ "$TAILNET" = headscale ] && hosts+=(ctl)
   lab_log "building hosts and links"
   ip netns add "${LAB_PREFIX}inet"
@@ -311,6 +313,7 @@ build_net() {
   link_host client "$CLIENT4/26" 203.0.113.1 "$CLIENT6/64" 2001:db8:20::1
   link_host peer "$PEER4/26" 203.0.113.65 "$PEER6/64" 2001:db8:70::1
   link_host home "$HOMEUP4/26" 203.0.113.129 "$HOMEUP6/64" 2001:db8:80::1
+  link_host attacker "$ATTACKER4/26" 203.0.113.193 "$ATTACKER6/64" 2001:db8:66::1
   [ "$TAILNET" != headscale ] || link_host ctl "$CTL4/26" 198.51.100.193 "$CTL6/64" 2001:db8:90::1
   ip netns exec "${LAB_PREFIX}inet" sysctl -q -w net.ipv4.ip_forward=1 net.ipv6.conf.all.forwarding=1
   # The home uplink is behind NAT like any home: nothing from outside gets in.
