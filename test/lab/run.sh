@@ -77,6 +77,8 @@ source "$HERE/setup.sh"
 source "$HERE/tailnet.sh"
 # shellcheck source=test/lab/tests.sh
 source "$HERE/tests.sh"
+# shellcheck source=test/lab/attack.sh
+source "$HERE/attack.sh"
 WORD=$(tailnet_word)
 
 if [ "$(id -u)" != 0 ] || [ "$(uname -s)" != Linux ]; then
@@ -135,9 +137,9 @@ if ! make_pki || ! render_dns_plan || ! build_lab; then
   exit 1
 fi
 if [ "$TAILNET" = headscale ]; then
-  ok "lab setup: 7 hosts, Headscale, vps and home in the tailnet ($VPS_TS4, $HOME_TS4), the DNS, home and peer services up ($(($(date +%s) - T0)) s)"
+  ok "lab setup: 8 hosts, Headscale, vps and home in the tailnet ($VPS_TS4, $HOME_TS4), the DNS, home and peer services up ($(($(date +%s) - T0)) s)"
 else
-  ok "lab setup: 6 hosts, the DNS, home and peer services up ($(($(date +%s) - T0)) s)"
+  ok "lab setup: 7 hosts, the DNS, home and peer services up ($(($(date +%s) - T0)) s)"
 fi
 if [ "${LAB_SETUP_ONLY:-0}" = 1 ]; then
   echo "# LAB_SETUP_ONLY=1: stopping after the setup"
@@ -154,5 +156,6 @@ else
   echo "# total $((T1 - T0)) s; link vps–home: veth pair 'tailscale0' (MTU 1280, tailnet addresses) standing in for the WireGuard tailnet"
 fi
 [ "$FAIL" -eq 0 ] || printf '# failed: %s\n' "${FAILED[@]}"
+attack_summary
 echo "$WORD: $PASS passed, $FAIL failed"
 [ "$FAIL" -eq 0 ]
