@@ -4,6 +4,7 @@ import * as pulumi from "@pulumi/pulumi";
 import { loadDeployConfig } from "./components/config";
 import { Dns } from "./components/dns";
 import { forwardedPorts as portTable, knownHostsLine, sshCommand as sshLine } from "./components/outputs";
+import { allPresent, derive } from "./components/present";
 import { Push, type FactsInput } from "./components/push";
 import { Tailnet } from "./components/tailnet";
 import { Vps } from "./components/vps";
@@ -28,13 +29,15 @@ const existingHost = c.existingHost;
 const tailnet = new Tailnet("tailnet", { model, configAuthKey: secrets.tailscaleAuthKey, joinsServer: !existingHost });
 const vps = existingHost
   ? undefined
-  : new Vps("vps", { model, tailscaleAuthKey: tailnet.authKey!, deployPublicKey: c.deployKey.publicKey });
-const vpsTailnet = vps && tailnet.vpsTailnetIPv4(model, vps.server);
+  : new Vps("vps", { model, tailscaleAuthKey: tailnet.authKey!, deployPublicKey: c.deployKey.publicKey, deployPrivateKey: secrets.sshPrivateKey });
+const vpsTailnet = vps && tailnet.vpsTailnetIPv4(model, vps.ready);
 
 const ipv4 = vps ? vps.ipv4 : pulumi.output(existingHost!.ipv4);
 // An existing host may have no IPv6: then no AAAA records and coturn on IPv4 only.
 const ipv6 = vps ? vps.ipv6 : existingHost!.ipv6 === undefined ? undefined : pulumi.output(existingHost!.ipv6);
-const facts: FactsInput = { vpsIPv4: ipv4, vpsIPv6: ipv6, homeIPv4: tailnet.homeIPv4, homeIPv6: tailnet.homeIPv6, vpsTailnetIPv4: vpsTailnet };
+// The bundle needs no tailnet address of the VPS; the home snippets trust it.
+const bundleFacts: FactsInput = { vpsIPv4: ipv4, vpsIPv6: ipv6, homeIPv4: tailnet.homeIPv4, homeIPv6: tailnet.homeIPv6 };
+const facts: FactsInput = { ...bundleFacts, vpsTailnetIPv4: vpsTailnet };
 
 if (c.dns === "cloudflare") new Dns("dns", { model, ipv4, ipv6 });
 
@@ -48,9 +51,10 @@ const hostKey = existingHost ? pulumi.output(existingHost.hostKey) : vps!.hostKe
 
 const push = new Push("push", {
   model,
-  facts,
+  facts: bundleFacts,
   turnSecret: secrets.turnSecret,
   serverId: vps?.serverId,
+  after: vps ? [vps.ready] : [],
   connection: { ...target, privateKey: secrets.sshPrivateKey ?? vps!.deployPrivateKey!, hostKey },
 });
 
@@ -59,9 +63,11 @@ export const vpsIPv6 = ipv6;
 export const vpsTailnetIPv4 = vpsTailnet ?? "unknown";
 export const dnsRecords = pulumi.output(renderDnsRecords(model, { ipv4, ipv6 }));
 export const forwardedPorts = portTable(model);
-export const homeSnippets = pulumi.secret(pulumi.all([pulumi.output(facts), push.turnSecret]).apply(([f, turn]) => renderHomeSnippets(model, f as HostFacts, turn)));
+export const homeSnippets = pulumi.secret(
+  pulumi.all([pulumi.output(facts), push.turnSecret]).apply(([f, turn]) => (allPresent([f.vpsIPv4, f.homeIPv4, turn]) ? renderHomeSnippets(model, f as HostFacts, turn) : undefined)),
+);
 export const tailscaleAclSnippet = tailnet.aclSnippet;
-export const sshCommand = target.host.apply((host) => sshLine({ ...target, host }));
-export const sshKnownHosts = pulumi.all([target.host, hostKey]).apply(([host, key]) => knownHostsLine({ host, port: target.port }, key));
-/** Only when generated; save it to the key file sshCommand names. */
-export const deployPrivateKey = vps?.deployPrivateKey;
+export const sshCommand = derive([target.host], (host) => sshLine({ ...target, host }));
+export const sshKnownHosts = derive([target.host, hostKey], (host, key) => knownHostsLine({ host, port: target.port }, key));
+/** Only when generated (save it to the key file sshCommand names); null when the key is yours (sshPrivateKey, existingHost). */
+export const deployPrivateKey = vps?.deployPrivateKey ?? null;

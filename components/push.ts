@@ -8,6 +8,7 @@ import { createHash } from "node:crypto";
 import type { EdgeModel, HostFacts } from "../model/model";
 import { renderVpsBundle } from "../render/bundle";
 import { CONFIRM_COMMAND, PUSH_COMMAND, REMOVE_COMMAND, renderPushScript } from "../render/push";
+import { allPresent, derive } from "./present";
 
 export interface PushConnection {
   host: pulumi.Input<string>;
@@ -28,25 +29,18 @@ export interface PushArgs {
   /** Secret; default: generated (40 letters and digits). */
   turnSecret?: pulumi.Input<string>;
   /**
-   * A host this stack created: changes when the server is replaced. It waits
-   * for SSH and cloud-init first, and the id is part of the push's stdin, so a
-   * new server gets the bundle by an in-place update. (A replacement of the
-   * push would run its delete, REMOVE_COMMAND, against the same address and
-   * host key, that is on the new server, right after the new push.)
+   * A host this stack created: changes when the server is replaced. Its id is
+   * part of the push's stdin, so a new server gets the bundle by an in-place
+   * update. (A replacement of the push would run its delete, REMOVE_COMMAND,
+   * against the same address and host key, that is on the new server, right
+   * after the new push.)
    */
   serverId?: pulumi.Input<string>;
+  /** What must be done before the first connection: a new server's readiness (Vps.ready). */
+  after?: pulumi.Resource[];
 }
 
 export const TURN_SECRET_LENGTH = 40;
-/** Connection attempts while a new server boots (sshd starts after cloud-init wrote our host key). */
-export const BOOT_DIAL_ATTEMPTS = 60;
-
-/**
- * Waits for cloud-init. Exit 2 is "done with recoverable errors" (cloud-init
- * 23.4+), e.g. a deprecation warning: the tailnet join itself fails hard.
- */
-export const WAIT_COMMAND = 'rc=0; cloud-init status --wait >/dev/null || rc=$?; if [ "$rc" -ne 0 ] && [ "$rc" -ne 2 ]; then cloud-init status --long; exit 1; fi';
-
 export const sha256 = (text: string) => createHash("sha256").update(text).digest("hex");
 
 export class Push extends pulumi.ComponentResource {
@@ -58,7 +52,6 @@ export class Push extends pulumi.ComponentResource {
 
   constructor(name: string, args: PushArgs, opts?: pulumi.ComponentResourceOptions) {
     super("xmpp-edge:index:Push", name, {}, opts);
-    const parent = { parent: this };
 
     if (args.turnSecret !== undefined) {
       this.turnSecret = pulumi.secret(args.turnSecret);
@@ -67,30 +60,20 @@ export class Push extends pulumi.ComponentResource {
       this.turnSecret = pulumi.secret(generated.result);
     }
 
-    const connection = (extra: Partial<command.types.input.remote.ConnectionArgs> = {}): command.types.input.remote.ConnectionArgs => ({
+    const connection: command.types.input.remote.ConnectionArgs = {
       host: args.connection.host,
       port: args.connection.port,
       user: args.connection.user,
       privateKey: pulumi.secret(args.connection.privateKey),
       hostKey: args.connection.hostKey,
-      ...extra,
-    });
+    };
 
-    const dependsOn: pulumi.Resource[] = [];
-    if (args.serverId !== undefined) {
-      // Replaced with the server (its trigger), so a new server is waited for too.
-      dependsOn.push(
-        new command.remote.Command(
-          `${name}-wait`,
-          { connection: connection({ dialErrorLimit: BOOT_DIAL_ATTEMPTS, perDialTimeout: 10 }), create: WAIT_COMMAND, triggers: [args.serverId], addPreviousOutputInEnv: false },
-          parent,
-        ),
-      );
-    }
-
-    const script = pulumi
-      .all([pulumi.output(args.facts), this.turnSecret, args.serverId])
-      .apply(([facts, turnSecret, serverId]) => (serverId !== undefined ? `# xmpp-edge push to server ${serverId}\n` : "") + renderPushScript(renderVpsBundle(args.model, facts as HostFacts, turnSecret)));
+    const script = pulumi.all([pulumi.output(args.facts), this.turnSecret, args.serverId]).apply(([facts, turnSecret, serverId]) =>
+      // Without the addresses (a targeted update that leaves them out) there is no bundle to render.
+      allPresent([facts.vpsIPv4, facts.homeIPv4, turnSecret])
+        ? (serverId !== undefined ? `# xmpp-edge push to server ${serverId}\n` : "") + renderPushScript(renderVpsBundle(args.model, facts as HostFacts, turnSecret))
+        : undefined,
+    ) as pulumi.Output<string>;
     this.stdin = pulumi.secret(script);
 
     // create and update are the same command: a changed bundle is an
@@ -100,15 +83,15 @@ export class Push extends pulumi.ComponentResource {
     // before the new apply, not after it on the same host.
     this.push = new command.remote.Command(
       `${name}-apply`,
-      { connection: connection(), create: PUSH_COMMAND, update: PUSH_COMMAND, delete: REMOVE_COMMAND, stdin: this.stdin, addPreviousOutputInEnv: false },
-      { parent: this, dependsOn, additionalSecretOutputs: ["stdin"], deleteBeforeReplace: true },
+      { connection, create: PUSH_COMMAND, update: PUSH_COMMAND, delete: REMOVE_COMMAND, stdin: this.stdin, addPreviousOutputInEnv: false },
+      { parent: this, dependsOn: args.after ?? [], additionalSecretOutputs: ["stdin"], deleteBeforeReplace: true },
     );
 
     // A fresh connection proves the new configuration still lets us in; it
     // re-runs (by replacement, harmless: no delete) for every new bundle.
     this.confirm = new command.remote.Command(
       `${name}-confirm`,
-      { connection: connection(), create: CONFIRM_COMMAND, triggers: [this.stdin.apply(sha256)], addPreviousOutputInEnv: false },
+      { connection, create: CONFIRM_COMMAND, triggers: [derive([this.stdin], sha256)], addPreviousOutputInEnv: false },
       { parent: this, dependsOn: [this.push] },
     );
 

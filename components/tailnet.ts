@@ -21,9 +21,6 @@ export interface TailnetArgs {
 
 /** Seconds the single-use key stays valid: long enough for the server to boot and join. */
 export const AUTH_KEY_EXPIRY_SECONDS = 3600;
-/** How long `pulumi up` waits for a new server to show up in the tailnet (packages + join in cloud-init). */
-export const DEVICE_WAIT = "15m";
-
 /**
  * What replaces the server besides its keys: image, location, the model's
  * part of cloud-init, the deployer key. The single-use key is spent once the
@@ -141,19 +138,36 @@ export class Tailnet extends pulumi.ComponentResource {
   }
 
   /**
-   * The VPS's tailnet IPv4 once it has joined: waits for the device named
-   * serverName to appear. Only with the API; undefined otherwise (Headscale,
-   * or a key from config): the address is then unknown to the deploy.
+   * The VPS's tailnet IPv4, looked up once the server is ready (Vps.ready:
+   * cloud-init, and so the join, done). Never waits: the wait for a new
+   * server is the readiness command, which runs only in the update that
+   * creates or replaces it; a preview or a later update asks once and fails
+   * at once if the device is gone. Only with the API; undefined otherwise
+   * (Headscale, or a key from config): the address is then unknown to the deploy.
    */
-  vpsTailnetIPv4(model: EdgeModel, server: pulumi.Resource): pulumi.Output<string> | undefined {
+  vpsTailnetIPv4(model: EdgeModel, ready: pulumi.Resource): pulumi.Output<string> | undefined {
     if (!this.usesApi) return undefined;
     const name = model.config.server.name;
     return tailscale
-      .getDeviceOutput({ hostname: name, waitFor: DEVICE_WAIT }, { parent: this, dependsOn: [server] })
-      .apply((d) => {
-        const ipv4 = tailnetAddresses(d.addresses).ipv4;
-        if (!ipv4) throw new Error(`tailnet device ${name} has no IPv4 address in ${TAILNET_IPV4_RANGE}`);
-        return ipv4;
-      });
+      .getDevicesOutput({ filters: [{ name: "hostname", values: [name] }] }, { parent: this, dependsOn: [ready] })
+      .apply((r) => joinedDeviceIPv4(name, r.devices ?? []));
   }
+}
+
+/**
+ * The tailnet IPv4 of the device the server joined as. A replaced server
+ * joins as a new device with the same hostname: the newest is the server.
+ */
+export function joinedDeviceIPv4(name: string, devices: { hostname: string; created: string; addresses: string[] }[]): string {
+  const mine = devices.filter((d) => d.hostname === name).sort((a, b) => b.created.localeCompare(a.created));
+  if (mine.length === 0) {
+    throw new Error(
+      `tailnet device "${name}" is not in the tailnet: the server never joined, or its device was removed. ` +
+        `On the server, /var/log/cloud-init-output.log shows the join (xmpp-edge-join); ` +
+        `to join a fresh server, replace it: pulumi up --replace <the urn of the hcloud Server "vps">`,
+    );
+  }
+  const ipv4 = tailnetAddresses(mine[0].addresses).ipv4;
+  if (!ipv4) throw new Error(`tailnet device "${name}" has no IPv4 address in ${TAILNET_IPV4_RANGE}`);
+  return ipv4;
 }

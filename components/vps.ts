@@ -4,6 +4,7 @@
 // forwarded ports or records: the generated host key, the single-use tailnet
 // key, and the parts of the model cloud-init reads (server name, tailnet
 // settings). Ports, records and forwards reach the host by the push instead.
+import * as command from "@pulumi/command";
 import * as hcloud from "@pulumi/hcloud";
 import * as pulumi from "@pulumi/pulumi";
 import * as tls from "@pulumi/tls";
@@ -11,6 +12,7 @@ import * as ipaddr from "ipaddr.js";
 import type { EdgeModel } from "../model/model";
 import { renderCloudInit } from "../render/cloud-init";
 import { renderFirewallRules } from "../render/firewall";
+import { derive } from "./present";
 
 export interface VpsArgs {
   model: EdgeModel;
@@ -18,7 +20,18 @@ export interface VpsArgs {
   tailscaleAuthKey: pulumi.Input<string>;
   /** The deployer's OpenSSH public key; default: an ED25519 key generated here (see deployPrivateKey). */
   deployPublicKey?: pulumi.Input<string>;
+  /** Its private key (secret), given with deployPublicKey. */
+  deployPrivateKey?: pulumi.Input<string>;
 }
+
+/** Connection attempts while a new server boots (sshd starts after cloud-init wrote our host key). */
+export const BOOT_DIAL_ATTEMPTS = 60;
+
+/**
+ * Waits for cloud-init. Exit 2 is "done with recoverable errors" (cloud-init
+ * 23.4+), e.g. a deprecation warning: the tailnet join itself fails hard.
+ */
+export const WAIT_COMMAND = 'rc=0; cloud-init status --wait >/dev/null || rc=$?; if [ "$rc" -ne 0 ] && [ "$rc" -ne 2 ]; then cloud-init status --long; exit 1; fi';
 
 export const SERVER_LABELS = { "managed-by": "pulumi", app: "xmpp-edge" };
 
@@ -35,7 +48,7 @@ export function firstAddressOfNetwork(network: string): string {
 }
 
 /** An OpenSSH public key in authorized_keys form ("ssh-ed25519 AAAA…"), as connection.hostKey wants it. */
-export const authorizedKey = (key: pulumi.Input<string>) => pulumi.output(key).apply((k) => k.trim());
+export const authorizedKey = (key: pulumi.Input<string>) => derive([key], (k) => k.trim());
 
 export class Vps extends pulumi.ComponentResource {
   readonly ipv4: pulumi.Output<string>;
@@ -48,6 +61,13 @@ export class Vps extends pulumi.ComponentResource {
   readonly deployPrivateKey?: pulumi.Output<string>;
   readonly serverId: pulumi.Output<string>;
   readonly server: hcloud.Server;
+  /**
+   * Done when the server answers SSH with the pinned host key and cloud-init
+   * has finished, so it has joined the tailnet. Runs only in the update that
+   * creates or replaces the server (its trigger is the server id): everything
+   * that waits for the new server waits for this, and nothing waits otherwise.
+   */
+  readonly ready: command.remote.Command;
 
   constructor(name: string, args: VpsArgs, opts?: pulumi.ComponentResourceOptions) {
     super("xmpp-edge:index:Vps", name, {}, opts);
@@ -72,13 +92,21 @@ export class Vps extends pulumi.ComponentResource {
 
     // Primary IPs outlive the server (autoDelete false): records, rDNS and
     // the push's connection keep their address across a replacement.
+    // No assigneeType: the provider warns that it belongs only with an
+    // assigneeId (the server takes the IPs through publicNets). Stacks
+    // created with "server" keep it through ignoreChanges, so that an address
+    // can never be replaced over a property that no longer matters.
     const ip = (type: "ipv4" | "ipv6") =>
-      new hcloud.PrimaryIp(`${name}-${type}`, { name: `${s.name}-${type}`, type, location: s.location, assigneeType: "server", autoDelete: false, labels: SERVER_LABELS }, parent);
+      new hcloud.PrimaryIp(
+        `${name}-${type}`,
+        { name: `${s.name}-${type}`, type, location: s.location, autoDelete: false, labels: SERVER_LABELS },
+        { parent: this, ignoreChanges: ["assigneeType"] },
+      );
     const ipv4 = ip("ipv4");
     const ipv6 = ip("ipv6");
     this.ipv4 = ipv4.ipAddress;
-    this.ipv6Network = pulumi.all([ipv6.ipNetwork, ipv6.ipAddress]).apply(([net, addr]) => (net || addr));
-    this.ipv6 = this.ipv6Network.apply(firstAddressOfNetwork);
+    this.ipv6Network = pulumi.all([ipv6.ipNetwork, ipv6.ipAddress]).apply(([net, addr]) => net || addr);
+    this.ipv6 = derive([this.ipv6Network], firstAddressOfNetwork);
 
     // Rules change in place; the server only holds the firewall's id.
     const firewall = new hcloud.Firewall(
@@ -91,9 +119,9 @@ export class Vps extends pulumi.ComponentResource {
       parent,
     );
 
-    const userData = pulumi
-      .all([hostKey.privateKeyOpenssh, hostKey.publicKeyOpenssh, args.tailscaleAuthKey])
-      .apply(([privateKeyOpenssh, publicKeyOpenssh, tailscaleAuthKey]) => renderCloudInit(args.model, { hostKey: { privateKeyOpenssh, publicKeyOpenssh }, tailscaleAuthKey }));
+    const userData = derive([hostKey.privateKeyOpenssh, hostKey.publicKeyOpenssh, args.tailscaleAuthKey], (privateKeyOpenssh, publicKeyOpenssh, tailscaleAuthKey) =>
+      renderCloudInit(args.model, { hostKey: { privateKeyOpenssh, publicKeyOpenssh }, tailscaleAuthKey }),
+    );
 
     this.server = new hcloud.Server(
       name,
@@ -119,6 +147,28 @@ export class Vps extends pulumi.ComponentResource {
       new hcloud.Rdns(`${name}-rdns-${family}`, { primaryIpId: ipRes.id.apply(Number), ipAddress: address, dnsPtr: c.xmppHost }, { parent: this, dependsOn: [this.server] });
     rdns("ipv4", ipv4, this.ipv4);
     rdns("ipv6", ipv6, this.ipv6);
+
+    // With sshAllowFrom ["tailnet"] the server is reached by its MagicDNS
+    // name here: its tailnet address is looked up only once it is ready.
+    this.ready = new command.remote.Command(
+      `${name}-ready`,
+      {
+        connection: {
+          host: c.ssh.mode === "tailnet" ? s.name : this.ipv4,
+          port: 22,
+          user: "root",
+          privateKey: pulumi.secret(args.deployPrivateKey ?? this.deployPrivateKey!),
+          hostKey: this.hostKey,
+          dialErrorLimit: BOOT_DIAL_ATTEMPTS,
+          perDialTimeout: 10,
+        },
+        create: WAIT_COMMAND,
+        triggers: [this.serverId],
+        addPreviousOutputInEnv: false,
+      },
+      // It was the push's child "push-wait" before it moved here: same resource.
+      { parent: this, aliases: [{ name: "push-wait", parent: pulumi.createUrn("push", "xmpp-edge:index:Push") }] },
+    );
 
     this.registerOutputs({ ipv4: this.ipv4, ipv6: this.ipv6, hostKey: this.hostKey, serverId: this.serverId, deployPublicKey: this.deployPublicKey });
   }

@@ -35,6 +35,7 @@ export interface Invoked {
 export interface Run {
   resources: Registered[];
   invokes: Invoked[];
+  events: Event[];
   /** URN by resource name (to check parents). */
   urns: string[];
   outputs: Record<string, unknown>;
@@ -88,10 +89,15 @@ function newState(type: string, name: string, inputs: Record<string, any>): { id
   }
 }
 
-function call(token: string, inputs: Record<string, any>, serverName: string): Record<string, any> {
+function call(token: string, inputs: Record<string, any>, serverName: string, opts: RunOptions): Record<string, any> {
   if (token === "tailscale:index/getDevice:getDevice") {
     if (inputs.hostname === serverName) return { ...inputs, id: "d1", addresses: [MOCK.vpsTailnetIPv4, MOCK.vpsTailnetIPv6] };
     return { ...inputs, id: "d2", addresses: [MOCK.homeLookupIPv4, MOCK.homeLookupIPv6] };
+  }
+  if (token === "tailscale:index/getDevices:getDevices") {
+    const wanted = (inputs.filters ?? []).find((f: any) => f.name === "hostname")?.values ?? [];
+    const devices = (opts.devices ?? [{ hostname: serverName, created: "2026-11-01T10:00:00Z", addresses: [MOCK.vpsTailnetIPv4, MOCK.vpsTailnetIPv6] }]).filter((d) => wanted.length === 0 || wanted.includes(d.hostname));
+    return { ...inputs, id: "devices", devices };
   }
   if (token === "cloudflare:index/getZone:getZone") return { id: MOCK.zoneIdByName, name: inputs.filter?.name };
   throw new Error(`unexpected invoke ${token}`);
@@ -104,25 +110,46 @@ export function toPulumiConfig(raw: Record<string, unknown>): Record<string, str
   return out;
 }
 
+export interface RunOptions {
+  /** A preview (`pulumi preview`: the engine's dry run) instead of an update. */
+  dryRun?: boolean;
+  /**
+   * Resource types outside a targeted update that do not exist yet
+   * (`pulumi up --target` leaving them out): the engine gives no outputs for
+   * them, so every output the program reads of them is undefined.
+   */
+  absent?: string[];
+  /** The tailnet's devices as getDevices lists them; default: the VPS has joined. */
+  devices?: { hostname: string; created: string; addresses: string[] }[];
+}
+
+/** Every registration and invoke in the order the program made them (resource names, invoke tokens). */
+export type Event = { kind: "resource"; name: string } | { kind: "invoke"; token: string };
+
 /** Runs the program with `raw` (plain values) and `secrets` (set as Pulumi secrets). */
-export async function runProgram(raw: Record<string, unknown>, secrets: Record<string, string> = {}): Promise<Run> {
+export async function runProgram(raw: Record<string, unknown>, secrets: Record<string, string> = {}, opts: RunOptions = {}): Promise<Run> {
   const resources: Registered[] = [];
   const invokes: Invoked[] = [];
+  const events: Event[] = [];
   const serverName = typeof raw.serverName === "string" ? raw.serverName : "xmpp-edge";
   await pulumi.runtime.setMocks(
     {
       newResource: (args) => {
         resources.push({ type: args.type, name: args.name, custom: args.custom !== false, inputs: args.inputs });
-        return args.custom === false ? { id: undefined, state: {} } : newState(args.type, args.name, args.inputs);
+        events.push({ kind: "resource", name: args.name });
+        if (args.custom === false) return { id: undefined, state: {} };
+        if (opts.absent?.includes(args.type)) return { id: "", state: {} };
+        return newState(args.type, args.name, args.inputs);
       },
       call: (args) => {
         invokes.push({ token: args.token, inputs: args.inputs });
-        return call(args.token, args.inputs, serverName);
+        events.push({ kind: "invoke", token: args.token });
+        return call(args.token, args.inputs, serverName, opts);
       },
     },
     PROJECT,
     "test",
-    false,
+    opts.dryRun ?? false,
   );
   const config = { ...toPulumiConfig(raw), ...toPulumiConfig(secrets) };
   pulumi.runtime.setAllConfig(config, Object.keys(secrets).map((k) => `${PROJECT}:${k}`));
@@ -137,16 +164,29 @@ export async function runProgram(raw: Record<string, unknown>, secrets: Record<s
     error = e as Error;
   }
   const outputs: Record<string, unknown> = {};
-  for (const [k, v] of Object.entries(program)) outputs[k] = pulumi.Output.isInstance(v) ? await unwrap(v) : v;
+  for (const [k, v] of Object.entries(program)) {
+    try {
+      outputs[k] = pulumi.Output.isInstance(v) ? await unwrap(v) : v;
+    } catch (e) {
+      // An apply that throws fails the real program with that message.
+      error ??= e as Error;
+    }
+  }
   // Let registrations that no export waits on (the confirm) finish.
   await new Promise((r) => setTimeout(r, 50));
   const monitor = pulumi.runtime.getMonitor() as unknown as { resources: Map<string, unknown> } | undefined;
   const urns = monitor ? [...monitor.resources.keys()] : [];
-  return { resources, invokes, urns, outputs, exports: program, error };
+  return { resources, invokes, events, urns, outputs, exports: program, error };
 }
 
-function unwrap<T>(o: pulumi.Output<T>): Promise<T> {
-  return new Promise((resolve) => o.apply((v) => resolve(v)));
+/** What an output reads as in a preview when its value is not known yet. */
+export const UNKNOWN = "<unknown in preview>";
+
+/** An output's value; in a preview, UNKNOWN for a value that only an update would tell. */
+async function unwrap<T>(o: pulumi.Output<T>): Promise<T | typeof UNKNOWN> {
+  const internal = o as unknown as { isKnown: Promise<boolean>; promise(): Promise<T> };
+  const value = await internal.promise();
+  return (await internal.isKnown) ? value : UNKNOWN;
 }
 
 export const isSecretInput = (v: unknown): boolean => typeof v === "object" && v !== null && (v as Record<string, unknown>)[SIG_KEY] === SECRET_SIG;

@@ -1,6 +1,7 @@
 // The push: one SSH session carries the bundle, every connection pins the
 // host key, the push updates in place and the confirm re-runs per bundle.
-import { sha256, WAIT_COMMAND } from "../../components/push";
+import { sha256 } from "../../components/push";
+import { WAIT_COMMAND } from "../../components/vps";
 import { renderVpsBundle } from "../../render/bundle";
 import { CONFIRM_COMMAND, PUSH_COMMAND, REMOVE_COMMAND } from "../../render/push";
 import { BASE, model } from "../fixtures";
@@ -20,7 +21,7 @@ describe("a Hetzner VPS with public SSH", () => {
 
   test("every remote command pins the generated host key and uses the deploy key", () => {
     const hostKey = "ssh-ed25519 AAAAC3NzaC1lZDI1NTE5AAAA" + Buffer.from("vps-host-key").toString("base64").replace(/=/g, "");
-    expect(commands(run).map((c) => c.name)).toEqual(["push-wait", "push-apply", "push-confirm"]);
+    expect(commands(run).map((c) => c.name)).toEqual(["vps-ready", "push-apply", "push-confirm"]);
     for (const c of commands(run)) {
       expect(c.connection.hostKey).toBe(hostKey);
       expect(c.connection).toMatchObject({ host: MOCK.vpsIPv4, port: 22, user: "root" });
@@ -45,8 +46,8 @@ describe("a Hetzner VPS with public SSH", () => {
     expect(files["/etc/turnserver.conf"]).toContain(`static-auth-secret=${"R".repeat(40)}`);
   });
 
-  test("it waits for SSH and cloud-init first, replaced with the server", () => {
-    const wait = byName(run, "-wait");
+  test("it waits for SSH and cloud-init first (the server's readiness), replaced with the server", () => {
+    const wait = byName(run, "-ready");
     expect(wait.create).toBe(WAIT_COMMAND);
     expect(wait.create).toContain("cloud-init status --wait");
     expect(wait.triggers).toHaveLength(1);
@@ -81,11 +82,12 @@ test("an unchanged config renders the same stdin (no diff, no SSH session)", asy
   expect(pushStdin(b)).toBe(pushStdin(a));
 });
 
-test('sshAllowFrom ["tailnet"]: every command connects to the VPS\'s tailnet address', async () => {
+test('sshAllowFrom ["tailnet"]: the readiness wait uses the MagicDNS name, every later command the looked-up tailnet address', async () => {
   const run = await runProgram({ ...BASE, ...ZONE, sshAllowFrom: ["tailnet"] });
   if (run.error) throw run.error;
   for (const c of commands(run)) {
-    expect(c.connection.host).toBe(MOCK.vpsTailnetIPv4);
+    // The address is looked up only once the server is ready (it has joined then).
+    expect(c.connection.host).toBe(c.name === "vps-ready" ? "xmpp-edge" : MOCK.vpsTailnetIPv4);
     expect(c.connection.hostKey).toMatch(/^ssh-ed25519 AAAA/);
   }
   expect(run.outputs.sshCommand).toContain(`root@${MOCK.vpsTailnetIPv4}`);
