@@ -1,7 +1,7 @@
 // The VPS's nftables ruleset. It owns exactly one table and replaces it in
 // one transaction: `table` (create if missing) + `delete table` + the new
 // table, all in one file, is atomic and idempotent. Never `flush ruleset`:
-// that would also erase tailscaled's chains (see DESIGN.md).
+// that would also erase tailscaled's chains (docs/linux-and-providers.md).
 import { cidrFamily } from "../model/net";
 import { servicesBy, type EdgeModel, type HostFacts } from "../model/model";
 import { formatRange, TAILSCALE_UDP_PORT, SSH_PORT, type PortRange } from "../model/ports";
