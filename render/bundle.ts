@@ -6,13 +6,14 @@ import type { EdgeModel, HostFacts } from "../model/model";
 import { COTURN_CONF_PATH, renderCoturnConf } from "./coturn";
 import { generatedHeader } from "./header";
 import { NGINX_CONF_PATH, renderNginxConf } from "./nginx";
-import { APPLY_PATH } from "./push";
 import { NFT_RULESET_PATH, renderNftables } from "./nftables";
 import { renderSysctl, SYSCTL_PATH } from "./sysctl";
 
 /** What the apply installs (and --remove takes away): one "mode owner:group path" line per file. */
 export const MANIFEST_PATH = "/etc/xmpp-edge/manifest";
 export const NFT_BOOT_UNIT_PATH = "/etc/systemd/system/xmpp-edge-nftables.service";
+/** Where the bundle installs host/xmpp-edge-apply; the push runs the staged copy at the same path under its stage. */
+export const APPLY_PATH = "/usr/local/sbin/xmpp-edge-apply";
 
 export interface BundleFile {
   content: string;
@@ -50,7 +51,7 @@ export function renderNftBootUnit(): string {
  * The on-host apply travels with every bundle, so the VPS always runs the
  * apply that matches the files (a static script, not rendered).
  */
-export const APPLY_SCRIPT = fs.readFileSync(path.join(__dirname, "..", "scripts", "vps", "xmpp-edge-apply"), "utf8");
+export const APPLY_SCRIPT = fs.readFileSync(path.join(__dirname, "..", "host", "xmpp-edge-apply"), "utf8");
 
 export function renderVpsBundle(model: EdgeModel, facts: HostFacts, turnSecret: string | undefined): Bundle {
   const bundle: Bundle = {

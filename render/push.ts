@@ -3,9 +3,8 @@
 // xmpp-edge-apply on them. The Pulumi push and the lab both use exactly this.
 // Deterministic text: the same bundle gives the same script, so an unchanged
 // bundle is no diff for Pulumi and no SSH session.
-import type { Bundle } from "./bundle";
+import { APPLY_PATH, type Bundle } from "./bundle";
 
-export const APPLY_PATH = "/usr/local/sbin/xmpp-edge-apply";
 /** Seconds the new configuration has to be confirmed from a second connection before it reverts itself. */
 export const CONFIRM_TIMEOUT_SECONDS = 120;
 

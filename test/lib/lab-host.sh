@@ -1,6 +1,6 @@
 # shellcheck shell=bash
-# One lab host (DESIGN.md "Lab host recipe"), shared by the apply tests
-# (test/apply), the network lab and the bench (test/lab/lib.sh) and the engine
+# One lab host (docs/linux-and-providers.md, "The lab host recipe"), shared by the apply tests
+# (host/test), the network lab and the bench (test/lab/lib.sh) and the engine
 # test (test/engine): a network namespace plus one holder process that owns a
 # private mount namespace in which
 #   /etc                           overlay: DIR/etc-lower (the host's own files) over /etc

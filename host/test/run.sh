@@ -1,8 +1,8 @@
 #!/bin/bash
-# Lab tests of scripts/vps/xmpp-edge-apply: run as root (npm run test:apply).
-# Builds a lab host (test/apply/lab.sh: network namespace + private mount
+# Lab tests of host/xmpp-edge-apply: run as root (npm run test:apply).
+# Builds a lab host (host/test/lab.sh: network namespace + private mount
 # namespace with overlay /etc, /var/lib, /var/log, /usr/local and tmpfs /run),
-# renders bundles from test/apply/lab-*.yaml, pushes them with the real push
+# renders bundles from host/test/lab-*.yaml, pushes them with the real push
 # script (render/push.ts: `bash -s` staging + the staged xmpp-edge-apply) and
 # checks the live result with the real nginx, nft and turnserver. Nothing
 # touches this machine's /etc, services or nftables. Every lab command is
@@ -18,17 +18,17 @@ if [ -z "${XEA_UNDER_TIMEOUT:-}" ]; then
 fi
 
 REPO=$(cd "$(dirname "$0")/../.." && pwd)
-HERE=$REPO/test/apply
-# shellcheck source=test/apply/lab.sh
+HERE=$REPO/host/test
+# shellcheck source=host/test/lab.sh
 source "$HERE/lab.sh"
 
 if [ "$(id -u)" != 0 ]; then
-  echo "test/apply/run.sh: must run as root (network namespaces, mounts)" >&2
+  echo "host/test/run.sh: must run as root (network namespaces, mounts)" >&2
   exit 2
 fi
-[ -x "$REPO/node_modules/.bin/tsx" ] || { echo "test/apply/run.sh: node_modules/.bin/tsx is missing (npm ci)" >&2; exit 2; }
+[ -x "$REPO/node_modules/.bin/tsx" ] || { echo "host/test/run.sh: node_modules/.bin/tsx is missing (npm ci)" >&2; exit 2; }
 for tool in ip nsenter unshare nft nginx turnserver ss ps flock python3; do
-  command -v "$tool" >/dev/null || { echo "test/apply/run.sh: $tool is missing" >&2; exit 2; }
+  command -v "$tool" >/dev/null || { echo "host/test/run.sh: $tool is missing" >&2; exit 2; }
 done
 
 PASS=0
@@ -478,7 +478,7 @@ check "no table inet xmpp_edge" no_table
 check "nginx and coturn stopped (they were not running before)" eval 'not_running nginx nginx_alive && not_running coturn turn_alive'
 check "sysctl ip_forward back to 0" sysctl_is net.ipv4.ip_forward 0
 check "3. the foreign tables survive the removal byte-identically" same "foreign tables" "$FOREIGN0" "$(foreign)"
-run r8b "$REPO/scripts/vps/xmpp-edge-apply" --remove
+run r8b "$REPO/host/xmpp-edge-apply" --remove
 check "a second --remove exits 0 and says nothing to remove" eval 'rc_is 0 r8b && has r8b "nothing to remove"'
 
 # ---- 5. revert of a first apply ------------------------------------------------------------------
@@ -495,9 +495,9 @@ check "reverted within 3-10 s: no table" awk -v s="$took" 'BEGIN { exit !(s != "
 check "files as found (originals, nothing of ours)" same files "$ORIG_DIGEST" "$(digest)"
 check "nginx and coturn stopped again, ip_forward 0" eval 'not_running nginx nginx_alive && not_running coturn turn_alive && sysctl_is net.ipv4.ip_forward 0'
 check "3. the foreign tables survive the first-apply revert" same "foreign tables" "$FOREIGN0" "$(foreign)"
-run c10 "$REPO/scripts/vps/xmpp-edge-apply" --confirm
+run c10 "$REPO/host/xmpp-edge-apply" --confirm
 check "--confirm after it says too late (exit 4)" rc_is 4 c10
-run r10 "$REPO/scripts/vps/xmpp-edge-apply" --remove
+run r10 "$REPO/host/xmpp-edge-apply" --remove
 check "--remove cleans the state dir" eval 'rc_is 0 r10 && ! lab test -e /var/lib/xmpp-edge'
 
 # ---- 10. activation failure rolls back -------------------------------------------------------------
@@ -510,7 +510,7 @@ unsquat
 check "the apply fails with exit 5 and shows nginx's error" eval 'rc_is 5 a11 && has a11 "Address already in use"'
 check "the host is as found: files, no table, no pending revert" eval 'same files "$ORIG_DIGEST" "$(digest)" && no_table && pending_none'
 check "3. the foreign tables survive the rollback" same "foreign tables" "$FOREIGN0" "$(foreign)"
-run r11 "$REPO/scripts/vps/xmpp-edge-apply" --remove
+run r11 "$REPO/host/xmpp-edge-apply" --remove
 check "--remove afterwards leaves no state dir" eval 'rc_is 0 r11 && ! lab test -e /var/lib/xmpp-edge'
 # nginx failed to start above after creating its unix socket file: the next start must not trip on it.
 push a12 A 0
@@ -521,7 +521,7 @@ check "--remove again: host as found" eval 'rc_is 0 r12 && same files "$ORIG_DIG
 
 # ---- 11. the systemd branch -----------------------------------------------------------------
 
-section "11. a systemd host: fake systemctl (test/apply/fake-systemctl) driving the real daemons"
+section "11. a systemd host: fake systemctl (host/test/fake-systemctl) driving the real daemons"
 # Like a fresh Debian 12 VPS: nginx and coturn enabled and running with Debian's own configuration.
 lab mkdir -p /run/systemd/system /run/fake-systemd/enabled
 lab install -m 0755 "$HERE/fake-systemctl" /usr/local/bin/systemctl

@@ -1,17 +1,17 @@
-// Renders a lab stack config into what test/apply/run.sh feeds the lab host:
+// Renders a lab stack config into what host/test/run.sh feeds the lab host:
 //   OUT/bundle/<absolute path>  the bundle tree, with the modes the push sets
 //   OUT/push-<T>.sh             the real push script (render/push.ts) that
 //                               stages the bundle and runs its xmpp-edge-apply
 //                               with --confirm-timeout T
-// usage: tsx test/apply/render-push.ts --config FILE --out DIR [--timeouts 0,3,120]
+// usage: tsx host/test/render-push.ts --config FILE --out DIR [--timeouts 0,3,120]
 //        [--vps-ipv4 A] [--vps-ipv6 A]
 import * as fs from "node:fs";
 import * as path from "node:path";
 import { parseArgs } from "node:util";
 import { readStackFile } from "../../model/source";
-import { MANIFEST_PATH } from "../../render/bundle";
+import { APPLY_PATH, MANIFEST_PATH } from "../../render/bundle";
 import { makePlan } from "../../render/plan";
-import { APPLY_PATH, renderPushScript } from "../../render/push";
+import { renderPushScript } from "../../render/push";
 
 const { values } = parseArgs({
   options: {
@@ -23,7 +23,7 @@ const { values } = parseArgs({
   },
 });
 if (!values.config || !values.out) {
-  process.stderr.write("usage: tsx test/apply/render-push.ts --config FILE --out DIR [--timeouts 0,3,120] [--vps-ipv4 A] [--vps-ipv6 A]\n");
+  process.stderr.write("usage: tsx host/test/render-push.ts --config FILE --out DIR [--timeouts 0,3,120] [--vps-ipv4 A] [--vps-ipv6 A]\n");
   process.exit(2);
 }
 

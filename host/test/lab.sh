@@ -9,7 +9,7 @@
 # Source it, then: lab_up; lab CMD...; lab_down (run.sh traps lab_down).
 
 # shellcheck source=test/lib/lab-host.sh
-source "$(dirname "${BASH_SOURCE[0]}")/../lib/lab-host.sh"
+source "$(dirname "${BASH_SOURCE[0]}")/../../test/lib/lab-host.sh"
 
 LAB=""
 LAB_NS=""
