@@ -11,7 +11,7 @@ cd "$(dirname "$0")/.." || exit 1
 bash scripts/install-test-deps.sh || exit 1
 npm ci --no-audit --no-fund || exit 1
 
-suites=(test test:tools test:apply test:lab test:engine lint:workflows)
+suites=(test lint:shell test:tools test:apply test:lab test:engine lint:workflows)
 summary=() failed=0
 for s in "${suites[@]}"; do
   start=$SECONDS
