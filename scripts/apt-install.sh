@@ -1,8 +1,12 @@
 #!/usr/bin/env bash
 # apt-install.sh PACKAGE...: installs the Debian packages that are missing,
 # without letting their maintainer scripts start daemons on this machine
-# (policy-rc.d 101): tests run their own copies inside namespaces.
-# Idempotent; needs root.
+# (policy-rc.d 101) or enable them at boot: tests run their own copies inside
+# namespaces. Debian's maintainer scripts enable units (deb-systemd-helper
+# makes the symlinks under /etc/systemd/system) whatever policy-rc.d says, so
+# every unit link that appears during the install is disabled again
+# afterwards; links that were there before (the machine's own sshd, say) are
+# left alone. Idempotent; needs root.
 set -euo pipefail
 
 if [ "$(id -u)" != 0 ]; then
@@ -19,6 +23,33 @@ if [ "${#missing[@]}" -eq 0 ]; then
   exit 0
 fi
 
+# Every unit link under /etc/systemd/system (enablements and aliases).
+unit_links() { find /etc/systemd/system -type l 2>/dev/null | sort; }
+
+# The unit a link enables: a *.wants/ or *.requires/ link is named after it
+# (an instance like getty@tty1.service included); an alias points at it.
+unit_of_link() {
+  case "$(dirname "$1")" in
+    *.wants | *.requires | *.upholds) basename "$1" ;;
+    *) basename "$(readlink "$1")" ;;
+  esac
+}
+
+# Disables (and, under a running systemd, stops) what the install enabled.
+disable_new_units() {
+  local unit units=()
+  while IFS= read -r unit; do [ -n "$unit" ] && units+=("$unit"); done < <(
+    comm -13 "$links_before" <(unit_links) | while IFS= read -r link; do unit_of_link "$link"; done | sort -u)
+  rm -f "$links_before"
+  [ "${#units[@]}" -gt 0 ] || return 0
+  local now=()
+  [ -d /run/systemd/system ] && now=(--now)
+  echo "apt-install: disabling what the packages enabled at boot: ${units[*]}"
+  for unit in "${units[@]}"; do
+    systemctl disable "${now[@]}" --quiet "$unit" || echo "apt-install: could not disable $unit" >&2
+  done
+}
+
 echo "apt-install: installing ${missing[*]}"
 export DEBIAN_FRONTEND=noninteractive
 policy=/usr/sbin/policy-rc.d
@@ -28,7 +59,10 @@ if [ ! -e "$policy" ]; then
   chmod 755 "$policy"
   made_policy=1
 fi
-trap '[ "$made_policy" = 1 ] && rm -f "$policy"' EXIT
+links_before=$(mktemp)
+unit_links > "$links_before"
+# Also after a failed install: what did get installed must not start at boot.
+trap 'disable_new_units; [ "$made_policy" = 1 ] && rm -f "$policy"' EXIT
 # An old or empty package list is the usual reason for a miss: refresh once.
 if ! apt-get install -y --no-install-recommends "${missing[@]}"; then
   apt-get update
