@@ -29,7 +29,7 @@ export interface ServiceInputs {
 export function planServices(c: ServiceInputs): Service[] {
   const pp = c.clientIp === "proxy-protocol";
   const services: Service[] = [
-    { id: "http", purpose: "HTTP: web names (from Cloudflare) and ACME HTTP-01 for the XMPP names", protocol: "tcp", ports: P.single(P.HTTP_PORT), handler: "nginx-http" },
+    { id: "http", purpose: "web names (from Cloudflare) and ACME HTTP-01 for the XMPP names", protocol: "tcp", ports: P.single(P.HTTP_PORT), handler: "nginx-http" },
     { id: "https", purpose: "HTTPS and XMPP direct TLS, routed by ALPN and SNI", protocol: "tcp", ports: P.single(P.HTTPS_PORT), handler: "nginx-stream" },
     xmppPort("xmpp-c2s", "XMPP client connections (STARTTLS)", P.XMPP_C2S_PORT, P.HOME_C2S_PROXY_PROTOCOL_PORT, pp),
     xmppPort("xmpp-s2s", "XMPP server-to-server (STARTTLS)", P.XMPP_S2S_PORT, P.HOME_S2S_PROXY_PROTOCOL_PORT, pp),
@@ -39,9 +39,9 @@ export function planServices(c: ServiceInputs): Service[] {
   }
   if (c.turn === "edge") {
     for (const protocol of ["udp", "tcp"] as const) {
-      services.push({ id: `stun-turn-${protocol}`, purpose: `STUN/TURN over ${protocol.toUpperCase()} (coturn on the VPS)`, protocol, ports: P.single(P.TURN_PORT), handler: "coturn" });
+      services.push({ id: `stun-turn-${protocol}`, purpose: `STUN/TURN over ${protocol.toUpperCase()}`, protocol, ports: P.single(P.TURN_PORT), handler: "coturn" });
     }
-    services.push({ id: "turn-relay", purpose: "TURN relay ports (coturn on the VPS)", protocol: "udp", ports: c.turnRelayPorts, handler: "coturn" });
+    services.push({ id: "turn-relay", purpose: "TURN relay ports", protocol: "udp", ports: c.turnRelayPorts, handler: "coturn" });
   }
   c.extraForwards.forEach((f, i) => {
     const home = f.toPort === undefined ? f.ports : P.single(f.toPort);

@@ -1,9 +1,10 @@
 // PLAN.md: a readable summary of what a deploy would create, for review.
 import { CLOUDFLARE_RANGES_AS_OF } from "../model/cloudflare-ranges";
+import { homeListeners } from "../model/home-listeners";
 import type { EdgeModel, HostFacts } from "../model/model";
-import { formatRange } from "../model/ports";
+import { formatRange, HTTP_PORT, HTTPS_PORT, type PortRange, type Protocol } from "../model/ports";
 import type { Service } from "../model/services";
-import type { DnsRecord } from "./dns";
+import { PROXIED_TTL, type DnsRecord } from "./dns";
 import type { FirewallRule } from "./firewall";
 
 const HANDLER_TEXT: Record<string, string> = {
@@ -29,17 +30,25 @@ function homeTarget(model: EdgeModel, id: string, home: string | undefined): str
   return home ?? "— (served on the VPS)";
 }
 
+const portLabel = (protocol: Protocol, ports: PortRange) => `${formatRange(ports)}/${protocol}`;
+
+/** Who stands in front of the web names: the stack's Cloudflare records, or whatever the user sets up with dns "off". */
+function webFront(model: EdgeModel): string {
+  if (model.config.dns === "cloudflare") return "Cloudflare proxy";
+  return model.webOrigins ? "Cloudflare proxy, records set by you" : "your proxy or CDN, records set by you";
+}
+
 /** The traffic diagram, drawn from the services: only the paths this stack has. */
 function trafficDiagram(model: EdgeModel): string[] {
   const c = model.config;
-  const ports = (pick: (s: Service) => boolean) => model.services.filter(pick).map((s) => (s.protocol === "udp" ? `${formatRange(s.ports)}/udp` : formatRange(s.ports)));
-  const xmppPorts = [...(model.https.alpn.length ? ["443 ALPN"] : []), ...ports((s) => s.id === "xmpp-c2s" || s.id === "xmpp-s2s")];
+  const ports = (pick: (s: Service) => boolean) => model.services.filter(pick).map((s) => portLabel(s.protocol, s.ports));
+  const xmppPorts = [...(model.https.alpn.length ? [`${HTTPS_PORT}/tcp ALPN`] : []), ...ports((s) => s.id === "xmpp-c2s" || s.id === "xmpp-s2s")];
   const dnat = ports((s) => s.handler === "nftables");
   const proxied = model.services.some((s) => s.proxyProtocol);
   return [
     "```mermaid",
     "flowchart LR",
-    ...(model.webNames.length ? ["  browser([browser]) -->|HTTPS| cf[Cloudflare proxy]", "  cf -->|80/443| vps"] : []),
+    ...(model.webNames.length ? [`  browser([browser]) -->|HTTPS| cf[${webFront(model)}]`, `  cf -->|${HTTP_PORT}/tcp, ${HTTPS_PORT}/tcp| vps`] : []),
     `  xc([XMPP client / server]) -->|${xmppPorts.join(", ")}| vps`,
     ...(c.turn === "edge" ? ["  tc([call peer]) -->|STUN/TURN| vps"] : []),
     `  subgraph vps[VPS ${c.xmppHost}]`,
@@ -50,6 +59,74 @@ function trafficDiagram(model: EdgeModel): string[] {
     `  nginx -->|tailscale0${proxied ? ", PROXY v1" : ""}| home[(home server)]`,
     ...(dnat.length ? [`  nft -->|tailscale0, masquerade: ${dnat.join(", ")}| home`] : []),
     "```",
+  ];
+}
+
+/** What the home server must serve, and where its configuration comes from. */
+function atHome(model: EdgeModel): string[] {
+  const snippets = ["prosody.cfg.lua", ...(model.config.preset === "snikket" ? ["snikket.conf"] : []), "nginx-realip.conf"];
+  return [
+    "## At home",
+    "",
+    `The home server serves these on its tailnet address; the edge sends nothing else. \`home/\` has what to merge into its configuration: ${snippets.map((s) => `\`${s}\``).join(", ")}. The tailnet policy must let the edge reach these ports, and needs to allow nothing more: a deploy's \`tailscaleAclSnippet\` output is that policy fragment.`,
+    "",
+    ...table(
+      ["home port", "proto", "serves", "comes from the VPS port"],
+      homeListeners(model).map((l) => [formatRange(l.ports), l.protocol, l.serves.join("; "), l.from.join("; ")]),
+    ),
+    "",
+  ];
+}
+
+/** The records, addresses and aliases apart from SRV, so every SRV field has its own column. */
+function dnsSection(model: EdgeModel, records: DnsRecord[]): string[] {
+  const c = model.config;
+  const srv = records.filter((r) => r.type === "SRV");
+  const who =
+    c.dns === "cloudflare"
+      ? `Created by the stack in the Cloudflare zone${c.zone ? ` \`${c.zone}\`` : ""}.`
+      : "`dns: off`: the stack creates none of these. Create them at your DNS provider (they are also in `dns.json` and the `dnsRecords` output); \"proxied\" means behind Cloudflare's proxy (orange cloud), DNS-only otherwise.";
+  return [
+    "## DNS records",
+    "",
+    `${who} TTL ${PROXIED_TTL} is Cloudflare's \"automatic\", which proxied records must have; DNS-only records have a TTL in seconds.`,
+    "",
+    ...table(
+      ["type", "name", "content", "proxied", "ttl"],
+      records.filter((r) => r.type !== "SRV").map((r) => [r.type, r.name, String(r.content), r.proxied ? "yes" : "no", String(r.ttl)]),
+    ),
+    "",
+    ...(srv.length
+      ? [
+          `SRV records (DNS-only; the lowest priority is tried first${c.directTls ? `, so direct TLS on ${HTTPS_PORT} comes before STARTTLS` : ""}):`,
+          "",
+          ...table(
+            ["name", "priority", "weight", "port", "target", "ttl"],
+            srv.map((r) => [r.name, String(r.data?.priority ?? r.priority ?? ""), String(r.data?.weight ?? ""), String(r.data?.port ?? ""), r.data?.target ?? "", String(r.ttl)]),
+          ),
+          "",
+        ]
+      : []),
+  ];
+}
+
+function firewallSection(model: EdgeModel, firewall: FirewallRule[] | undefined): string[] {
+  if (!firewall) {
+    return [
+      "## Hetzner firewall (inbound)",
+      "",
+      "None: an existing host gets no cloud firewall. The pushed nftables table drops every inbound port not listed above (and SSH from elsewhere than allowed).",
+      "",
+    ];
+  }
+  return [
+    "## Hetzner firewall (inbound)",
+    "",
+    ...table(["proto", "port", "from", "why"], firewall.map((r) => [r.protocol, r.port ?? "", r.sourceIps.join(", "), r.description])),
+    "",
+    ...(model.webOrigins
+      ? [`${HTTP_PORT} and ${HTTPS_PORT} are open to everyone here because the XMPP names share them (XMPP clients, ACME); nginx on the VPS does the origin lock: web names only from Cloudflare's ranges${model.config.webOriginExtraAllow.length ? " and webOriginExtraAllow" : ""}.`, ""]
+      : []),
   ];
 }
 
@@ -77,19 +154,9 @@ export function renderPlanMd(model: EdgeModel, facts: HostFacts, records: DnsRec
     "",
     `SSH: ${c.ssh.mode === "tailnet" ? "closed on the public addresses; deploys go over the tailnet" : `from ${c.ssh.from.join(", ")}`}. Cloudflare ranges as of ${CLOUDFLARE_RANGES_AS_OF}.`,
     "",
-    "## DNS records",
-    "",
-    ...table(
-      ["type", "name", "content", "proxied", "ttl", "priority"],
-      records.map((r) => [r.type, r.name, String(r.content), r.proxied ? "yes" : "no", String(r.ttl), r.priority === undefined ? "" : String(r.priority)]),
-    ),
-    "",
-    "## Hetzner firewall (inbound)",
-    "",
-    ...(firewall
-      ? table(["proto", "port", "from", "why"], firewall.map((r) => [r.protocol, r.port ?? "", r.sourceIps.join(", "), r.description]))
-      : ["None: an existing host gets no cloud firewall. The pushed nftables table drops every inbound port not listed above (and SSH from elsewhere than allowed)."]),
-    "",
+    ...atHome(model),
+    ...dnsSection(model, records),
+    ...firewallSection(model, firewall),
   ];
   return lines.join("\n");
 }

@@ -31,7 +31,8 @@ test("PLAN.md: ports and records tables and a mermaid diagram", () => {
   const md = makePlan({ ...BASE, extraForwards: [{ port: 7000, protocol: "udp", description: "game" }] }).files["PLAN.md"];
   expect(md).toContain("```mermaid\nflowchart LR");
   expect(md).toContain("| 7000 | udp | kernel DNAT + masquerade | 7000 | game |");
-  expect(md).toContain("| SRV | _xmpps-client._tcp.chat.example.com | 5 443 chat.example.com | no | 300 | 5 |");
+  expect(md).toContain("| _xmpps-client._tcp.chat.example.com | 5 | 5 | 443 | chat.example.com | 300 |");
+  expect(md).toContain("| name | priority | weight | port | target | ttl |");
   expect(md).toContain("documentation addresses");
 });
 
@@ -60,12 +61,66 @@ test("PLAN.md's traffic diagram shows only the paths the stack has", () => {
     return md.slice(md.indexOf("```mermaid"), md.indexOf("```", md.indexOf("```mermaid") + 3));
   };
   const full = diagram({});
-  expect(full).toContain("xc([XMPP client / server]) -->|443 ALPN, 5222, 5269| vps");
+  expect(full).toContain("xc([XMPP client / server]) -->|443/tcp ALPN, 5222/tcp, 5269/tcp| vps");
   expect(full).toContain("tc([call peer]) -->|STUN/TURN| vps");
   expect(full).toContain("coturn[coturn]");
-  expect(full).toMatch(/nft -->\|tailscale0, masquerade: 5222, 5269, 5000\| home/);
+  expect(full).toMatch(/nft -->\|tailscale0, masquerade: 5222\/tcp, 5269\/tcp, 5000\/tcp\| home/);
   const lean = diagram({ clientIp: "proxy-protocol", turn: "off", directTls: false, preset: "prosody", webHostnames: [] });
-  expect(lean).toContain("xc([XMPP client / server]) -->|5222, 5269| vps");
+  expect(lean).toContain("xc([XMPP client / server]) -->|5222/tcp, 5269/tcp| vps");
   expect(lean).toContain("nginx -->|tailscale0, PROXY v1| home");
   for (const absent of ["browser", "call peer", "coturn", "nft", "ALPN"]) expect(lean).not.toContain(absent);
+});
+
+test("PLAN.md's diagram names the protocol of every port, so a port forwarded for both reads unambiguously", () => {
+  const md = makePlan({ ...BASE, extraForwards: [{ port: 7000, protocol: "udp" }, { port: 7000, protocol: "tcp" }] }).files["PLAN.md"];
+  expect(md).toContain("7000/udp, 7000/tcp| home");
+});
+
+test("PLAN.md: what the home server must serve, from the model, with the home/ snippets named", () => {
+  const section = (o: Record<string, unknown>) => {
+    const md = makePlan({ ...BASE, ...o }).files["PLAN.md"];
+    return md.slice(md.indexOf("## At home"), md.indexOf("## DNS records"));
+  };
+  const snikket = section({});
+  for (const row of [
+    "| 5223 | tcp | XMPP direct TLS (clients, XEP-0368) | 443/tcp, ALPN xmpp-client |",
+    "| 5270 | tcp | XMPP direct TLS (servers, XEP-0368) | 443/tcp, ALPN xmpp-server |",
+    "| 5080 | tcp | HTTP for the XMPP names (ACME HTTP-01) | 80/tcp, Host an XMPP name |",
+    "| 5443 | tcp | HTTPS for the XMPP names | 443/tcp, SNI an XMPP name |",
+    "| 5000 | tcp | Snikket file-transfer proxy (XEP-0065) | 5000/tcp |",
+  ]) expect(snikket).toContain(row);
+  expect(snikket).toContain("`home/`");
+  expect(snikket).toContain("`snikket.conf`");
+  expect(snikket).toContain("tailscaleAclSnippet");
+  // Prosody with PROXY protocol and no direct TLS: the dedicated PROXY ports, no Snikket ports, 443 serving both name classes.
+  const prosody = section({ preset: "prosody", clientIp: "proxy-protocol", directTls: false });
+  expect(prosody).toContain("| 15222 | tcp | XMPP client connections (STARTTLS), behind a PROXY v1 header | 5222/tcp |");
+  expect(prosody).toContain("| 443 | tcp | HTTPS for the XMPP names; HTTPS for the web names | 443/tcp, SNI an XMPP name; 443/tcp, other SNI |");
+  for (const absent of ["5223", "5270", "5080", "5443", "5000", "snikket.conf", "| 5222 |"]) expect(prosody).not.toContain(absent);
+});
+
+test("PLAN.md with dns off: the user creates the records, and Cloudflare is not drawn as the stack's", () => {
+  const off = makePlan({ ...BASE, dns: "off" }).files["PLAN.md"];
+  expect(off).toContain("`dns: off`: the stack creates none of these. Create them at your DNS provider");
+  expect(off).toContain("cf[Cloudflare proxy, records set by you]");
+  expect(off).not.toContain("Created by the stack");
+  const unlocked = makePlan({ ...BASE, dns: "off", webOriginLock: "off" }).files["PLAN.md"];
+  expect(unlocked).toContain("cf[your proxy or CDN, records set by you]");
+  const on = makePlan(BASE).files["PLAN.md"];
+  expect(on).toContain("Created by the stack in the Cloudflare zone");
+  expect(on).toContain("cf[Cloudflare proxy]");
+  expect(on).not.toContain("dns: off");
+  expect(on).toContain('TTL 1 is Cloudflare\'s "automatic"');
+});
+
+test("PLAN.md's firewall says why 80/443 are open to all: nginx does the origin lock", () => {
+  const note = "nginx on the VPS does the origin lock";
+  expect(makePlan(BASE).files["PLAN.md"]).toContain(note);
+  expect(makePlan({ ...BASE, webOriginLock: "off" }).files["PLAN.md"]).not.toContain(note);
+});
+
+test("PLAN.md says each thing once: no id echoing its purpose, no handler repeated in the purposes", () => {
+  const md = makePlan(BASE).files["PLAN.md"];
+  expect(md).not.toMatch(/http: HTTP:/);
+  expect(md.match(/coturn on the VPS/g)?.length).toBe(md.match(/\| coturn on the VPS \|/g)?.length);
 });
