@@ -156,6 +156,10 @@ export async function runProgram(raw: Record<string, unknown>, secrets: Record<s
 
   let program: Record<string, unknown> = {};
   let error: Error | undefined;
+  // Each fresh copy of @pulumi/pulumi adds one process "exit" listener (its
+  // promise-leak report), so many runs in one file exceed Node's default of
+  // 10 and print MaxListenersExceededWarning. Room for exactly that one more.
+  process.setMaxListeners(process.getMaxListeners() + 1);
   try {
     jest.isolateModules(() => {
       program = require("../../index");

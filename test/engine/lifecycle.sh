@@ -304,6 +304,8 @@ if [ -z "$provider" ]; then
   note "no command provider plugin: github.com/pulumi/pulumi-command/provider is not served by the Go module proxy"
   note "(scripts/engine/probe.sh); XMPP_EDGE_COMMAND_PROVIDER=/path/to/pulumi-resource-command ($COMMAND_PROVIDER_VERSION) runs these:"
   for c in "${LIFECYCLE_CHECKS[@]}"; do skip "$c"; done
+  # For the test:all summary (scripts/test-all.sh): why these were skipped.
+  echo "# skipped: no command provider plugin (not on the Go module proxy; set XMPP_EDGE_COMMAND_PROVIDER)"
   finish; exit
 fi
 
