@@ -1,9 +1,10 @@
-// Prints the `config:` block of Pulumi.yaml from the config schema, so the
-// declared types, defaults and descriptions come from model/config.ts.
+// Prints the `config:` and `template:` blocks of Pulumi.yaml from the config
+// schema, so the declared types, defaults and descriptions, and what
+// `pulumi new` asks, come from model/config.ts.
 // test/pulumi-yaml.test.ts fails when Pulumi.yaml drifts from it.
 import { z } from "zod";
 import * as YAML from "yaml";
-import { configSchema, SECRET_KEYS } from "../model/config";
+import { configSchema, PROJECT, SECRET_KEYS } from "../model/config";
 
 type Declared = { type: string; description: string; default?: unknown; secret?: boolean; items?: { type: string } };
 
@@ -46,4 +47,45 @@ export function pulumiConfigSchema(): Record<string, Declared> {
   return out;
 }
 
-if (require.main === module) process.stdout.write(YAML.stringify({ config: pulumiConfigSchema() }, { lineWidth: 0 }));
+/**
+ * What `pulumi new <this repository>` asks for: the keys a deploy cannot do
+ * without, or where the example's value is certainly wrong for the user.
+ * Every other key keeps its default and is set later with `pulumi config set`.
+ */
+export const TEMPLATE_KEYS = ["domain", "zone", "cloudflareZoneId", "homeTailnetIPv4", "homeTailnetIPv6", "sshAllowFrom", "webHostnames"] as const;
+
+type TemplateValue = { description: string; default?: string; secret?: boolean };
+
+/**
+ * The `template:` section. Pulumi's template prompts are plain strings, so a
+ * list key asks for JSON text; the program parses structured values from JSON
+ * text anyway (model/source.ts), so the answer lands as a list.
+ */
+export function pulumiTemplate(): { displayName: string; description: string; config: Record<string, TemplateValue> } {
+  const shape = configSchema.shape as Record<string, z.ZodType>;
+  const config: Record<string, TemplateValue> = {};
+  for (const key of TEMPLATE_KEYS) {
+    let t: z.ZodType = shape[key];
+    let description = "";
+    let def: unknown;
+    for (;;) {
+      description ||= (z.globalRegistry.get(t)?.description as string | undefined) ?? "";
+      if (t instanceof z.ZodDefault) def = t.def.defaultValue;
+      if (t instanceof z.ZodOptional || t instanceof z.ZodDefault) t = t.unwrap() as z.ZodType;
+      else break;
+    }
+    const list = t instanceof z.ZodArray;
+    const required = !(shape[key] instanceof z.ZodOptional || shape[key] instanceof z.ZodDefault);
+    const hint = list ? " (JSON list)" : required || def !== undefined ? "" : " (Enter: leave unset)";
+    const value: TemplateValue = { description: `${description}${hint}` };
+    if (def !== undefined) value.default = list ? JSON.stringify(def) : String(def);
+    config[`${PROJECT}:${key}`] = value;
+  }
+  return {
+    displayName: "xmpp-edge",
+    description: "A cheap VPS in front of a home XMPP (Snikket/Prosody) and web server: Hetzner + Tailscale + Cloudflare",
+    config,
+  };
+}
+
+if (require.main === module) process.stdout.write(YAML.stringify({ config: pulumiConfigSchema(), template: pulumiTemplate() }, { lineWidth: 0 }));
