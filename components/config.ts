@@ -3,7 +3,7 @@
 // the one check only a deploy needs: where the DNS records go. Everything
 // here runs before the first resource is registered.
 import * as pulumi from "@pulumi/pulumi";
-import { PROJECT, SECRET_KEYS } from "../model/config";
+import { PROJECT_NAME, SECRET_KEYS } from "../model/config";
 import { buildModel, type EdgeModel } from "../model/model";
 import { readPulumiConfig } from "../model/source";
 import { ConfigError, validateConfig } from "../model/validate";
@@ -25,7 +25,7 @@ export function loadDeployConfig(cfg: pulumi.Config): DeployConfig {
   const config = validateConfig(readPulumiConfig(pulumi.runtime.allConfig()));
   if (config.dns === "cloudflare" && config.cloudflareZoneId === undefined && config.zone === undefined) {
     throw new ConfigError([
-      `${PROJECT}:cloudflareZoneId: is required to create the DNS records (dns "cloudflare"); set it, or zone (the zone is then looked up by name), or dns "off" and create the records from the dnsRecords output yourself`,
+      `${PROJECT_NAME}:cloudflareZoneId: is required to create the DNS records (dns "cloudflare"); set it, or zone (the zone is then looked up by name), or dns "off" and create the records from the dnsRecords output yourself`,
     ]);
   }
   const secrets: StackSecrets = {};

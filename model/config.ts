@@ -4,7 +4,7 @@
 import { z } from "zod";
 import { DEFAULT_TURN_RELAY_PORTS } from "./ports";
 
-export const PROJECT = "xmpp-edge";
+export const PROJECT_NAME = "xmpp-edge";
 
 const forward = z
   .object({

@@ -3,7 +3,7 @@
 // validateConfig, so the plan and `pulumi up` judge config identically.
 import * as fs from "node:fs";
 import * as YAML from "yaml";
-import { CONFIG_KEYS, isStructuredKey, PROJECT, SECRET_KEYS } from "./config";
+import { CONFIG_KEYS, isStructuredKey, PROJECT_NAME, SECRET_KEYS } from "./config";
 
 /** Reads the `xmpp-edge:` keys of a stack file; secure values stay opaque (`{secure: …}`). */
 export function readStackFile(path: string): Record<string, unknown> {
@@ -16,8 +16,8 @@ export function readStackFile(path: string): Record<string, unknown> {
   const config = (doc as { config?: Record<string, unknown> } | null)?.config ?? {};
   const raw: Record<string, unknown> = {};
   for (const [key, value] of Object.entries(config)) {
-    if (!key.startsWith(`${PROJECT}:`)) continue; // provider keys (hcloud:token, …) are not ours
-    raw[key.slice(PROJECT.length + 1)] = value;
+    if (!key.startsWith(`${PROJECT_NAME}:`)) continue; // provider keys (hcloud:token, …) are not ours
+    raw[key.slice(PROJECT_NAME.length + 1)] = value;
   }
   return raw;
 }
@@ -32,8 +32,8 @@ export function readStackFile(path: string): Record<string, unknown> {
 export function readPulumiConfig(all: Record<string, string>): Record<string, unknown> {
   const raw: Record<string, unknown> = {};
   for (const [full, text] of Object.entries(all)) {
-    if (!full.startsWith(`${PROJECT}:`)) continue;
-    const key = full.slice(PROJECT.length + 1);
+    if (!full.startsWith(`${PROJECT_NAME}:`)) continue;
+    const key = full.slice(PROJECT_NAME.length + 1);
     if ((SECRET_KEYS as readonly string[]).includes(key)) raw[key] = true;
     else raw[key] = (CONFIG_KEYS as string[]).includes(key) && !isStructuredKey(key) ? text : parseJsonOrKeep(text);
   }

@@ -3,7 +3,7 @@
 // would be valid. Both the offline plan and the Pulumi program call this, so
 // they fail with the same words before anything is created.
 import { z } from "zod";
-import { configSchema, PROJECT, type ParsedConfig } from "./config";
+import { configSchema, PROJECT_NAME, type ParsedConfig } from "./config";
 import { cidrFamily, inCidr, ipFamily, isHostname, isInZone, isLocalOnly, normaliseCidr, TAILNET_IPV4_RANGE, TAILNET_IPV6_RANGE } from "./net";
 import { formatRange, overlaps, parsePortRange, type PortRange, type Protocol } from "./ports";
 import { planServices, reservedPorts } from "./services";
@@ -53,7 +53,7 @@ export interface EdgeConfig {
 
 export class ConfigError extends Error {
   constructor(readonly problems: string[]) {
-    super(`invalid ${PROJECT} configuration (${problems.length} problem${problems.length === 1 ? "" : "s"}):\n` + problems.map((p) => `  - ${p}`).join("\n"));
+    super(`invalid ${PROJECT_NAME} configuration (${problems.length} problem${problems.length === 1 ? "" : "s"}):\n` + problems.map((p) => `  - ${p}`).join("\n"));
     this.name = "ConfigError";
   }
 }
@@ -80,7 +80,7 @@ export function validateConfig(raw: Record<string, unknown>): EdgeConfig {
   const parsed = configSchema.safeParse(raw, { reportInput: true });
   if (parsed.success) {
     const problems: string[] = [];
-    const c = checkFields(parsed.data, (key, msg) => problems.push(`${PROJECT}:${key}: ${msg}`));
+    const c = checkFields(parsed.data, (key, msg) => problems.push(`${PROJECT_NAME}:${key}: ${msg}`));
     if (problems.length > 0) throw new ConfigError(problems);
     return c;
   }
@@ -121,7 +121,7 @@ export function validateConfig(raw: Record<string, unknown>): EdgeConfig {
       if (badKeys.has(key.split(/[.[]/)[0])) return;
       let line = `${key}: ${msg}`;
       for (const [list, kept] of keptIndex) line = line.replace(new RegExp(`\\b${list}\\[(\\d+)\\]`, "g"), (_, i: string) => `${list}[${kept[Number(i)]}]`);
-      problems.push(`${PROJECT}:${line}`);
+      problems.push(`${PROJECT_NAME}:${line}`);
     });
   }
   throw new ConfigError(problems);
@@ -134,11 +134,11 @@ function formatZodIssue(issue: z.core.$ZodIssue): string {
   const key = issue.path.map((p, i) => (typeof p === "number" ? `[${p}]` : i ? `.${String(p)}` : String(p))).join("");
   if (issue.code === "unrecognized_keys") {
     const valid = issue.path.length === 0 ? Object.keys(configSchema.shape) : validKeysAt(issue.path);
-    return issue.keys.map((k) => `${PROJECT}:${key ? `${key}.` : ""}${k}: unknown key; valid keys: ${valid.join(", ")}`).join("\n  - ");
+    return issue.keys.map((k) => `${PROJECT_NAME}:${key ? `${key}.` : ""}${k}: unknown key; valid keys: ${valid.join(", ")}`).join("\n  - ");
   }
-  if (issue.code === "invalid_type" && issue.input === undefined) return `${PROJECT}:${key}: is required; expected ${issue.expected === "array" ? "a list" : `a ${issue.expected}`}`;
+  if (issue.code === "invalid_type" && issue.input === undefined) return `${PROJECT_NAME}:${key}: is required; expected ${issue.expected === "array" ? "a list" : `a ${issue.expected}`}`;
   const got = "input" in issue ? `; got ${show(issue.input)}` : "";
-  return `${PROJECT}:${key}: ${issue.message.replace(/^Invalid (input|option): /, "")}${got}`;
+  return `${PROJECT_NAME}:${key}: ${issue.message.replace(/^Invalid (input|option): /, "")}${got}`;
 }
 
 /** The keys of the object schema at a path (e.g. existingHost, extraForwards[0]). */
@@ -248,7 +248,7 @@ function checkFields(p: ParsedConfig, report: Report): EdgeConfig {
 
   if (p.tailscaleLoginServer !== undefined) {
     if (!/^https?:\/\/[^\s/]+(\/\S*)?$/.test(p.tailscaleLoginServer)) report("tailscaleLoginServer", `${show(p.tailscaleLoginServer)} is not a URL; expected e.g. "https://headscale.example.com"`);
-    if (p.tailscaleAuthKey === undefined) report("tailscaleAuthKey", `is required with tailscaleLoginServer (the Tailscale API is not used there); set it with "pulumi config set --secret ${PROJECT}:tailscaleAuthKey KEY"`);
+    if (p.tailscaleAuthKey === undefined) report("tailscaleAuthKey", `is required with tailscaleLoginServer (the Tailscale API is not used there); set it with "pulumi config set --secret ${PROJECT_NAME}:tailscaleAuthKey KEY"`);
   }
   if (p.tailscaleTags.length === 0) {
     report("tailscaleTags", `is empty; expected at least one tag, e.g. ["tag:xmpp-edge"]: the auth key is tagged with them and tailscaleAclSnippet grants by them`);

@@ -4,7 +4,7 @@
 // test/pulumi-yaml.test.ts fails when Pulumi.yaml drifts from it.
 import { z } from "zod";
 import * as YAML from "yaml";
-import { configSchema, PROJECT, SECRET_KEYS } from "../model/config";
+import { configSchema, PROJECT_NAME, SECRET_KEYS } from "../model/config";
 
 type Declared = { type: string; description: string; default?: unknown; secret?: boolean; items?: { type: string } };
 
@@ -50,17 +50,16 @@ export function pulumiConfigSchema(): Record<string, Declared> {
 /**
  * What `pulumi new <this repository>` asks for: the keys a deploy cannot do
  * without, or where the example's value is certainly wrong for the user.
- * Every other key keeps its default and is set later with `pulumi config set`.
+ * Only string keys: Pulumi stores every answer as a string, and the CLI
+ * refuses a string for a key Pulumi.yaml declares as an array. The list keys
+ * (sshAllowFrom, required; webHostnames) go on the command line instead:
+ * `pulumi new … --config-path -c 'xmpp-edge:sshAllowFrom[0]=CIDR'`.
  */
-export const TEMPLATE_KEYS = ["domain", "zone", "cloudflareZoneId", "homeTailnetIPv4", "homeTailnetIPv6", "sshAllowFrom", "webHostnames"] as const;
+export const TEMPLATE_KEYS = ["domain", "zone", "cloudflareZoneId", "homeTailnetIPv4", "homeTailnetIPv6"] as const;
 
 type TemplateValue = { description: string; default?: string; secret?: boolean };
 
-/**
- * The `template:` section. Pulumi's template prompts are plain strings, so a
- * list key asks for JSON text; the program parses structured values from JSON
- * text anyway (model/source.ts), so the answer lands as a list.
- */
+/** The `template:` section (pulumi new removes it from the copy it makes). */
 export function pulumiTemplate(): { displayName: string; description: string; config: Record<string, TemplateValue> } {
   const shape = configSchema.shape as Record<string, z.ZodType>;
   const config: Record<string, TemplateValue> = {};
@@ -74,12 +73,11 @@ export function pulumiTemplate(): { displayName: string; description: string; co
       if (t instanceof z.ZodOptional || t instanceof z.ZodDefault) t = t.unwrap() as z.ZodType;
       else break;
     }
-    const list = t instanceof z.ZodArray;
+    if (!(t instanceof z.ZodString || t instanceof z.ZodEnum)) throw new Error(`TEMPLATE_KEYS: ${key} is not a string key; pulumi new stores answers as strings`);
     const required = !(shape[key] instanceof z.ZodOptional || shape[key] instanceof z.ZodDefault);
-    const hint = list ? " (JSON list)" : required || def !== undefined ? "" : " (Enter: leave unset)";
-    const value: TemplateValue = { description: `${description}${hint}` };
-    if (def !== undefined) value.default = list ? JSON.stringify(def) : String(def);
-    config[`${PROJECT}:${key}`] = value;
+    const value: TemplateValue = { description: `${description}${required || def !== undefined ? "" : " (Enter: leave unset)"}` };
+    if (def !== undefined) value.default = String(def);
+    config[`${PROJECT_NAME}:${key}`] = value;
   }
   return {
     displayName: "xmpp-edge",

@@ -4,7 +4,7 @@
 // the program's own copy of @pulumi/pulumi sees it.
 import * as pulumi from "@pulumi/pulumi";
 
-export const PROJECT = "xmpp-edge";
+export const PROJECT_NAME = "xmpp-edge";
 export const SECRET_SIG = "1b47061264138c4ac30d75fd1eb44270";
 const SIG_KEY = "4dabf18193072939515e22adb298388d";
 
@@ -106,7 +106,7 @@ function call(token: string, inputs: Record<string, any>, serverName: string, op
 /** Pulumi's config string form: JSON for everything but plain strings. */
 export function toPulumiConfig(raw: Record<string, unknown>): Record<string, string> {
   const out: Record<string, string> = {};
-  for (const [k, v] of Object.entries(raw)) out[`${PROJECT}:${k}`] = typeof v === "string" ? v : JSON.stringify(v);
+  for (const [k, v] of Object.entries(raw)) out[`${PROJECT_NAME}:${k}`] = typeof v === "string" ? v : JSON.stringify(v);
   return out;
 }
 
@@ -147,12 +147,12 @@ export async function runProgram(raw: Record<string, unknown>, secrets: Record<s
         return call(args.token, args.inputs, serverName, opts);
       },
     },
-    PROJECT,
+    PROJECT_NAME,
     "test",
     opts.dryRun ?? false,
   );
   const config = { ...toPulumiConfig(raw), ...toPulumiConfig(secrets) };
-  pulumi.runtime.setAllConfig(config, Object.keys(secrets).map((k) => `${PROJECT}:${k}`));
+  pulumi.runtime.setAllConfig(config, Object.keys(secrets).map((k) => `${PROJECT_NAME}:${k}`));
 
   let program: Record<string, unknown> = {};
   let error: Error | undefined;
