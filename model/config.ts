@@ -2,7 +2,7 @@
 // meaning. Pulumi.yaml declares the same keys (a test keeps the two in sync);
 // validate.ts adds the checks that look at several keys at once.
 import { z } from "zod";
-import { DEFAULT_TURN_RELAY_PORTS } from "./ports";
+import { DEFAULT_TURN_RELAY_PORTS, type PortRange, type Protocol } from "./ports";
 
 export const PROJECT_NAME = "xmpp-edge";
 
@@ -66,6 +66,50 @@ export const configSchema = z
 export type RawConfig = z.input<typeof configSchema>;
 export type ParsedConfig = z.output<typeof configSchema>;
 export type ExtraForwardInput = z.output<typeof forward>;
+
+// The validated config (validate.ts): what the model and renderers read.
+export interface ExtraForward {
+  ports: PortRange;
+  protocol: Protocol;
+  toPort?: number;
+  description?: string;
+}
+
+/** A host this stack did not create: where to SSH, which key to pin, its public addresses. */
+export interface ExistingHost {
+  address: string;
+  user: string;
+  port: number;
+  hostKey: string;
+  ipv4: string;
+  ipv6?: string;
+}
+
+export type SshAccess = { mode: "public"; from: string[] } | { mode: "tailnet" };
+
+export interface EdgeConfig {
+  domain: string;
+  xmppHost: string;
+  webHostnames: string[];
+  home: { ipv4?: string; ipv6?: string; hostname?: string };
+  preset: "snikket" | "prosody";
+  directTls: boolean;
+  clientIp: "masquerade" | "proxy-protocol";
+  turn: "edge" | "off";
+  turnRelayPorts: PortRange;
+  ssh: SshAccess;
+  webOriginLock: "cloudflare" | "off";
+  webOriginExtraAllow: string[];
+  extraForwards: ExtraForward[];
+  server: { name: string; type: string; location: string; image: string };
+  cloudflareZoneId?: string;
+  zone?: string;
+  dns: "cloudflare" | "off";
+  existingHost?: ExistingHost;
+  tailscale: { tags: string[]; loginServer?: string; authKeySet: boolean };
+  deployKey: { publicKey?: string; privateKeySet: boolean };
+  turnSecretSet: boolean;
+}
 
 export const CONFIG_KEYS = Object.keys(configSchema.shape) as (keyof ParsedConfig)[];
 export const SECRET_KEYS = ["tailscaleAuthKey", "sshPrivateKey", "turnSecret"] as const;

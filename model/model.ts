@@ -4,7 +4,8 @@ import { CLOUDFLARE_IPV4, CLOUDFLARE_IPV6 } from "./cloudflare-ranges";
 import { cidrFamily } from "./net";
 import * as P from "./ports";
 import { planServices, type Service } from "./services";
-import { xmppNames, type EdgeConfig } from "./validate";
+import type { EdgeConfig } from "./config";
+import { xmppNames } from "./names";
 
 /** Addresses that exist only once resources do: Outputs at deploy, flags or documentation addresses in the plan. */
 export interface HostFacts {

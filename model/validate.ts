@@ -3,53 +3,11 @@
 // would be valid. Both the offline plan and the Pulumi program call this, so
 // they fail with the same words before anything is created.
 import { z } from "zod";
-import { configSchema, PROJECT_NAME, type ParsedConfig } from "./config";
+import { configSchema, PROJECT, type EdgeConfig, type ExistingHost, type ExtraForward, type ParsedConfig, type SshAccess } from "./config";
 import { cidrFamily, inCidr, ipFamily, isHostname, isInZone, isLocalOnly, normaliseCidr, TAILNET_IPV4_RANGE, TAILNET_IPV6_RANGE } from "./net";
-import { formatRange, overlaps, parsePortRange, type PortRange, type Protocol } from "./ports";
+import { formatRange, overlaps, parsePortRange, type PortRange } from "./ports";
 import { planServices, reservedPorts } from "./services";
-
-export interface ExtraForward {
-  ports: PortRange;
-  protocol: Protocol;
-  toPort?: number;
-  description?: string;
-}
-
-/** A host this stack did not create: where to SSH, which key to pin, its public addresses. */
-export interface ExistingHost {
-  address: string;
-  user: string;
-  port: number;
-  hostKey: string;
-  ipv4: string;
-  ipv6?: string;
-}
-
-export type SshAccess = { mode: "public"; from: string[] } | { mode: "tailnet" };
-
-export interface EdgeConfig {
-  domain: string;
-  xmppHost: string;
-  webHostnames: string[];
-  home: { ipv4?: string; ipv6?: string; hostname?: string };
-  preset: "snikket" | "prosody";
-  directTls: boolean;
-  clientIp: "masquerade" | "proxy-protocol";
-  turn: "edge" | "off";
-  turnRelayPorts: PortRange;
-  ssh: SshAccess;
-  webOriginLock: "cloudflare" | "off";
-  webOriginExtraAllow: string[];
-  extraForwards: ExtraForward[];
-  server: { name: string; type: string; location: string; image: string };
-  cloudflareZoneId?: string;
-  zone?: string;
-  dns: "cloudflare" | "off";
-  existingHost?: ExistingHost;
-  tailscale: { tags: string[]; loginServer?: string; authKeySet: boolean };
-  deployKey: { publicKey?: string; privateKeySet: boolean };
-  turnSecretSet: boolean;
-}
+import { xmppNames } from "./names";
 
 export class ConfigError extends Error {
   constructor(readonly problems: string[]) {
@@ -59,22 +17,6 @@ export class ConfigError extends Error {
 }
 
 const show = (v: unknown) => JSON.stringify(v);
-
-/**
- * The DNS-only names served by the home XMPP server (never proxied). Snikket
- * serves its web UI, TURN and uploads on the domain and two subdomains; a
- * plain Prosody domain may be anything, often a proxied website, so only
- * xmppHost is the XMPP server's own name there.
- */
-export function xmppNames(c: Pick<EdgeConfig, "domain" | "xmppHost" | "preset">): string[] {
-  if (c.preset === "prosody") return [c.xmppHost];
-  return [...new Set([c.domain, c.xmppHost, ...snikketAliases(c.domain)])];
-}
-
-/** Snikket's group chat and upload hosts: CNAMEs of the domain. */
-export function snikketAliases(domain: string): string[] {
-  return [`groups.${domain}`, `share.${domain}`];
-}
 
 export function validateConfig(raw: Record<string, unknown>): EdgeConfig {
   const parsed = configSchema.safeParse(raw, { reportInput: true });

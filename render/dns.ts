@@ -4,7 +4,7 @@
 // VPS itself). Nothing here ever points at the home server.
 import type { EdgeModel } from "../model/model";
 import { HTTPS_PORT, XMPP_C2S_PORT, XMPP_S2S_PORT } from "../model/ports";
-import { snikketAliases } from "../model/validate";
+import { snikketAliases } from "../model/names";
 
 export const DNS_ONLY_TTL = 300;
 /** Cloudflare requires ttl 1 ("automatic") on proxied records. */
