@@ -57,17 +57,3 @@ export function normaliseCidr(text: string): string {
     : ipaddr.IPv6.networkAddressFromCIDR(text);
   return `${network.toString()}/${bits}`;
 }
-
-const LABEL = /^(?!-)[a-z0-9-]{1,63}(?<!-)$/;
-
-/** A fully qualified DNS name without trailing dot, lower case, at least two labels. */
-export function isHostname(name: string): boolean {
-  if (name.length > 253 || name !== name.toLowerCase()) return false;
-  const labels = name.split(".");
-  return labels.length >= 2 && labels.every((l) => LABEL.test(l)) && !/^\d+$/.test(labels[labels.length - 1]);
-}
-
-/** name == zone or name is below zone. */
-export function isInZone(name: string, zone: string): boolean {
-  return name === zone || name.endsWith(`.${zone}`);
-}

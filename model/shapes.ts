@@ -1,0 +1,27 @@
+// The textual shapes config values must have, one pattern per shape. Every
+// check of a name, a tag or a key uses these, so a shape cannot be matched
+// two different ways in two places.
+
+/** One DNS label / host name: lower-case letters, digits, inner hyphens, 1-63 characters. */
+export const HOST_LABEL = /^[a-z0-9]([a-z0-9-]{0,61}[a-z0-9])?$/;
+
+/** A fully qualified DNS name without trailing dot, lower case, at least two labels, not an all-numeric TLD. */
+export function isHostname(name: string): boolean {
+  if (name.length > 253) return false;
+  const labels = name.split(".");
+  return labels.length >= 2 && labels.every((l) => HOST_LABEL.test(l)) && !/^\d+$/.test(labels[labels.length - 1]);
+}
+
+/** name == zone or name is below zone. */
+export function isInZone(name: string, zone: string): boolean {
+  return name === zone || name.endsWith(`.${zone}`);
+}
+
+/** A Tailscale ACL tag. */
+export const TAILNET_TAG = /^tag:[a-z0-9][a-z0-9-]*$/i;
+
+/** Hetzner server type, location and image names (the API names which exist). */
+export const HETZNER_NAME = /^[a-z0-9][a-z0-9.-]*$/;
+
+/** An OpenSSH public key line: type, base64 blob, optional comment. */
+export const SSH_PUBLIC_KEY = /^(ssh-ed25519|ecdsa-sha2-nistp(256|384|521)|ssh-rsa) [A-Za-z0-9+/]+={0,3}( \S.*)?$/;
