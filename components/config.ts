@@ -5,8 +5,8 @@
 import * as pulumi from "@pulumi/pulumi";
 import { PROJECT_NAME, SECRET_KEYS } from "../model/config";
 import { buildModel, type EdgeModel } from "../model/model";
-import { readPulumiConfig } from "../model/source";
-import { ConfigError, validateConfig } from "../model/validate";
+import { loadConfig, readEngineConfig } from "../model/source";
+import { ConfigError } from "../model/validate";
 
 export interface StackSecrets {
   tailscaleAuthKey?: pulumi.Output<string>;
@@ -22,7 +22,7 @@ export interface DeployConfig {
 /** Loads and checks the stack config; throws ConfigError listing every problem. */
 export function loadDeployConfig(cfg: pulumi.Config): DeployConfig {
   // Invalid config: exactly the plan's error, nothing added.
-  const config = validateConfig(readPulumiConfig(pulumi.runtime.allConfig()));
+  const config = loadConfig(readEngineConfig(pulumi.runtime.allConfig(), engineSecretTest()));
   if (config.dns === "cloudflare" && config.cloudflareZoneId === undefined && config.zone === undefined) {
     throw new ConfigError([
       `${PROJECT_NAME}:cloudflareZoneId: is required to create the DNS records (dns "cloudflare"); set it, or zone (the zone is then looked up by name), or dns "off" and create the records from the dnsRecords output yourself`,
@@ -34,4 +34,16 @@ export function loadDeployConfig(cfg: pulumi.Config): DeployConfig {
     if (value !== undefined) secrets[key] = value;
   }
   return { model: buildModel(config), secrets };
+}
+
+/**
+ * Which keys the engine passed as secrets. @pulumi/pulumi keeps this
+ * (PULUMI_CONFIG_SECRET_KEYS) behind runtime.isConfigSecret, exported but
+ * not in its typings; without it no secret could be told from a plain value,
+ * so the program refuses to run rather than guess.
+ */
+function engineSecretTest(): (fullKey: string) => boolean {
+  const isConfigSecret = (pulumi.runtime as unknown as { isConfigSecret?: unknown }).isConfigSecret;
+  if (typeof isConfigSecret !== "function") throw new Error("@pulumi/pulumi has no runtime.isConfigSecret: cannot tell secret config from plain; pin a version that has it (package.json)");
+  return (key) => (isConfigSecret as (k: string) => boolean)(key) === true;
 }

@@ -8,7 +8,7 @@ import * as tailscale from "@pulumi/tailscale";
 import { createHash } from "node:crypto";
 import type { EdgeModel } from "../model/model";
 import { inCidr, ipFamily, TAILNET_IPV4_RANGE, TAILNET_IPV6_RANGE } from "../model/net";
-import { formatRange, SSH_PORT, type PortRange, type Protocol } from "../model/ports";
+import { formatRange, type PortRange, type Protocol } from "../model/ports";
 import { renderCloudInit } from "../render/cloud-init";
 
 export interface TailnetArgs {
@@ -74,7 +74,7 @@ export function renderAclSnippet(model: EdgeModel, home: { ipv4: string; ipv6?: 
     const list = ports[proto].map(formatRange).join(",");
     acls.push({ action: "accept", src: tags, proto, dst: Object.keys(hosts).map((h) => `${h}:${list}`) });
   }
-  if (c.ssh.mode === "tailnet") acls.push({ action: "accept", src: ["autogroup:member"], proto: "tcp", dst: tags.map((t) => `${t}:${SSH_PORT}`) });
+  if (c.ssh.mode === "tailnet") acls.push({ action: "accept", src: ["autogroup:member"], proto: "tcp", dst: tags.map((t) => `${t}:${model.sshPort}`) });
   const policy: Record<string, unknown> = { hosts, acls };
   // Headscale has no autogroup:admin; there the tag owners are users of its own.
   if (!c.tailscale.loginServer) policy.tagOwners = Object.fromEntries(tags.map((t) => [t, ["autogroup:admin"]]));

@@ -26,8 +26,16 @@ const existingHost = z
   })
   .strict();
 
-/** Secrets are only ever read through pulumi.Config.requireSecret; here we only note they are set. */
-const secretValue = z.unknown();
+/**
+ * A secret as the readers hand it over: only the fact that it is set and
+ * encrypted (`{secure: …}`), never its value, which the program reads
+ * through pulumi.Config.requireSecret. A plain value is refused.
+ */
+const secretValue = z.custom<{ secure: unknown }>(isSecretRef);
+
+function isSecretRef(v: unknown): boolean {
+  return v !== null && typeof v === "object" && !Array.isArray(v) && Object.keys(v).length === 1 && "secure" in v;
+}
 
 export const configSchema = z
   .object({
@@ -55,7 +63,8 @@ export const configSchema = z
     dns: z.enum(["cloudflare", "off"]).default("cloudflare").meta({ description: "off: create no DNS records (take them from the dnsRecords output)" }),
     existingHost: existingHost.optional().meta({ description: "Push to this host ({address, user, port}) instead of creating a Hetzner VPS" }),
     tailscaleTags: z.array(z.string()).default(["tag:xmpp-edge"]).meta({ description: "ACL tags of the VPS in the tailnet" }),
-    tailscaleLoginServer: z.string().optional().meta({ description: "Headscale (or other) control server URL; needs tailscaleAuthKey" }),
+    tailscaleLoginServer: z.string().optional().meta({ description: "Headscale (or other) control server URL (https); needs tailscaleAuthKey" }),
+    tailscaleLoginServerAllowHttp: z.boolean().default(false).meta({ description: "Allow an http:// tailscaleLoginServer (a control server on a trusted network; keys then travel unencrypted)" }),
     tailscaleAuthKey: secretValue.optional().meta({ description: "Secret pre-auth key; skips creating one through the Tailscale API" }),
     sshPublicKey: z.string().optional().meta({ description: "Deployer public key (OpenSSH); default: generated" }),
     sshPrivateKey: secretValue.optional().meta({ description: "Secret deployer private key matching sshPublicKey" }),
@@ -113,6 +122,30 @@ export interface EdgeConfig {
 
 export const CONFIG_KEYS = Object.keys(configSchema.shape) as (keyof ParsedConfig)[];
 export const SECRET_KEYS = ["tailscaleAuthKey", "sshPrivateKey", "turnSecret"] as const;
+export type SecretKey = (typeof SECRET_KEYS)[number];
+/** What the readers put in place of a secret's value. */
+export const SECRET_SET = Object.freeze({ secure: "(encrypted)" });
+
+export function isSecretKey(key: string): key is SecretKey {
+  return (SECRET_KEYS as readonly string[]).includes(key);
+}
+
+/** The message for a secret given in plain text: the command that stores it encrypted, and never the value. */
+export function plainSecretMessage(key: SecretKey): string {
+  return `is a plain value, and secrets must be encrypted (a plain one ends up committed in the stack file); remove it and run: pulumi config set --secret ${PROJECT}:${key} ${SECRET_PLACEHOLDER[key]} (the value is not shown here)`;
+}
+
+const SECRET_PLACEHOLDER: Record<SecretKey, string> = {
+  tailscaleAuthKey: "tskey-auth-…",
+  sshPrivateKey: "< deploy_key",
+  turnSecret: '"$(openssl rand -hex 32)"',
+};
+
+/** A problem with one key: the key as the user wrote it (e.g. "extraForwards[2].port") and what is wrong. */
+export interface Problem {
+  key: string;
+  message: string;
+}
 
 /** Keys whose stack value is structured (list, object, bool): Pulumi hands them to the program as JSON text. */
 export function isStructuredKey(key: string): boolean {

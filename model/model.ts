@@ -24,6 +24,8 @@ export interface EdgeModel {
   xmppNames: string[];
   webNames: string[];
   services: Service[];
+  /** The port SSH listens on: 22, or an existing host's own. The ruleset and the firewall open this one. */
+  sshPort: number;
   https: {
     /** ALPN protocol -> home port (XEP-0368 direct TLS); empty without directTls. */
     alpn: { protocol: "xmpp-client" | "xmpp-server"; homePort: number }[];
@@ -43,6 +45,7 @@ export function buildModel(config: EdgeConfig): EdgeModel {
     xmppNames: xmppNames(config),
     webNames: config.webHostnames,
     services: planServices(config),
+    sshPort: config.existingHost?.port ?? P.SSH_PORT,
     https: {
       alpn: config.directTls
         ? [

@@ -3,6 +3,8 @@ import * as ipaddr from "ipaddr.js";
 
 export const TAILNET_IPV4_RANGE = "100.64.0.0/10";
 export const TAILNET_IPV6_RANGE = "fd7a:115c:a1e0::/48";
+/** Tailscale's MagicDNS resolver, present on every node: never a device's own address. */
+export const TAILSCALE_SERVICE_ADDRESSES = ["100.100.100.100", "fd7a:115c:a1e0::53"];
 
 export type Family = 4 | 6;
 

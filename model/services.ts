@@ -63,10 +63,10 @@ function xmppPort(id: string, purpose: string, port: number, proxyProtocolHomePo
   };
 }
 
-/** The ports that are not services but must stay reachable: SSH and tailscaled. */
-export function reservedPorts(): { protocol: Protocol; ports: PortRange; what: string }[] {
+/** The ports that are not services but must stay reachable: SSH (22, or an existing host's own port) and tailscaled. */
+export function reservedPorts(sshPort: number = P.SSH_PORT): { protocol: Protocol; ports: PortRange; what: string }[] {
   return [
-    { protocol: "tcp", ports: P.single(P.SSH_PORT), what: "SSH (the deploy path; see sshAllowFrom)" },
+    { protocol: "tcp", ports: P.single(sshPort), what: "SSH (the deploy path; see sshAllowFrom)" },
     { protocol: "udp", ports: P.single(P.TAILSCALE_UDP_PORT), what: "tailscaled's WireGuard port" },
   ];
 }

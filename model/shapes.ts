@@ -25,3 +25,19 @@ export const HETZNER_NAME = /^[a-z0-9][a-z0-9.-]*$/;
 
 /** An OpenSSH public key line: type, base64 blob, optional comment. */
 export const SSH_PUBLIC_KEY = /^(ssh-ed25519|ecdsa-sha2-nistp(256|384|521)|ssh-rsa) [A-Za-z0-9+/]+={0,3}( \S.*)?$/;
+
+/** A Cloudflare zone id: 32 lower-case hex digits. */
+export const CLOUDFLARE_ZONE_ID = /^[0-9a-f]{32}$/;
+
+/**
+ * A free-text label that reaches generated files (PLAN.md tables, firewall
+ * descriptions, comments): letters, digits, spaces and a little punctuation;
+ * no quotes, newlines, `#`, `;`, `|`, `$` or backslashes.
+ */
+export const LABEL_TEXT = /^[A-Za-z0-9][A-Za-z0-9 ._,:()/+-]{0,79}$/;
+
+/** A POSIX user name (what `ssh user@host` may carry). */
+export const UNIX_USER = /^[a-z_][a-z0-9_-]{0,31}$/;
+
+/** The characters a URL may have here: no spaces, quotes, `$`, `;`, `&`, backslashes or other shell characters. */
+export const URL_TEXT = /^[A-Za-z][A-Za-z0-9+.-]*:\/\/[A-Za-z0-9._~:/[\]-]+$/;

@@ -1,11 +1,13 @@
 // Turns raw stack config into a validated EdgeConfig, or throws ConfigError
 // listing every problem at once, each naming the key, the bad value and what
-// would be valid. Both the offline plan and the Pulumi program call this, so
-// they fail with the same words before anything is created.
+// would be valid. Both the offline plan and the Pulumi program call this
+// (through model/source.ts), so they fail with the same words before
+// anything is created. Each real problem is reported once: a value that was
+// rejected is never replaced by a default that other checks then judge.
 import { z } from "zod";
-import { checkFields } from "./checks";
+import { checkFields, type Checks } from "./checks";
 import { show } from "./checks/report";
-import { configSchema, PROJECT, type EdgeConfig } from "./config";
+import { configSchema, isSecretKey, plainSecretMessage, PROJECT, type EdgeConfig, type Problem } from "./config";
 
 export class ConfigError extends Error {
   constructor(readonly problems: string[]) {
@@ -14,80 +16,174 @@ export class ConfigError extends Error {
   }
 }
 
+/**
+ * `earlier`: problems the reader found (model/source.ts); those keys are
+ * already reported and are not judged again.
+ */
+export function validateConfig(raw: Record<string, unknown>, earlier: Problem[] = []): EdgeConfig {
+  const problems = earlier.map((p) => `${PROJECT}:${p.key}: ${p.message}`);
+  const rejected = new RejectedKeys(earlier.map((p) => p.key));
+  const input: Record<string, unknown> = Object.create(null);
+  for (const [k, v] of Object.entries(raw)) if (!rejected.covers(k)) input[k] = v;
 
-export function validateConfig(raw: Record<string, unknown>): EdgeConfig {
-  const parsed = configSchema.safeParse(raw, { reportInput: true });
-  if (parsed.success) {
-    const problems: string[] = [];
-    const c = checkFields(parsed.data, (key, msg) => problems.push(`${PROJECT_NAME}:${key}: ${msg}`));
-    if (problems.length > 0) throw new ConfigError(problems);
-    return c;
-  }
-  // Type errors first, but still report the other keys' problems: check the
-  // rest of the config with the ill-typed keys taken out (required ones get
-  // a stand-in whose own findings are not reported). In a list, only the
-  // ill-typed entries are taken out, and the others keep their own index in
-  // the messages.
-  const problems = parsed.error.issues.map(formatZodIssue);
-  const badKeys = new Set<string>();
-  const badEntries = new Map<string, Set<number>>();
-  for (const issue of parsed.error.issues) {
-    if (issue.code === "unrecognized_keys" && issue.path.length === 0) {
-      issue.keys.forEach((k) => badKeys.add(k));
-      continue;
-    }
-    const [key, index] = [String(issue.path[0] ?? ""), issue.path[1]];
-    if (typeof index === "number" && Array.isArray(raw[key])) badEntries.set(key, (badEntries.get(key) ?? new Set()).add(index));
-    else badKeys.add(key);
-  }
-  const rest: Record<string, unknown> = Object.fromEntries(Object.entries(raw).filter(([k]) => !badKeys.has(k)));
+  const parsed = configSchema.safeParse(input, { reportInput: true });
+  let data = parsed.data;
   const keptIndex = new Map<string, number[]>(); // position in the checked list -> position in the user's list
-  for (const [key, bad] of badEntries) {
-    if (badKeys.has(key)) continue;
-    const kept = (raw[key] as unknown[]).map((_, i) => i).filter((i) => !bad.has(i));
-    if (kept.length === 0) {
-      badKeys.add(key);
-      delete rest[key];
-      continue;
+  if (!parsed.success) {
+    // Type errors first, but still check the rest of the config with the
+    // ill-typed keys taken out (required ones get a stand-in, which no check
+    // may judge: the key is marked rejected). In a list, only the ill-typed
+    // entries are taken out, and the others keep their own index in the
+    // messages.
+    const issues = parsed.error.issues.filter((i) => !(i.code === "invalid_type" && i.input === undefined && rejected.covers(String(i.path[0]))));
+    for (const issue of issues) problems.push(...formatZodIssue(issue));
+    const badKeys = new Set<string>();
+    const badEntries = new Map<string, Set<number>>();
+    for (const issue of issues) {
+      if (issue.code === "unrecognized_keys" && issue.path.length === 0) {
+        issue.keys.forEach((k) => badKeys.add(k));
+        continue;
+      }
+      const [key, index] = [String(issue.path[0] ?? ""), issue.path[1]];
+      if (typeof index === "number" && Array.isArray(input[key])) badEntries.set(key, (badEntries.get(key) ?? new Set()).add(index));
+      else badKeys.add(key);
     }
-    rest[key] = kept.map((i) => (raw[key] as unknown[])[i]);
-    keptIndex.set(key, kept);
+    const rest: Record<string, unknown> = Object.create(null);
+    for (const [k, v] of Object.entries(input)) if (!badKeys.has(k)) rest[k] = v;
+    for (const [key, bad] of badEntries) {
+      if (badKeys.has(key)) continue;
+      const list = input[key] as unknown[];
+      const kept = list.map((_, i) => i).filter((i) => !bad.has(i));
+      bad.forEach((i) => rejected.add(`${key}[${i}]`));
+      rest[key] = kept.map((i) => list[i]);
+      keptIndex.set(key, kept);
+    }
+    badKeys.forEach((k) => rejected.add(k));
+    for (const [key, standIn] of Object.entries(REQUIRED_STAND_INS)) if (rejected.covers(key)) rest[key] = standIn;
+    data = configSchema.safeParse(rest).data;
   }
-  for (const [key, standIn] of Object.entries(REQUIRED_STAND_INS)) if (badKeys.has(key)) rest[key] = standIn;
-  const reparsed = configSchema.safeParse(rest);
-  if (reparsed.success) {
-    checkFields(reparsed.data, (key, msg) => {
-      if (badKeys.has(key.split(/[.[]/)[0])) return;
-      let line = `${key}: ${msg}`;
-      for (const [list, kept] of keptIndex) line = line.replace(new RegExp(`\\b${list}\\[(\\d+)\\]`, "g"), (_, i: string) => `${list}[${kept[Number(i)]}]`);
-      problems.push(`${PROJECT_NAME}:${line}`);
-    });
+
+  let config: EdgeConfig | undefined;
+  if (data) {
+    const given = new Set(Object.keys(input));
+    const before = rejected.copy();
+    // Checks see lists without their ill-typed entries; messages use the user's positions.
+    const userIndex = (text: string) => {
+      for (const [list, kept] of keptIndex) text = text.replace(new RegExp(`\\b${list}\\[(\\d+)\\]`, "g"), (_, i: string) => `${list}[${kept[Number(i)]}]`);
+      return text;
+    };
+    const checks: Checks = {
+      report: (checkedKey, message) => {
+        const key = userIndex(checkedKey);
+        if (before.covers(key)) return; // a stand-in's own findings
+        rejected.add(key);
+        problems.push(`${PROJECT}:${key}: ${userIndex(message)}`);
+      },
+      ok: (key) => !rejected.touches(userIndex(key)),
+      given: (key) => given.has(key),
+    };
+    config = checkFields(data, checks);
   }
-  throw new ConfigError(problems);
+  if (problems.length > 0 || !config) throw new ConfigError(problems);
+  return config;
 }
+
+/**
+ * Keys reported so far ("domain", "existingHost.port", "extraForwards[1]").
+ * covers(k): k itself or a parent was rejected. touches(k): k, a parent or a
+ * child was: a check that reads k (or a part of it) must not run then.
+ */
+class RejectedKeys {
+  private keys = new Set<string>();
+  constructor(initial: string[] = []) {
+    initial.forEach((k) => this.add(k));
+  }
+  copy(): RejectedKeys {
+    return new RejectedKeys([...this.keys]);
+  }
+  add(key: string) {
+    this.keys.add(key);
+  }
+  covers(key: string): boolean {
+    for (const r of this.keys) if (r === key || isBelow(key, r)) return true;
+    return false;
+  }
+  touches(key: string): boolean {
+    for (const r of this.keys) if (r === key || isBelow(key, r) || isBelow(r, key)) return true;
+    return false;
+  }
+}
+
+const isBelow = (key: string, parent: string) => key.startsWith(`${parent}.`) || key.startsWith(`${parent}[`);
 
 /** Valid values for required keys, used only to keep checking the others when these are broken. */
 const REQUIRED_STAND_INS: Record<string, unknown> = { domain: "stand-in.invalid", sshAllowFrom: ["tailnet"] };
 
-function formatZodIssue(issue: z.core.$ZodIssue): string {
+function formatZodIssue(issue: z.core.$ZodIssue): string[] {
   const key = issue.path.map((p, i) => (typeof p === "number" ? `[${p}]` : i ? `.${String(p)}` : String(p))).join("");
   if (issue.code === "unrecognized_keys") {
     const valid = issue.path.length === 0 ? Object.keys(configSchema.shape) : validKeysAt(issue.path);
-    return issue.keys.map((k) => `${PROJECT_NAME}:${key ? `${key}.` : ""}${k}: unknown key; valid keys: ${valid.join(", ")}`).join("\n  - ");
+    return issue.keys.map((k) => {
+      const near = nearestKey(k, valid);
+      return `${PROJECT}:${key ? `${key}.` : ""}${k}: unknown key; ${near ? `did you mean ${near}? ` : ""}valid keys: ${valid.join(", ")}`;
+    });
   }
-  if (issue.code === "invalid_type" && issue.input === undefined) return `${PROJECT_NAME}:${key}: is required; expected ${issue.expected === "array" ? "a list" : `a ${issue.expected}`}`;
+  if (issue.path.length === 1 && isSecretKey(key)) return [`${PROJECT}:${key}: ${plainSecretMessage(key)}`];
+  if (issue.code === "invalid_type" && issue.input === undefined) {
+    const what = descriptionAt(issue.path);
+    return [`${PROJECT}:${key}: is required; expected ${issue.expected === "array" ? "a list" : `a ${issue.expected}`}${what ? `: ${what}` : ""}`];
+  }
   const got = "input" in issue ? `; got ${show(issue.input)}` : "";
-  return `${PROJECT_NAME}:${key}: ${issue.message.replace(/^Invalid (input|option): /, "")}${got}`;
+  return [`${PROJECT}:${key}: ${issue.message.replace(/^Invalid (input|option): /, "")}${got}`];
 }
 
-/** The keys of the object schema at a path (e.g. existingHost, extraForwards[0]). */
-function validKeysAt(path: PropertyKey[]): string[] {
-  let t: z.ZodType = configSchema;
+/** The schema at a path (e.g. existingHost, extraForwards[0]), without its optional/default wrappers. */
+function schemaAt(path: PropertyKey[]): { type: z.ZodType | undefined; description?: string } {
+  let t: z.ZodType | undefined = configSchema;
+  let description: string | undefined;
+  const unwrap = () => {
+    while (t instanceof z.ZodOptional || t instanceof z.ZodDefault) {
+      description ??= z.globalRegistry.get(t)?.description;
+      t = t.unwrap() as z.ZodType;
+    }
+    if (t) description ??= z.globalRegistry.get(t)?.description;
+  };
   for (const p of path) {
-    while (t instanceof z.ZodOptional || t instanceof z.ZodDefault) t = t.unwrap() as z.ZodType;
+    unwrap();
+    description = undefined;
     if (t instanceof z.ZodObject) t = (t.shape as Record<string, z.ZodType>)[String(p)];
     else if (t instanceof z.ZodArray) t = t.element as z.ZodType;
+    else t = undefined;
   }
-  while (t instanceof z.ZodOptional || t instanceof z.ZodDefault) t = t.unwrap() as z.ZodType;
-  return t instanceof z.ZodObject ? Object.keys(t.shape) : [];
+  unwrap();
+  return { type: t, description };
+}
+
+function validKeysAt(path: PropertyKey[]): string[] {
+  const { type } = schemaAt(path);
+  return type instanceof z.ZodObject ? Object.keys(type.shape) : [];
+}
+
+function descriptionAt(path: PropertyKey[]): string | undefined {
+  return schemaAt(path).description;
+}
+
+/** The valid key a typo most likely meant: same letters ignoring case, or at most two edits away. */
+function nearestKey(typo: string, valid: string[]): string | undefined {
+  let best: { key: string; d: number } | undefined;
+  for (const key of valid) {
+    const d = key.toLowerCase() === typo.toLowerCase() ? 0 : editDistance(typo.toLowerCase(), key.toLowerCase());
+    if (d <= Math.min(2, Math.floor(key.length / 3)) && (!best || d < best.d)) best = { key, d };
+  }
+  return best?.key;
+}
+
+function editDistance(a: string, b: string): number {
+  let prev = Array.from({ length: b.length + 1 }, (_, j) => j);
+  for (let i = 1; i <= a.length; i++) {
+    const row = [i];
+    for (let j = 1; j <= b.length; j++) row[j] = Math.min(prev[j] + 1, row[j - 1] + 1, prev[j - 1] + (a[i - 1] === b[j - 1] ? 0 : 1));
+    prev = row;
+  }
+  return prev[b.length];
 }

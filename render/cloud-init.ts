@@ -4,6 +4,7 @@
 import * as YAML from "yaml";
 import type { EdgeModel } from "../model/model";
 import { TAILNET_INTERFACE } from "./nftables";
+import { shellQuote } from "./shell-quote";
 
 export const JOIN_SCRIPT_PATH = "/usr/local/sbin/xmpp-edge-join";
 export const AUTHKEY_PATH = "/etc/xmpp-edge/tailscale-authkey";
@@ -47,7 +48,7 @@ fi
 if [ -d /run/systemd/system ]; then systemctl enable --now tailscaled; fi
 if [ -f ${AUTHKEY_PATH} ]; then
   # The interface name is what the nftables ruleset matches on.
-  tailscale up ${upArgs.join(" ")}
+  tailscale up ${upArgs.map(shellQuote).join(" ")}
   rm -f ${AUTHKEY_PATH}
 fi
 ip link show ${TAILNET_INTERFACE} >/dev/null

@@ -4,7 +4,7 @@
 // that would also erase tailscaled's chains (docs/linux-and-providers.md).
 import { cidrFamily } from "../model/net";
 import { servicesBy, type EdgeModel, type HostFacts } from "../model/model";
-import { formatRange, TAILSCALE_UDP_PORT, SSH_PORT, type PortRange } from "../model/ports";
+import { formatRange, TAILSCALE_UDP_PORT, type PortRange } from "../model/ports";
 import type { Service } from "../model/services";
 import { generatedHeader } from "./header";
 
@@ -54,8 +54,8 @@ export function renderNftables(model: EdgeModel, facts: HostFacts): string {
     'udp sport 67 udp dport 68 accept comment "DHCPv4 replies"',
     'udp sport 547 udp dport 546 accept comment "DHCPv6 replies"',
   ];
-  if (ssh4.length) input.push(`ip saddr @ssh_allow_v4 tcp dport ${SSH_PORT} accept comment "sshAllowFrom"`);
-  if (ssh6.length) input.push(`ip6 saddr @ssh_allow_v6 tcp dport ${SSH_PORT} accept comment "sshAllowFrom"`);
+  if (ssh4.length) input.push(`ip saddr @ssh_allow_v4 tcp dport ${model.sshPort} accept comment "sshAllowFrom"`);
+  if (ssh6.length) input.push(`ip6 saddr @ssh_allow_v6 tcp dport ${model.sshPort} accept comment "sshAllowFrom"`);
   input.push(`udp dport ${TAILSCALE_UDP_PORT} accept comment "tailscaled direct connections"`);
   for (const protocol of ["tcp", "udp"] as const) {
     for (const handler of ["nginx-http", "nginx-stream", "coturn"] as const) {

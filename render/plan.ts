@@ -1,6 +1,7 @@
 // The offline plan as data: every output file by its path relative to the
 // plan directory. Pure; scripts/plan.ts does the disk and the arguments.
 import { buildModel, type EdgeModel, type HostFacts } from "../model/model";
+import { isStackConfig, loadConfig, type StackConfig } from "../model/source";
 import { validateConfig } from "../model/validate";
 import { renderVpsBundle, type Bundle } from "./bundle";
 import { renderCloudInit } from "./cloud-init";
@@ -29,8 +30,9 @@ export interface Plan {
   files: Record<string, string>;
 }
 
-export function makePlan(raw: Record<string, unknown>, opts: PlanOptions = {}): Plan {
-  const model = buildModel(validateConfig(raw));
+/** From a stack's config (model/source.ts) or, in tests, a raw config object. */
+export function makePlan(input: StackConfig | Record<string, unknown>, opts: PlanOptions = {}): Plan {
+  const model = buildModel(isStackConfig(input) ? loadConfig(input) : validateConfig(input));
   const c = model.config;
   const notes: string[] = [];
   // An existing host's addresses are known; a new VPS's only once it exists.

@@ -2,6 +2,10 @@
 import { buildModel, type EdgeModel, type HostFacts } from "../model/model";
 import { validateConfig } from "../model/validate";
 
+/** Real public keys (the engine lab's), since validation parses keys: host key and deployer key, "type base64". */
+export const HOST_KEY = "ssh-ed25519 AAAAC3NzaC1lZDI1NTE5AAAAIAgyknv0a/Y7yQwhrpGHFCfhnHgZPKga5libv3lxSCmd";
+export const DEPLOY_KEY = "ssh-ed25519 AAAAC3NzaC1lZDI1NTE5AAAAIFTE9nkIjDQ9Ebem7mV8BQcjd6rW7TAw8gzlkJsDVLge";
+
 export const BASE: Record<string, unknown> = {
   domain: "chat.example.com",
   zone: "example.com",

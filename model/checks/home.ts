@@ -1,31 +1,35 @@
 // Where home is on the tailnet: an address, or a device name looked up at deploy.
 import type { EdgeConfig, ParsedConfig } from "../config";
-import { inCidr, ipFamily, TAILNET_IPV4_RANGE, TAILNET_IPV6_RANGE } from "../net";
+import { inCidr, ipFamily, TAILNET_IPV4_RANGE, TAILNET_IPV6_RANGE, TAILSCALE_SERVICE_ADDRESSES } from "../net";
 import { HOST_LABEL } from "../shapes";
-import { show, type Report } from "./report";
+import { show, type Checks } from "./report";
 
-export function checkHome(p: ParsedConfig, report: Report): EdgeConfig["home"] {
+export function checkHome(p: ParsedConfig, c: Checks): EdgeConfig["home"] {
   const home: EdgeConfig["home"] = {};
-  if (p.homeTailnetIPv4 !== undefined) {
-    if (ipFamily(p.homeTailnetIPv4) !== 4 || !inCidr(p.homeTailnetIPv4, TAILNET_IPV4_RANGE)) {
-      report("homeTailnetIPv4", `${show(p.homeTailnetIPv4)} is not a tailnet IPv4 address; expected an address in ${TAILNET_IPV4_RANGE} (see "tailscale ip -4" on the home server)`);
-    } else home.ipv4 = p.homeTailnetIPv4;
-  }
-  if (p.homeTailnetIPv6 !== undefined) {
-    if (ipFamily(p.homeTailnetIPv6) !== 6 || !inCidr(p.homeTailnetIPv6, TAILNET_IPV6_RANGE)) {
-      report("homeTailnetIPv6", `${show(p.homeTailnetIPv6)} is not a tailnet IPv6 address; expected an address in ${TAILNET_IPV6_RANGE} (see "tailscale ip -6" on the home server)`);
-    } else home.ipv6 = p.homeTailnetIPv6;
-  }
+  const address = (key: "homeTailnetIPv4" | "homeTailnetIPv6", family: 4 | 6, range: string) => {
+    const value = p[key];
+    if (value === undefined) return undefined;
+    if (ipFamily(value) !== family || !inCidr(value, range)) {
+      c.report(key, `${show(value)} is not a tailnet IPv${family} address; expected an address in ${range} (see "tailscale ip -${family}" on the home server)`);
+    } else if (TAILSCALE_SERVICE_ADDRESSES.some((a) => ipFamily(a) === family && inCidr(value, `${a}/${family === 4 ? 32 : 128}`))) {
+      c.report(key, `${show(value)} is Tailscale's own service address (MagicDNS), reserved on every node; expected the home server's address (see "tailscale ip -${family}" on it)`);
+    } else return value;
+    return undefined;
+  };
+  home.ipv4 = address("homeTailnetIPv4", 4, TAILNET_IPV4_RANGE);
+  home.ipv6 = address("homeTailnetIPv6", 6, TAILNET_IPV6_RANGE);
+  if (home.ipv4 === undefined) delete home.ipv4;
+  if (home.ipv6 === undefined) delete home.ipv6;
   if (p.homeTailnetHostname !== undefined) {
     if (!HOST_LABEL.test(p.homeTailnetHostname)) {
-      report("homeTailnetHostname", `${show(p.homeTailnetHostname)} is not a tailnet machine name; expected the short name shown by "tailscale status" (letters, digits, hyphens)`);
+      c.report("homeTailnetHostname", `${show(p.homeTailnetHostname)} is not a tailnet machine name; expected the short name shown by "tailscale status" (letters, digits, hyphens)`);
     } else home.hostname = p.homeTailnetHostname;
     if (p.tailscaleLoginServer !== undefined && p.homeTailnetIPv4 === undefined) {
-      report("homeTailnetHostname", `looking up a device needs the Tailscale API, which is not used with tailscaleLoginServer (${show(p.tailscaleLoginServer)}); set homeTailnetIPv4 instead`);
+      c.report("homeTailnetHostname", `looking up a device needs the Tailscale API, which is not used with tailscaleLoginServer; set homeTailnetIPv4 instead`);
     }
   }
   if (p.homeTailnetIPv4 === undefined && p.homeTailnetHostname === undefined) {
-    report("homeTailnetIPv4", `is required unless homeTailnetHostname is set; expected the home server's tailnet address in ${TAILNET_IPV4_RANGE}`);
+    c.report("homeTailnetIPv4", `is required unless homeTailnetHostname is set; expected the home server's tailnet address in ${TAILNET_IPV4_RANGE}`);
   }
   return home;
 }

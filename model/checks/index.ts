@@ -4,25 +4,28 @@ import type { EdgeConfig, ParsedConfig } from "../config";
 import { checkHome } from "./home";
 import { checkNames } from "./names";
 import { checkExtraForwards, checkTurnRelayPorts } from "./ports";
-import type { Report } from "./report";
+import type { Checks } from "./report";
 import { checkServer } from "./server";
 import { checkDeployKey, checkExistingHost, checkSshAllowFrom } from "./ssh";
 import { checkTailnet } from "./tailnet";
 import { checkWebOrigins } from "./web";
 
-export type { Report } from "./report";
+export type { Checks } from "./report";
 
-export function checkFields(p: ParsedConfig, report: Report): EdgeConfig {
-  const { xmppHost } = checkNames(p, report);
-  const home = checkHome(p, report);
-  const turnRelayPorts = checkTurnRelayPorts(p, report);
-  const ssh = checkSshAllowFrom(p, report);
-  const webOriginExtraAllow = checkWebOrigins(p, report);
-  const extraForwards = checkExtraForwards(p, turnRelayPorts, report);
-  checkTailnet(p, report);
-  checkDeployKey(p, report);
-  const existingHost = p.existingHost && checkExistingHost(p.existingHost, p.sshPrivateKey !== undefined, report);
-  checkServer(p, report);
+/** Runs every check; the EdgeConfig it returns is only used when none reported a problem. */
+export function checkFields(p: ParsedConfig, c: Checks): EdgeConfig {
+  const { xmppHost } = checkNames(p, c);
+  const home = checkHome(p, c);
+  const relay = checkTurnRelayPorts(p, c);
+  const ssh = checkSshAllowFrom(p, c);
+  const webOriginExtraAllow = checkWebOrigins(p, c);
+  const extraForwards = checkExtraForwards(p, relay, c);
+  checkTailnet(p, c);
+  checkDeployKey(p, c);
+  const existingHost = p.existingHost && checkExistingHost(p, p.existingHost, c);
+  checkServer(p, c);
+  // A rejected range means the config is refused (ConfigError); the default only satisfies the type.
+  const turnRelayPorts = relay ?? { from: 0, to: 0 };
 
   return {
     domain: p.domain,

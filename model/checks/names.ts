@@ -1,40 +1,49 @@
-// DNS names: the domain, the XMPP host, the proxied web names and the zone
-// they must lie in.
+// DNS names: the domain, the XMPP host, the proxied web names, the zone they
+// must lie in and the Cloudflare zone id.
 import type { ParsedConfig } from "../config";
-import { xmppNames } from "../names";
-import { isHostname, isInZone } from "../shapes";
-import { show, type Report } from "./report";
+import { snikketAliases, xmppNames } from "../names";
+import { CLOUDFLARE_ZONE_ID, isHostname, isInZone } from "../shapes";
+import { show, type Checks } from "./report";
 
 /** Returns xmppHost with its default (the domain) filled in. */
-export function checkNames(p: ParsedConfig, report: Report): { xmppHost: string } {
+export function checkNames(p: ParsedConfig, c: Checks): { xmppHost: string } {
   const hostname = (key: string, value: string) => {
-    if (!isHostname(value)) report(key, `${show(value)} is not a valid hostname; expected a lower-case fully qualified name like "chat.example.com" (no trailing dot, no scheme)`);
+    if (!isHostname(value)) c.report(key, `${show(value)} is not a valid hostname; expected a lower-case fully qualified name like "chat.example.com" (no trailing dot, no scheme)`);
   };
   hostname("domain", p.domain);
   const xmppHost = p.xmppHost ?? p.domain;
   if (p.xmppHost !== undefined) hostname("xmppHost", p.xmppHost);
+  // The SRV records point at xmppHost; an SRV target must not be an alias (RFC 2782).
+  if (p.preset === "snikket" && c.ok("domain") && c.ok("xmppHost") && snikketAliases(p.domain).includes(xmppHost)) {
+    c.report("xmppHost", `${show(xmppHost)} is one of Snikket's CNAME records (${snikketAliases(p.domain).join(", ")}), and the SRV records' target must not be an alias (RFC 2782); use the domain itself or another name, e.g. "xmpp.${p.domain}"`);
+  }
 
+  const namesKnown = c.ok("domain") && c.ok("xmppHost");
   const xmpp = xmppNames({ domain: p.domain, xmppHost, preset: p.preset });
   const seen = new Set<string>();
   p.webHostnames.forEach((name, i) => {
     const key = `webHostnames[${i}]`;
     hostname(key, name);
-    if (xmpp.includes(name)) {
-      report(key, `${show(name)} is a DNS-only XMPP name (${xmpp.join(", ")}); XMPP, TURN and federation need it unproxied, so it cannot be a Cloudflare-proxied web name. Use another name, or change xmppHost`);
+    if (namesKnown && xmpp.includes(name)) {
+      c.report(key, `${show(name)} is a DNS-only XMPP name (${xmpp.join(", ")}); XMPP, TURN and federation need it unproxied, so it cannot be a Cloudflare-proxied web name. Use another name, or change xmppHost`);
     }
-    if (seen.has(name)) report(key, `${show(name)} is listed twice`);
+    if (seen.has(name)) c.report(key, `${show(name)} is listed twice`);
     seen.add(name);
   });
 
   if (p.zone !== undefined) {
     hostname("zone", p.zone);
-    // An invalid name is already reported; "outside the zone" would only repeat it.
+    // Only a valid zone can contain anything, and only a valid name can lie outside it.
     const check = (key: string, name: string) => {
-      if (isHostname(name) && !isInZone(name, p.zone!)) report(key, `${show(name)} is outside the zone ${show(p.zone)}; every record must be ${p.zone} or a name below it`);
+      if (c.ok("zone") && c.ok(key) && !isInZone(name, p.zone!)) c.report(key, `${show(name)} is outside the zone ${show(p.zone)}; every record must be ${p.zone} or a name below it`);
     };
     check("domain", p.domain);
     if (p.xmppHost !== undefined) check("xmppHost", p.xmppHost);
     p.webHostnames.forEach((n, i) => check(`webHostnames[${i}]`, n));
+  }
+  if (p.cloudflareZoneId !== undefined && !CLOUDFLARE_ZONE_ID.test(p.cloudflareZoneId)) {
+    const name = isHostname(p.cloudflareZoneId) ? `; it looks like a zone name: put that in zone` : "";
+    c.report("cloudflareZoneId", `${show(p.cloudflareZoneId)} is not a Cloudflare zone id; expected the 32 hex digits shown as "Zone ID" on the zone's overview page${name}`);
   }
   return { xmppHost };
 }

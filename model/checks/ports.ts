@@ -1,57 +1,102 @@
-// Ports: the TURN relay range, the extra forwards, and that no two things
-// the edge listens on, relays or forwards share a port.
+// Ports: the TURN relay range, the extra forwards, an existing host's SSH
+// port, and that no two things the edge listens on, relays or forwards share
+// a port, nor does a forward reach home's PROXY-protocol ports.
 import type { ExtraForward, ParsedConfig } from "../config";
-import { formatRange, overlaps, parsePortRange, type PortRange } from "../ports";
+import * as P from "../ports";
+import { formatRange, overlaps, parsePortRange, type PortRange, type Protocol } from "../ports";
 import { planServices, reservedPorts } from "../services";
-import { show, type Report } from "./report";
+import { LABEL_TEXT } from "../shapes";
+import { show, type Checks } from "./report";
 
-export function checkTurnRelayPorts(p: ParsedConfig, report: Report): PortRange {
-  let turnRelayPorts: PortRange = { from: 49152, to: 65535 };
+/** The relay range, or undefined when it was rejected (nothing is then checked against it). */
+export function checkTurnRelayPorts(p: ParsedConfig, c: Checks): PortRange | undefined {
   const relay = parsePortRange(p.turnRelayPorts);
-  if (typeof relay === "string") report("turnRelayPorts", relay);
-  else if (relay.to - relay.from < 15) report("turnRelayPorts", `${show(p.turnRelayPorts)} is too small; coturn needs a range of at least 16 ports (e.g. "49152-65535")`);
-  else turnRelayPorts = relay;
-  return turnRelayPorts;
+  if (typeof relay === "string") c.report("turnRelayPorts", relay);
+  else if (relay.to - relay.from < 15) c.report("turnRelayPorts", `${show(p.turnRelayPorts)} is too small; coturn needs a range of at least 16 ports (e.g. "49152-65535")`);
+  else return relay;
+  return undefined;
 }
 
-export function checkExtraForwards(p: ParsedConfig, turnRelayPorts: PortRange, report: Report): ExtraForward[] {
+export function checkExtraForwards(p: ParsedConfig, turnRelayPorts: PortRange | undefined, c: Checks): ExtraForward[] {
   const extraForwards: ExtraForward[] = [];
   const extraIndex: number[] = []; // each valid entry's position in the user's list, for messages
   p.extraForwards.forEach((f, i) => {
     const key = `extraForwards[${i}]`;
-    const ports = typeof f.port === "number" ? parsePortRange(String(f.port)) : parsePortRange(f.port);
-    if (typeof ports === "string") return report(`${key}.port`, ports);
-    if (f.toPort !== undefined) {
-      if (f.toPort < 1 || f.toPort > 65535) return report(`${key}.toPort`, `${f.toPort} is outside 1-65535`);
-      if (ports.from !== ports.to) return report(`${key}.toPort`, `toPort is only allowed with a single port; a range (${formatRange(ports)}) is forwarded to the same ports at home`);
+    if (f.description !== undefined && !LABEL_TEXT.test(f.description)) {
+      c.report(`${key}.description`, `${show(f.description)} is not a plain label; it is written into PLAN.md and the firewall's rule descriptions, so expected up to 80 letters, digits, spaces and . _ , : ( ) / + -`);
     }
+    const ports = typeof f.port === "number" ? parsePortRange(String(f.port)) : parsePortRange(f.port);
+    if (typeof ports === "string") return c.report(`${key}.port`, ports);
+    if (f.toPort !== undefined) {
+      if (f.toPort < 1 || f.toPort > 65535) return c.report(`${key}.toPort`, `${f.toPort} is outside 1-65535`);
+      if (ports.from !== ports.to) return c.report(`${key}.toPort`, `toPort is only allowed with a single port; a range (${formatRange(ports)}) is forwarded to the same ports at home`);
+    }
+    if (!c.ok(`${key}.description`)) return;
     extraForwards.push({ ports, protocol: f.protocol, toPort: f.toPort, description: f.description });
     extraIndex.push(i);
   });
-  checkPortConflicts(extraForwards, extraIndex, p, turnRelayPorts, report);
+  checkPortConflicts(extraForwards, extraIndex, p, turnRelayPorts, c);
   return extraForwards;
 }
 
-/** extraForwards must not overlap each other, a planned port, SSH or tailscaled. */
-function checkPortConflicts(extra: ExtraForward[], index: number[], p: ParsedConfig, turnRelayPorts: PortRange, report: Report) {
-  const planned = planServices({ preset: p.preset, clientIp: p.clientIp, turn: p.turn, turnRelayPorts, extraForwards: [] });
-  const taken = [
-    ...planned.map((s) => ({ protocol: s.protocol, ports: s.ports, what: `the planned ${s.id} port (${s.purpose})` })),
-    ...reservedPorts(),
-  ];
+interface Taken {
+  protocol: Protocol;
+  ports: PortRange;
+  /** The setting that put it there; undefined for the edge's fixed ports. */
+  key?: string;
+  what: string;
+}
+
+/** Services whose presence or ports come from a setting: not checked against when that setting was rejected. */
+const SERVICE_DEPENDS_ON: Record<string, string[]> = {
+  proxy65: ["preset"],
+  "stun-turn-udp": ["turn"],
+  "stun-turn-tcp": ["turn"],
+  "turn-relay": ["turn", "turnRelayPorts"],
+};
+
+/** Home ports that trust a PROXY protocol header: an internet client must never reach them directly. */
+const HOME_PROXY_PROTOCOL_PORTS = [P.HOME_C2S_PROXY_PROTOCOL_PORT, P.HOME_S2S_PROXY_PROTOCOL_PORT];
+
+/** The SSH port of the host: an existing host's own, else 22. */
+export function sshPortOf(p: ParsedConfig): number {
+  return p.existingHost?.port ?? P.SSH_PORT;
+}
+
+/** Every port the edge listens on, relays or forwards, checked against every other. */
+function checkPortConflicts(extra: ExtraForward[], index: number[], p: ParsedConfig, turnRelayPorts: PortRange | undefined, c: Checks) {
+  const relay = turnRelayPorts ?? P.single(0); // a placeholder the filter below drops
+  const planned = planServices({ preset: p.preset, clientIp: p.clientIp, turn: p.turn, turnRelayPorts: relay, extraForwards: [] })
+    .filter((s) => (SERVICE_DEPENDS_ON[s.id] ?? []).every((k) => c.ok(k)))
+    .map((s): Taken => ({ protocol: s.protocol, ports: s.ports, key: s.id === "turn-relay" ? "turnRelayPorts" : undefined, what: `the planned ${s.id} port (${s.purpose})` }));
+  const sshKey = p.existingHost?.port !== undefined && c.given("existingHost") ? "existingHost.port" : undefined;
+  const reserved = reservedPorts(sshPortOf(p))
+    .filter((r) => !(r.protocol === "tcp" && sshKey && !c.ok(sshKey)))
+    .map((r): Taken => ({ ...r, key: r.protocol === "tcp" ? sshKey : undefined }));
+  // Fixed ports first, then the configurable ones in the order they appear in the stack file.
+  const fixed = [...planned, ...reserved].filter((t) => t.key === undefined);
+  const set = [...planned, ...reserved].filter((t) => t.key !== undefined);
+  const forwards = extra.map((f, i): Taken => ({ protocol: f.protocol, ports: f.ports, key: `extraForwards[${index[i]}].port`, what: `extraForwards[${index[i]}]` }));
+  const all = [...fixed, ...set, ...forwards];
+  const label = (t: Taken) => `${formatRange(t.ports)}/${t.protocol}`;
+  for (let j = 0; j < all.length; j++) {
+    const b = all[j];
+    if (b.key === undefined) continue;
+    for (let i = 0; i < j; i++) {
+      const a = all[i];
+      if (a.protocol !== b.protocol || !overlaps(a.ports, b.ports)) continue;
+      if (a.key?.startsWith("extraForwards[")) {
+        c.report(b.key, `${label(b)} overlaps ${a.what} (${label(a)}); each port may be forwarded once`);
+      } else {
+        c.report(b.key, `${label(b)} overlaps ${label(a)}, ${a.what}; choose ports outside it`);
+      }
+    }
+  }
   extra.forEach((f, i) => {
-    const key = `extraForwards[${index[i]}].port`;
-    const label = `${formatRange(f.ports)}/${f.protocol}`;
-    for (const t of taken) {
-      if (t.protocol === f.protocol && overlaps(t.ports, f.ports)) {
-        report(key, `${label} overlaps ${formatRange(t.ports)}/${t.protocol}, ${t.what}; choose ports outside it`);
-      }
-    }
-    for (let j = 0; j < i; j++) {
-      const o = extra[j];
-      if (o.protocol === f.protocol && overlaps(o.ports, f.ports)) {
-        report(key, `${label} overlaps extraForwards[${index[j]}] (${formatRange(o.ports)}/${o.protocol}); each port may be forwarded once`);
-      }
-    }
+    const home = f.toPort === undefined ? f.ports : P.single(f.toPort);
+    const hit = HOME_PROXY_PROTOCOL_PORTS.find((port) => overlaps(home, P.single(port)));
+    if (hit === undefined) return;
+    const key = `extraForwards[${index[i]}].${f.toPort === undefined ? "port" : "toPort"}`;
+    c.report(key, `forwards to home port ${hit}, where Prosody trusts a PROXY protocol header (clientIp "proxy-protocol"): anyone on the internet could send one and pose as any client address; choose another home port`);
   });
 }

@@ -1,7 +1,19 @@
-// How a check reports a problem: the key (as the user wrote it, e.g.
-// "extraForwards[2].port") and a message naming the bad value and what
-// would be valid. validate.ts adds the project prefix.
-export type Report = (key: string, message: string) => void;
+// What every check gets: a way to report a problem with a key (as the user
+// wrote it, e.g. "extraForwards[2].port", with a message naming the bad value
+// and what would be valid), and whether a key it depends on was already
+// rejected: a check never judges one key against a rejected other key, nor
+// against a default standing in for it.
+export interface Checks {
+  report(key: string, message: string): void;
+  /** False once `key` (or a part of it) has been reported. */
+  ok(key: string): boolean;
+  /** True when the user set `key` (false: its default is in place). */
+  given(key: string): boolean;
+}
 
-/** A value quoted for a message. */
-export const show = (v: unknown): string => JSON.stringify(v);
+/** A value quoted for a message; anything that looks like key material is never echoed. */
+export function show(v: unknown): string {
+  const text = JSON.stringify(v) ?? String(v);
+  if (/PRIVATE KEY|tskey-/i.test(text)) return "(a value that looks like secret key material, not shown)";
+  return text.length > 200 ? `${text.slice(0, 200)}…(${text.length} characters)` : text;
+}

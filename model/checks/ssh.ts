@@ -1,49 +1,66 @@
 // SSH: who may reach it on the public address, the deploy key, and a host
 // this stack did not create (existingHost).
 import type { ExistingHost, ParsedConfig, SshAccess } from "../config";
-import { cidrFamily, ipFamily, isLocalOnly, normaliseCidr } from "../net";
-import { isHostname, SSH_PUBLIC_KEY } from "../shapes";
-import { show, type Report } from "./report";
+import { cidrFamily, inCidr, ipFamily, isLocalOnly, normaliseCidr, TAILNET_IPV4_RANGE, TAILNET_IPV6_RANGE } from "../net";
+import { isHostname, UNIX_USER } from "../shapes";
+import { parseSshPublicKey } from "../ssh-key";
+import { show, type Checks } from "./report";
 
-export function checkSshAllowFrom(p: ParsedConfig, report: Report): SshAccess {
+export function checkSshAllowFrom(p: ParsedConfig, c: Checks): SshAccess {
   let ssh: SshAccess = { mode: "tailnet" };
   if (p.sshAllowFrom.length === 0) {
-    report("sshAllowFrom", `is empty; expected CIDRs allowed to reach SSH (e.g. ["203.0.113.7/32"]) or ["tailnet"]`);
+    c.report("sshAllowFrom", `is empty; expected CIDRs allowed to reach SSH (e.g. ["203.0.113.7/32"]) or ["tailnet"]`);
   } else if (p.sshAllowFrom.includes("tailnet")) {
-    if (p.sshAllowFrom.length > 1) report("sshAllowFrom", `${show(p.sshAllowFrom)} mixes "tailnet" with CIDRs; use either ["tailnet"] alone or a list of CIDRs`);
+    if (p.sshAllowFrom.length > 1) c.report("sshAllowFrom", `${show(p.sshAllowFrom)} mixes "tailnet" with CIDRs; use either ["tailnet"] alone or a list of CIDRs`);
   } else {
     p.sshAllowFrom.forEach((cidr, i) => {
-      if (cidrFamily(cidr) === undefined) report(`sshAllowFrom[${i}]`, `${show(cidr)} is not a valid CIDR; expected e.g. "203.0.113.7/32" or "2001:db8::/64", or the single entry "tailnet"`);
+      if (cidrFamily(cidr) === undefined) c.report(`sshAllowFrom[${i}]`, `${show(cidr)} is not a valid CIDR; expected e.g. "203.0.113.7/32" or "2001:db8::/64", or the single entry "tailnet"`);
     });
-    ssh = { mode: "public", from: p.sshAllowFrom.filter((c) => cidrFamily(c) !== undefined).map(normaliseCidr) };
+    ssh = { mode: "public", from: p.sshAllowFrom.filter((x) => cidrFamily(x) !== undefined).map(normaliseCidr) };
   }
   return ssh;
 }
 
-export function checkDeployKey(p: ParsedConfig, report: Report): void {
-  if ((p.sshPublicKey === undefined) !== (p.sshPrivateKey === undefined)) {
-    report(p.sshPublicKey === undefined ? "sshPublicKey" : "sshPrivateKey", "sshPublicKey and sshPrivateKey go together; set both (the private key as a secret) or neither (a key is generated)");
+/** The deploy key pair; returns the public key without its comment. */
+export function checkDeployKey(p: ParsedConfig, c: Checks): string | undefined {
+  if (c.ok("sshPrivateKey") && (p.sshPublicKey === undefined) !== (p.sshPrivateKey === undefined)) {
+    c.report(p.sshPublicKey === undefined ? "sshPublicKey" : "sshPrivateKey", "sshPublicKey and sshPrivateKey go together; set both (the private key as a secret) or neither (a key is generated)");
   }
-  if (p.sshPublicKey !== undefined && !SSH_PUBLIC_KEY.test(p.sshPublicKey)) {
-    report("sshPublicKey", `is not an OpenSSH public key; expected "ssh-ed25519 AAAA…"`);
+  if (p.sshPublicKey === undefined) return undefined;
+  const key = parseSshPublicKey(p.sshPublicKey);
+  if (typeof key === "string") {
+    c.report("sshPublicKey", `${key}; expected the deployer's public key like "ssh-ed25519 AAAA…" (ssh-keygen -y -f deploy_key)`);
+    return undefined;
   }
+  return key.key;
 }
+
+const isTailnetAddress = (a: string) => (ipFamily(a) === 4 && inCidr(a, TAILNET_IPV4_RANGE)) || (ipFamily(a) === 6 && inCidr(a, TAILNET_IPV6_RANGE));
 
 /**
  * A host we did not create: its host key must be given (there is no
  * generated one to pin, and an unpinned connection trusts any host), its
- * public addresses known (DNS, coturn), and a deploy key it accepts.
+ * public addresses known (DNS, coturn), a deploy key it accepts, and a path
+ * for the push that the pushed ruleset keeps open.
  */
-export function checkExistingHost(h: NonNullable<ParsedConfig["existingHost"]>, privateKeySet: boolean, report: Report): ExistingHost | undefined {
+export function checkExistingHost(p: ParsedConfig, h: NonNullable<ParsedConfig["existingHost"]>, c: Checks): ExistingHost | undefined {
   let ok = true;
   const bad = (key: string, msg: string) => {
-    report(`existingHost.${key}`, msg);
+    c.report(`existingHost.${key}`, msg);
     ok = false;
   };
   if (ipFamily(h.address) === undefined && !isHostname(h.address)) bad("address", `${show(h.address)} is neither an IP address nor a hostname`);
-  const hostKey = h.hostKey?.trim();
-  if (hostKey === undefined || !SSH_PUBLIC_KEY.test(hostKey)) {
-    bad("hostKey", `${hostKey === undefined ? "is required" : `${show(h.hostKey)} is not an SSH public key`}: every connection pins the host's key; expected its public host key like "ssh-ed25519 AAAA…" (ssh-keyscan -t ed25519 ${h.address}, checked out of band)`);
+  else if (c.ok("sshAllowFrom") && p.sshAllowFrom.length === 1 && p.sshAllowFrom[0] === "tailnet" && !isTailnetAddress(h.address) && !h.address.endsWith(".ts.net")) {
+    bad("address", `${show(h.address)} is not a tailnet address, but sshAllowFrom is ["tailnet"]: the pushed ruleset closes public SSH, so every push would cut the connection it runs over and revert itself; set address to the host's tailnet address (tailscale ip -4 on it) or its MagicDNS name, or list your CIDRs in sshAllowFrom`);
+  }
+  if (!UNIX_USER.test(h.user)) bad("user", `${show(h.user)} is not a user name; expected lower-case letters, digits, "_" and "-" (e.g. "root")`);
+  let hostKey: string | undefined;
+  if (h.hostKey === undefined) {
+    bad("hostKey", `is required: every connection pins the host's key; expected its public host key like "ssh-ed25519 AAAA…" (ssh-keyscan -t ed25519 ${h.address}, checked out of band)`);
+  } else {
+    const key = parseSshPublicKey(h.hostKey);
+    if (typeof key === "string") bad("hostKey", `${key}; expected the host's public key like "ssh-ed25519 AAAA…" (ssh-keyscan -t ed25519 ${h.address}, checked out of band)`);
+    else hostKey = key.key;
   }
   const address = (family: 4 | 6): string | undefined => {
     const given = family === 4 ? h.ipv4 : h.ipv6;
@@ -55,9 +72,9 @@ export function checkExistingHost(h: NonNullable<ParsedConfig["existingHost"]>, 
   const ipv4 = address(4);
   const ipv6 = address(6);
   if (ipv4 === undefined && h.ipv4 === undefined) bad("ipv4", `is required: the DNS records and coturn need the host's public IPv4 address, and address ${show(h.address)} is not one`);
-  if (!privateKeySet) {
-    report("sshPrivateKey", `is required with existingHost: a generated key is not authorized on a host this stack did not create; set sshPublicKey and, as a secret, sshPrivateKey to a key ${show(h.user)} accepts`);
+  if (p.sshPrivateKey === undefined && c.ok("sshPrivateKey")) {
+    c.report("sshPrivateKey", `is required with existingHost: a generated key is not authorized on a host this stack did not create; set sshPublicKey and, as a secret, sshPrivateKey to a key ${show(h.user)} accepts`);
     ok = false;
   }
-  return ok ? { address: h.address, user: h.user, port: h.port, hostKey: hostKey!, ipv4: ipv4!, ipv6 } : undefined;
+  return ok && hostKey ? { address: h.address, user: h.user, port: h.port, hostKey, ipv4: ipv4!, ipv6 } : undefined;
 }

@@ -1,18 +1,44 @@
 // The tailnet: a self-hosted control server (Headscale) and the VPS's tags.
 import type { ParsedConfig } from "../config";
 import { PROJECT } from "../config";
-import { TAILNET_TAG } from "../shapes";
-import { show, type Report } from "./report";
+import { ipFamily } from "../net";
+import { isHostname, TAILNET_TAG, URL_TEXT } from "../shapes";
+import { show, type Checks } from "./report";
 
-export function checkTailnet(p: ParsedConfig, report: Report): void {
+export function checkTailnet(p: ParsedConfig, c: Checks): void {
   if (p.tailscaleLoginServer !== undefined) {
-    if (!/^https?:\/\/[^\s/]+(\/\S*)?$/.test(p.tailscaleLoginServer)) report("tailscaleLoginServer", `${show(p.tailscaleLoginServer)} is not a URL; expected e.g. "https://headscale.example.com"`);
-    if (p.tailscaleAuthKey === undefined) report("tailscaleAuthKey", `is required with tailscaleLoginServer (the Tailscale API is not used there); set it with "pulumi config set --secret ${PROJECT}:tailscaleAuthKey KEY"`);
+    const problem = loginServerProblem(p.tailscaleLoginServer, p.tailscaleLoginServerAllowHttp);
+    if (problem) c.report("tailscaleLoginServer", `${show(p.tailscaleLoginServer)} ${problem}`);
+    if (p.tailscaleAuthKey === undefined && c.ok("tailscaleAuthKey")) c.report("tailscaleAuthKey", `is required with tailscaleLoginServer (the Tailscale API is not used there); set it with "pulumi config set --secret ${PROJECT}:tailscaleAuthKey KEY"`);
+  } else if (p.tailscaleLoginServerAllowHttp) {
+    c.report("tailscaleLoginServerAllowHttp", `is only meaningful with tailscaleLoginServer; remove it`);
   }
   if (p.tailscaleTags.length === 0) {
-    report("tailscaleTags", `is empty; expected at least one tag, e.g. ["tag:xmpp-edge"]: the auth key is tagged with them and tailscaleAclSnippet grants by them`);
+    c.report("tailscaleTags", `is empty; expected at least one tag, e.g. ["tag:xmpp-edge"]: the auth key is tagged with them and tailscaleAclSnippet grants by them`);
   }
   p.tailscaleTags.forEach((t, i) => {
-    if (!TAILNET_TAG.test(t)) report(`tailscaleTags[${i}]`, `${show(t)} is not a tailnet tag; expected "tag:name"`);
+    if (!TAILNET_TAG.test(t)) c.report(`tailscaleTags[${i}]`, `${show(t)} is not a tailnet tag; expected "tag:name"`);
   });
+}
+
+/**
+ * The control server URL goes into the root join script: parsed by the
+ * WHATWG URL parser, https (http only when allowed explicitly), a host and
+ * optionally a port and path, nothing a shell would interpret.
+ */
+function loginServerProblem(text: string, allowHttp: boolean): string | undefined {
+  const expected = `expected e.g. "https://headscale.example.com" (a scheme, a host name or address, optionally a port and a path)`;
+  if (!URL_TEXT.test(text)) return `is not a plain URL; ${expected}, with no spaces, quotes or shell characters`;
+  let url: URL;
+  try {
+    url = new URL(text);
+  } catch {
+    return `is not a URL; ${expected}`;
+  }
+  if (url.protocol === "http:" && !allowHttp) return `is http: the node's keys and the tailnet's map would travel unencrypted; use https, or set tailscaleLoginServerAllowHttp: true for a control server on a trusted network`;
+  if (url.protocol !== "https:" && url.protocol !== "http:") return `has scheme ${show(url.protocol)}; ${expected}`;
+  if (url.username || url.password || url.search || url.hash) return `carries credentials, a query or a fragment; ${expected}`;
+  const host = url.hostname.replace(/^\[|\]$/g, "");
+  if (!isHostname(host) && ipFamily(host) === undefined) return `has no valid host name; ${expected}`;
+  return undefined;
 }

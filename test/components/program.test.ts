@@ -2,7 +2,7 @@
 // words), secrets that stay secret, components that own their children.
 import * as pulumi from "@pulumi/pulumi";
 import { makePlan } from "../../render/plan";
-import { BASE } from "../fixtures";
+import { BASE, DEPLOY_KEY, HOST_KEY } from "../fixtures";
 import { isSecretInput, ofType, runProgram, type Run } from "./harness";
 
 const ZONE = { cloudflareZoneId: "0123456789abcdef0123456789abcdef" };
@@ -60,7 +60,7 @@ describe("existingHost is checked by the plan and the program alike", () => {
   });
 
   test("its addresses must be public (no tailnet or private address in DNS)", async () => {
-    const raw = { ...BASE, ...ZONE, existingHost: { address: "edge.example.net", hostKey: "ssh-ed25519 AAAAC3Nza", ipv4: "192.168.1.2", ipv6: "fd7a:115c:a1e0::1" }, sshPublicKey: "ssh-ed25519 AAAAC3Nza" };
+    const raw = { ...BASE, ...ZONE, existingHost: { address: "edge.example.net", hostKey: HOST_KEY, ipv4: "192.168.1.2", ipv6: "fd7a:115c:a1e0::1" }, sshPublicKey: DEPLOY_KEY };
     const run = await runProgram(raw, { sshPrivateKey: "k" });
     expect(run.error?.message).toContain('xmpp-edge:existingHost.ipv4: "192.168.1.2" is not a public IPv4 address');
     expect(run.error?.message).toContain('xmpp-edge:existingHost.ipv6: "fd7a:115c:a1e0::1" is not a public IPv6 address');

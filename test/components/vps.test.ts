@@ -2,7 +2,7 @@
 // move with forwards or records, addresses that survive a replacement.
 import { firstAddressOfNetwork } from "../../components/vps";
 import { renderFirewallRules } from "../../render/firewall";
-import { BASE, model } from "../fixtures";
+import { BASE, model, DEPLOY_KEY, HOST_KEY } from "../fixtures";
 import { bundleFiles, MOCK, ofType, plain, pushStdin, runProgram, type Run } from "./harness";
 
 const ZONE = { cloudflareZoneId: "0123456789abcdef0123456789abcdef" };
@@ -122,8 +122,8 @@ test("existingHost creates no Hetzner resource and pushes to that host", async (
     {
       ...BASE,
       ...ZONE,
-      existingHost: { address: "5.9.10.11", user: "deploy", port: 2222, hostKey: "ssh-ed25519 AAAAC3NzaC1lZDI1NTE5AAAAIExistingHostKey", ipv6: "2a01:4f8:10a:1::2" },
-      sshPublicKey: "ssh-ed25519 AAAAC3NzaC1lZDI1NTE5AAAAIDeployer me@laptop",
+      existingHost: { address: "5.9.10.11", user: "deploy", port: 2222, hostKey: HOST_KEY, ipv6: "2a01:4f8:10a:1::2" },
+      sshPublicKey: `${DEPLOY_KEY} me@laptop`,
     },
     { sshPrivateKey: "-----BEGIN OPENSSH PRIVATE KEY-----\nUSER-SUPPLIED\n-----END OPENSSH PRIVATE KEY-----\n" },
   );
@@ -135,11 +135,11 @@ test("existingHost creates no Hetzner resource and pushes to that host", async (
   const commands = ofType(run, "command:remote:Command").map((c) => plain(c.inputs));
   expect(commands.filter((c) => c.create.includes("cloud-init"))).toEqual([]);
   for (const c of commands) {
-    expect(c.connection).toMatchObject({ host: "5.9.10.11", port: 2222, user: "deploy", hostKey: "ssh-ed25519 AAAAC3NzaC1lZDI1NTE5AAAAIExistingHostKey" });
+    expect(c.connection).toMatchObject({ host: "5.9.10.11", port: 2222, user: "deploy", hostKey: HOST_KEY });
     expect(c.connection.privateKey).toContain("USER-SUPPLIED");
   }
   expect(run.outputs.sshCommand).toContain("-p 2222 deploy@5.9.10.11");
-  expect(run.outputs.sshKnownHosts).toBe("[5.9.10.11]:2222 ssh-ed25519 AAAAC3NzaC1lZDI1NTE5AAAAIExistingHostKey");
+  expect(run.outputs.sshKnownHosts).toBe(`[5.9.10.11]:2222 ${HOST_KEY}`);
   // null, not undefined: the engine warns on every run about an undefined stack output.
   expect(run.outputs.deployPrivateKey).toBeNull();
   // coturn listens on the host's public addresses.

@@ -19,6 +19,7 @@ import * as fs from "node:fs";
 import * as path from "node:path";
 import { parseArgs } from "node:util";
 import { renderAclSnippet } from "../../components/tailnet";
+import { isSecretKey, PROJECT } from "../../model/config";
 import { readStackFile } from "../../model/source";
 import { MANIFEST_PATH, renderManifest, renderVpsBundle, type Bundle } from "../../render/bundle";
 import { renderHomeSnippets } from "../../render/home";
@@ -57,7 +58,9 @@ for (const s of values.set ?? []) {
     process.stderr.write(`--set ${s}: expected KEY=JSON\n`);
     process.exit(2);
   }
-  raw[s.slice(0, eq)] = JSON.parse(s.slice(eq + 1));
+  // Given on the command line like `pulumi config set [--secret]`: secrets as secrets.
+  const [key, value] = [s.slice(0, eq), JSON.parse(s.slice(eq + 1)) as unknown];
+  raw.values.set(`${PROJECT}:${key}`, { text: typeof value === "string" ? value : JSON.stringify(value), secret: isSecretKey(key) });
 }
 
 const plan = makePlan(raw, { vpsIPv4: values["vps-ipv4"], vpsIPv6: values["vps-ipv6"] });

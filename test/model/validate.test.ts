@@ -80,7 +80,7 @@ describe("validateConfig rejects, naming the key, the bad value and what is vali
     ["a web hostname outside the zone", { webHostnames: ["www.example.org"] }, /^xmpp-edge:webHostnames\[0\]: "www\.example\.org" is outside the zone "example\.com"/],
     ["a domain outside the zone", { domain: "chat.example.net" }, /^xmpp-edge:domain: "chat\.example\.net" is outside the zone "example\.com"/],
     ["a relay range too small", { turnRelayPorts: "50000-50003" }, /^xmpp-edge:turnRelayPorts: "50000-50003" is too small/],
-    ["an unknown key (a typo)", { webHostname: ["x.example.com"] }, /^xmpp-edge:webHostname: unknown key; valid keys: domain, xmppHost, webHostnames/],
+    ["an unknown key (a typo)", { webHostname: ["x.example.com"] }, /^xmpp-edge:webHostname: unknown key; did you mean webHostnames\? valid keys: domain, xmppHost, webHostnames/],
     ["a string where a list is expected", { webHostnames: "www.example.com" }, /^xmpp-edge:webHostnames: expected array, received string; got "www\.example\.com"/],
     ["a login server without an auth key", { tailscaleLoginServer: "https://hs.example.com" }, /^xmpp-edge:tailscaleAuthKey: is required with tailscaleLoginServer/],
     ["a device lookup with Headscale", { homeTailnetIPv4: undefined, homeTailnetHostname: "home", tailscaleLoginServer: "https://hs.example.com", tailscaleAuthKey: { secure: "x" } }, /^xmpp-edge:homeTailnetHostname: looking up a device needs the Tailscale API/],
@@ -98,10 +98,10 @@ describe("validateConfig rejects, naming the key, the bad value and what is vali
   test("a missing home address and a missing domain", () => {
     const { domain: _d, homeTailnetIPv4: _h, ...rest } = BASE;
     expect(problems({}, rest)).toEqual([
-      "xmpp-edge:domain: is required; expected a string",
+      "xmpp-edge:domain: is required; expected a string: XMPP domain (JIDs are user@domain; the Snikket domain)",
       expect.stringMatching(/^xmpp-edge:homeTailnetIPv4: is required unless homeTailnetHostname is set/),
     ]);
-    expect(problems({ sshAllowFrom: undefined })).toEqual(["xmpp-edge:sshAllowFrom: is required; expected a list"]);
+    expect(problems({ sshAllowFrom: undefined })).toEqual([expect.stringMatching(/^xmpp-edge:sshAllowFrom: is required; expected a list: CIDRs allowed to reach SSH on the public address, or \["tailnet"\]/)]);
     expect(problems({}, { ...rest, domain: "chat.example.com" })).toEqual([expect.stringMatching(/^xmpp-edge:homeTailnetIPv4: is required unless homeTailnetHostname is set/)]);
   });
 

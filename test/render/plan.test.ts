@@ -1,7 +1,7 @@
 import * as path from "node:path";
 import { readStackFile } from "../../model/source";
 import { makePlan } from "../../render/plan";
-import { BASE } from "../fixtures";
+import { BASE, DEPLOY_KEY, HOST_KEY } from "../fixtures";
 
 test("the example stack plans every file", () => {
   const plan = makePlan(readStackFile(path.join(__dirname, "..", "..", "Pulumi.prod.yaml")));
@@ -44,7 +44,7 @@ test("a hostname-only home is shown with a stand-in and a note", () => {
 });
 
 test("an existing host: its own addresses, no documentation stand-ins", () => {
-  const plan = makePlan({ ...BASE, existingHost: { address: "edge.example.net", hostKey: "ssh-ed25519 AAAAC3Nza", ipv4: "95.217.1.2" }, sshPublicKey: "ssh-ed25519 AAAAC3Nza", sshPrivateKey: { secure: "x" } });
+  const plan = makePlan({ ...BASE, existingHost: { address: "edge.example.net", hostKey: HOST_KEY, ipv4: "95.217.1.2" }, sshPublicKey: DEPLOY_KEY, sshPrivateKey: { secure: "x" } });
   expect(plan.facts.vpsIPv4).toBe("95.217.1.2");
   expect(plan.facts.vpsIPv6).toBeUndefined();
   expect(plan.files["dns.json"]).not.toContain("AAAA");
