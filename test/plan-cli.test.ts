@@ -8,8 +8,8 @@ import * as path from "node:path";
 const ROOT = path.join(__dirname, "..");
 const TSX = path.join(ROOT, "node_modules", ".bin", "tsx");
 
-function plan(args: string[]) {
-  return spawnSync(TSX, [path.join(ROOT, "scripts", "plan.ts"), ...args], { encoding: "utf8", cwd: ROOT });
+function plan(args: string[], env: Record<string, string> = {}) {
+  return spawnSync(TSX, [path.join(ROOT, "scripts", "plan.ts"), ...args], { encoding: "utf8", cwd: ROOT, env: { ...process.env, INIT_CWD: ROOT, ...env } });
 }
 
 const tmp = () => fs.mkdtempSync(path.join(os.tmpdir(), "xmpp-edge-plan-"));
@@ -55,6 +55,25 @@ test("invalid config: exit 1, every problem on stderr, nothing written, an earli
 
 test("bad flags are named", () => {
   expect(plan(["--vps-ipv4", "2001:db8::1"]).stderr).toContain('--vps-ipv4: "2001:db8::1" is not an IPv4 address');
-  expect(plan(["--stack", "nosuch"]).stderr).toMatch(/cannot read stack config .*Pulumi\.nosuch\.yaml/);
+  expect(plan(["--stack", "nosuch"]).stderr).toMatch(/^--stack "nosuch": there is no .*Pulumi\.nosuch\.yaml; the stacks here are: lab, prod;/);
   expect(plan(["--bogus"]).status).toBe(1);
+});
+
+test("--help explains every flag", () => {
+  const r = plan(["--help"]);
+  expect(r.status).toBe(0);
+  for (const flag of ["--stack", "--config", "--out", "--vps-ipv4", "--vps-ipv6", "--home-ipv4", "--help"]) {
+    expect(r.stdout).toMatch(new RegExp(`^ +(-h, )?${flag} .*\\S`, "m"));
+  }
+  expect(r.stdout).toMatch(/--home-ipv4 A +the home server's tailnet IPv4, when the config names it only\s+by homeTailnetHostname/);
+});
+
+test("a relative --config and --out are taken from the caller's directory (npm's INIT_CWD), not the repository", () => {
+  const dir = tmp();
+  fs.copyFileSync(path.join(ROOT, "Pulumi.prod.yaml"), path.join(dir, "Pulumi.mine.yaml"));
+  const r = plan(["--config", "Pulumi.mine.yaml", "--out", "plan-here"], { INIT_CWD: dir });
+  expect(r.stderr).toBe("");
+  expect(r.status).toBe(0);
+  expect(fs.existsSync(path.join(dir, "plan-here", "PLAN.md"))).toBe(true);
+  expect(plan(["--config", "Pulumi.nothere.yaml"], { INIT_CWD: dir }).stderr).toBe(`--config: ${path.join(dir, "Pulumi.nothere.yaml")} does not exist\n`);
 });
