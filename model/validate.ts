@@ -129,9 +129,13 @@ function formatZodIssue(issue: z.core.$ZodIssue): string[] {
     });
   }
   if (issue.path.length === 1 && isSecretKey(key)) return [`${PROJECT}:${key}: ${plainSecretMessage(key)}`];
-  if (issue.code === "invalid_type" && issue.input === undefined) {
+  if ("input" in issue && issue.input === undefined) {
     const what = descriptionAt(issue.path);
-    return [`${PROJECT}:${key}: is required; expected ${issue.expected === "array" ? "a list" : `a ${issue.expected}`}${what ? `: ${what}` : ""}`];
+    const expected =
+      issue.code === "invalid_type" ? (issue.expected === "array" ? "a list" : `a ${issue.expected}`)
+      : issue.code === "invalid_value" ? issue.message.replace(/^Invalid (input|option): expected /, "")
+      : "a value";
+    return [`${PROJECT}:${key}: is required; expected ${expected}${what ? `: ${what}` : ""}`];
   }
   const got = "input" in issue ? `; got ${show(issue.input)}` : "";
   return [`${PROJECT}:${key}: ${issue.message.replace(/^Invalid (input|option): /, "")}${got}`];
