@@ -1,0 +1,247 @@
+// A property over the whole config space (fast-check, fixed seed, bounded
+// runs): every generated stack config, read through the one reader as the
+// engine hands it over, is either accepted, and then its nginx.conf passes
+// `nginx -t` and its ruleset `nft -c`, or refused with a ConfigError whose
+// every problem names a key. Never a crash, never another exception. The
+// last tests show the property failing for a deliberately broken reader and
+// a deliberately broken nginx.conf.
+import * as fs from "node:fs";
+import * as os from "node:os";
+import * as path from "node:path";
+import fc from "fast-check";
+import { CONFIG_KEYS, PROJECT, SECRET_KEYS } from "../../model/config";
+import { loadConfig, type StackConfig, type StackValue } from "../../model/source";
+import { ConfigError } from "../../model/validate";
+import { makePlan } from "../../render/plan";
+import { DEPLOY_KEY, HOST_KEY } from "../fixtures";
+import { requireRoot, sh, withNetns } from "./helpers";
+
+beforeAll(requireRoot);
+
+const SEED = 20261201;
+const RUNS = Number(process.env.XMPP_EDGE_PROPERTY_RUNS ?? 400);
+
+// --- The config space --------------------------------------------------------------
+const junk = fc.oneof(
+  fc.string({ maxLength: 12 }),
+  fc.integer({ min: -5, max: 70000 }),
+  fc.boolean(),
+  fc.constant(null),
+  fc.array(fc.string({ maxLength: 6 }), { maxLength: 3 }),
+  fc.dictionary(fc.constantFrom("a", "port", "__proto__", "constructor"), fc.string({ maxLength: 4 }), { maxKeys: 2 }),
+  fc.constantFrom("$(reboot)", "a;b", "x\ny", "'\"", "-----BEGIN OPENSSH PRIVATE KEY-----", "100.100.100.100", "::"),
+);
+/** Mostly good values, sometimes junk. */
+const mostly = <T,>(good: fc.Arbitrary<T>) => fc.oneof({ weight: 9, arbitrary: good }, { weight: 1, arbitrary: junk });
+
+const NAMES = ["chat.example.com", "example.com", "xmpp.example.com", "www.example.com", "cloud.example.com", "groups.chat.example.com", "chat.example.org", "Chat.Example.com", "bad_host!", "https://x.example.com"];
+const name = fc.constantFrom(...NAMES);
+const webName = fc.constantFrom("www.example.com", "cloud.example.com", "blog.example.com", ...NAMES);
+const ipv4 = fc.oneof(fc.ipV4(), fc.constantFrom("203.0.113.7", "5.9.10.11", "100.70.1.2", "10.0.0.1"));
+const cidr = fc.oneof(fc.tuple(ipv4, fc.integer({ min: 0, max: 33 })).map(([a, n]) => `${a}/${n}`), fc.ipV6().map((a) => `${a}/64`), ipv4);
+const port = fc.integer({ min: 0, max: 70000 });
+const portText = fc.oneof(port.map(String), fc.tuple(port, port).map(([a, b]) => `${a}-${b}`), fc.constantFrom("49152-65535", "50000-59999", "3000-4000", "40000-45000", "http"));
+const forward = fc.record(
+  {
+    port: fc.oneof(fc.integer({ min: 1000, max: 20000 }), port, portText),
+    protocol: fc.oneof({ weight: 9, arbitrary: fc.constantFrom("tcp", "udp") }, { weight: 1, arbitrary: fc.constantFrom("sctp", "TCP") }),
+    toPort: fc.oneof(fc.integer({ min: 1, max: 20000 }), fc.constantFrom(15222, 15269, 70000)),
+    description: fc.oneof(fc.constantFrom("Mumble voice", "game (UDP)", "a/b: c+d"), fc.string({ maxLength: 20 })),
+  },
+  { requiredKeys: ["port", "protocol"] },
+);
+const hostKey = fc.constantFrom(HOST_KEY, HOST_KEY.slice(0, 40), HOST_KEY.replace("ssh-ed25519", "ssh-rsa"), `${HOST_KEY} host`, "-----BEGIN OPENSSH PRIVATE KEY-----\nabc");
+const existingHost = fc.record(
+  {
+    address: fc.constantFrom("5.9.10.11", "100.70.1.2", "edge.example.net", "", "bad host!", "fd7a:115c:a1e0::9"),
+    user: fc.constantFrom("root", "deploy", "root;id", ""),
+    port: fc.oneof(fc.constantFrom(22, 2222, 443, 5222, 41641), port),
+    hostKey,
+    ipv4: fc.constantFrom("5.9.10.11", "95.217.1.2", "10.0.0.1", "fd00::1"),
+    ipv6: fc.constantFrom("2a01:4f8::2", "fd00::1", "5.9.10.11"),
+  },
+  { requiredKeys: ["address"] },
+);
+const loginServer = fc.oneof(
+  fc.constantFrom("https://hs.example.com", "https://hs.example.com:8443/base", "http://hs.example.com", "https://hs.example.com/$(reboot)", "https://hs.example.com;id", "hs.example.com", "https://u:p@hs.example.com"),
+  fc.webUrl(),
+);
+
+/** Every key of the schema, a few unknown ones, each with its own values. */
+const VALUES: Record<string, fc.Arbitrary<unknown>> = {
+  xmppHost: mostly(name),
+  webHostnames: mostly(fc.uniqueArray(webName, { maxLength: 3 })),
+  homeTailnetIPv6: mostly(fc.constantFrom("fd7a:115c:a1e0::6501:6667", "fd7a:115c:a1e0::53", "fd00::1")),
+  homeTailnetHostname: mostly(fc.constantFrom("homeserver", "Home Server")),
+  preset: mostly(fc.constantFrom("snikket", "prosody")),
+  directTls: mostly(fc.boolean()),
+  clientIp: mostly(fc.constantFrom("masquerade", "proxy-protocol")),
+  turn: mostly(fc.constantFrom("edge", "off")),
+  turnRelayPorts: mostly(portText),
+  webOriginLock: mostly(fc.constantFrom("cloudflare", "off")),
+  webOriginExtraAllow: mostly(fc.array(cidr, { maxLength: 3 })),
+  extraForwards: mostly(fc.array(forward, { maxLength: 3 })),
+  serverName: mostly(fc.constantFrom("xmpp-edge", "edge-2", "Edge_1")),
+  serverType: mostly(fc.constantFrom("cax11", "cx23", "CAX 11")),
+  location: mostly(fc.constantFrom("fsn1", "hel1", "fsn 1")),
+  image: mostly(fc.constantFrom("debian-12", "Debian/12")),
+  cloudflareZoneId: mostly(fc.constantFrom("0123456789abcdef0123456789abcdef", "example.com")),
+  zone: mostly(fc.constantFrom("example.com", "example.org", "Example.com")),
+  dns: mostly(fc.constantFrom("cloudflare", "off")),
+  existingHost: mostly(existingHost),
+  tailscaleTags: mostly(fc.array(fc.constantFrom("tag:xmpp-edge", "tag:edge", "xmpp-edge"), { maxLength: 2 })),
+  tailscaleLoginServer: mostly(loginServer),
+  tailscaleLoginServerAllowHttp: mostly(fc.boolean()),
+  sshPublicKey: mostly(fc.constantFrom(DEPLOY_KEY, `${DEPLOY_KEY} me@laptop`, "ssh-ed25519 AAAA")),
+};
+/** Keys that are not ours to take: near misses and prototype names. */
+const unknownKeys = fc.array(fc.tuple(fc.constantFrom("webHostname", "SshAllowFrom", "__proto__", "constructor", "prototype"), junk), { maxLength: 2 });
+const SECRET_VALUES = fc.record({ secret: fc.oneof({ weight: 4, arbitrary: fc.constant(true) }, { weight: 1, arbitrary: fc.constant(false) }), text: fc.constantFrom("tskey-auth-x", "-----BEGIN OPENSSH PRIVATE KEY-----\nabc", "s3cret") });
+
+function toStack(keys: Record<string, unknown>, secrets: Record<string, StackValue>, unknown: [string, unknown][] = []): StackConfig {
+  const values = new Map<string, StackValue>();
+  const put = (key: string, v: unknown) => values.set(`${PROJECT}:${key}`, { text: typeof v === "string" ? v : JSON.stringify(v) ?? "", secret: false });
+  for (const [k, v] of Object.entries(keys)) put(k, v);
+  for (const [k, v] of unknown) put(k, v);
+  for (const [k, v] of Object.entries(secrets)) values.set(`${PROJECT}:${k}`, v);
+  values.set("hcloud:token", { text: "not ours", secret: true });
+  return { values, problems: [] };
+}
+
+/** Anything: every key present or not, usually a good value, sometimes junk, plus unknown keys. */
+const wildStacks: fc.Arbitrary<StackConfig> = fc
+  .record({
+    required: fc.record({
+      domain: mostly(fc.constantFrom("chat.example.com", "example.com")),
+      homeTailnetIPv4: mostly(fc.constantFrom("100.101.102.103", "100.64.0.9", "100.100.100.100", "192.168.1.5")),
+      sshAllowFrom: mostly(fc.oneof(fc.constant(["tailnet"]), fc.array(cidr, { minLength: 1, maxLength: 3 }))),
+    }, { requiredKeys: [] }),
+    others: fc.record(VALUES, { requiredKeys: [] }),
+    unknown: unknownKeys,
+    secrets: fc.record(Object.fromEntries(SECRET_KEYS.map((k) => [k, SECRET_VALUES])), { requiredKeys: [] }),
+  })
+  .map(({ required, others, unknown, secrets }) => toStack({ ...required, ...others }, secrets as Record<string, StackValue>, unknown));
+
+/** Sensible configs a user would write, combined at random: most are accepted, some clash (overlapping forwards). */
+const ENCRYPTED: StackValue = { text: "decrypted", secret: true };
+const saneStacks: fc.Arbitrary<StackConfig> = fc
+  .record({
+    prosody: fc.boolean(),
+    directTls: fc.boolean(),
+    clientIp: fc.constantFrom("masquerade", "proxy-protocol"),
+    turn: fc.constantFrom("edge", "off"),
+    turnRelayPorts: fc.constantFrom("49152-65535", "50000-59999", "50000-50999", "60000-60015"),
+    sshAllowFrom: fc.oneof(fc.constant(["tailnet"]), fc.array(fc.constantFrom("203.0.113.0/24", "198.51.100.7", "2001:db8:1234::/48"), { minLength: 1, maxLength: 3 })),
+    webOriginLock: fc.constantFrom("cloudflare", "off"),
+    webOriginExtraAllow: fc.uniqueArray(fc.constantFrom("198.51.100.0/24", "2001:db8:cf::/48", "192.0.2.99"), { maxLength: 2 }),
+    webHostnames: fc.uniqueArray(fc.constantFrom("www.example.com", "cloud.example.com", "blog.example.com"), { maxLength: 3 }),
+    homeIPv6: fc.boolean(),
+    extraForwards: fc.array(
+      fc.record({ port: fc.oneof(fc.integer({ min: 6000, max: 9000 }), fc.integer({ min: 6000, max: 8990 }).map((p) => `${p}-${p + 10}`)), protocol: fc.constantFrom("tcp", "udp"), description: fc.constantFrom("Mumble voice", "game (UDP)") }, { requiredKeys: ["port", "protocol"] }),
+      { maxLength: 3 },
+    ),
+    existing: fc.option(fc.record({ address: fc.constantFrom("5.9.10.11", "100.70.1.2"), port: fc.constantFrom(22, 2222) }), { nil: undefined }),
+    loginServer: fc.option(fc.constantFrom("https://hs.example.com", "https://hs.example.com:8443/base"), { nil: undefined }),
+  })
+  .map((c) => {
+    const tailnetSsh = c.sshAllowFrom[0] === "tailnet";
+    const keys: Record<string, unknown> = {
+      domain: c.prosody ? "example.com" : "chat.example.com",
+      ...(c.prosody ? { preset: "prosody", xmppHost: "xmpp.example.com" } : {}),
+      zone: "example.com",
+      homeTailnetIPv4: "100.101.102.103",
+      ...(c.homeIPv6 ? { homeTailnetIPv6: "fd7a:115c:a1e0::6501:6667" } : {}),
+      directTls: c.directTls,
+      clientIp: c.clientIp,
+      turn: c.turn,
+      turnRelayPorts: c.turnRelayPorts,
+      sshAllowFrom: c.sshAllowFrom,
+      webOriginLock: c.webOriginLock,
+      webOriginExtraAllow: c.webOriginExtraAllow,
+      webHostnames: c.webHostnames,
+      extraForwards: c.extraForwards,
+      cloudflareZoneId: "0123456789abcdef0123456789abcdef",
+    };
+    const secrets: Record<string, StackValue> = { turnSecret: ENCRYPTED };
+    if (c.existing) {
+      const address = tailnetSsh ? "100.70.1.2" : c.existing.address;
+      keys.existingHost = { address, port: c.existing.port, hostKey: HOST_KEY, ipv4: "5.9.10.11" };
+      keys.sshPublicKey = DEPLOY_KEY;
+      secrets.sshPrivateKey = ENCRYPTED;
+    }
+    if (c.loginServer) {
+      keys.tailscaleLoginServer = c.loginServer;
+      secrets.tailscaleAuthKey = ENCRYPTED;
+    }
+    return toStack(keys, secrets);
+  });
+
+const stackConfigs = fc.oneof(saneStacks, wildStacks);
+
+// --- The property -----------------------------------------------------------------------
+interface Tally {
+  accepted: number;
+  rejected: number;
+}
+
+/** Each problem line names a key the config has, or one of the schema (a missing one). */
+function namesAKey(line: string, stack: StackConfig): boolean {
+  if (!line.startsWith(`${PROJECT}:`)) return false;
+  const rest = line.slice(PROJECT.length + 1);
+  const keys = [...[...stack.values.keys()].filter((k) => k.startsWith(`${PROJECT}:`)).map((k) => k.slice(PROJECT.length + 1)), ...CONFIG_KEYS];
+  return keys.some((k) => rest.startsWith(`${k}: `) || rest.startsWith(`${k}.`) || rest.startsWith(`${k}[`));
+}
+
+function property(ns: string, dir: string, tally: Tally, load = loadConfig, breakNginx = false) {
+  return fc.property(stackConfigs, (stack) => {
+    try {
+      load(stack);
+    } catch (e) {
+      if (!(e instanceof ConfigError)) throw e;
+      for (const line of e.problems) if (!namesAKey(line, stack)) throw new Error(`a problem that names no key: ${line}`);
+      tally.rejected++;
+      return;
+    }
+    const plan = makePlan(stack);
+    const nginx = path.join(dir, "nginx.conf");
+    const nft = path.join(dir, "ruleset.nft");
+    fs.writeFileSync(nginx, plan.files["vps/etc/nginx/nginx.conf"] + (breakNginx ? "\nxmpp_edge_broken on;\n" : ""));
+    fs.writeFileSync(nft, plan.files["vps/etc/xmpp-edge/xmpp-edge.nft"]);
+    const t = sh(`unshare -m --propagation private bash -c 'mount --bind ${nginx} /etc/nginx/nginx.conf && nginx -t -q'`);
+    if (t.status !== 0) throw new Error(`nginx -t refused an accepted config's nginx.conf:\n${t.out}`);
+    const n = sh(`ip netns exec ${ns} nft -c -f ${nft}`);
+    if (n.status !== 0) throw new Error(`nft -c refused an accepted config's ruleset:\n${n.out}`);
+    tally.accepted++;
+  });
+}
+
+test(`every generated config is accepted (and nginx -t, nft -c pass) or refused naming keys: ${RUNS} configs, seed ${SEED}`, () => {
+  const dir = fs.mkdtempSync(path.join(os.tmpdir(), "xe-property-"));
+  const tally: Tally = { accepted: 0, rejected: 0 };
+  const start = Date.now();
+  withNetns((ns) => fc.assert(property(ns, dir, tally), { seed: SEED, numRuns: RUNS }));
+  const seconds = ((Date.now() - start) / 1000).toFixed(1);
+  process.stdout.write(`config property: ${tally.accepted + tally.rejected} configs in ${seconds} s (seed ${SEED}): ${tally.accepted} accepted, their nginx.conf and ruleset passed nginx -t and nft -c; ${tally.rejected} refused, every problem naming a key\n`);
+  expect(tally.accepted + tally.rejected).toBe(RUNS);
+  // Both sides of the property must be exercised, or it proves little.
+  expect(tally.accepted).toBeGreaterThan(RUNS / 10);
+  expect(tally.rejected).toBeGreaterThan(RUNS / 10);
+});
+
+test("the property fails for a reader that crashes on some config (the check can fail)", () => {
+  const dir = fs.mkdtempSync(path.join(os.tmpdir(), "xe-property-"));
+  const crashing = (stack: StackConfig) => {
+    if (stack.values.has(`${PROJECT}:extraForwards`)) throw new TypeError("cannot read properties of undefined");
+    return loadConfig(stack);
+  };
+  const r = withNetns((ns) => fc.check(property(ns, dir, { accepted: 0, rejected: 0 }, crashing), { seed: SEED, numRuns: 50 }));
+  expect(r.failed).toBe(true);
+  expect(String(r.errorInstance)).toMatch(/cannot read properties of undefined/);
+});
+
+test("the property fails when an accepted config's nginx.conf is broken (the tool check can fail)", () => {
+  const dir = fs.mkdtempSync(path.join(os.tmpdir(), "xe-property-"));
+  const r = withNetns((ns) => fc.check(property(ns, dir, { accepted: 0, rejected: 0 }, loadConfig, true), { seed: SEED, numRuns: 50 }));
+  expect(r.failed).toBe(true);
+  expect(String(r.errorInstance)).toMatch(/nginx -t refused .*unknown directive "xmpp_edge_broken"/s);
+});
