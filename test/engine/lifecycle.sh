@@ -10,7 +10,9 @@
 # Engine checks (always): CLI version = the @pulumi/pulumi pin; the CLI
 # accepts Pulumi.yaml; the passphrase decrypts Pulumi.lab.yaml; the program
 # runs under the engine up to its first provider resource; invalid config is
-# refused with the plan's words before any resource exists.
+# refused with the plan's words before any resource exists; the committed
+# stack files and test/engine/stacks/*.yaml are accepted or refused alike by
+# the program under the CLI and by the plan (one reader, the same problems).
 #
 # Lifecycle checks (need the command provider plugin, which the proxy does not
 # serve: give a binary with XMPP_EDGE_COMMAND_PROVIDER=/path/to/pulumi-resource-command,
@@ -291,6 +293,42 @@ if pl stack init bad && pl config cp --stack lab --dest bad && pl config rm --st
 else
   fail "setting up the stack with invalid config" "$(out)"
 fi
+
+# One reader: the committed stack files and the hostile ones of test/engine/stacks go
+# through the real CLI and the program (pulumi preview) and through the plan
+# (model/source.ts's file reader): both accept, or both refuse with the same
+# problems. A file the CLI refuses itself (it never reaches the program) must be
+# refused by the plan too.
+problem_lines() { grep -o 'xmpp-edge:[A-Za-z_][^ ]*: .*' | sed 's/[[:space:]]*$//' | sort -u; }
+n=0
+for f in "$ROOT"/Pulumi.prod.yaml "$ROOT"/Pulumi.lab.yaml "$ROOT"/test/engine/stacks/*.yaml; do
+  n=$((n + 1)); name="one-$n"; label=${f#"$ROOT"/}
+  cp "$f" "$P/Pulumi.$name.yaml"
+  plan_rc=0
+  (cd "$ROOT" && node_modules/.bin/tsx scripts/plan.ts --config "$f" --out "$T/plan-$name") >"$T/plan.out" 2>&1 || plan_rc=$?
+  if ! pl stack init "$name"; then fail "one reader, $label: pulumi stack init" "$(out)"; continue; fi
+  pl preview --stack "$name"
+  cp "$T/out" "$T/preview-$name.txt"
+  if grep -q 'invalid xmpp-edge configuration' "$T/preview-$name.txt"; then
+    engine=$(problem_lines <"$T/preview-$name.txt"); planned=$(problem_lines <"$T/plan.out")
+    if [ "$plan_rc" -ne 0 ] && [ -n "$planned" ] && [ "$engine" = "$planned" ]; then
+      pass "one reader, $label: the program and the plan refuse it with the same $(printf '%s\n' "$planned" | wc -l) problem(s)"
+    else
+      fail "one reader, $label: the program's problems differ from the plan's (plan exit $plan_rc)" "$(diff <(printf '%s\n' "$planned") <(printf '%s\n' "$engine"))"
+    fi
+  elif grep -q 'xmpp-edge:index:' "$T/preview-$name.txt"; then
+    if [ "$plan_rc" -eq 0 ]; then
+      pass "one reader, $label: the program and the plan both accept it"
+    else
+      fail "one reader, $label: the program accepts it, the plan refuses it" "$(cat "$T/plan.out")"
+    fi
+  elif [ "$plan_rc" -ne 0 ]; then
+    pass "one reader, $label: the CLI refuses it before the program ($(grep -m1 -i 'error' "$T/preview-$name.txt" | tr -s ' ' | cut -c1-160)), and so does the plan"
+  else
+    fail "one reader, $label: the CLI refuses it, the plan accepts it" "$(cat "$T/preview-$name.txt")"
+  fi
+  if grep -q 'do-not-echo' "$T/preview-$name.txt" "$T/plan.out"; then fail "one reader, $label: a plain secret's value was echoed"; fi
+done
 
 # --- Lifecycle against the lab VPS (needs the command provider) ---------------------
 LIFECYCLE_CHECKS=(
