@@ -73,6 +73,24 @@ describe("existingHost is checked by the plan and the program alike", () => {
   });
 });
 
+describe("the program reads secrets as the engine marks them", () => {
+  test("a secret the engine passes in plain text is refused with the plan's words, its value not shown", async () => {
+    const run = await runProgram({ ...BASE, ...ZONE, turnSecret: "plain-turn-secret-value" });
+    expect(run.error?.message).toMatch(/xmpp-edge:turnSecret: is a plain value, and secrets must be encrypted .*pulumi config set --secret xmpp-edge:turnSecret/);
+    expect(run.error?.message).not.toContain("plain-turn-secret-value");
+    expect(run.resources).toEqual([]);
+  });
+  test("the same value passed as a secret is accepted", async () => {
+    const run = await runProgram({ ...BASE, ...ZONE }, { turnSecret: "plain-turn-secret-value" });
+    expect(run.error).toBeUndefined();
+  });
+  test("a non-secret key passed as a secret is refused: the plan could not check it", async () => {
+    const { zone: _zone, ...raw }: Record<string, unknown> = { ...BASE, ...ZONE };
+    const run = await runProgram(raw, { zone: "example.com" });
+    expect(run.error?.message).toMatch(/xmpp-edge:zone: is encrypted, but only tailscaleAuthKey, sshPrivateKey, turnSecret are secrets/);
+  });
+});
+
 describe("secrets stay secret", () => {
   let run: Run;
   beforeAll(async () => {
