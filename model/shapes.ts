@@ -23,8 +23,8 @@ export const TAILNET_TAG = /^tag:[a-z0-9][a-z0-9-]*$/i;
 /** Hetzner server type, location and image names (the API names which exist). */
 export const HETZNER_NAME = /^[a-z0-9][a-z0-9.-]*$/;
 
-/** An OpenSSH public key line: type, base64 blob, optional comment. */
-export const SSH_PUBLIC_KEY = /^(ssh-ed25519|ecdsa-sha2-nistp(256|384|521)|ssh-rsa) [A-Za-z0-9+/]+={0,3}( \S.*)?$/;
+/** An OpenSSH public key line: type, base64 blob, optional comment (printable ASCII: it lands in authorized_keys and outputs). */
+export const SSH_PUBLIC_KEY = /^(ssh-ed25519|ecdsa-sha2-nistp(256|384|521)|ssh-rsa) [A-Za-z0-9+/]+={0,3}( [\x21-\x7e][\x20-\x7e]*)?$/;
 
 /** A Cloudflare zone id: 32 lower-case hex digits. */
 export const CLOUDFLARE_ZONE_ID = /^[0-9a-f]{32}$/;

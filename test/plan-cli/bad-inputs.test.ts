@@ -169,6 +169,7 @@ const CASES: Case[] = [
   // the deploy key
   ["a deploy public key that is cut short", { ...one("sshPublicKey", '"ssh-ed25519 AAAA"'), ...one("sshPrivateKey", SECURE) }, "sshPublicKey", /^has a ssh-ed25519 key whose blob is not in SSH wire format/],
   ["a deploy public key without its private key", one("sshPublicKey", `"${DEPLOY_KEY}"`), "sshPrivateKey", /^sshPublicKey and sshPrivateKey go together/],
+  ["a deploy key comment with a terminal escape", { ...one("sshPublicKey", `"${DEPLOY_KEY} me\\e[31m"`), ...one("sshPrivateKey", SECURE) }, "sshPublicKey", /^is not an OpenSSH public key line/],
   ["a DSA deploy key", { ...one("sshPublicKey", '"ssh-dss AAAAB3NzaC1kc3M="'), ...one("sshPrivateKey", SECURE) }, "sshPublicKey", /^is not an OpenSSH public key line/],
   // keys
   ["a misspelt key", one("webHostname", "[www.example.com]"), "webHostname", /^unknown key; did you mean webHostnames\? valid keys: domain, /],
