@@ -14,6 +14,7 @@ import * as fs from "node:fs";
 import * as path from "node:path";
 import { parseArgs } from "node:util";
 import * as YAML from "yaml";
+import { isSecretKey } from "../../model/config";
 
 const PREFIX = "xmpp-edge:";
 
@@ -29,7 +30,10 @@ function derive(args: string[]) {
   for (const s of values.set ?? []) {
     const eq = s.indexOf("=");
     if (eq < 1) die(`--set ${s}: expected KEY=JSON`);
-    doc.setIn(["config", PREFIX + s.slice(0, eq)], JSON.parse(s.slice(eq + 1)));
+    // A secret goes in as `pulumi config set --secret` stores it: the plan then
+    // knows it is set and encrypted (it never reads the value; the lab installs the key itself).
+    const [key, value] = [s.slice(0, eq), JSON.parse(s.slice(eq + 1)) as unknown];
+    doc.setIn(["config", PREFIX + key], isSecretKey(key) ? doc.createNode({ secure: value }) : value);
   }
   fs.mkdirSync(path.dirname(values.out), { recursive: true });
   fs.writeFileSync(values.out, `# Derived by test/lab/stack.ts from ${values.in}\n` + doc.toString({ lineWidth: 0 }));
