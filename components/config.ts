@@ -1,5 +1,6 @@
-// Stack config for the Pulumi program: the same readPulumiConfig +
-// validateConfig as the offline plan (so both fail with the same words), then
+// Stack config for the Pulumi program: the engine's config through the same
+// reader and validation as the offline plan (model/source.ts: loadConfig), so
+// both accept the same stack files and fail with the same words; then
 // the one check only a deploy needs: where the DNS records go. Everything
 // here runs before the first resource is registered.
 import * as pulumi from "@pulumi/pulumi";
