@@ -1,6 +1,7 @@
 // The public interface: every `xmpp-edge:` config key, its type, default and
-// meaning. Pulumi.yaml declares the same keys (a test keeps the two in sync);
-// validate.ts adds the checks that look at several keys at once.
+// meaning, and the validated config's types. Pulumi.yaml and the README's
+// table are generated from it (tests keep them in sync); validate.ts and
+// checks/*.ts add the checks of values and of keys against each other.
 import { z } from "zod";
 import { DEFAULT_TURN_RELAY_PORTS, type PortRange, type Protocol } from "./ports";
 
