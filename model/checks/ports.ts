@@ -69,9 +69,11 @@ function checkPortConflicts(extra: ExtraForward[], index: number[], p: ParsedCon
   const planned = planServices({ preset: p.preset, clientIp: p.clientIp, turn: p.turn, turnRelayPorts: relay, extraForwards: [] })
     .filter((s) => (SERVICE_DEPENDS_ON[s.id] ?? []).every((k) => c.ok(k)))
     .map((s): Taken => ({ protocol: s.protocol, ports: s.ports, key: s.id === "turn-relay" ? "turnRelayPorts" : undefined, what: `the planned ${s.id} port (${s.purpose})` }));
-  const sshKey = p.existingHost?.port !== undefined && c.given("existingHost") ? "existingHost.port" : undefined;
+  // An existing host's SSH port is the user's; a rejected one (or a rejected existingHost) is not checked against.
+  const sshKey = c.given("existingHost") ? "existingHost.port" : undefined;
+  const sshKnown = sshKey === undefined || (p.existingHost !== undefined && c.ok(sshKey));
   const reserved = reservedPorts(sshPortOf(p))
-    .filter((r) => !(r.protocol === "tcp" && sshKey && !c.ok(sshKey)))
+    .filter((r) => r.protocol !== "tcp" || sshKnown)
     .map((r): Taken => ({ ...r, key: r.protocol === "tcp" ? sshKey : undefined }));
   // Fixed ports first, then the configurable ones in the order they appear in the stack file.
   const fixed = [...planned, ...reserved].filter((t) => t.key === undefined);

@@ -26,6 +26,11 @@ describe("each real problem once, never a consequence of a default standing in",
   test("a broken domain is not compared with the web names", () => {
     expect(problems({ domain: 42, zone: undefined, webHostnames: ["stand-in.invalid"] })).toEqual([expect.stringMatching(/^xmpp-edge:domain: expected string, received number/)]);
   });
+  test("a rejected existing host's SSH port is not replaced by 22 and judged", () => {
+    expect(problems({ ...EXISTING, existingHost: { address: "", hostKey: HOST_KEY, port: 2222 }, extraForwards: [{ port: 22, protocol: "tcp" }] })).toEqual([
+      expect.stringMatching(/^xmpp-edge:existingHost\.address: is empty/),
+    ]);
+  });
   test("a plain private key is reported once, not again as missing for existingHost", () => {
     const found = problems({ ...EXISTING, sshPrivateKey: "-----BEGIN OPENSSH PRIVATE KEY-----\nb3BlbnNzaC1rZXktdjEAAAAA\n-----END OPENSSH PRIVATE KEY-----" });
     expect(found).toEqual([expect.stringMatching(/^xmpp-edge:sshPrivateKey: is a plain value, and secrets must be encrypted .*pulumi config set --secret xmpp-edge:sshPrivateKey < deploy_key/)]);
