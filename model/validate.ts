@@ -84,7 +84,9 @@ export function validateConfig(raw: Record<string, unknown>, earlier: Problem[] 
     };
     config = checkFields(data, checks);
   }
-  if (problems.length > 0 || !config) throw new ConfigError(problems);
+  if (problems.length > 0) throw new ConfigError(problems);
+  // A refusal without a problem to show would be a bug here, not a config error.
+  if (!config) throw new Error("validateConfig: the config failed its schema without a reportable problem");
   return config;
 }
 
