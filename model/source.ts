@@ -7,12 +7,22 @@
 import * as fs from "node:fs";
 import * as YAML from "yaml";
 import { CONFIG_KEYS, isSecretKey, isStructuredKey, plainSecretMessage, PROJECT, SECRET_KEYS, SECRET_SET, type EdgeConfig, type Problem } from "./config";
+import { pulumiConfigSchema } from "./declared";
 import { validateConfig } from "./validate";
 
-/** One stack config value as the engine gives it to a program. A secret the plan cannot decrypt has no text. */
+/** Pulumi.yaml's declarations, which the CLI enforces on every stack. */
+const DECLARED = pulumiConfigSchema();
+
+/**
+ * One stack config value as the engine gives it to a program. A secret the
+ * plan cannot decrypt has no text. `object`: the stack file held a list or a
+ * map (known for a file; the engine's text does not say, and the CLI has
+ * checked Pulumi.yaml's declared types before the program runs).
+ */
 export interface StackValue {
   text: string | undefined;
   secret: boolean;
+  object?: boolean;
 }
 
 /** A stack's config by full key ("xmpp-edge:domain", "hcloud:token"), and what was wrong with the file itself. */
@@ -29,10 +39,13 @@ export function isStackConfig(input: unknown): input is StackConfig {
 export const FORBIDDEN_KEYS: readonly string[] = ["__proto__", "constructor", "prototype"];
 
 /**
- * Reads a stack file into the engine's form: a top-level scalar is its text
- * as written (Pulumi passes `false` and `"false"` alike as the text false), a
- * list or map is JSON, and a `secure:` value (or one nested in a structure,
- * which makes the whole key secret in Pulumi) is a secret without text.
+ * Reads a stack file into the engine's form, as the Pulumi CLI does
+ * (sdk/go/common/resource/config: object.MarshalString): a string is its
+ * text, a boolean or number its JSON (`false` and `"false"` reach the program
+ * alike), a list, map or null is JSON and marked as an object, and a
+ * `secure:` value (or one nested in a structure, which makes the whole key
+ * secret) is a secret without text. A key without a namespace is the
+ * project's (workspace.parseConfigKey).
  */
 export function readStackFile(path: string): StackConfig {
   let doc: YAML.Document;
@@ -48,22 +61,20 @@ export function readStackFile(path: string): StackConfig {
   if (config === undefined || config === null || (YAML.isScalar(config) && config.value === null)) return { values, problems };
   if (!YAML.isMap(config)) throw new Error(`cannot read stack config ${path}: "config" is not a map of keys to values`);
   for (const pair of config.items) {
-    const key = YAML.isScalar(pair.key) ? String(pair.key.value) : String(pair.key);
-    if (!key.includes(":")) {
-      // Pulumi refuses such a file; the plan must not quietly drop the key instead.
-      problems.push({ key, message: `is not namespaced; configuration keys are "namespace:name", so write ${PROJECT}:${key} (or a provider's, e.g. hcloud:token)` });
+    const written = YAML.isScalar(pair.key) ? String(pair.key.value) : String(pair.key);
+    const key = written.includes(":") ? written : `${PROJECT}:${written}`;
+    if (values.has(key)) {
+      problems.push({ key: key.slice(key.indexOf(":") + 1), message: `is given twice (as ${written} and with its namespace); keep one` });
       continue;
     }
-    const node = pair.value;
+    const node = pair.value as YAML.Node | null;
+    const value = node === null ? null : node.toJS(doc);
     if (hasSecure(node)) values.set(key, { text: undefined, secret: true });
-    else if (node === null || YAML.isScalar(node)) values.set(key, { text: node === null ? "" : scalarText(node), secret: false });
-    else values.set(key, { text: JSON.stringify((node as YAML.Node).toJS(doc)), secret: false });
+    else if (typeof value === "string") values.set(key, { text: value, secret: false, object: false });
+    else if (typeof value === "boolean" || typeof value === "number") values.set(key, { text: JSON.stringify(value), secret: false, object: false });
+    else values.set(key, { text: JSON.stringify(value) ?? "null", secret: false, object: true });
   }
   return { values, problems };
-}
-
-function scalarText(node: YAML.Scalar): string {
-  return typeof node.source === "string" ? node.source : String(node.value ?? "");
 }
 
 function hasSecure(node: unknown): boolean {
@@ -112,6 +123,12 @@ export function rawConfig(stack: StackConfig): { raw: Record<string, unknown>; p
       problems.push({ key, message: `is encrypted, but only ${SECRET_KEYS.join(", ")} are secrets; the plan cannot check an encrypted value, so store it in plain text: pulumi config set ${PROJECT}:${key} VALUE` });
       continue;
     }
+    const declared = DECLARED[key];
+    if (value.object === false && declared?.type === "array") {
+      // The CLI refuses this stack before the program runs; the plan must not accept it either.
+      problems.push({ key, message: `is text, but Pulumi.yaml declares a list here and the Pulumi CLI refuses the stack ("must be of type 'array<string>'"); write a YAML list, e.g. ${key}: ${listExample(value.text ?? "")}` });
+      continue;
+    }
     const text = value.text ?? "";
     const parsed = (CONFIG_KEYS as string[]).includes(key) && !isStructuredKey(key) ? text : parseJsonOrKeep(text);
     const polluting = forbiddenKeyPath(parsed, key);
@@ -128,6 +145,12 @@ export function rawConfig(stack: StackConfig): { raw: Record<string, unknown>; p
 export function loadConfig(stack: StackConfig): EdgeConfig {
   const { raw, problems } = rawConfig(stack);
   return validateConfig(raw, problems);
+}
+
+/** The YAML list a text (perhaps a JSON list) was meant to be. */
+function listExample(text: string): string {
+  const parsed = parseJsonOrKeep(text);
+  return YAML.stringify(Array.isArray(parsed) ? parsed : [text], { collectionStyle: "flow" }).trim();
 }
 
 function parseJsonOrKeep(text: string): unknown {

@@ -36,9 +36,11 @@ const ENGINE_BASE = { "xmpp-edge:domain": "chat.example.com", "xmpp-edge:homeTai
 const cases: [string, string[], Record<string, string>, string[], RegExp | null][] = [
   ["a valid stack", [], {}, [], null],
   ["a boolean written as a string is the same text to the engine", ['xmpp-edge:directTls: "false"'], { "xmpp-edge:directTls": "false" }, [], null],
-  ["a list written as a JSON string is the same text to the engine", ["xmpp-edge:webHostnames: '[\"www.example.com\"]'"], { "xmpp-edge:webHostnames": '["www.example.com"]' }, [], null],
+  ["an undeclared structure written as a JSON string is the same text to the engine", ["xmpp-edge:extraForwards: '[{\"port\": 6000, \"protocol\": \"tcp\"}]'"], { "xmpp-edge:extraForwards": '[{"port": 6000, "protocol": "tcp"}]' }, [], null],
+  ["a number where text is expected is its JSON text", ["xmpp-edge:turnRelayPorts: 50000.0"], { "xmpp-edge:turnRelayPorts": "50000" }, [], /xmpp-edge:turnRelayPorts: "50000" is too small/],
+  ["a key without a namespace is the project's (as Pulumi reads it)", ["webHostname: [www.example.com]"], { "xmpp-edge:webHostname": '["www.example.com"]' }, [], /xmpp-edge:webHostname: unknown key; did you mean webHostnames\?/],
   ["a boolean that is not one", ["xmpp-edge:directTls: yes"], { "xmpp-edge:directTls": "yes" }, [], /xmpp-edge:directTls: expected boolean, received string; got "yes"/],
-  ["a list as text that is not JSON", ["xmpp-edge:webHostnames: www.example.com"], { "xmpp-edge:webHostnames": "www.example.com" }, [], /xmpp-edge:webHostnames: expected array, received string/],
+  ["an undeclared structure as text that is not JSON", ["xmpp-edge:existingHost: edge.example.net"], { "xmpp-edge:existingHost": "edge.example.net" }, [], /xmpp-edge:existingHost: expected object, received string; got "edge\.example\.net"/],
   ["a secret in plain text", ["xmpp-edge:turnSecret: hunter2hunter2"], { "xmpp-edge:turnSecret": "hunter2hunter2" }, [], /xmpp-edge:turnSecret: is a plain value, and secrets must be encrypted .* pulumi config set --secret xmpp-edge:turnSecret/],
   ["an encrypted secret", ["xmpp-edge:turnSecret: {secure: v1:abc}"], { "xmpp-edge:turnSecret": "decrypted" }, ["xmpp-edge:turnSecret"], null],
   ["an encrypted value that is not a secret", ["xmpp-edge:zone: {secure: v1:abc}"], { "xmpp-edge:zone": "example.com" }, ["xmpp-edge:zone"], /xmpp-edge:zone: is encrypted, but only tailscaleAuthKey, sshPrivateKey, turnSecret are secrets/],
@@ -57,18 +59,14 @@ describe("the stack file and the engine's form of it give the same result", () =
   });
 });
 
-test("today's bug, for the record: a reader per path disagreed (a deliberately broken second reader)", () => {
-  // The old program path parsed every structured key's text as JSON, the old
-  // plan took the YAML value as it was: "false" (a string) passed one, not the other.
-  const file = stackFile([...BASE, 'xmpp-edge:directTls: "false"']);
-  const yamlValue = "false"; // what YAML.parse gives the old plan
-  expect(typeof yamlValue).toBe("string");
-  expect(outcome(file)).toHaveProperty("config.directTls", false);
+test("a list Pulumi.yaml declares, written as text: refused as the CLI refuses it (the program never sees it)", () => {
+  const r = outcome(stackFile([...BASE, "xmpp-edge:webHostnames: '[\"www.example.com\"]'"])) as { problems: string[] };
+  expect(r.problems).toEqual([expect.stringMatching(/^xmpp-edge:webHostnames: is text, but Pulumi\.yaml declares a list here and the Pulumi CLI refuses the stack/)]);
 });
 
-test("a key without a namespace is refused (Pulumi refuses the file), not silently dropped", () => {
-  const r = outcome(stackFile([...BASE, "zone: example.com"])) as { problems: string[] };
-  expect(r.problems).toEqual([expect.stringMatching(/^xmpp-edge:zone: is not namespaced; .* write xmpp-edge:zone/)]);
+test("a key given with and without its namespace", () => {
+  const r = outcome(stackFile([...BASE, "zone: example.com", "xmpp-edge:zone: example.com"])) as { problems: string[] };
+  expect(r.problems).toEqual([expect.stringMatching(/^xmpp-edge:zone: is given twice/)]);
 });
 
 test("a plain secret's value never appears in the error", () => {
