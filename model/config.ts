@@ -133,7 +133,7 @@ export function isSecretKey(key: string): key is SecretKey {
 
 /** The message for a secret given in plain text: the command that stores it encrypted, and never the value. */
 export function plainSecretMessage(key: SecretKey): string {
-  return `is a plain value, and secrets must be encrypted (a plain one ends up committed in the stack file); remove it and run: pulumi config set --secret ${PROJECT}:${key} ${SECRET_PLACEHOLDER[key]} (the value is not shown here)`;
+  return `is a plain value, and secrets must be encrypted (a plain one ends up committed in the stack file); remove it and run: pulumi config set --secret ${PROJECT_NAME}:${key} ${SECRET_PLACEHOLDER[key]} (the value is not shown here)`;
 }
 
 const SECRET_PLACEHOLDER: Record<SecretKey, string> = {

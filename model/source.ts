@@ -6,7 +6,7 @@
 // stack file the same way, down to the words of the errors.
 import * as fs from "node:fs";
 import * as YAML from "yaml";
-import { CONFIG_KEYS, isSecretKey, isStructuredKey, plainSecretMessage, PROJECT, SECRET_KEYS, SECRET_SET, type EdgeConfig, type Problem } from "./config";
+import { CONFIG_KEYS, isSecretKey, isStructuredKey, plainSecretMessage, PROJECT_NAME, SECRET_KEYS, SECRET_SET, type EdgeConfig, type Problem } from "./config";
 import { pulumiConfigSchema } from "./declared";
 import { validateConfig } from "./validate";
 
@@ -62,7 +62,7 @@ export function readStackFile(path: string): StackConfig {
   if (!YAML.isMap(config)) throw new Error(`cannot read stack config ${path}: "config" is not a map of keys to values`);
   for (const pair of config.items) {
     const written = YAML.isScalar(pair.key) ? String(pair.key.value) : String(pair.key);
-    const key = written.includes(":") ? written : `${PROJECT}:${written}`;
+    const key = written.includes(":") ? written : `${PROJECT_NAME}:${written}`;
     if (values.has(key)) {
       problems.push({ key: key.slice(key.indexOf(":") + 1), message: `is given twice (as ${written} and with its namespace); keep one` });
       continue;
@@ -108,7 +108,7 @@ export function rawConfig(stack: StackConfig): { raw: Record<string, unknown>; p
   const problems: Problem[] = [...stack.problems];
   for (const [full, value] of stack.values) {
     const colon = full.indexOf(":");
-    if (full.slice(0, colon) !== PROJECT) continue; // provider keys (hcloud:token, …) are not ours
+    if (full.slice(0, colon) !== PROJECT_NAME) continue; // provider keys (hcloud:token, …) are not ours
     const key = full.slice(colon + 1);
     if (FORBIDDEN_KEYS.includes(key)) {
       problems.push({ key, message: `is not a configuration key and is refused (it would reach the config object's prototype)` });
@@ -120,7 +120,7 @@ export function rawConfig(stack: StackConfig): { raw: Record<string, unknown>; p
       continue;
     }
     if (value.secret) {
-      problems.push({ key, message: `is encrypted, but only ${SECRET_KEYS.join(", ")} are secrets; the plan cannot check an encrypted value, so store it in plain text: pulumi config set ${PROJECT}:${key} VALUE` });
+      problems.push({ key, message: `is encrypted, but only ${SECRET_KEYS.join(", ")} are secrets; the plan cannot check an encrypted value, so store it in plain text: pulumi config set ${PROJECT_NAME}:${key} VALUE` });
       continue;
     }
     const declared = DECLARED[key];

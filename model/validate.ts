@@ -7,7 +7,7 @@
 import { z } from "zod";
 import { checkFields, type Checks } from "./checks";
 import { show } from "./checks/report";
-import { configSchema, isSecretKey, plainSecretMessage, PROJECT, type EdgeConfig, type Problem } from "./config";
+import { configSchema, isSecretKey, plainSecretMessage, PROJECT_NAME, type EdgeConfig, type Problem } from "./config";
 
 export class ConfigError extends Error {
   constructor(readonly problems: string[]) {
@@ -21,7 +21,7 @@ export class ConfigError extends Error {
  * already reported and are not judged again.
  */
 export function validateConfig(raw: Record<string, unknown>, earlier: Problem[] = []): EdgeConfig {
-  const problems = earlier.map((p) => `${PROJECT}:${p.key}: ${p.message}`);
+  const problems = earlier.map((p) => `${PROJECT_NAME}:${p.key}: ${p.message}`);
   const rejected = new RejectedKeys(earlier.map((p) => p.key));
   const input: Record<string, unknown> = Object.create(null);
   for (const [k, v] of Object.entries(raw)) if (!rejected.covers(k)) input[k] = v;
@@ -77,7 +77,7 @@ export function validateConfig(raw: Record<string, unknown>, earlier: Problem[] 
         const key = userIndex(checkedKey);
         if (before.covers(key)) return; // a stand-in's own findings
         rejected.add(key);
-        problems.push(`${PROJECT}:${key}: ${userIndex(message)}`);
+        problems.push(`${PROJECT_NAME}:${key}: ${userIndex(message)}`);
       },
       ok: (key) => !rejected.touches(userIndex(key)),
       given: (key) => given.has(key),
@@ -127,20 +127,20 @@ function formatZodIssue(issue: z.core.$ZodIssue): string[] {
     const valid = issue.path.length === 0 ? Object.keys(configSchema.shape) : validKeysAt(issue.path);
     return issue.keys.map((k) => {
       const near = nearestKey(k, valid);
-      return `${PROJECT}:${key ? `${key}.` : ""}${k}: unknown key; ${near ? `did you mean ${near}? ` : ""}valid keys: ${valid.join(", ")}`;
+      return `${PROJECT_NAME}:${key ? `${key}.` : ""}${k}: unknown key; ${near ? `did you mean ${near}? ` : ""}valid keys: ${valid.join(", ")}`;
     });
   }
-  if (issue.path.length === 1 && isSecretKey(key)) return [`${PROJECT}:${key}: ${plainSecretMessage(key)}`];
+  if (issue.path.length === 1 && isSecretKey(key)) return [`${PROJECT_NAME}:${key}: ${plainSecretMessage(key)}`];
   if ("input" in issue && issue.input === undefined) {
     const what = descriptionAt(issue.path);
     const expected =
       issue.code === "invalid_type" ? (issue.expected === "array" ? "a list" : `a ${issue.expected}`)
       : issue.code === "invalid_value" ? issue.message.replace(/^Invalid (input|option): expected /, "")
       : "a value";
-    return [`${PROJECT}:${key}: is required; expected ${expected}${what ? `: ${what}` : ""}`];
+    return [`${PROJECT_NAME}:${key}: is required; expected ${expected}${what ? `: ${what}` : ""}`];
   }
   const got = "input" in issue ? `; got ${show(issue.input)}` : "";
-  return [`${PROJECT}:${key}: ${issue.message.replace(/^Invalid (input|option): /, "")}${got}`];
+  return [`${PROJECT_NAME}:${key}: ${issue.message.replace(/^Invalid (input|option): /, "")}${got}`];
 }
 
 /** The schema at a path (e.g. existingHost, extraForwards[0]), without its optional/default wrappers. */

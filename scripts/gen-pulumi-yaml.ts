@@ -1,7 +1,10 @@
-// Prints the `config:` block of Pulumi.yaml from the config schema, so the
-// declared types, defaults and descriptions come from model/config.ts
-// (model/declared.ts). test/pulumi-yaml.test.ts fails when Pulumi.yaml drifts from it.
+// Prints the `config:` and `template:` blocks of Pulumi.yaml from the config
+// schema, so the declared types, defaults and descriptions (model/declared.ts),
+// and what `pulumi new` asks, come from model/config.ts.
+// test/pulumi-yaml.test.ts fails when Pulumi.yaml drifts from it.
+import { z } from "zod";
 import * as YAML from "yaml";
+import { configSchema, PROJECT_NAME } from "../model/config";
 import { pulumiConfigSchema } from "../model/declared";
 
 export { pulumiConfigSchema };

@@ -3,8 +3,7 @@ import * as fs from "node:fs";
 import * as path from "node:path";
 import * as YAML from "yaml";
 import { CONFIG_KEYS, PROJECT_NAME } from "../model/config";
-import { readPulumiConfig } from "../model/source";
-import { validateConfig } from "../model/validate";
+import { loadConfig, readEngineConfig } from "../model/source";
 import { pulumiConfigSchema, pulumiTemplate, TEMPLATE_KEYS } from "../scripts/gen-pulumi-yaml";
 
 test("Pulumi.yaml declares the schema's keys, types and defaults (regenerate with scripts/gen-pulumi-yaml.ts)", () => {
@@ -41,7 +40,7 @@ test("template answers are strings: only string keys are asked (the CLI refuses 
     [`${PROJECT_NAME}:homeTailnetIPv4`]: "100.70.1.2",
     [`${PROJECT_NAME}:sshAllowFrom`]: '["198.51.100.0/24"]', // how the engine hands a list to the program
   };
-  const c = validateConfig(readPulumiConfig(answers));
+  const c = loadConfig(readEngineConfig(answers, () => false));
   expect(c.domain).toBe("chat.example.org");
   expect(c.ssh).toEqual({ mode: "public", from: ["198.51.100.0/24"] });
 });

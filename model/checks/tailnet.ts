@@ -1,6 +1,6 @@
 // The tailnet: a self-hosted control server (Headscale) and the VPS's tags.
 import type { ParsedConfig } from "../config";
-import { PROJECT } from "../config";
+import { PROJECT_NAME } from "../config";
 import { ipFamily } from "../net";
 import { isHostname, TAILNET_TAG, URL_TEXT } from "../shapes";
 import { show, type Checks } from "./report";
@@ -9,7 +9,7 @@ export function checkTailnet(p: ParsedConfig, c: Checks): void {
   if (p.tailscaleLoginServer !== undefined) {
     const problem = loginServerProblem(p.tailscaleLoginServer, p.tailscaleLoginServerAllowHttp);
     if (problem) c.report("tailscaleLoginServer", `${show(p.tailscaleLoginServer)} ${problem}`);
-    if (p.tailscaleAuthKey === undefined && c.ok("tailscaleAuthKey")) c.report("tailscaleAuthKey", `is required with tailscaleLoginServer (the Tailscale API is not used there); set it with "pulumi config set --secret ${PROJECT}:tailscaleAuthKey KEY"`);
+    if (p.tailscaleAuthKey === undefined && c.ok("tailscaleAuthKey")) c.report("tailscaleAuthKey", `is required with tailscaleLoginServer (the Tailscale API is not used there); set it with "pulumi config set --secret ${PROJECT_NAME}:tailscaleAuthKey KEY"`);
   } else if (p.tailscaleLoginServerAllowHttp) {
     c.report("tailscaleLoginServerAllowHttp", `is only meaningful with tailscaleLoginServer; remove it`);
   }

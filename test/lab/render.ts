@@ -19,7 +19,7 @@ import * as fs from "node:fs";
 import * as path from "node:path";
 import { parseArgs } from "node:util";
 import { renderAclSnippet } from "../../components/tailnet";
-import { isSecretKey, PROJECT } from "../../model/config";
+import { isSecretKey, PROJECT_NAME } from "../../model/config";
 import { readStackFile } from "../../model/source";
 import { MANIFEST_PATH, renderManifest, renderVpsBundle, type Bundle } from "../../render/bundle";
 import { renderHomeSnippets } from "../../render/home";
@@ -60,7 +60,7 @@ for (const s of values.set ?? []) {
   }
   // Given on the command line like `pulumi config set [--secret]`: secrets as secrets.
   const [key, value] = [s.slice(0, eq), JSON.parse(s.slice(eq + 1)) as unknown];
-  raw.values.set(`${PROJECT}:${key}`, { text: typeof value === "string" ? value : JSON.stringify(value), secret: isSecretKey(key) });
+  raw.values.set(`${PROJECT_NAME}:${key}`, { text: typeof value === "string" ? value : JSON.stringify(value), secret: isSecretKey(key) });
 }
 
 const plan = makePlan(raw, { vpsIPv4: values["vps-ipv4"], vpsIPv6: values["vps-ipv6"] });

@@ -9,7 +9,7 @@ import * as fs from "node:fs";
 import * as os from "node:os";
 import * as path from "node:path";
 import fc from "fast-check";
-import { CONFIG_KEYS, PROJECT, SECRET_KEYS } from "../../model/config";
+import { CONFIG_KEYS, PROJECT_NAME, SECRET_KEYS } from "../../model/config";
 import { loadConfig, type StackConfig, type StackValue } from "../../model/source";
 import { ConfigError } from "../../model/validate";
 import { makePlan } from "../../render/plan";
@@ -100,10 +100,10 @@ const SECRET_VALUES = fc.record({ secret: fc.oneof({ weight: 4, arbitrary: fc.co
 
 function toStack(keys: Record<string, unknown>, secrets: Record<string, StackValue>, unknown: [string, unknown][] = []): StackConfig {
   const values = new Map<string, StackValue>();
-  const put = (key: string, v: unknown) => values.set(`${PROJECT}:${key}`, { text: typeof v === "string" ? v : JSON.stringify(v) ?? "", secret: false });
+  const put = (key: string, v: unknown) => values.set(`${PROJECT_NAME}:${key}`, { text: typeof v === "string" ? v : JSON.stringify(v) ?? "", secret: false });
   for (const [k, v] of Object.entries(keys)) put(k, v);
   for (const [k, v] of unknown) put(k, v);
-  for (const [k, v] of Object.entries(secrets)) values.set(`${PROJECT}:${k}`, v);
+  for (const [k, v] of Object.entries(secrets)) values.set(`${PROJECT_NAME}:${k}`, v);
   values.set("hcloud:token", { text: "not ours", secret: true });
   return { values, problems: [] };
 }
@@ -186,9 +186,9 @@ interface Tally {
 
 /** Each problem line names a key the config has, or one of the schema (a missing one). */
 function namesAKey(line: string, stack: StackConfig): boolean {
-  if (!line.startsWith(`${PROJECT}:`)) return false;
-  const rest = line.slice(PROJECT.length + 1);
-  const keys = [...[...stack.values.keys()].filter((k) => k.startsWith(`${PROJECT}:`)).map((k) => k.slice(PROJECT.length + 1)), ...CONFIG_KEYS];
+  if (!line.startsWith(`${PROJECT_NAME}:`)) return false;
+  const rest = line.slice(PROJECT_NAME.length + 1);
+  const keys = [...[...stack.values.keys()].filter((k) => k.startsWith(`${PROJECT_NAME}:`)).map((k) => k.slice(PROJECT_NAME.length + 1)), ...CONFIG_KEYS];
   return keys.some((k) => rest.startsWith(`${k}: `) || rest.startsWith(`${k}.`) || rest.startsWith(`${k}[`));
 }
 
@@ -231,7 +231,7 @@ test(`every generated config is accepted (and nginx -t, nft -c pass) or refused 
 test("the property fails for a reader that crashes on some config (the check can fail)", () => {
   const dir = fs.mkdtempSync(path.join(os.tmpdir(), "xe-property-"));
   const crashing = (stack: StackConfig) => {
-    if (stack.values.has(`${PROJECT}:extraForwards`)) throw new TypeError("cannot read properties of undefined");
+    if (stack.values.has(`${PROJECT_NAME}:extraForwards`)) throw new TypeError("cannot read properties of undefined");
     return loadConfig(stack);
   };
   const r = withNetns((ns) => fc.check(property(ns, dir, { accepted: 0, rejected: 0 }, crashing), { seed: SEED, numRuns: 50 }));
