@@ -67,6 +67,8 @@ export const homeSnippets = pulumi.secret(
   pulumi.all([pulumi.output(facts), push.turnSecret]).apply(([f, turn]) => (allPresent([f.vpsIPv4, f.homeIPv4, turn]) ? renderHomeSnippets(model, f as HostFacts, turn) : undefined)),
 );
 export const tailscaleAclSnippet = tailnet.aclSnippet;
+/** The TURN shared secret (configured or generated), secret: `npm run check -- --turn-secret-from-stack` reads it. */
+export const turnSecret = push.turnSecret;
 export const sshCommand = derive([target.host], (host) => sshLine({ ...target, host }));
 export const sshKnownHosts = derive([target.host, hostKey], (host, key) => knownHostsLine({ host, port: target.port }, key));
 /** Only when generated (save it to the key file sshCommand names); null when the key is yours (sshPrivateKey, existingHost). */

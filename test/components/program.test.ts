@@ -111,9 +111,10 @@ describe("secrets stay secret", () => {
     expect(isSecretInput(ofType(run, "hcloud:index/server:Server")[0].inputs.userData)).toBe(true);
   });
 
-  test("stack outputs: homeSnippets and deployPrivateKey are secret; addresses are not", async () => {
+  test("stack outputs: homeSnippets, turnSecret and deployPrivateKey are secret; addresses are not", async () => {
     const out = run.exports as Record<string, pulumi.Output<unknown>>;
     expect(await pulumi.isSecret(out.homeSnippets)).toBe(true);
+    expect(await pulumi.isSecret(out.turnSecret)).toBe(true);
     expect(await pulumi.isSecret(out.deployPrivateKey)).toBe(true);
     expect(await pulumi.isSecret(out.vpsIPv4)).toBe(false);
     expect(await pulumi.isSecret(out.tailscaleAclSnippet)).toBe(false);
