@@ -77,6 +77,8 @@ source "$HERE/setup.sh"
 source "$HERE/tailnet.sh"
 # shellcheck source=test/lab/tests.sh
 source "$HERE/tests.sh"
+# shellcheck source=test/lab/tests-check.sh
+source "$HERE/tests-check.sh"
 # shellcheck source=test/lab/attack.sh
 source "$HERE/attack.sh"
 WORD=$(tailnet_word)

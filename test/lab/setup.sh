@@ -223,10 +223,13 @@ EOF
 }
 
 # DNS zone file from the plan's dns.json (+ SOA/NS, which every zone needs).
-zone_from_plan() { # DNS.JSON ORIGIN
-  /usr/bin/python3 - "$1" "$2" <<'PY'
+# With PROXY4 PROXY6, proxied records answer with those addresses, as
+# Cloudflare answers for a proxied name (the check group's cf stand-in).
+zone_from_plan() { # DNS.JSON ORIGIN [PROXY4 PROXY6]
+  /usr/bin/python3 - "$@" <<'PY'
 import json, sys
 records, origin = json.load(open(sys.argv[1])), sys.argv[2]
+proxy = {"A": sys.argv[3], "AAAA": sys.argv[4]} if len(sys.argv) > 4 else None
 print(f"$ORIGIN {origin}.")
 print(f"@ 300 IN SOA ns.example.net. hostmaster.example.net. 1 3600 600 86400 300")
 print(f"@ 300 IN NS ns.example.net.")
@@ -237,6 +240,8 @@ for r in records:
         rdata = f'{d["priority"]} {d["weight"]} {d["port"]} {d["target"]}.'
     elif r["type"] == "CNAME":
         rdata = r["content"] + "."
+    elif proxy and r["proxied"]:
+        rdata = proxy[r["type"]]
     else:
         rdata = r["content"]
     print(f'{name} {r["ttl"]} IN {r["type"]} {rdata}')
