@@ -64,7 +64,7 @@ function wrap(text: string, width: number): string[] {
       out.push(line.trimEnd());
       line = "";
     }
-    line += word;
+    line += line === "" ? word.trimStart() : word;
     while (line.length > width) {
       out.push(line.slice(0, width));
       line = line.slice(width);
