@@ -18,12 +18,19 @@ export interface Outcome {
   fix?: string;
 }
 
+/**
+ * No check takes longer than this, however many steps it has (each step is
+ * bounded by --timeout too): the whole run, whose areas run side by side,
+ * stays well under a minute.
+ */
+export const CHECK_BUDGET_MS = 20_000;
+
 /** Runs one check; an exception is a failure that says what went wrong (with `fix` as the likely cause). */
 export async function run(area: Area, name: string, expected: string, fix: string, body: () => Promise<Outcome>): Promise<CheckResult> {
   const t0 = performance.now();
   let o: Outcome;
   try {
-    o = await body();
+    o = await withTimeout(CHECK_BUDGET_MS, `the whole check "${name}"`, body());
   } catch (e) {
     o = { status: "fail", expected, seen: (e as Error).message, fix };
   }

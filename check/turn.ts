@@ -8,7 +8,7 @@ import * as net from "node:net";
 import type { DeniedPeer, Expected } from "./expected";
 import type { CheckResult } from "./report";
 import * as S from "./stun";
-import { fail, pass, run, withTimeout, type Outcome } from "./timed";
+import { CHECK_BUDGET_MS, fail, pass, run, withTimeout, type Outcome } from "./timed";
 
 export interface TurnOptions {
   /** The TURN shared secret (static-auth-secret); undefined: the allocation checks are skipped. */
@@ -139,7 +139,9 @@ export async function checkTurn(exp: Expected, opts: TurnOptions): Promise<Check
     }));
     checks.push(run("stun-turn", `STUN binding TCP ${server} port ${turn.port}`, expected, fixCoturn, async () => pass(expected, `this client is ${showAddr(await bindingTcp(server, turn.port, t))}`)));
   }
-  checks.push(...exp.edges.map((e) => allocationChecks(e.ipv4, turn, opts)));
+  // The allocation's steps run one after another: bounded together, like one check.
+  checks.push(...exp.edges.map((e) => withTimeout(2 * CHECK_BUDGET_MS, `TURN on ${e.ipv4}`, allocationChecks(e.ipv4, turn, opts)).catch((err: Error): CheckResult => (
+    { area: "stun-turn", name: `TURN allocation on ${e.ipv4} (shared secret)`, status: "fail", expected: "the TURN checks finish", seen: err.message, fix: "coturn answers some requests but not others: see its log on the edge", ms: 2 * CHECK_BUDGET_MS }))));
   const results = await Promise.all(checks);
   return results.flat();
 }
