@@ -87,7 +87,7 @@ export async function checkXmpp(exp: Expected, host: string, opts: XmppOptions):
   const checks = paths.map((path) => {
     const area = path.ns === "jabber:client" ? "xmpp-client" : "xmpp-server";
     const expected = `a ${area === "xmpp-client" ? "client stream for " + domain + " with features" : "server stream for " + domain}, certificate valid for ${domain}`;
-    return run(area, `${host} ${path.label}`, expected, "", async (): Promise<Outcome> => {
+    return run(area, `${host} ${path.label}`, expected, fixFor(path, undefined, domain), async (): Promise<Outcome> => {
       try {
         const { stream, tlsSocket, header, features } = await secureStream(host, domain, path, opts);
         stream.close();
