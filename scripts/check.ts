@@ -17,9 +17,10 @@ import { checkTurn } from "../check/turn";
 import { checkWeb } from "../check/web";
 import { checkXmpp } from "../check/xmpp";
 import { buildModel } from "../model/model";
-import { ipFamily, isHostname } from "../model/net";
-import { readStackFile } from "../model/source";
-import { ConfigError, validateConfig } from "../model/validate";
+import { ipFamily } from "../model/net";
+import { isHostname } from "../model/shapes";
+import { loadConfig, readStackFile } from "../model/source";
+import { ConfigError } from "../model/validate";
 
 const USAGE = `usage: npm run check -- [--stack NAME | --config FILE] [--vps-ipv4 A] [--vps-ipv6 A]
   [--resolver ADDR] [--ca FILE] [--json] [--timeout SECONDS]
@@ -92,7 +93,7 @@ async function main() {
 
   let model;
   try {
-    model = buildModel(validateConfig(readStackFile(configFile)));
+    model = buildModel(loadConfig(readStackFile(configFile)));
   } catch (e) {
     usage(e instanceof ConfigError ? `${configFile}: ${e.message}` : (e as Error).message);
   }
