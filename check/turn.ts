@@ -282,9 +282,13 @@ async function allocationChecks(server: string, turn: NonNullable<Expected["turn
     const relayFix = "the relay range must be open (UDP) in the Hetzner firewall and nftables";
 
     // A datagram to this client's own public address, where the server sees it.
-    results.push(await run("stun-turn", names.relay, expRelay, `${relayFix}; a NAT in front of this client may also drop it`, async (): Promise<Outcome> => {
+    results.push(await run("stun-turn", names.relay, expRelay, `${relayFix}; a NAT in front of this client that maps each destination to another port (symmetric) also drops it`, async (): Promise<Outcome> => {
       const perm = await a.permit(a.self.address);
       if (perm.cls !== "success") return fail(expRelay, `CreatePermission for this client: ${JSON.stringify(S.errorCode(perm))}`, "coturn refused a public peer: check denied-peer-ip in turnserver.conf");
+      // A datagram from this socket to the relay first: a NAT in front of this client
+      // (a CI runner's) then lets the relay's answer in (address- and port-restricted
+      // filtering). The relay hands it to the allocation as a Data indication; unused.
+      a.client.socket.send(Buffer.from("xmpp-edge-check punch"), a.relayed.port, a.relayed.address);
       const token = Buffer.from(`xmpp-edge-check ${crypto.randomBytes(6).toString("hex")}`);
       a.send(a.self, token);
       const got = await a.client.datagram((d) => d.data.equals(token), t, "the relayed datagram");
