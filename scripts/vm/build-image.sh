@@ -1,0 +1,153 @@
+#!/usr/bin/env bash
+# Builds the Debian 12 VM image that stands in for Hetzner's debian-12 (the
+# test:vm suite boots it), and the package mirror its cloud-init installs from.
+# Linux, root; needs mmdebstrap, e2fsprogs, dpkg-dev, apt-utils and the lab's
+# tailnet binaries (scripts/lab/build-tailnet.sh). Prints the image directory:
+#
+#   DIR/rootfs.img   raw ext4 root file system (label "root"; no partition table)
+#   DIR/vmlinuz, DIR/initrd.img   the image's kernel, booted directly by qemu
+#   DIR/mirror/      a flat Debian repository (Packages.gz, Release, *.deb):
+#                    the user-data's `packages:` and everything they pull in
+#   DIR/packages.txt the image's installed packages (dpkg-query), for the record
+#
+# The image: mmdebstrap of scripts/vm/image-packages.txt from Debian's
+# bookworm (+ updates, security), cloud-init with the NoCloud datasource; its
+# only apt source is the lab mirror (MIRROR_URL), as a Hetzner image's is
+# Hetzner's mirror; root has no password (login by key, which cloud-init
+# installs). tailscale is not a Debian package: the lab's own build is
+# installed as a .deb laid out like tailscale's (binaries, tailscaled.service
+# and /etc/default/tailscaled from the tailscale.com module), so the join
+# script finds tailscale present and skips its download branch.
+#
+# Cached in ${XMPP_EDGE_VM_CACHE:-/var/cache/xmpp-edge/vm}/debian12-<key>/,
+# <key> = sha256 of this script, the package list, the user-data's package
+# list (render/cloud-init.ts VPS_PACKAGES), the mirror URL and the tailscale
+# binaries; rebuilt only when one of them changes (~3-5 min on 2 cores).
+#
+#   scripts/vm/build-image.sh           build if missing, print the directory
+#   scripts/vm/build-image.sh --print   print the directory, build nothing
+set -euo pipefail
+here=$(cd "$(dirname "$0")" && pwd)
+repo=$(cd "$here/../.." && pwd)
+
+# The lab's mirror host (ctl in test/vm/run.sh) serves DIR/mirror here.
+MIRROR_URL=http://198.51.100.200/debian
+SUITE=bookworm
+DEBIAN_SOURCES=(
+  "deb http://deb.debian.org/debian $SUITE main"
+  "deb http://deb.debian.org/debian $SUITE-updates main"
+  "deb http://deb.debian.org/debian-security $SUITE-security main"
+)
+
+die() { echo "build-image: $*" >&2; exit 1; }
+[ "$(id -u)" = 0 ] || die "run as root (mmdebstrap, mkfs.ext4 -d with root-owned files)"
+
+mapfile -t image_pkgs < <(sed -e 's/#.*//' -e 's/[[:space:]]//g' "$here/image-packages.txt" | grep .)
+tsx=$repo/node_modules/.bin/tsx
+[ -x "$tsx" ] || die "$tsx missing (npm ci)"
+# The user-data's packages, from the renderer itself (one source of truth).
+mirror_pkgs=$(cd "$repo" && "$tsx" -e 'import { VPS_PACKAGES } from "./render/cloud-init"; console.log(VPS_PACKAGES.join(" "))')
+[ -n "$mirror_pkgs" ] || die "render/cloud-init.ts gave no VPS_PACKAGES"
+tsbin=$(bash "$repo/scripts/lab/build-tailnet.sh" --print)
+
+cache=${XMPP_EDGE_VM_CACHE:-/var/cache/xmpp-edge/vm}
+key=$({
+  cat "$0" "$here/image-packages.txt"
+  printf '%s\n' "$mirror_pkgs" "$MIRROR_URL"
+  readlink -f "$tsbin/tailscaled" "$tsbin/tailscale"
+} | sha256sum | cut -c1-12)
+dir=$cache/debian12-$key
+
+case "${1:-}" in
+  --print) echo "$dir"; exit 0 ;;
+  "") ;;
+  *) echo "usage: $0 [--print]" >&2; exit 2 ;;
+esac
+if [ -e "$dir/done" ]; then echo "$dir"; exit 0; fi
+
+for t in mmdebstrap mkfs.ext4 dpkg-deb dpkg-scanpackages apt-ftparchive; do
+  command -v "$t" >/dev/null || die "$t missing (scripts/vm/install-deps.sh)"
+done
+for b in tailscaled tailscale; do
+  [ -x "$tsbin/$b" ] || die "$tsbin/$b missing (scripts/lab/build-tailnet.sh builds it)"
+done
+
+mkdir -p "$cache"
+exec 9>"$cache/.lock"
+flock 9
+if [ -e "$dir/done" ]; then echo "$dir"; exit 0; fi
+
+start=$SECONDS
+work=$cache/.build-$key
+rm -rf "$work"
+mkdir -p "$work/mirror" "$work/deb"
+log=$work/build.log
+echo "build-image: building $dir (log: $log) ..." >&2
+
+# ---- tailscale as a .deb, laid out like tailscale's own package ------------------
+ts_version=$(. "$repo/scripts/lab/tailnet/versions.sh" && echo "$TAILSCALE_VERSION")
+ts_src=$(cd "$repo/scripts/lab/tailnet/tailscale" && GOFLAGS=-mod=readonly go list -m -f '{{.Dir}}' tailscale.com 2>>"$log") ||
+  die "cannot locate the tailscale.com module source (see $log)"
+p=$work/deb/tailscale
+install -D -m 0755 "$tsbin/tailscale" "$p/usr/bin/tailscale"
+install -D -m 0755 "$tsbin/tailscaled" "$p/usr/sbin/tailscaled"
+install -D -m 0644 "$ts_src/cmd/tailscaled/tailscaled.service" "$p/lib/systemd/system/tailscaled.service"
+# tailscale's defaults file, plus no log upload (the lab has no internet).
+sed 's/^FLAGS=""$/FLAGS="--no-logs-no-support"/' "$ts_src/cmd/tailscaled/tailscaled.defaults" |
+  install -D -m 0644 /dev/stdin "$p/etc/default/tailscaled"
+grep -q '^FLAGS="--no-logs-no-support"$' "$p/etc/default/tailscaled" || die "tailscaled.defaults has no FLAGS=\"\" line to set"
+mkdir -p "$p/DEBIAN"
+echo /etc/default/tailscaled >"$p/DEBIAN/conffiles"
+cat >"$p/DEBIAN/control" <<EOF
+Package: tailscale
+Version: $ts_version
+Architecture: amd64
+Maintainer: xmpp-edge lab <lab@example.net>
+Depends: iproute2
+Description: The lab's tailscale $ts_version build (scripts/lab/build-tailnet.sh)
+ tailscaled and tailscale, laid out as tailscale's own Debian package.
+EOF
+dpkg-deb --root-owner-group --build "$p" "$work/deb/tailscale.deb" >>"$log"
+
+# ---- the root file system ---------------------------------------------------------
+incl=$(IFS=,; echo "${image_pkgs[*]}")
+# shellcheck disable=SC2016 # $1 is mmdebstrap's root directory, expanded by its hook shell
+hooks=(
+  --customize-hook="copy-in $work/deb/tailscale.deb /tmp"
+  --customize-hook='chroot "$1" dpkg -i /tmp/tailscale.deb && rm -f "$1/tmp/tailscale.deb"'
+  # The mirror: exactly what `apt-get install` of the user-data's packages
+  # fetches on this image (with recommends, as cloud-init installs).
+  --customize-hook="chroot \"\$1\" apt-get clean && chroot \"\$1\" apt-get install --download-only -y $mirror_pkgs"
+  --customize-hook="cp \"\$1\"/var/cache/apt/archives/*.deb $work/mirror/ && chroot \"\$1\" apt-get clean"
+  --customize-hook="printf '%s\n' '# The lab mirror (scripts/vm/build-image.sh); the VM reaches nothing else.' 'deb [trusted=yes] $MIRROR_URL ./' >\"\$1/etc/apt/sources.list\""
+  --customize-hook='rm -f "$1"/etc/apt/sources.list.d/*'
+  # Like a provider image: its own apt sources stay; cloud-init must not
+  # replace them with deb.debian.org (unreachable here).
+  --customize-hook='printf "%s\n" "# xmpp-edge VM image: keep the image apt sources (the lab mirror)." "apt:" "  preserve_sources_list: true" "datasource_list: [ NoCloud, None ]" >"$1/etc/cloud/cloud.cfg.d/01-xmpp-edge-image.cfg"'
+  --customize-hook='echo "LABEL=root / ext4 defaults,errors=remount-ro 0 1" >"$1/etc/fstab"'
+  --customize-hook='chroot "$1" passwd -l root'
+  --customize-hook='rm -f "$1/etc/hostname"; : >"$1/etc/machine-id"'
+  --customize-hook="chroot \"\$1\" dpkg-query -W -f='\${Package} \${Version}\n' >$work/packages.txt"
+  --customize-hook="cp -L \"\$1/vmlinuz\" $work/vmlinuz && cp -L \"\$1/initrd.img\" $work/initrd.img"
+)
+nice -n 10 mmdebstrap --variant=apt --include="$incl" \
+  --aptopt='Acquire::Languages "none"' \
+  --dpkgopt='path-exclude=/usr/share/doc/*' --dpkgopt='path-include=/usr/share/doc/*/copyright' \
+  --dpkgopt='path-exclude=/usr/share/man/*' \
+  "${hooks[@]}" "$SUITE" "$work/rootfs" "${DEBIAN_SOURCES[@]}" >>"$log" 2>&1 ||
+  { tail -n 30 "$log" >&2; die "mmdebstrap failed (see $log)"; }
+
+# ---- the disk and the mirror's index ---------------------------------------------
+truncate -s 4G "$work/rootfs.img"
+mkfs.ext4 -q -L root -d "$work/rootfs" "$work/rootfs.img" >>"$log" 2>&1 || die "mkfs.ext4 -d failed (see $log)"
+rm -rf "$work/rootfs"
+(cd "$work/mirror" && dpkg-scanpackages --multiversion . /dev/null 2>>"$log" | gzip -9n >Packages.gz &&
+  apt-ftparchive -o APT::FTPArchive::Release::Suite=lab release . >Release) || die "indexing the mirror failed (see $log)"
+ndebs=$(find "$work/mirror" -name '*.deb' | wc -l)
+[ "$ndebs" -gt 0 ] || die "the mirror holds no .deb"
+
+rm -rf "$dir"
+mv "$work" "$dir"
+echo "build-image: built in $((SECONDS - start)) s: $(du -sh --apparent-size "$dir/rootfs.img" | cut -f1) image ($(du -sh "$dir/rootfs.img" | cut -f1) used), $ndebs packages in the mirror" >&2
+touch "$dir/done"
+echo "$dir"
