@@ -339,6 +339,34 @@ EOF
   wait_for 20 listening dns udp 53 || { echo "lab: dns udp 53 is not listening" >&2; return 1; }
 }
 
+# start_forward_targets: home's targets of the plan's extraForwards (also test/vm):
+# a UDP echo and TCP greeters that name the port and the source they see.
+start_forward_targets() {
+  local p
+  mkdir -p "$LAB/bin"
+  cat >"$LAB/bin/greet" <<'SH'
+#!/bin/sh
+# socat's responder at home: names the service and the source address it sees.
+from=$(/usr/bin/python3 -c 'import ipaddress, sys
+a = ipaddress.ip_address(sys.argv[1].strip("[]"))
+print(getattr(a, "ipv4_mapped", None) or a)' "$SOCAT_PEERADDR")
+printf 'home-%s from=%s' "$1" "$from"
+if [ "${2:-}" = echo ]; then printf ' got='; exec cat; fi
+echo
+SH
+  chmod 0755 "$LAB/bin/greet"
+  bg home "$LAB/logs/home-udp.out" socat UDP6-RECVFROM:64738,ipv6only=0,fork EXEC:"$LAB/bin/greet udp-64738 echo"
+  # 6200 is forwarded by no plan: under the tailnet policy the vps cannot reach it.
+  for p in 7000 7001 7002 6100 6200; do
+    bg home "$LAB/logs/home-tcp-$p.out" socat TCP6-LISTEN:$p,ipv6only=0,reuseaddr,fork EXEC:"$LAB/bin/greet tcp-$p"
+  done
+}
+
+# start_turn_peer: the TURN peer on peer, echoing what the relay sends it (also test/vm).
+start_turn_peer() {
+  bg peer "$LAB/logs/turn-peer.out" turnutils_peer -p 3480 -L "$PEER4" -L "$PEER6"
+}
+
 # build_services: home, peer and the vps's sshd (after the plan is rendered:
 # home's Prosody and nginx take the plan's home snippets).
 build_services() {
@@ -362,26 +390,8 @@ build_services() {
   bg home "$LAB/logs/home-prosody.out" runuser -u prosody -- prosody -F
   bg peer "$LAB/logs/peer-prosody.out" runuser -u prosody -- prosody -F
   on home nginx
-  # extraForwards targets: a UDP echo and TCP greeters that name the port and the source they see.
-  mkdir -p "$LAB/bin"
-  cat >"$LAB/bin/greet" <<'SH'
-#!/bin/sh
-# socat's responder at home: names the service and the source address it sees.
-from=$(/usr/bin/python3 -c 'import ipaddress, sys
-a = ipaddress.ip_address(sys.argv[1].strip("[]"))
-print(getattr(a, "ipv4_mapped", None) or a)' "$SOCAT_PEERADDR")
-printf 'home-%s from=%s' "$1" "$from"
-if [ "${2:-}" = echo ]; then printf ' got='; exec cat; fi
-echo
-SH
-  chmod 0755 "$LAB/bin/greet"
-  bg home "$LAB/logs/home-udp.out" socat UDP6-RECVFROM:64738,ipv6only=0,fork EXEC:"$LAB/bin/greet udp-64738 echo"
-  # 6200 is forwarded by no plan: under the tailnet policy the vps cannot reach it.
-  for p in 7000 7001 7002 6100 6200; do
-    bg home "$LAB/logs/home-tcp-$p.out" socat TCP6-LISTEN:$p,ipv6only=0,reuseaddr,fork EXEC:"$LAB/bin/greet tcp-$p"
-  done
-  # The TURN peer: echoes what the relay sends it.
-  bg peer "$LAB/logs/turn-peer.out" turnutils_peer -p 3480 -L "$PEER4" -L "$PEER6"
+  start_forward_targets
+  start_turn_peer
   bg vps "$LAB/logs/sshd.out" /usr/sbin/sshd -D -e -f /etc/ssh/sshd_config
 
   local what
