@@ -6,7 +6,7 @@
 #
 #   DIR/rootfs.img   raw ext4 root file system (label "root"; no partition table)
 #   DIR/vmlinuz, DIR/initrd.img   the image's kernel, booted directly by qemu
-#   DIR/mirror/      a flat Debian repository (Packages.gz, Release, *.deb):
+#   DIR/mirror/      a flat Debian repository (Packages, Packages.gz, Release, *.deb):
 #                    the user-data's `packages:` and everything they pull in
 #   DIR/packages.txt the image's installed packages (dpkg-query), for the record
 #
@@ -49,6 +49,9 @@ tsx=$repo/node_modules/.bin/tsx
 mirror_pkgs=$(cd "$repo" && "$tsx" -e 'import { VPS_PACKAGES } from "./render/cloud-init"; console.log(VPS_PACKAGES.join(" "))')
 [ -n "$mirror_pkgs" ] || die "render/cloud-init.ts gave no VPS_PACKAGES"
 tsbin=$(bash "$repo/scripts/lab/build-tailnet.sh" --print)
+for b in tailscaled tailscale; do
+  [ -x "$tsbin/$b" ] || die "$tsbin/$b missing (scripts/lab/build-tailnet.sh builds it)"
+done
 
 cache=${XMPP_EDGE_VM_CACHE:-/var/cache/xmpp-edge/vm}
 key=$({
@@ -68,10 +71,6 @@ if [ -e "$dir/done" ]; then echo "$dir"; exit 0; fi
 for t in mmdebstrap mkfs.ext4 dpkg-deb dpkg-scanpackages apt-ftparchive; do
   command -v "$t" >/dev/null || die "$t missing (scripts/vm/install-deps.sh)"
 done
-for b in tailscaled tailscale; do
-  [ -x "$tsbin/$b" ] || die "$tsbin/$b missing (scripts/lab/build-tailnet.sh builds it)"
-done
-
 mkdir -p "$cache"
 exec 9>"$cache/.lock"
 flock 9
@@ -85,6 +84,7 @@ log=$work/build.log
 echo "build-image: building $dir (log: $log) ..." >&2
 
 # ---- tailscale as a .deb, laid out like tailscale's own package ------------------
+# shellcheck source=scripts/lab/tailnet/versions.sh
 ts_version=$(. "$repo/scripts/lab/tailnet/versions.sh" && echo "$TAILSCALE_VERSION")
 ts_src=$(cd "$repo/scripts/lab/tailnet/tailscale" && GOFLAGS=-mod=readonly go list -m -f '{{.Dir}}' tailscale.com 2>>"$log") ||
   die "cannot locate the tailscale.com module source (see $log)"
@@ -125,6 +125,9 @@ hooks=(
   # replace them with deb.debian.org (unreachable here).
   --customize-hook='printf "%s\n" "# xmpp-edge VM image: keep the image apt sources (the lab mirror)." "apt:" "  preserve_sources_list: true" "datasource_list: [ NoCloud, None ]" >"$1/etc/cloud/cloud.cfg.d/01-xmpp-edge-image.cfg"'
   --customize-hook='echo "LABEL=root / ext4 defaults,errors=remount-ro 0 1" >"$1/etc/fstab"'
+  # cloud-init's locale module sets en_US.UTF-8, which must exist (Debian's
+  # locale-gen ignores the name it is given): generated, as on Hetzner's image.
+  --customize-hook='sed -i "s/^# *en_US.UTF-8 UTF-8/en_US.UTF-8 UTF-8/" "$1/etc/locale.gen" && chroot "$1" locale-gen'
   --customize-hook='chroot "$1" passwd -l root'
   --customize-hook='rm -f "$1/etc/hostname"; : >"$1/etc/machine-id"'
   --customize-hook="chroot \"\$1\" dpkg-query -W -f='\${Package} \${Version}\n' >$work/packages.txt"
@@ -141,8 +144,11 @@ nice -n 10 mmdebstrap --variant=apt --include="$incl" \
 truncate -s 4G "$work/rootfs.img"
 mkfs.ext4 -q -L root -d "$work/rootfs" "$work/rootfs.img" >>"$log" 2>&1 || die "mkfs.ext4 -d failed (see $log)"
 rm -rf "$work/rootfs"
-(cd "$work/mirror" && dpkg-scanpackages --multiversion . /dev/null 2>>"$log" | gzip -9n >Packages.gz &&
-  apt-ftparchive -o APT::FTPArchive::Release::Suite=lab release . >Release) || die "indexing the mirror failed (see $log)"
+# apt takes a flat repository's index only if Release lists "Packages" itself
+# (not just Packages.gz): "does not seem to provide it" otherwise.
+(cd "$work/mirror" && dpkg-scanpackages --multiversion . /dev/null >Packages 2>>"$log" && gzip -9nk Packages &&
+  apt-ftparchive -o APT::FTPArchive::Release::Suite=lab release . >"$work/Release" && mv "$work/Release" Release) ||
+  die "indexing the mirror failed (see $log)"
 ndebs=$(find "$work/mirror" -name '*.deb' | wc -l)
 [ "$ndebs" -gt 0 ] || die "the mirror holds no .deb"
 
