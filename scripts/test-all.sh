@@ -13,7 +13,7 @@ cd "$(dirname "$0")/.." || exit 1
 bash scripts/install-test-deps.sh || exit 1
 npm ci --no-audit --no-fund || exit 1
 
-suites=(test lint:shell test:tools test:apply test:lab test:engine lint:workflows)
+suites=(test lint:shell test:tools test:apply test:lab test:vm test:engine lint:workflows)
 # skipped_of LOG: the number of skipped checks a suite's output reports (0 if none).
 skipped_of() {
   local n
