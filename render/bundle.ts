@@ -24,7 +24,7 @@ export interface BundleFile {
 
 export type Bundle = Record<string, BundleFile>;
 
-/** Loads our table at boot. Ordered after Debian's nftables.service, whose stock ruleset flushes everything. */
+/** Loads our table at boot. Ordered after Debian's nftables.service, whose stock ruleset flushes everything, and after the local file systems are writable. */
 export function renderNftBootUnit(): string {
   return [
     generatedHeader("#", "Loads the xmpp-edge nftables table at boot."),
@@ -32,7 +32,9 @@ export function renderNftBootUnit(): string {
     "Description=xmpp-edge nftables table (public input filter, forwards to the home server)",
     "Wants=network-pre.target",
     "Before=network-pre.target",
-    "After=nftables.service",
+    // DefaultDependencies=no would also run it before systemd remounts the
+    // root file system read-write: --boot's revert writes to /var/lib.
+    "After=nftables.service local-fs.target",
     "DefaultDependencies=no",
     "",
     "[Service]",
