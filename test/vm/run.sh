@@ -224,7 +224,7 @@ fi
 
 t_boot() {
   section "boot: cloud-init runs the plan's user-data to the end"
-  # components/push.ts: the wait command, dialled like the program does (BOOT_DIAL_ATTEMPTS).
+  # components/vps.ts: the wait command (the program dials it BOOT_DIAL_ATTEMPTS times; SSH is up here).
   wait_cmd() { ON_TIMEOUT=900 vssh -o ConnectTimeout=10 -- "$(cat "$VM/seed/wait-command")" >"$LAB/logs/wait.log" 2>&1; }
   if wait_cmd; then VM_DONE_S=$(($(date +%s) - BOOT0)); fi
   check "boot: WAIT_COMMAND (cloud-init status --wait) succeeds (${VM_DONE_S:-never} s after start)" test -n "$VM_DONE_S"

@@ -3,7 +3,7 @@
 //                     with the generated SSH host key and the tailnet auth key
 //                     filled in (not the plan's placeholders); the VM boots it
 //                     byte for byte
-//   OUT/wait-command  components/push.ts's WAIT_COMMAND (cloud-init finished)
+//   OUT/wait-command  components/vps.ts's WAIT_COMMAND (cloud-init finished)
 //   OUT/authkey-path  where the user-data puts the auth key (the join deletes it)
 //   tsx test/vm/user-data.ts --config STACK.yaml --host-key FILE --auth-key-file FILE --out DIR
 // --host-key is an OpenSSH private key file with FILE.pub beside it (as
@@ -12,7 +12,7 @@
 import * as fs from "node:fs";
 import * as path from "node:path";
 import { parseArgs } from "node:util";
-import { WAIT_COMMAND } from "../../components/push";
+import { WAIT_COMMAND } from "../../components/vps";
 import { readStackFile } from "../../model/source";
 import { AUTHKEY_PATH, renderCloudInit } from "../../render/cloud-init";
 import { makePlan } from "../../render/plan";
