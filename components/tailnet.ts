@@ -1,15 +1,15 @@
 // The tailnet side: the VPS's one-time join key, the home server's tailnet
-// addresses, and the ACL snippet that lets the edge reach only what it
-// forwards. With Tailscale (no tailscaleLoginServer) this uses the Tailscale
-// API; with Headscale nothing here touches an API: the join key comes from
-// config and the home address must be configured.
+// addresses, and the ACL snippet (render/tailscale-acl.ts) wired to them.
+// With Tailscale (no tailscaleLoginServer) this uses the Tailscale API; with
+// Headscale nothing here touches an API: the join key comes from config and
+// the home address must be configured.
 import * as pulumi from "@pulumi/pulumi";
 import * as tailscale from "@pulumi/tailscale";
 import { createHash } from "node:crypto";
 import type { EdgeModel } from "../model/model";
 import { inCidr, ipFamily, TAILNET_IPV4_RANGE, TAILNET_IPV6_RANGE } from "../model/net";
-import { formatRange, type PortRange, type Protocol } from "../model/ports";
 import { renderCloudInit } from "../render/cloud-init";
+import { renderAclSnippet } from "../render/tailscale-acl";
 
 export interface TailnetArgs {
   model: EdgeModel;
@@ -40,45 +40,6 @@ export function tailnetAddresses(addresses: string[]): { ipv4?: string; ipv6?: s
     ipv4: addresses.find((a) => ipFamily(a) === 4 && inCidr(a, TAILNET_IPV4_RANGE)),
     ipv6: addresses.find((a) => ipFamily(a) === 6 && inCidr(a, TAILNET_IPV6_RANGE)),
   };
-}
-
-/** What the edge needs to reach at home: every home port of the model, by protocol. */
-export function homePorts(model: EdgeModel): Record<Protocol, PortRange[]> {
-  const out: Record<Protocol, PortRange[]> = { tcp: [], udp: [] };
-  const add = (protocol: Protocol, r: PortRange) => {
-    if (!out[protocol].some((x) => x.from === r.from && x.to === r.to)) out[protocol].push(r);
-  };
-  for (const s of model.services) if (s.home) add(s.protocol, s.home);
-  for (const a of model.https.alpn) add("tcp", { from: a.homePort, to: a.homePort });
-  for (const p of [model.https.xmppNamesHomePort, model.https.webHomePort, model.http.xmppNamesHomePort, model.http.webHomePort]) add("tcp", { from: p, to: p });
-  for (const list of Object.values(out)) list.sort((a, b) => a.from - b.from);
-  return out;
-}
-
-/**
- * A tailnet policy fragment (JSON, valid HuJSON) to merge into the tailnet's
- * policy: the edge's tags may reach the home server on exactly the forwarded
- * ports and nothing else. Plain `acls` rules with `proto`, which Tailscale and
- * Headscale both read. With sshAllowFrom ["tailnet"] the deploy reaches the
- * VPS over the tailnet: tailnet members get SSH to the edge's tags.
- */
-export function renderAclSnippet(model: EdgeModel, home: { ipv4: string; ipv6?: string }): string {
-  const c = model.config;
-  const tags = c.tailscale.tags;
-  const hosts: Record<string, string> = { "xmpp-edge-home": `${home.ipv4}/32` };
-  if (home.ipv6) hosts["xmpp-edge-home-v6"] = `${home.ipv6}/128`;
-  const ports = homePorts(model);
-  const acls: Record<string, unknown>[] = [];
-  for (const proto of ["tcp", "udp"] as const) {
-    if (ports[proto].length === 0) continue;
-    const list = ports[proto].map(formatRange).join(",");
-    acls.push({ action: "accept", src: tags, proto, dst: Object.keys(hosts).map((h) => `${h}:${list}`) });
-  }
-  if (c.ssh.mode === "tailnet") acls.push({ action: "accept", src: ["autogroup:member"], proto: "tcp", dst: tags.map((t) => `${t}:${model.sshPort}`) });
-  const policy: Record<string, unknown> = { hosts, acls };
-  // Headscale has no autogroup:admin; there the tag owners are users of its own.
-  if (!c.tailscale.loginServer) policy.tagOwners = Object.fromEntries(tags.map((t) => [t, ["autogroup:admin"]]));
-  return JSON.stringify(policy, null, 2) + "\n";
 }
 
 export class Tailnet extends pulumi.ComponentResource {

@@ -9,6 +9,7 @@ import { renderDnsRecords } from "./dns";
 import { renderFirewallRules } from "./firewall";
 import { renderHomeSnippets } from "./home";
 import { renderPlanMd } from "./plan-md";
+import { renderAclSnippet } from "./tailscale-acl";
 
 /** Documentation addresses (RFC 5737 / RFC 3849) stand in for the VPS until it exists. */
 export const EXAMPLE_VPS_IPV4 = "192.0.2.10";
@@ -54,6 +55,8 @@ export function makePlan(input: StackConfig | Record<string, unknown>, opts: Pla
   for (const [path, f] of Object.entries(bundle)) files[`vps${path}`] = f.content;
   if (!c.existingHost) files["cloud-init.yaml"] = renderCloudInit(model, undefined);
   files["dns.json"] = JSON.stringify(records, null, 2) + "\n";
+  // The tailscaleAclSnippet output, with the home address the plan shows.
+  files["tailscale-acl.json"] = renderAclSnippet(model, { ipv4: facts.homeIPv4, ipv6: facts.homeIPv6 });
   if (firewall) files["firewall.json"] = JSON.stringify(firewall, null, 2) + "\n";
   for (const [name, text] of Object.entries(renderHomeSnippets(model, facts, undefined))) files[`home/${name}`] = text;
   files["PLAN.md"] = renderPlanMd(model, facts, records, firewall, notes);

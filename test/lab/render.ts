@@ -9,7 +9,7 @@
 //   OUT/home/<snippet>     renderHomeSnippets with the lab TURN secret
 //   OUT/bundle-notes       what the lab changed in the bundle (--break)
 //   OUT/sizes.json         bytes of the push's stdin and of every bundle file (the bench's control plane)
-//   OUT/tailnet-acl.json   renderAclSnippet: the stack's tailscaleAclSnippet output
+//   OUT/tailnet-acl.json   renderAclSnippet (render/tailscale-acl.ts): the stack's tailscaleAclSnippet output
 // usage: tsx test/lab/render.ts --config FILE --out DIR --vps-ipv4 A --vps-ipv6 A
 //          --vps-tailnet-ipv4 A --turn-secret S [--confirm-timeout N]
 //          [--set KEY=JSON]... [--break nginx|nft]
@@ -18,7 +18,6 @@
 import * as fs from "node:fs";
 import * as path from "node:path";
 import { parseArgs } from "node:util";
-import { renderAclSnippet } from "../../components/tailnet";
 import { isSecretKey, PROJECT_NAME } from "../../model/config";
 import { readStackFile } from "../../model/source";
 import { MANIFEST_PATH, renderManifest, renderVpsBundle, type Bundle } from "../../render/bundle";
@@ -27,6 +26,7 @@ import { NGINX_CONF_PATH } from "../../render/nginx";
 import { NFT_RULESET_PATH } from "../../render/nftables";
 import { makePlan } from "../../render/plan";
 import { CONFIRM_COMMAND, PUSH_COMMAND, REMOVE_COMMAND, renderPushScript } from "../../render/push";
+import { renderAclSnippet } from "../../render/tailscale-acl";
 
 const USAGE =
   "usage: tsx test/lab/render.ts --config FILE --out DIR --vps-ipv4 A --vps-ipv6 A --vps-tailnet-ipv4 A --turn-secret S [--confirm-timeout N] [--set KEY=JSON]... [--break nginx|nft]";

@@ -13,6 +13,7 @@ test("the example stack plans every file", () => {
     "home/nginx-realip.conf",
     "home/prosody.cfg.lua",
     "home/snikket.conf",
+    "tailscale-acl.json",
     ...Object.keys(plan.bundle).map((p) => `vps${p}`),
   ].sort());
   expect(Object.keys(plan.files).filter((f) => f.startsWith("vps/") && f.endsWith(".nft"))).toEqual(["vps/etc/xmpp-edge/xmpp-edge.nft"]);
