@@ -3,7 +3,7 @@
 // table are generated from it (tests keep them in sync); validate.ts and
 // checks/*.ts add the checks of values and of keys against each other.
 import { z } from "zod";
-import { DEFAULT_TURN_RELAY_PORTS, type PortRange, type Protocol } from "./ports";
+import { DEFAULT_TURN_RELAY_PORTS, DEFAULT_TURN_SESSION_KBPS, type PortRange, type Protocol } from "./ports";
 
 export const PROJECT_NAME = "xmpp-edge";
 
@@ -51,6 +51,8 @@ export const configSchema = z
     clientIp: z.enum(["masquerade", "proxy-protocol"]).default("masquerade").meta({ description: "How 5222/5269 reach home: kernel DNAT + masquerade, or nginx with PROXY protocol v1 (Prosody mod_net_proxy)" }),
     turn: z.enum(["edge", "off"]).default("edge").meta({ description: "STUN/TURN by coturn on the VPS (DNAT cannot carry TURN correctly), or none" }),
     turnRelayPorts: z.string().default(DEFAULT_TURN_RELAY_PORTS).meta({ description: "TURN relay UDP port range (at least 16 ports, clear of every other port)" }),
+    turnTcpRelay: z.boolean().default(false).meta({ description: "TURN TCP relays (RFC 6062; the relay range then opens for TCP too). Off: a relay that opens TCP connections reaches any TCP service its guard lets through, and few clients need it" }),
+    turnSessionKbps: z.number().default(DEFAULT_TURN_SESSION_KBPS).meta({ description: "Bandwidth cap of one TURN session, kbit/s each way (coturn max-bps; HD video needs about 2500), 64-1000000" }),
     sshAllowFrom: z.array(z.string()).meta({ description: 'CIDRs allowed to reach SSH on the public address, or ["tailnet"] (no public SSH; push over the tailnet)' }),
     webOriginLock: z.enum(["cloudflare", "off"]).default("cloudflare").meta({ description: "Accept web names on 80/443 only from Cloudflare's published ranges (model/cloudflare-ranges.ts)" }),
     webOriginExtraAllow: z.array(z.string()).default([]).meta({ description: "CIDRs allowed to reach web names besides Cloudflare (monitoring, another CDN)" }),
@@ -63,6 +65,8 @@ export const configSchema = z
     zone: z.string().optional().meta({ description: "DNS zone name (e.g. example.com); every record must lie in it" }),
     dns: z.enum(["cloudflare", "off"]).default("cloudflare").meta({ description: "off: create no DNS records (take them from the dnsRecords output)" }),
     existingHost: existingHost.optional().meta({ description: "Push to this host instead of creating a Hetzner VPS: hostKey (pinned) and sshPrivateKey are required; ipv4/ipv6 default to address when it is a public address of that family; with sshAllowFrom [\"tailnet\"], address must be a tailnet one; port is opened by the ruleset" }),
+    tailscaleSshFrom: z.array(z.string()).default(["autogroup:admin"]).meta({ description: 'With sshAllowFrom ["tailnet"]: who the tailscaleAclSnippet lets SSH to the edge (users "you@example.com", Headscale "you@", "group:…", "tag:ci", "autogroup:admin"; never "*" or "autogroup:member"; Headscale has no autogroup:admin)' }),
+    unattendedUpgrades: z.boolean().default(true).meta({ description: "Debian's security updates and tailscale's releases installed daily by unattended-upgrades (false: the push switches it off)" }),
     tailscaleTags: z.array(z.string()).default(["tag:xmpp-edge"]).meta({ description: "ACL tags of the VPS in the tailnet (at least one: the auth key carries them and tailscaleAclSnippet grants by them)" }),
     tailscaleLoginServer: z.string().optional().meta({ description: "Headscale (or other) control server URL (https); needs tailscaleAuthKey" }),
     tailscaleLoginServerAllowHttp: z.boolean().default(false).meta({ description: "Allow an http:// tailscaleLoginServer (a control server on a trusted network; keys then travel unencrypted)" }),
@@ -107,6 +111,10 @@ export interface EdgeConfig {
   clientIp: "masquerade" | "proxy-protocol";
   turn: "edge" | "off";
   turnRelayPorts: PortRange;
+  /** RFC 6062 TCP relays: off unless asked (a relay that connects out is a way in). */
+  turnTcpRelay: boolean;
+  turnSessionKbps: number;
+  unattendedUpgrades: boolean;
   ssh: SshAccess;
   webOriginLock: "cloudflare" | "off";
   webOriginExtraAllow: string[];
@@ -116,7 +124,8 @@ export interface EdgeConfig {
   zone?: string;
   dns: "cloudflare" | "off";
   existingHost?: ExistingHost;
-  tailscale: { tags: string[]; loginServer?: string; authKeySet: boolean };
+  /** sshFrom: who the tailnet policy lets SSH to the edge (sshAllowFrom ["tailnet"]). */
+  tailscale: { tags: string[]; sshFrom: string[]; loginServer?: string; authKeySet: boolean };
   deployKey: { publicKey?: string; privateKeySet: boolean };
   turnSecretSet: boolean;
 }

@@ -30,6 +30,7 @@ export function pulumiConfigSchema(): Record<string, Declared> {
     let items: Declared["items"];
     if (secret || t instanceof z.ZodString || t instanceof z.ZodEnum) type = "string";
     else if (t instanceof z.ZodBoolean) type = "boolean";
+    else if (t instanceof z.ZodNumber) type = "integer";
     else if (t instanceof z.ZodArray && t.element instanceof z.ZodString) {
       type = "array";
       items = { type: "string" };

@@ -48,6 +48,13 @@ export const TURN_PORT = 3478;
 
 export const DEFAULT_TURN_RELAY_PORTS = "49152-65535";
 
+/**
+ * One TURN session's cap, each way: an HD video call needs about 2.5 Mbit/s;
+ * the cap keeps one account from turning the edge into a bulk relay.
+ */
+export const DEFAULT_TURN_SESSION_KBPS = 4000;
+export const TURN_SESSION_KBPS_RANGE = { min: 64, max: 1_000_000 };
+
 export function single(port: number): PortRange {
   return { from: port, to: port };
 }

@@ -23,6 +23,7 @@ export interface ServiceInputs {
   clientIp: "masquerade" | "proxy-protocol";
   turn: "edge" | "off";
   turnRelayPorts: PortRange;
+  turnTcpRelay: boolean;
   extraForwards: { ports: PortRange; protocol: Protocol; toPort?: number; description?: string }[];
 }
 
@@ -42,6 +43,8 @@ export function planServices(c: ServiceInputs): Service[] {
       services.push({ id: `stun-turn-${protocol}`, purpose: `STUN/TURN over ${protocol.toUpperCase()}`, protocol, ports: P.single(P.TURN_PORT), handler: "coturn" });
     }
     services.push({ id: "turn-relay", purpose: "TURN relay ports", protocol: "udp", ports: c.turnRelayPorts, handler: "coturn" });
+    // RFC 6062: peers connect to a TCP relay on the same range.
+    if (c.turnTcpRelay) services.push({ id: "turn-relay-tcp", purpose: "TURN TCP relay ports (RFC 6062, turnTcpRelay)", protocol: "tcp", ports: c.turnRelayPorts, handler: "coturn" });
   }
   c.extraForwards.forEach((f, i) => {
     const home = f.toPort === undefined ? f.ports : P.single(f.toPort);

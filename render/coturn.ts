@@ -2,29 +2,33 @@
 // permissions are keyed on the peer's source address and STUN would report
 // the VPS's tailnet view), so the edge runs the TURN server itself and the
 // home XMPP server hands out credentials for it (shared secret, RFC 8489 REST).
+import * as ipaddr from "ipaddr.js";
 import type { EdgeModel, HostFacts } from "../model/model";
+import { METADATA_IPV4, RELAY_DENIED_IPV4, RELAY_DENIED_IPV6 } from "../model/relay-peers";
 import { generatedHeader } from "./header";
 
 export const COTURN_CONF_PATH = "/etc/turnserver.conf";
 
+/** coturn's denied-peer-ip takes "first-last" ranges, not CIDRs. */
+export function cidrToRange(cidr: string): string {
+  const [addr, bits] = ipaddr.parseCIDR(cidr);
+  const v4 = addr.kind() === "ipv4";
+  if (bits === (v4 ? 32 : 128)) return addr.toString();
+  const first = v4 ? ipaddr.IPv4.networkAddressFromCIDR(cidr) : ipaddr.IPv6.networkAddressFromCIDR(cidr);
+  const last = v4 ? ipaddr.IPv4.broadcastAddressFromCIDR(cidr) : ipaddr.IPv6.broadcastAddressFromCIDR(cidr);
+  return `${first.toString()}-${last.toString()}`;
+}
+
 /**
- * Peers a relay must never reach: the tailnet (the home server!), private,
- * loopback and link-local space. Without these a TURN user could relay into
- * the home network through the edge.
+ * Peers a relay must never reach (model/relay-peers.ts), and the VPS's own
+ * addresses: a relay to one of them arrives on `lo`, past every filter, at
+ * sshd and every local service. The metadata address is named on its own so
+ * nobody reading the file has to know it lies in link-local space.
  */
-export const TURN_DENIED_PEERS = [
-  "0.0.0.0-0.255.255.255",
-  "10.0.0.0-10.255.255.255",
-  "100.64.0.0-100.127.255.255",
-  "127.0.0.0-127.255.255.255",
-  "169.254.0.0-169.254.255.255",
-  "172.16.0.0-172.31.255.255",
-  "192.168.0.0-192.168.255.255",
-  "::1",
-  "::ffff:0.0.0.0-::ffff:255.255.255.255",
-  "fc00::-fdff:ffff:ffff:ffff:ffff:ffff:ffff:ffff",
-  "fe80::-febf:ffff:ffff:ffff:ffff:ffff:ffff:ffff",
-];
+export function deniedPeers(facts: HostFacts): string[] {
+  const own = [facts.vpsIPv4, facts.vpsIPv6, facts.vpsTailnetIPv4].filter((a): a is string => a !== undefined);
+  return [...own, METADATA_IPV4, ...[...RELAY_DENIED_IPV4, ...RELAY_DENIED_IPV6].map(cidrToRange)];
+}
 
 /**
  * `turnSecret` undefined renders the file without the secret line (the
@@ -61,7 +65,14 @@ export function renderCoturnConf(model: EdgeModel, facts: HostFacts, turnSecret:
     "stale-nonce=600",
     "user-quota=12",
     "total-quota=1200",
-    ...TURN_DENIED_PEERS.map((r) => `denied-peer-ip=${r}`),
+    `# One session's cap, bytes/s each way: turnSessionKbps ${c.turnSessionKbps} kbit/s.`,
+    `max-bps=${Math.floor((c.turnSessionKbps * 1000) / 8)}`,
+    // A relay that opens TCP connections reaches anything TCP; only when asked.
+    ...(c.turnTcpRelay ? ["# TCP relays (RFC 6062): turnTcpRelay is on."] : ["no-tcp-relay"]),
+    // Binding responses say only XOR-MAPPED-ADDRESS, and nothing about the server's own origin.
+    "no-stun-backward-compatibility",
+    "response-origin-only-with-rfc5780",
+    ...deniedPeers(facts).map((r) => `denied-peer-ip=${r}`),
     "syslog",
     "",
   );

@@ -5,6 +5,7 @@
 import { cidrFamily } from "../model/net";
 import { servicesBy, type EdgeModel, type HostFacts } from "../model/model";
 import { formatRange, TAILSCALE_UDP_PORT, type PortRange } from "../model/ports";
+import { METADATA_IPV4, RELAY_DENIED_IPV4, RELAY_DENIED_IPV6 } from "../model/relay-peers";
 import type { Service } from "../model/services";
 import { generatedHeader } from "./header";
 
@@ -48,12 +49,14 @@ export function renderNftables(model: EdgeModel, facts: HostFacts): string {
     "ct state established,related accept",
     "ct state invalid drop",
     'iif "lo" accept',
-    `iifname "${TAILNET_INTERFACE}" accept comment "the tailnet: deploys with sshAllowFrom tailnet, monitoring"`,
     "meta l4proto icmp accept",
     "meta l4proto ipv6-icmp accept",
     'udp sport 67 udp dport 68 accept comment "DHCPv4 replies"',
     'udp sport 547 udp dport 546 accept comment "DHCPv6 replies"',
   ];
+  // The tailnet is not trusted wholesale: only the deploy path (the tailnet
+  // policy says which members may use it); replies are established above.
+  if (c.ssh.mode === "tailnet") input.push(`iifname "${TAILNET_INTERFACE}" tcp dport ${model.sshPort} accept comment "sshAllowFrom tailnet: deploys over the tailnet"`);
   if (ssh4.length) input.push(`ip saddr @ssh_allow_v4 tcp dport ${model.sshPort} accept comment "sshAllowFrom"`);
   if (ssh6.length) input.push(`ip6 saddr @ssh_allow_v6 tcp dport ${model.sshPort} accept comment "sshAllowFrom"`);
   input.push(`udp dport ${TAILSCALE_UDP_PORT} accept comment "tailscaled direct connections"`);
@@ -95,7 +98,44 @@ export function renderNftables(model: EdgeModel, facts: HostFacts): string {
     ...chain("postrouting", "type nat hook postrouting priority srcnat; policy accept;", [
       `oifname "${TAILNET_INTERFACE}" ct status dnat masquerade`,
     ]),
+    ...outputGuard(model),
     "}",
     "",
   ].join("\n");
+}
+
+/** coturn's user: Debian's package runs turnserver as it (systemd, and the apply's --proc-user). */
+export const COTURN_USER = "turnserver";
+
+/**
+ * What local processes may send, by the socket's owner. The metadata service
+ * hands out user-data (the SSH host key, the tailnet key): root only. coturn's
+ * relays may reach only public unicast addresses, whatever its own
+ * denied-peer-ip list says: nothing local (a relay to the VPS's own address
+ * arrives on `lo`, past the input filter), nothing in the tailnet, private or
+ * special-purpose space (model/relay-peers.ts, the list coturn gets too).
+ */
+function outputGuard(model: EdgeModel): string[] {
+  const lines = [
+    "",
+    "    chain output {",
+    "        type filter hook output priority filter; policy accept;",
+    `        ip daddr ${METADATA_IPV4} meta skuid != 0 counter reject comment "the metadata service (user-data holds secrets): root only"`,
+  ];
+  if (model.config.turn !== "edge") return [...lines, "    }"];
+  const set = (name: string, type: string, elements: string[]) => [`    set ${name} {`, `        type ${type}; flags interval; auto-merge;`, `        elements = { ${elements.join(", ")} }`, "    }"];
+  return [
+    ...lines,
+    `        meta skuid "${COTURN_USER}" jump turn_relay_guard`,
+    "    }",
+    "",
+    ...set("relay_denied_v4", "ipv4_addr", RELAY_DENIED_IPV4),
+    ...set("relay_denied_v6", "ipv6_addr", RELAY_DENIED_IPV6),
+    "",
+    "    chain turn_relay_guard {",
+    '        fib daddr type { local, broadcast, anycast, multicast } counter reject comment "a TURN relay to this host itself"',
+    '        ip daddr @relay_denied_v4 counter reject comment "a TURN relay into the tailnet, private or special-purpose space"',
+    '        ip6 daddr @relay_denied_v6 counter reject comment "a TURN relay into the tailnet, private or special-purpose space"',
+    "    }",
+  ];
 }

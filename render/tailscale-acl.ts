@@ -2,14 +2,44 @@
 // tailscale-acl.json): the edge's tags may reach the home server on exactly
 // the forwarded ports and nothing else.
 import type { EdgeModel } from "../model/model";
-import { formatRange } from "../model/ports";
+import { formatRange, SSH_PORT, type PortRange } from "../model/ports";
 import { homePorts } from "../model/tailnet";
+
+/**
+ * The policy's own assertions, checked by the control server on every policy
+ * change (Tailscale and Headscale alike refuse a policy whose tests fail): the
+ * edge reaches each forwarded home port and not a port it does not forward;
+ * only tailscaleSshFrom reach the edge's SSH (sshAllowFrom ["tailnet"]), and
+ * tailnet members as such never do. A test names one port each.
+ */
+function aclTests(model: EdgeModel, homeHosts: string[]): Record<string, unknown>[] {
+  const c = model.config;
+  const edge = c.tailscale.tags[0];
+  const ports = homePorts(model);
+  const ends = (list: PortRange[]) => [...new Set(list.flatMap((r) => [r.from, r.to]))];
+  const tests: Record<string, unknown>[] = [];
+  // Home's own SSH, unless the edge forwards there.
+  const notForwarded = firstFree(ports.tcp, SSH_PORT);
+  tests.push({ src: edge, proto: "tcp", accept: homeHosts.flatMap((h) => ends(ports.tcp).map((p) => `${h}:${p}`)), deny: homeHosts.map((h) => `${h}:${notForwarded}`) });
+  if (ports.udp.length > 0) tests.push({ src: edge, proto: "udp", accept: homeHosts.flatMap((h) => ends(ports.udp).map((p) => `${h}:${p}`)) });
+  if (c.ssh.mode === "tailnet") for (const who of c.tailscale.sshFrom) tests.push({ src: who, proto: "tcp", accept: [`${edge}:${model.sshPort}`] });
+  tests.push({ src: "autogroup:member", proto: "tcp", deny: [`${edge}:${model.sshPort}`] });
+  return tests;
+}
+
+/** The first port from `start` up that no range covers. */
+function firstFree(ranges: PortRange[], start: number): number {
+  let p = start;
+  while (ranges.some((r) => r.from <= p && p <= r.to)) p++;
+  return p;
+}
 
 /**
  * JSON, valid HuJSON, to merge into the tailnet's policy. Plain `acls` rules
  * with `proto`, which Tailscale and Headscale both read. With sshAllowFrom
- * ["tailnet"] the deploy reaches the VPS over the tailnet: tailnet members
- * get SSH to the edge's tags.
+ * ["tailnet"] the deploy reaches the VPS over the tailnet: tailscaleSshFrom
+ * (the deployers, not every member) get SSH to the edge's tags. Tailscale's
+ * default allow-all rule must go for any of this to mean something (README).
  */
 export function renderAclSnippet(model: EdgeModel, home: { ipv4: string; ipv6?: string }): string {
   const c = model.config;
@@ -23,8 +53,8 @@ export function renderAclSnippet(model: EdgeModel, home: { ipv4: string; ipv6?: 
     const list = ports[proto].map(formatRange).join(",");
     acls.push({ action: "accept", src: tags, proto, dst: Object.keys(hosts).map((h) => `${h}:${list}`) });
   }
-  if (c.ssh.mode === "tailnet") acls.push({ action: "accept", src: ["autogroup:member"], proto: "tcp", dst: tags.map((t) => `${t}:${model.sshPort}`) });
-  const policy: Record<string, unknown> = { hosts, acls };
+  if (c.ssh.mode === "tailnet") acls.push({ action: "accept", src: c.tailscale.sshFrom, proto: "tcp", dst: tags.map((t) => `${t}:${model.sshPort}`) });
+  const policy: Record<string, unknown> = { hosts, acls, tests: aclTests(model, Object.keys(hosts)) };
   // Headscale has no autogroup:admin; there the tag owners are users of its own.
   if (!c.tailscale.loginServer) policy.tagOwners = Object.fromEntries(tags.map((t) => [t, ["autogroup:admin"]]));
   return JSON.stringify(policy, null, 2) + "\n";

@@ -38,6 +38,7 @@ const code = (s: string) => `\`${s}\``;
 function typeText(t: z.ZodType): string {
   if (t instanceof z.ZodString) return "string";
   if (t instanceof z.ZodBoolean) return "bool";
+  if (t instanceof z.ZodNumber) return "integer";
   if (t instanceof z.ZodEnum) return t.options.map((o) => code(String(o))).join(" \\| ");
   if (t instanceof z.ZodArray) return t.element instanceof z.ZodObject ? `list of ${typeText(t.element as z.ZodType)}` : `${typeText(t.element as z.ZodType)}[]`;
   if (t instanceof z.ZodObject) {

@@ -3,7 +3,7 @@
 import type { EdgeConfig, ParsedConfig } from "../config";
 import { checkHome } from "./home";
 import { checkNames } from "./names";
-import { checkExtraForwards, checkTurnRelayPorts } from "./ports";
+import { checkExtraForwards, checkTurnRelayPorts, checkTurnSession } from "./ports";
 import type { Checks } from "./report";
 import { checkServer } from "./server";
 import { checkDeployKey, checkExistingHost, checkSshAllowFrom } from "./ssh";
@@ -17,6 +17,7 @@ export function checkFields(p: ParsedConfig, c: Checks): EdgeConfig {
   const { xmppHost } = checkNames(p, c);
   const home = checkHome(p, c);
   const relay = checkTurnRelayPorts(p, c);
+  checkTurnSession(p, c);
   const ssh = checkSshAllowFrom(p, c);
   const webOriginExtraAllow = checkWebOrigins(p, c);
   const extraForwards = checkExtraForwards(p, relay, c);
@@ -37,6 +38,9 @@ export function checkFields(p: ParsedConfig, c: Checks): EdgeConfig {
     clientIp: p.clientIp,
     turn: p.turn,
     turnRelayPorts,
+    turnTcpRelay: p.turnTcpRelay,
+    turnSessionKbps: p.turnSessionKbps,
+    unattendedUpgrades: p.unattendedUpgrades,
     ssh,
     webOriginLock: p.webOriginLock,
     webOriginExtraAllow,
@@ -46,7 +50,7 @@ export function checkFields(p: ParsedConfig, c: Checks): EdgeConfig {
     zone: p.zone,
     dns: p.dns,
     existingHost,
-    tailscale: { tags: p.tailscaleTags, loginServer: p.tailscaleLoginServer, authKeySet: p.tailscaleAuthKey !== undefined },
+    tailscale: { tags: p.tailscaleTags, sshFrom: p.tailscaleSshFrom, loginServer: p.tailscaleLoginServer, authKeySet: p.tailscaleAuthKey !== undefined },
     deployKey: { publicKey: p.sshPublicKey, privateKeySet: p.sshPrivateKey !== undefined },
     turnSecretSet: p.turnSecret !== undefined,
   };

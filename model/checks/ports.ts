@@ -17,6 +17,14 @@ export function checkTurnRelayPorts(p: ParsedConfig, c: Checks): PortRange | und
   return undefined;
 }
 
+/** One TURN session's cap, in whole kbit/s. */
+export function checkTurnSession(p: ParsedConfig, c: Checks): void {
+  const r = P.TURN_SESSION_KBPS_RANGE;
+  if (!Number.isInteger(p.turnSessionKbps) || p.turnSessionKbps < r.min || p.turnSessionKbps > r.max) {
+    c.report("turnSessionKbps", `${show(p.turnSessionKbps)} is not a session bandwidth cap; expected whole kbit/s from ${r.min} to ${r.max} (default ${P.DEFAULT_TURN_SESSION_KBPS}: HD video needs about 2500)`);
+  }
+}
+
 export function checkExtraForwards(p: ParsedConfig, turnRelayPorts: PortRange | undefined, c: Checks): ExtraForward[] {
   const extraForwards: ExtraForward[] = [];
   const extraIndex: number[] = []; // each valid entry's position in the user's list, for messages
@@ -53,6 +61,7 @@ const SERVICE_DEPENDS_ON: Record<string, string[]> = {
   "stun-turn-udp": ["turn"],
   "stun-turn-tcp": ["turn"],
   "turn-relay": ["turn", "turnRelayPorts"],
+  "turn-relay-tcp": ["turn", "turnRelayPorts", "turnTcpRelay"],
 };
 
 /** Home ports that trust a PROXY protocol header: an internet client must never reach them directly. */
@@ -66,7 +75,7 @@ export function sshPortOf(p: ParsedConfig): number {
 /** Every port the edge listens on, relays or forwards, checked against every other. */
 function checkPortConflicts(extra: ExtraForward[], index: number[], p: ParsedConfig, turnRelayPorts: PortRange | undefined, c: Checks) {
   const relay = turnRelayPorts ?? P.single(0); // a placeholder the filter below drops
-  const planned = planServices({ preset: p.preset, clientIp: p.clientIp, turn: p.turn, turnRelayPorts: relay, extraForwards: [] })
+  const planned = planServices({ preset: p.preset, clientIp: p.clientIp, turn: p.turn, turnRelayPorts: relay, turnTcpRelay: p.turnTcpRelay, extraForwards: [] })
     .filter((s) => (SERVICE_DEPENDS_ON[s.id] ?? []).every((k) => c.ok(k)))
     .map((s): Taken => ({ protocol: s.protocol, ports: s.ports, key: s.id === "turn-relay" ? "turnRelayPorts" : undefined, what: `the planned ${s.id} port (${s.purpose})` }));
   // An existing host's SSH port is the user's; a rejected one (or a rejected existingHost) is not checked against.

@@ -19,6 +19,22 @@ export function checkTailnet(p: ParsedConfig, c: Checks): void {
   p.tailscaleTags.forEach((t, i) => {
     if (!TAILNET_TAG.test(t)) c.report(`tailscaleTags[${i}]`, `${show(t)} is not a tailnet tag; expected "tag:name"`);
   });
+  checkSshFrom(p, c);
+}
+
+/** Tailnet policy sources allowed to SSH to the edge: named users, groups, tags, the admins; never everyone. */
+const TAILNET_SSH_PRINCIPAL = /^([a-z0-9._+-]+@([a-z0-9-]+(\.[a-z0-9-]+)+)?|(group|tag):[a-z0-9][a-z0-9-]*|autogroup:(admin|owner|it-admin|network-admin))$/i;
+
+function checkSshFrom(p: ParsedConfig, c: Checks): void {
+  if (p.tailscaleSshFrom.length === 0) c.report("tailscaleSshFrom", `is empty; expected who may SSH to the edge over the tailnet, e.g. ["autogroup:admin"] or ["you@example.com", "tag:ci"]`);
+  const headscaleTailnetSsh = p.tailscaleLoginServer !== undefined && p.sshAllowFrom.includes("tailnet");
+  p.tailscaleSshFrom.forEach((who, i) => {
+    if (!TAILNET_SSH_PRINCIPAL.test(who)) {
+      c.report(`tailscaleSshFrom[${i}]`, `${show(who)} is not allowed; expected a user ("you@example.com", Headscale "you@"), "group:name", "tag:name" or "autogroup:admin" (not "*" or "autogroup:member": every tailnet device would reach the edge's SSH)`);
+    } else if (headscaleTailnetSsh && who.startsWith("autogroup:")) {
+      c.report(`tailscaleSshFrom[${i}]`, `${show(who)}: Headscale (tailscaleLoginServer) has no ${who}; name the deployers' users ("you@") or tags ("tag:ci")`);
+    }
+  });
 }
 
 /**

@@ -1,4 +1,4 @@
-import { renderCoturnConf } from "../../render/coturn";
+import { cidrToRange, renderCoturnConf } from "../../render/coturn";
 import { FACTS, model } from "../fixtures";
 
 test("shared secret, relay range, public addresses only, no TLS, tailnet and private peers denied", () => {
@@ -14,6 +14,42 @@ test("shared secret, relay range, public addresses only, no TLS, tailnet and pri
   expect(c).toContain("denied-peer-ip=100.64.0.0-100.127.255.255");
   expect(c).toContain("denied-peer-ip=fc00::-fdff:ffff:ffff:ffff:ffff:ffff:ffff:ffff");
   expect(c).not.toContain("100.101.102.103");
+});
+
+test("the relay never reaches the VPS itself, the metadata service or special-purpose space", () => {
+  const c = renderCoturnConf(model(), FACTS, "x");
+  const denied = [...c.matchAll(/^denied-peer-ip=(.*)$/gm)].map((m) => m[1]);
+  expect(denied).toEqual(expect.arrayContaining([
+    FACTS.vpsIPv4, FACTS.vpsIPv6, FACTS.vpsTailnetIPv4, "169.254.169.254",
+    "192.0.0.0-192.0.0.255", "198.18.0.0-198.19.255.255", "240.0.0.0-255.255.255.255",
+    "64:ff9b::-64:ff9b::ffff:ffff", "2002::-2002:ffff:ffff:ffff:ffff:ffff:ffff:ffff",
+    "10.0.0.0-10.255.255.255", "127.0.0.0-127.255.255.255", "::1", "fe80::-febf:ffff:ffff:ffff:ffff:ffff:ffff:ffff",
+  ]));
+  // The lab's internet and the examples use documentation ranges: not denied.
+  const others = denied.filter((d) => d !== FACTS.vpsIPv4 && d !== FACTS.vpsIPv6);
+  expect(others.some((d) => /^(192\.0\.2|198\.51\.100|203\.0\.113)\.|^2001:db8:/.test(d))).toBe(false);
+});
+
+test("no TCP relays unless turnTcpRelay; then the relay range is open for TCP too", () => {
+  expect(renderCoturnConf(model(), FACTS, "x")).toMatch(/^no-tcp-relay$/m);
+  const m = model({ turnTcpRelay: true });
+  expect(renderCoturnConf(m, FACTS, "x")).not.toMatch(/^no-tcp-relay$/m);
+  expect(m.services.find((s) => s.id === "turn-relay-tcp")).toMatchObject({ protocol: "tcp", ports: { from: 49152, to: 65535 }, handler: "coturn" });
+  expect(model().services.find((s) => s.id === "turn-relay-tcp")).toBeUndefined();
+});
+
+test("a per-session bandwidth cap (turnSessionKbps, bytes/s for coturn) and the STUN hardening flags", () => {
+  expect(renderCoturnConf(model(), FACTS, "x")).toMatch(/^max-bps=500000$/m);
+  const c = renderCoturnConf(model({ turnSessionKbps: 800 }), FACTS, "x");
+  expect(c).toMatch(/^max-bps=100000$/m);
+  expect(c).toMatch(/^no-stun-backward-compatibility$/m);
+  expect(c).toMatch(/^response-origin-only-with-rfc5780$/m);
+});
+
+test("cidrToRange: coturn's first-last form", () => {
+  expect(cidrToRange("10.0.0.0/8")).toBe("10.0.0.0-10.255.255.255");
+  expect(cidrToRange("::1/128")).toBe("::1");
+  expect(cidrToRange("fc00::/7")).toBe("fc00::-fdff:ffff:ffff:ffff:ffff:ffff:ffff:ffff");
 });
 
 test("an IPv4-only host: coturn on IPv4 only", () => {

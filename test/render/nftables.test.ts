@@ -52,11 +52,37 @@ test("input admits only planned ports, SSH from sshAllowFrom, tailscaled, ICMP a
   expect(accepted).toEqual(["68", "546", "22", "22", "41641", "80", "443", "3478", "{ 3478, 49152-65535 }"]);
 });
 
-test("sshAllowFrom tailnet: no public SSH rule, the tailnet interface is trusted", () => {
+test("sshAllowFrom tailnet: no public SSH rule; from the tailnet only SSH", () => {
   const r = rules({ sshAllowFrom: ["tailnet"] });
-  expect(r).not.toContain("dport 22");
   expect(r).not.toContain("ssh_allow");
-  expect(r).toContain('iifname "tailscale0" accept');
+  expect(r.match(/dport 22 /g)).toHaveLength(1);
+  expect(r).toContain('iifname "tailscale0" tcp dport 22 accept');
+  expect(r).not.toMatch(/iifname "tailscale0" accept/);
+});
+
+test("public SSH: nothing new is accepted from the tailnet (replies are established)", () => {
+  const input = rules().split("chain input")[1].split("chain forward")[0];
+  expect(input).not.toContain("tailscale0");
+});
+
+test("output: the metadata address for root only; coturn's relays only to public unicast addresses", () => {
+  const r = rules();
+  const output = r.split("chain output {")[1].split("}")[0];
+  expect(output).toContain("ip daddr 169.254.169.254 meta skuid != 0 counter reject");
+  expect(output).toContain('meta skuid "turnserver" jump turn_relay_guard');
+  const guard = r.split("chain turn_relay_guard {")[1].split("\n    }")[0];
+  expect(guard).toContain("fib daddr type { local, broadcast, anycast, multicast } counter reject");
+  expect(guard).toContain("ip daddr @relay_denied_v4 counter reject");
+  expect(guard).toContain("ip6 daddr @relay_denied_v6 counter reject");
+  for (const cidr of ["100.64.0.0/10", "10.0.0.0/8", "169.254.0.0/16", "192.0.0.0/24", "198.18.0.0/15", "240.0.0.0/4"]) expect(r.split("set relay_denied_v4")[1].split("}")[0]).toContain(cidr);
+  for (const cidr of ["fc00::/7", "fe80::/10", "64:ff9b::/96", "2002::/16", "::ffff:0:0/96"]) expect(r.split("set relay_denied_v6")[1].split("}")[0]).toContain(cidr);
+});
+
+test("output without TURN: the metadata rule only, no rule naming coturn's user (it may not exist)", () => {
+  const r = rules({ turn: "off" });
+  expect(r).toContain("ip daddr 169.254.169.254 meta skuid != 0 counter reject");
+  expect(r).not.toContain("turnserver");
+  expect(r).not.toContain("relay_denied");
 });
 
 test("forward chain passes only our DNATed connections", () => {

@@ -22,10 +22,41 @@ describe("ACL snippet", () => {
     expect(homePorts(m)).toEqual({ tcp: [80, 443, 15222, 15269].map((p) => ({ from: p, to: p })), udp: [] });
   });
 
-  test('with sshAllowFrom ["tailnet"] tailnet members may SSH to the edge', () => {
+  test('with sshAllowFrom ["tailnet"] only tailscaleSshFrom may SSH to the edge (default: the admins)', () => {
     const acl = JSON.parse(renderAclSnippet(model({ sshAllowFrom: ["tailnet"] }), { ipv4: "100.101.102.103" }));
-    expect(acl.acls).toContainEqual({ action: "accept", src: ["autogroup:member"], proto: "tcp", dst: ["tag:xmpp-edge:22"] });
+    expect(acl.acls).toContainEqual({ action: "accept", src: ["autogroup:admin"], proto: "tcp", dst: ["tag:xmpp-edge:22"] });
+    expect(JSON.stringify(acl.acls)).not.toContain("autogroup:member");
     expect(Object.keys(acl.hosts)).toEqual(["xmpp-edge-home"]);
+    const deployers = JSON.parse(renderAclSnippet(model({ sshAllowFrom: ["tailnet"], tailscaleSshFrom: ["me@example.com", "tag:ci"] }), { ipv4: "100.101.102.103" }));
+    expect(deployers.acls).toContainEqual({ action: "accept", src: ["me@example.com", "tag:ci"], proto: "tcp", dst: ["tag:xmpp-edge:22"] });
+    expect(deployers.tests).toEqual(expect.arrayContaining([
+      { src: "me@example.com", proto: "tcp", accept: ["tag:xmpp-edge:22"] },
+      { src: "tag:ci", proto: "tcp", accept: ["tag:xmpp-edge:22"] },
+      { src: "autogroup:member", proto: "tcp", deny: ["tag:xmpp-edge:22"] },
+    ]));
+  });
+
+  test("public SSH: no SSH rule at all, and the tests say members do not reach the edge's SSH", () => {
+    const acl = JSON.parse(renderAclSnippet(model(), { ipv4: "100.101.102.103" }));
+    expect(JSON.stringify(acl.acls)).not.toContain(":22");
+    expect(acl.tests).toContainEqual({ src: "autogroup:member", proto: "tcp", deny: ["tag:xmpp-edge:22"] });
+  });
+
+  test("tests: the edge reaches each forwarded home port (both ends of a range), one port per test, and not SSH at home", () => {
+    const m = model({ turnRelayPorts: "50000-59999", extraForwards: [{ port: "6000-6010", protocol: "tcp" }, { port: 64738, protocol: "udp" }] });
+    const acl = JSON.parse(renderAclSnippet(m, { ipv4: "100.101.102.103" }));
+    const [tcp, udp] = acl.tests;
+    expect(tcp.src).toBe("tag:xmpp-edge");
+    expect(tcp.accept).toEqual(["80", "443", "5000", "5080", "5222", "5223", "5269", "5270", "5443", "6000", "6010"].map((p) => `xmpp-edge-home:${p}`));
+    expect(tcp.deny).toEqual(["xmpp-edge-home:22"]);
+    expect(udp).toEqual({ src: "tag:xmpp-edge", proto: "udp", accept: ["xmpp-edge-home:64738"] });
+    for (const t of acl.tests) for (const d of [...(t.accept ?? []), ...(t.deny ?? [])]) expect(d).toMatch(/:\d+$/);
+  });
+
+  test("tests: the denied home port is one the edge does not forward, even when home SSH is a forward target", () => {
+    const acl = JSON.parse(renderAclSnippet(model({ extraForwards: [{ port: 2222, protocol: "tcp", toPort: 22 }] }), { ipv4: "100.101.102.103" }));
+    expect(acl.tests[0].accept).toContain("xmpp-edge-home:22");
+    expect(acl.tests[0].deny).toEqual(["xmpp-edge-home:23"]);
   });
 });
 
