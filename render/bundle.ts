@@ -8,6 +8,7 @@ import { generatedHeader } from "./header";
 import { NGINX_CONF_PATH, renderNginxConf } from "./nginx";
 import { NFT_RULESET_PATH, renderNftables } from "./nftables";
 import { renderSysctl, SYSCTL_PATH } from "./sysctl";
+import { renderUnattendedUpgrades, UNATTENDED_UPGRADES_PATH } from "./unattended-upgrades";
 
 /** What the apply installs (and --remove takes away): one "mode owner:group path" line per file. */
 export const MANIFEST_PATH = "/etc/xmpp-edge/manifest";
@@ -62,6 +63,7 @@ export function renderVpsBundle(model: EdgeModel, facts: HostFacts, turnSecret: 
     [NFT_BOOT_UNIT_PATH]: { content: renderNftBootUnit(), mode: "0644" },
     [SYSCTL_PATH]: { content: renderSysctl(), mode: "0644" },
     [APPLY_PATH]: { content: APPLY_SCRIPT, mode: "0755" },
+    [UNATTENDED_UPGRADES_PATH]: { content: renderUnattendedUpgrades(model), mode: "0644" },
   };
   if (model.config.turn === "edge") {
     // It holds the shared secret: readable by coturn's group only.

@@ -5,11 +5,12 @@ import * as YAML from "yaml";
 import type { EdgeModel } from "../model/model";
 import { TAILNET_INTERFACE } from "./nftables";
 import { shellQuote } from "./shell-quote";
+import { renderSshdDropIn, SSHD_DROPIN_PATH } from "./sshd";
 
 export const JOIN_SCRIPT_PATH = "/usr/local/sbin/xmpp-edge-join";
 export const AUTHKEY_PATH = "/etc/xmpp-edge/tailscale-authkey";
-export const SSHD_DROPIN_PATH = "/etc/ssh/sshd_config.d/10-xmpp-edge.conf";
-export const VPS_PACKAGES = ["nginx", "libnginx-mod-stream", "nftables", "coturn", "curl", "ca-certificates"];
+// unattended-upgrades: always installed; the push's apt.conf.d file switches it on or off.
+export const VPS_PACKAGES = ["nginx", "libnginx-mod-stream", "nftables", "coturn", "curl", "ca-certificates", "unattended-upgrades"];
 
 export interface CloudInitSecrets {
   /** OpenSSH ED25519 host key pair; the deploy pins the public half. */
@@ -73,16 +74,7 @@ export function renderCloudInit(model: EdgeModel, secrets: CloudInitSecrets | un
       {
         path: SSHD_DROPIN_PATH,
         permissions: "0644",
-        content: [
-          "# xmpp-edge: keys only, no forwarding.",
-          "PasswordAuthentication no",
-          "KbdInteractiveAuthentication no",
-          "PermitRootLogin prohibit-password",
-          "X11Forwarding no",
-          "AllowAgentForwarding no",
-          "AllowTcpForwarding no",
-          "",
-        ].join("\n"),
+        content: renderSshdDropIn(),
       },
       { path: AUTHKEY_PATH, permissions: "0600", content: authKey },
       { path: JOIN_SCRIPT_PATH, permissions: "0755", content: renderJoinScript(model) },

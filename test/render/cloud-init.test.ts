@@ -11,13 +11,13 @@ test("packages, SSH hardening, the pinned host key and the tailnet join", () => 
   const text = renderCloudInit(model(), SECRETS);
   expect(text.startsWith("#cloud-config\n")).toBe(true);
   const doc = YAML.parse(text);
-  expect(doc.packages).toEqual(expect.arrayContaining(["nginx", "libnginx-mod-stream", "nftables", "coturn"]));
+  expect(doc.packages).toEqual(expect.arrayContaining(["nginx", "libnginx-mod-stream", "nftables", "coturn", "unattended-upgrades"]));
   expect(doc.ssh_pwauth).toBe(false);
   expect(doc.ssh_deletekeys).toBe(true);
   expect(doc.ssh_keys).toEqual({ ed25519_private: SECRETS.hostKey.privateKeyOpenssh, ed25519_public: SECRETS.hostKey.publicKeyOpenssh });
   const files = Object.fromEntries(doc.write_files.map((f: { path: string }) => [f.path, f]));
   expect(files[AUTHKEY_PATH]).toEqual({ path: AUTHKEY_PATH, permissions: "0600", content: "tskey-auth-xyz" });
-  expect(files["/etc/ssh/sshd_config.d/10-xmpp-edge.conf"].content).toMatch(/PasswordAuthentication no[\s\S]*PermitRootLogin prohibit-password/);
+  expect(files["/etc/ssh/sshd_config.d/10-xmpp-edge.conf"].content).toMatch(/PasswordAuthentication no[\s\S]*PermitRootLogin prohibit-password[\s\S]*DisableForwarding yes[\s\S]*MaxAuthTries 3[\s\S]*LogLevel VERBOSE[\s\S]*KexAlgorithms sntrup761x25519/);
   expect(files[JOIN_SCRIPT_PATH].content).toBe(renderJoinScript(model()));
   expect(doc.runcmd).toContainEqual([JOIN_SCRIPT_PATH]);
 });
