@@ -27,7 +27,10 @@ export function cidrToRange(cidr: string): string {
  */
 export function deniedPeers(facts: HostFacts): string[] {
   const own = [facts.vpsIPv4, facts.vpsIPv6, facts.vpsTailnetIPv4].filter((a): a is string => a !== undefined);
-  return [...own, METADATA_IPV4, ...[...RELAY_DENIED_IPV4, ...RELAY_DENIED_IPV6].map(cidrToRange)];
+  // coturn 4.6.1 reads a lone "::" as matching every address (it then denies
+  // every peer); the unspecified address is the nftables guard's alone.
+  const ranges = [...RELAY_DENIED_IPV4, ...RELAY_DENIED_IPV6].filter((c) => c !== "::/128").map(cidrToRange);
+  return [...own, METADATA_IPV4, ...ranges];
 }
 
 /**
@@ -45,8 +48,9 @@ export function renderCoturnConf(model: EdgeModel, facts: HostFacts, turnSecret:
   lines.push(
     "# Public addresses only: nothing TURN-related listens on the tailnet.",
     ...[facts.vpsIPv4, facts.vpsIPv6].filter((a) => a !== undefined).flatMap((a) => [`listening-ip=${a}`, `relay-ip=${a}`]),
-    // public/private form: a bare external-ip stops coturn from handing out IPv6 relays.
-    `external-ip=${facts.vpsIPv4}/${facts.vpsIPv4}`,
+    // No external-ip: the VPS holds its public addresses itself (no NAT), and
+    // coturn exempts an external-ip's private part from denied-peer-ip, which
+    // would let a relay reach the VPS's own IPv4.
     `min-port=${c.turnRelayPorts.from}`,
     `max-port=${c.turnRelayPorts.to}`,
     `realm=${c.domain}`,

@@ -22,6 +22,7 @@ PACKAGES=(
   curl openssl nmap socat ca-certificates
   iptables                                      # tailscaled's iptables firewall mode (iptables-nft)
   iperf3                                        # scripts/lab/tailnet-throughput.sh
+  ssh-audit                                     # the vps sshd against current SSH guidance (the attack-host group)
 )
 
 bash "$here/../apt-install.sh" "${PACKAGES[@]}"

@@ -94,7 +94,7 @@ test('sshAllowFrom ["tailnet"]: the readiness wait uses the MagicDNS name, every
 });
 
 test('Headscale with sshAllowFrom ["tailnet"]: the VPS is reached by its MagicDNS name', async () => {
-  const run = await runProgram({ ...BASE, ...ZONE, sshAllowFrom: ["tailnet"], tailscaleLoginServer: "https://hs.example.com", serverName: "edge1" }, { tailscaleAuthKey: "hskey-auth-config" });
+  const run = await runProgram({ ...BASE, ...ZONE, sshAllowFrom: ["tailnet"], tailscaleSshFrom: ["me@"], tailscaleLoginServer: "https://hs.example.com", serverName: "edge1" }, { tailscaleAuthKey: "hskey-auth-config" });
   if (run.error) throw run.error;
   for (const c of commands(run)) expect(c.connection.host).toBe("edge1");
 });

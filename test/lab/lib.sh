@@ -76,15 +76,23 @@ EOF
   fi
 }
 
-# setup_vps_etc: the vps's sshd (its own host key LAB/keys/vps_host; only the
-# deployer's key LAB/keys/authorized_keys) in its etc-lower.
+# setup_vps_etc [DROPIN]: the vps's sshd (its own host key LAB/keys/vps_host;
+# only the deployer's key LAB/keys/authorized_keys) in its etc-lower. DROPIN:
+# the plan's sshd drop-in (from its cloud-init), included first as Debian's
+# sshd_config does, so its settings win.
 setup_vps_etc() {
-  local e=$LAB/hosts/vps/etc-lower/ssh
+  local e=$LAB/hosts/vps/etc-lower/ssh include=""
   mkdir -p "$e"
   install -m 0600 "$LAB/keys/vps_host" "$e/ssh_host_ed25519_key"
   install -m 0644 "$LAB/keys/vps_host.pub" "$e/ssh_host_ed25519_key.pub"
+  if [ -n "${1:-}" ]; then
+    mkdir -p "$e/sshd_config.d"
+    install -m 0644 "$1" "$e/sshd_config.d/10-xmpp-edge.conf"
+    include="Include /etc/ssh/sshd_config.d/10-xmpp-edge.conf"
+  fi
   cat >"$e/sshd_config" <<EOF
 # xmpp-edge lab: sshd on the vps (its own host key; the deployer's key only)
+$include
 Port 22
 ListenAddress 0.0.0.0
 ListenAddress ::

@@ -12,9 +12,17 @@
 //   OUT/tailnet-acl.json   renderAclSnippet (render/tailscale-acl.ts): the stack's tailscaleAclSnippet output
 // usage: tsx test/lab/render.ts --config FILE --out DIR --vps-ipv4 A --vps-ipv6 A
 //          --vps-tailnet-ipv4 A --turn-secret S [--confirm-timeout N]
-//          [--set KEY=JSON]... [--break nginx|nft]
+//          [--set KEY=JSON]... [--break nginx|nft] [--weaken LIST]
 // --set overrides one xmpp-edge: key (e.g. sshAllowFrom='["198.51.100.64/26"]').
 // --break makes a bundle that must fail validation on the host (nginx -t / nft -c).
+// --weaken takes protections out of a scratch copy, so an attack can be shown
+// to get through without them (attack_on_weakened); a comma list of:
+//   turn-coturn  coturn's denied-peer-ip lines and no-tcp-relay
+//   turn-guard   the output chain's jump to turn_relay_guard (coturn's uid)
+//   tailnet      the input chain accepts all of tailscale0 again
+//   metadata     the output chain's rule keeping 169.254.169.254 to root
+// Each must change the file it names, or render.ts fails: a weakening that
+// no longer matches the renderer would make the check unable to fail.
 import * as fs from "node:fs";
 import * as path from "node:path";
 import { parseArgs } from "node:util";
@@ -23,7 +31,8 @@ import { readStackFile } from "../../model/source";
 import { MANIFEST_PATH, renderManifest, renderVpsBundle, type Bundle } from "../../render/bundle";
 import { renderHomeSnippets } from "../../render/home";
 import { NGINX_CONF_PATH } from "../../render/nginx";
-import { NFT_RULESET_PATH } from "../../render/nftables";
+import { COTURN_CONF_PATH } from "../../render/coturn";
+import { NFT_RULESET_PATH, TAILNET_INTERFACE } from "../../render/nftables";
 import { makePlan } from "../../render/plan";
 import { CONFIRM_COMMAND, PUSH_COMMAND, REMOVE_COMMAND, renderPushScript } from "../../render/push";
 import { renderAclSnippet } from "../../render/tailscale-acl";
@@ -42,6 +51,7 @@ const { values } = parseArgs({
     "confirm-timeout": { type: "string" },
     set: { type: "string", multiple: true, default: [] },
     break: { type: "string" },
+    weaken: { type: "string" },
   },
 });
 for (const k of ["config", "out", "vps-ipv4", "vps-ipv6", "vps-tailnet-ipv4", "turn-secret"] as const) {
@@ -78,6 +88,28 @@ if (values.break === "nginx") {
 } else if (values.break !== undefined) {
   process.stderr.write(`--break ${values.break}: expected nginx or nft\n`);
   process.exit(2);
+}
+
+const WEAKENINGS: Record<string, { file: string; change: (text: string) => string }> = {
+  "turn-coturn": { file: COTURN_CONF_PATH, change: (t) => t.replace(/^(denied-peer-ip=.*|no-tcp-relay)\n/gm, "") },
+  "turn-guard": { file: NFT_RULESET_PATH, change: (t) => t.replace(/^\s*meta skuid "turnserver" jump turn_relay_guard\n/m, "") },
+  tailnet: { file: NFT_RULESET_PATH, change: (t) => t.replace(/(chain input \{\n.*\n)/, `$1        iifname "${TAILNET_INTERFACE}" accept\n`) },
+  metadata: { file: NFT_RULESET_PATH, change: (t) => t.replace(/^\s*ip daddr 169\.254\.169\.254 meta skuid != 0 .*\n/m, "") },
+};
+for (const w of values.weaken ? values.weaken.split(",") : []) {
+  const how = WEAKENINGS[w];
+  if (!how) {
+    process.stderr.write(`--weaken ${w}: expected some of ${Object.keys(WEAKENINGS).join(", ")}\n`);
+    process.exit(2);
+  }
+  const before = bundle[how.file]?.content;
+  const after = before === undefined ? undefined : how.change(before);
+  if (after === undefined || after === before) {
+    process.stderr.write(`--weaken ${w}: ${how.file} has nothing to take out (did the renderer change?)\n`);
+    process.exit(2);
+  }
+  bundle[how.file] = { ...bundle[how.file], content: after };
+  notes.push(`${how.file}: weakened on purpose (${w})`);
 }
 
 // The manifest lists every other file (with digests); re-render it after a

@@ -81,6 +81,8 @@ source "$HERE/tests.sh"
 source "$HERE/tests-check.sh"
 # shellcheck source=test/lab/attack.sh
 source "$HERE/attack.sh"
+# shellcheck source=test/lab/tests-attack-host.sh
+source "$HERE/tests-attack-host.sh"
 WORD=$(tailnet_word)
 
 if [ "$(id -u)" != 0 ] || [ "$(uname -s)" != Linux ]; then
@@ -94,7 +96,7 @@ if [ "${1:-}" = --down ]; then
 fi
 missing=()
 for tool in ip nsenter unshare setsid nft nginx turnserver turnutils_uclient turnutils_peer sshd ssh ssh-keygen \
-  prosody prosodyctl nsd dig go-sendxmpp openssl curl nmap socat ss /usr/bin/python3; do
+  prosody prosodyctl nsd dig go-sendxmpp openssl curl nmap socat ss /usr/bin/python3 ssh-audit runuser; do
   command -v "$tool" >/dev/null 2>&1 || missing+=("$tool")
 done
 [ -e /usr/lib/nginx/modules/ngx_stream_module.so ] || missing+=(libnginx-mod-stream)

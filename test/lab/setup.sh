@@ -300,7 +300,10 @@ build_net() {
   ip netns add "${LAB_PREFIX}inet"
   ip -n "${LAB_PREFIX}inet" link set lo up
   for h in "${hosts[@]}"; do etc_common "$h"; done
-  setup_vps_etc
+  # The vps's sshd runs with the plan's own drop-in (what cloud-init writes).
+  (cd "$REPO" && "$REPO/node_modules/.bin/tsx" "$HERE/stack.ts" file --cloud-init "$LAB/plan/cloud-init.yaml" \
+    --path /etc/ssh/sshd_config.d/10-xmpp-edge.conf --out "$LAB/sshd-dropin.conf") || return 1
+  setup_vps_etc "$LAB/sshd-dropin.conf"
   [ "$TAILNET" != headscale ] || setup_ctl_etc
   setup_dns
   # A fresh VPS has no /var/lib/xmpp-edge; the machine may (scripts/engine/env.sh

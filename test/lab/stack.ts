@@ -10,6 +10,9 @@
 //       the auth key file that script reads (DIR/authkey-path, with the mode
 //       cloud-init gives it in DIR/authkey-mode). Fails if the cloud-init has
 //       no such script, or the script reads no key file cloud-init writes.
+//   tsx test/lab/stack.ts file --cloud-init FILE --path PATH --out FILE
+//       one file of the cloud-init's write_files (the sshd drop-in the lab's
+//       vps sshd includes); fails if there is none at PATH.
 import * as fs from "node:fs";
 import * as path from "node:path";
 import { parseArgs } from "node:util";
@@ -68,7 +71,17 @@ function join(args: string[]) {
   fs.writeFileSync(path.join(out, "authkey-mode"), (key.permissions ?? "0600") + "\n");
 }
 
+function file(args: string[]) {
+  const { values } = parseArgs({ args, options: { "cloud-init": { type: "string" }, path: { type: "string" }, out: { type: "string" } } });
+  if (!values["cloud-init"] || !values.path || !values.out) die("file needs --cloud-init, --path and --out");
+  const doc = YAML.parse(fs.readFileSync(values["cloud-init"], "utf8")) as { write_files?: WriteFile[] };
+  const f = (doc.write_files ?? []).find((w) => w.path === values.path);
+  if (!f) die(`${values["cloud-init"]}: write_files has no ${values.path}`);
+  fs.writeFileSync(values.out, f.content);
+}
+
 const [cmd, ...rest] = process.argv.slice(2);
 if (cmd === "derive") derive(rest);
 else if (cmd === "join") join(rest);
-else die("usage: stack.ts derive --in FILE --out FILE [--set KEY=JSON]... | join --cloud-init FILE --out-dir DIR");
+else if (cmd === "file") file(rest);
+else die("usage: stack.ts derive --in FILE --out FILE [--set KEY=JSON]... | join --cloud-init FILE --out-dir DIR | file --cloud-init FILE --path PATH --out FILE");

@@ -246,12 +246,14 @@ for o in other:
 }
 # ts_chains: tailscaled's chains and the jumps to them exist (ip and ip6).
 ts_chains() {
-  local fam c table base chain
+  local fam c table base chain rules
   for fam in ip ip6; do
     for c in "filter INPUT ts-input" "filter FORWARD ts-forward" "nat POSTROUTING ts-postrouting"; do
       read -r table base chain <<<"$c"
       on vps nft list chain "$fam" "$table" "$chain" >/dev/null 2>&1 || { WHY="${WHY}no chain $fam $table $chain; "; return 1; }
-      on vps nft list chain "$fam" "$table" "$base" 2>/dev/null | grep -q "jump $chain" || { WHY="${WHY}no jump $chain in $fam $table $base; "; return 1; }
+      # The whole listing first: `nft | grep -q` under pipefail fails when grep quits before nft has written all.
+      rules=$(on vps nft list chain "$fam" "$table" "$base" 2>/dev/null)
+      grep -q "jump $chain" <<<"$rules" || { WHY="${WHY}no jump $chain in $fam $table $base; "; return 1; }
     done
   done
 }

@@ -623,7 +623,7 @@ snapshot_vps_upper() {
 run_tests() {
   local g
   snapshot_vps_upper
-  for g in dns push xmpp web turn forwards tailnet derp scan check fault_validation fault_lockout proxy_protocol remove; do
+  for g in dns push xmpp web turn forwards tailnet derp scan check attack_host fault_validation fault_lockout proxy_protocol remove; do
     if [ -n "${LAB_ONLY:-}" ] && [ "$g" != push ] && [[ " $LAB_ONLY " != *" $g "* ]]; then continue; fi
     "t_$g"
   done
