@@ -26,7 +26,8 @@ export function cidrToRange(cidr: string): string {
  * nobody reading the file has to know it lies in link-local space.
  */
 export function deniedPeers(facts: HostFacts): string[] {
-  const own = [facts.vpsIPv4, facts.vpsIPv6, facts.vpsTailnetIPv4].filter((a): a is string => a !== undefined);
+  // The tailnet address lies in 100.64.0.0/10, denied below (and is not known to every deploy).
+  const own = [facts.vpsIPv4, facts.vpsIPv6].filter((a): a is string => a !== undefined);
   // coturn 4.6.1 reads a lone "::" as matching every address (it then denies
   // every peer); the unspecified address is the nftables guard's alone.
   const ranges = [...RELAY_DENIED_IPV4, ...RELAY_DENIED_IPV6].filter((c) => c !== "::/128").map(cidrToRange);

@@ -21,7 +21,7 @@ test("the relay never reaches the VPS itself, the metadata service or special-pu
   const c = renderCoturnConf(model(), FACTS, "x");
   const denied = [...c.matchAll(/^denied-peer-ip=(.*)$/gm)].map((m) => m[1]);
   expect(denied).toEqual(expect.arrayContaining([
-    FACTS.vpsIPv4, FACTS.vpsIPv6, FACTS.vpsTailnetIPv4, "169.254.169.254",
+    FACTS.vpsIPv4, FACTS.vpsIPv6, "100.64.0.0-100.127.255.255", "169.254.169.254",
     "192.0.0.0-192.0.0.255", "198.18.0.0-198.19.255.255", "240.0.0.0-255.255.255.255",
     "64:ff9b::-64:ff9b::ffff:ffff", "2002::-2002:ffff:ffff:ffff:ffff:ffff:ffff:ffff",
     "10.0.0.0-10.255.255.255", "127.0.0.0-127.255.255.255", "::1", "fe80::-febf:ffff:ffff:ffff:ffff:ffff:ffff:ffff",
