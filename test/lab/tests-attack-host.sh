@@ -173,6 +173,7 @@ hs_refuses_allow_all() {
   if out=$(hs policy check -f "$p" 2>&1); then WHY="Headscale accepted it: $out"; return 1; fi
   grep -q "expected DENIED, got ALLOWED" <<<"$out" || { WHY=$out; return 1; }
   WHY=$(grep -m 1 "expected DENIED, got ALLOWED" <<<"$out")
+  lab_log "headscale policy check: $WHY"
 }
 hs_set_allow_all() {
   local p=$LAB/hs-policy-allow-all.json
@@ -191,6 +192,7 @@ audit_ok() {
   warns=$(grep -- "-- \[warn\]" <<<"$out" | awk '{print $2}' | paste -sd, -)
   if [ "$fails" -gt 0 ]; then WHY="$fails failure(s): $(grep -- "-- \[fail\]" <<<"$out" | awk '{print $2}' | paste -sd, -)"; return 1; fi
   WHY="0 failures; warnings: ${warns:-none}"
+  lab_log "ssh-audit $2:$3: $WHY"
 }
 
 # A second sshd on the vps (loopback, port 2222) with a weakened copy of the
