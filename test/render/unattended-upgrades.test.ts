@@ -1,6 +1,6 @@
 import { renderVpsBundle } from "../../render/bundle";
 import { UNATTENDED_UPGRADES_PATH, renderUnattendedUpgrades } from "../../render/unattended-upgrades";
-import { FACTS, model } from "../fixtures";
+import { DEPLOY_KEY, FACTS, HOST_KEY, model } from "../fixtures";
 
 test("on by default: daily lists and upgrades, tailscale's repository added to the origins", () => {
   const f = renderUnattendedUpgrades(model());
@@ -15,6 +15,6 @@ test("unattendedUpgrades false: the file switches it off (it overrides Debian's 
 });
 
 test("every bundle carries it (existing hosts too), sorted after 20auto-upgrades", () => {
-  expect(renderVpsBundle(model({ existingHost: { address: "edge.example.net", hostKey: "ssh-ed25519 AAAAC3Nza", ipv4: "95.217.1.2" }, sshPublicKey: "ssh-ed25519 AAAAC3Nza", sshPrivateKey: { secure: "x" } }), FACTS, "s")[UNATTENDED_UPGRADES_PATH]).toMatchObject({ mode: "0644" });
+  expect(renderVpsBundle(model({ existingHost: { address: "edge.example.net", hostKey: HOST_KEY, ipv4: "95.217.1.2" }, sshPublicKey: DEPLOY_KEY, sshPrivateKey: { secure: "x" } }), FACTS, "s")[UNATTENDED_UPGRADES_PATH]).toMatchObject({ mode: "0644" });
   expect(UNATTENDED_UPGRADES_PATH.split("/").pop()! > "20auto-upgrades").toBe(true);
 });
