@@ -20,18 +20,19 @@ export function cidrToRange(cidr: string): string {
 }
 
 /**
- * Peers a relay must never reach (model/relay-peers.ts), and the VPS's own
- * addresses: a relay to one of them arrives on `lo`, past every filter, at
- * sshd and every local service. The metadata address is named on its own so
- * nobody reading the file has to know it lies in link-local space.
+ * Peers a relay must never reach (model/relay-peers.ts). The VPS's own public
+ * addresses are not among them: two users of this edge who both need a relay
+ * send to each other's relay address. What keeps a relay from the VPS's other
+ * ports (sshd, local services: a relay to its own address arrives on `lo`) is
+ * the nftables guard, which lets coturn reach its own addresses on the relay
+ * ports only. The metadata address is named on its own so nobody reading the
+ * file has to know it lies in link-local space.
  */
-export function deniedPeers(facts: HostFacts): string[] {
-  // The tailnet address lies in 100.64.0.0/10, denied below (and is not known to every deploy).
-  const own = [facts.vpsIPv4, facts.vpsIPv6].filter((a): a is string => a !== undefined);
+export function deniedPeers(): string[] {
   // coturn 4.6.1 reads a lone "::" as matching every address (it then denies
   // every peer); the unspecified address is the nftables guard's alone.
   const ranges = [...RELAY_DENIED_IPV4, ...RELAY_DENIED_IPV6].filter((c) => c !== "::/128").map(cidrToRange);
-  return [...own, METADATA_IPV4, ...ranges];
+  return [METADATA_IPV4, ...ranges];
 }
 
 /**
@@ -49,9 +50,8 @@ export function renderCoturnConf(model: EdgeModel, facts: HostFacts, turnSecret:
   lines.push(
     "# Public addresses only: nothing TURN-related listens on the tailnet.",
     ...[facts.vpsIPv4, facts.vpsIPv6].filter((a) => a !== undefined).flatMap((a) => [`listening-ip=${a}`, `relay-ip=${a}`]),
-    // No external-ip: the VPS holds its public addresses itself (no NAT), and
-    // coturn exempts an external-ip's private part from denied-peer-ip, which
-    // would let a relay reach the VPS's own IPv4.
+    // public/private form: a bare external-ip stops coturn from handing out IPv6 relays.
+    `external-ip=${facts.vpsIPv4}/${facts.vpsIPv4}`,
     `min-port=${c.turnRelayPorts.from}`,
     `max-port=${c.turnRelayPorts.to}`,
     `realm=${c.domain}`,
@@ -77,7 +77,7 @@ export function renderCoturnConf(model: EdgeModel, facts: HostFacts, turnSecret:
     // Binding responses say only XOR-MAPPED-ADDRESS, and nothing about the server's own origin.
     "no-stun-backward-compatibility",
     "response-origin-only-with-rfc5780",
-    ...deniedPeers(facts).map((r) => `denied-peer-ip=${r}`),
+    ...deniedPeers().map((r) => `denied-peer-ip=${r}`),
     "syslog",
     "",
   );

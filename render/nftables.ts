@@ -104,6 +104,11 @@ export function renderNftables(model: EdgeModel, facts: HostFacts): string {
   ].join("\n");
 }
 
+/** The protocols coturn relays on the relay range: UDP, and TCP with turnTcpRelay. */
+function relayProtocols(model: EdgeModel): ("udp" | "tcp")[] {
+  return model.config.turnTcpRelay ? ["udp", "tcp"] : ["udp"];
+}
+
 /** coturn's user: Debian's package runs turnserver as it (systemd, and the apply's --proc-user). */
 export const COTURN_USER = "turnserver";
 
@@ -133,7 +138,9 @@ function outputGuard(model: EdgeModel): string[] {
     ...set("relay_denied_v6", "ipv6_addr", RELAY_DENIED_IPV6),
     "",
     "    chain turn_relay_guard {",
-    '        fib daddr type { local, broadcast, anycast, multicast } counter reject comment "a TURN relay to this host itself"',
+    // Two users of this edge relay to each other's relay address: this host, the relay ports only.
+    ...relayProtocols(model).map((p) => `        fib daddr type local ${p} dport ${formatRange(model.config.turnRelayPorts)} accept comment "relay to relay on this edge"`),
+    '        fib daddr type { local, broadcast, anycast, multicast } counter reject comment "a TURN relay to this host itself (sshd, local services)"',
     '        ip daddr @relay_denied_v4 counter reject comment "a TURN relay into the tailnet, private or special-purpose space"',
     '        ip6 daddr @relay_denied_v6 counter reject comment "a TURN relay into the tailnet, private or special-purpose space"',
     "    }",

@@ -48,7 +48,8 @@ test("input admits only planned ports, SSH from sshAllowFrom, tailscaled, ICMP a
   expect(r).toContain('tcp dport 80 accept comment "nginx-http: http"');
   expect(r).toContain('tcp dport 443 accept comment "nginx-stream: https"');
   expect(r).toContain('udp dport { 3478, 49152-65535 } accept comment "coturn: stun-turn-udp, turn-relay"');
-  const accepted = [...r.matchAll(/dport (\S+|\{[^}]+\}) accept/g)].map((m) => m[1]);
+  const input = r.split("chain input {")[1].split("chain forward {")[0];
+  const accepted = [...input.matchAll(/dport (\S+|\{[^}]+\}) accept/g)].map((m) => m[1]);
   expect(accepted).toEqual(["68", "546", "22", "22", "41641", "80", "443", "3478", "{ 3478, 49152-65535 }"]);
 });
 
@@ -72,6 +73,10 @@ test("output: the metadata address for root only; coturn's relays only to public
   expect(output).toContain('meta skuid "turnserver" jump turn_relay_guard');
   const guard = r.split("chain turn_relay_guard {")[1].split("\n    }")[0];
   expect(guard).toContain("fib daddr type { local, broadcast, anycast, multicast } counter reject");
+  // Relay to relay (two users of this edge): this host, on the relay ports only, and first.
+  expect(guard.indexOf("fib daddr type local udp dport 49152-65535 accept")).toBeLessThan(guard.indexOf("fib daddr type { local"));
+  expect(guard).not.toContain("tcp dport");
+  expect(rules({ turnTcpRelay: true })).toContain("fib daddr type local tcp dport 49152-65535 accept");
   expect(guard).toContain("ip daddr @relay_denied_v4 counter reject");
   expect(guard).toContain("ip6 daddr @relay_denied_v6 counter reject");
   for (const cidr of ["100.64.0.0/10", "10.0.0.0/8", "169.254.0.0/16", "192.0.0.0/24", "198.18.0.0/15", "240.0.0.0/4"]) expect(r.split("set relay_denied_v4")[1].split("}")[0]).toContain(cidr);
