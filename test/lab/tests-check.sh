@@ -10,12 +10,20 @@ CHECK_N=0
 CHECK_OUT=""
 CHECK_WRONG_SECRET=wrong-$TURN_SECRET
 
+# on_client_net CMD...: CMD in the client's network namespace, with the
+# machine's files: the checkout (and its node_modules) may lie under /tmp,
+# which every lab host hides behind a fresh tmpfs (a CI clone does). The
+# check needs the client's network only: it is given the resolver and the CA.
+on_client_net() {
+  timeout --kill-after=5 "${ON_TIMEOUT:-60}" nsenter -t "${HOLDER[client]}" -n -- "$@"
+}
+
 # run_check [VAR=VALUE...]: the check on the client as a user runs it; output in CHECK_OUT (JSON).
 # The secrets reach it through the environment, as --turn-secret-env and --password-env say.
 run_check() {
   CHECK_N=$((CHECK_N + 1))
   CHECK_OUT=$LAB/logs/check-$CHECK_N.json
-  ON_TIMEOUT=90 on client env XEC_TURN_SECRET="$TURN_SECRET" XEC_PASSWORD="$PW" "$@" \
+  ON_TIMEOUT=90 on_client_net env XEC_TURN_SECRET="$TURN_SECRET" XEC_PASSWORD="$PW" "$@" \
     "$REPO/node_modules/.bin/tsx" "$REPO/scripts/check.ts" --config "$LAB/stacks/Pulumi.lab.yaml" \
     --vps-ipv4 "$VPS4" --vps-ipv6 "$VPS6" --resolver "$DNS4" --ca "$LAB/pki/ca.crt" \
     --turn-secret-env XEC_TURN_SECRET --account "bob@$DOMAIN" --password-env XEC_PASSWORD \
@@ -130,7 +138,7 @@ t_check() {
     return
   fi
   check "check: every check passes against the lab's edge (DNS, XMPP c2s/s2s on 443 and 5222/5269 with logins, STUN/TURN, web, ports)" check_all_pass
-  ON_TIMEOUT=90 on client "$tsx" "$REPO/scripts/check.ts" --config "$LAB/stacks/Pulumi.lab.yaml" --vps-ipv4 "$VPS4" --vps-ipv6 "$VPS6" \
+  ON_TIMEOUT=90 on_client_net "$tsx" "$REPO/scripts/check.ts" --config "$LAB/stacks/Pulumi.lab.yaml" --vps-ipv4 "$VPS4" --vps-ipv6 "$VPS6" \
     --resolver "$DNS4" --ca "$LAB/pki/ca.crt" --allow-documentation-addresses >"$LAB/logs/check-good.txt" 2>&1 || true
 
   dns_serve '/^_xmpps-client\._tcp/d'
