@@ -23,13 +23,18 @@ export function homeListeners(model: EdgeModel): HomeListener[] {
       if (!same.from.includes(from)) same.from.push(from);
     }
   };
-  for (const a of model.https.alpn) {
-    add("tcp", single(a.homePort), `XMPP direct TLS (${a.protocol === "xmpp-client" ? "clients" : "servers"}, XEP-0368)`, `${HTTPS_PORT}/tcp, ALPN ${a.protocol}`);
+  // The route tables (model.ts) list every home port 443 and 80 lead to, with the condition.
+  for (const r of model.https) {
+    const alpn = r.alpn === "any" ? "" : r.alpn === "other" ? ", other ALPN" : `, ALPN ${r.alpn}`;
+    const names = r.names === "any" ? "" : `, SNI ${r.names === "xmpp" ? "an XMPP name" : r.names === "web" ? "a web name" : "another name"}`;
+    add("tcp", single(r.homePort), r.what, `${HTTPS_PORT}/tcp${alpn}${names}`);
   }
-  add("tcp", single(model.https.xmppNamesHomePort), "HTTPS for the XMPP names", `${HTTPS_PORT}/tcp, SNI an XMPP name`);
-  add("tcp", single(model.https.webHomePort), "HTTPS for the web names", `${HTTPS_PORT}/tcp, other SNI`);
-  add("tcp", single(model.http.xmppNamesHomePort), "HTTP for the XMPP names (ACME HTTP-01)", `${HTTP_PORT}/tcp, Host an XMPP name`);
-  add("tcp", single(model.http.webHomePort), "HTTP for the web names", `${HTTP_PORT}/tcp, other Host`);
+  for (const r of model.http) {
+    // A path row to the same port as its names' "/" row says nothing more.
+    if (r.path !== "/" && model.http.some((o) => o.path === "/" && o.names === r.names && o.homePort === r.homePort)) continue;
+    const path = r.path === "/" ? "" : `, path ${r.path}`;
+    add("tcp", single(r.homePort), r.what, `${HTTP_PORT}/tcp, Host ${r.names === "xmpp" ? "an XMPP name" : "a web name"}${path}`);
+  }
   for (const s of model.services) {
     if (!s.home) continue;
     add(s.protocol, s.home, `${s.purpose}${s.proxyProtocol ? ", behind a PROXY v1 header" : ""}`, `${formatRange(s.ports)}/${s.protocol}`);

@@ -18,6 +18,32 @@ export interface HostFacts {
   vpsTailnetIPv4?: string;
 }
 
+/** ALPN as nginx's ssl_preread sees it: an XMPP id (XEP-0368), none at all, or anything else (h2, http/1.1, acme-tls/1). */
+export type AlpnClass = "xmpp-client" | "xmpp-server" | "none" | "other";
+/** SNI class: the DNS-only XMPP names, the configured web names, or anything else (including no SNI). */
+export type NameClass = "xmpp" | "web" | "other";
+/** Who may take a route: anyone, or only the web origins (Cloudflare + webOriginExtraAllow; anyone with the lock off). */
+export type RouteSource = "anywhere" | "web-origins";
+
+/** One row of 443's routing: the first row that matches wins; no match is closed unanswered. */
+export interface HttpsRoute {
+  alpn: AlpnClass | "any";
+  names: NameClass | "any";
+  from: RouteSource;
+  homePort: number;
+  /** What listens there at home (PLAN.md). */
+  what: string;
+}
+
+/** One row of 80's routing (nginx http, by Host): the longest path prefix wins; other names are closed (444). */
+export interface HttpRoute {
+  names: Exclude<NameClass, "other">;
+  path: "/" | "/.well-known/acme-challenge/";
+  from: RouteSource;
+  homePort: number;
+  what: string;
+}
+
 export interface EdgeModel {
   config: EdgeConfig;
   /** DNS-only names served by the home XMPP server (SNI/Host class "xmpp"). */
@@ -26,19 +52,17 @@ export interface EdgeModel {
   services: Service[];
   /** The port SSH listens on: 22, or an existing host's own. The ruleset and the firewall open this one. */
   sshPort: number;
-  https: {
-    /** ALPN protocol -> home port (XEP-0368 direct TLS); empty without directTls. */
-    alpn: { protocol: "xmpp-client" | "xmpp-server"; homePort: number }[];
-    xmppNamesHomePort: number;
-    webHomePort: number;
-  };
-  http: { xmppNamesHomePort: number; webHomePort: number };
+  /** Port 443: TLS passed through to home, routed by ALPN and SNI. */
+  https: HttpsRoute[];
+  /** Port 80: plain HTTP proxied to home, routed by Host and path. */
+  http: HttpRoute[];
   /** Sources allowed to reach web names; null = anyone (origin lock off). */
   webOrigins: { ipv4: string[]; ipv6: string[] } | null;
+  /** Per-source connection limits on the served and forwarded ports; only Cloudflare is exempt, on 80/443. */
+  sourceLimits: typeof P.SOURCE_LIMITS & { exempt: { ipv4: readonly string[]; ipv6: readonly string[]; ports: number[] } };
 }
 
 export function buildModel(config: EdgeConfig): EdgeModel {
-  const snikket = config.preset === "snikket";
   const extra = config.webOriginExtraAllow;
   return {
     config,
@@ -46,17 +70,8 @@ export function buildModel(config: EdgeConfig): EdgeModel {
     webNames: config.webHostnames,
     services: planServices(config),
     sshPort: config.existingHost?.port ?? P.SSH_PORT,
-    https: {
-      alpn: config.directTls
-        ? [
-            { protocol: "xmpp-client", homePort: P.HOME_C2S_DIRECT_TLS_PORT },
-            { protocol: "xmpp-server", homePort: P.HOME_S2S_DIRECT_TLS_PORT },
-          ]
-        : [],
-      xmppNamesHomePort: snikket ? P.SNIKKET_HOME_HTTPS_PORT : P.HTTPS_PORT,
-      webHomePort: P.HTTPS_PORT,
-    },
-    http: { xmppNamesHomePort: snikket ? P.SNIKKET_HOME_HTTP_PORT : P.HTTP_PORT, webHomePort: P.HTTP_PORT },
+    https: httpsRoutes(config),
+    http: httpRoutes(config),
     webOrigins:
       config.webOriginLock === "cloudflare"
         ? {
@@ -64,7 +79,58 @@ export function buildModel(config: EdgeConfig): EdgeModel {
             ipv6: [...CLOUDFLARE_IPV6, ...extra.filter((c) => cidrFamily(c) === 6)],
           }
         : null,
+    sourceLimits: { ...P.SOURCE_LIMITS, exempt: { ipv4: CLOUDFLARE_IPV4, ipv6: CLOUDFLARE_IPV6, ports: [P.HTTP_PORT, P.HTTPS_PORT] } },
   };
+}
+
+/** The home XMPP server's own HTTP front: Snikket's web port, or Prosody's mod_http port; never the home web server. */
+function xmppWeb(config: EdgeConfig, tls: boolean): { homePort: number; what: string } {
+  if (config.preset === "snikket") return tls ? { homePort: P.SNIKKET_HOME_HTTPS_PORT, what: "Snikket's web front (HTTPS)" } : { homePort: P.SNIKKET_HOME_HTTP_PORT, what: "Snikket's web front (HTTP)" };
+  return tls ? { homePort: P.PROSODY_HOME_HTTPS_PORT, what: "Prosody's https_ports" } : { homePort: P.PROSODY_HOME_HTTP_PORT, what: "Prosody's http_ports" };
+}
+
+/**
+ * 443. XEP-0368: an XMPP ALPN id wins over the name. An XMPP name without
+ * ALPN is an XMPP client doing direct TLS (browsers and HTTP stacks always
+ * send h2 or http/1.1, ACME's TLS-ALPN-01 sends acme-tls/1), so it goes to the
+ * client direct TLS port; with any other ALPN to the XMPP server's own web
+ * front. Only the configured web names reach the home web server, and only
+ * from the web origins; every other name, or none, is closed.
+ */
+function httpsRoutes(config: EdgeConfig): HttpsRoute[] {
+  const routes: HttpsRoute[] = [];
+  if (config.directTls) {
+    const c2s = { homePort: P.HOME_C2S_DIRECT_TLS_PORT, what: "XMPP client direct TLS (c2s_direct_tls_ports)" };
+    routes.push(
+      { alpn: "xmpp-client", names: "any", from: "anywhere", ...c2s },
+      { alpn: "xmpp-server", names: "any", from: "anywhere", homePort: P.HOME_S2S_DIRECT_TLS_PORT, what: "XMPP server direct TLS (s2s_direct_tls_ports)" },
+      { alpn: "none", names: "xmpp", from: "anywhere", ...c2s },
+    );
+  }
+  routes.push(
+    { alpn: "any", names: "xmpp", from: "anywhere", ...xmppWeb(config, true) },
+    { alpn: "any", names: "web", from: "web-origins", homePort: P.HTTPS_PORT, what: "the home web server (HTTPS)" },
+  );
+  return routes;
+}
+
+/**
+ * 80. XMPP names from anywhere: ACME HTTP-01 challenges to where the home
+ * certificates are made (Snikket answers them itself; with Prosody, the home
+ * web server's webroot, for that path only), the rest to the XMPP web front.
+ */
+function httpRoutes(config: EdgeConfig): HttpRoute[] {
+  const acme = config.preset === "snikket" ? xmppWeb(config, false) : { homePort: P.HTTP_PORT, what: "the home web server, ACME challenges only" };
+  return [
+    { names: "xmpp", path: "/.well-known/acme-challenge/", from: "anywhere", ...acme },
+    { names: "xmpp", path: "/", from: "anywhere", ...xmppWeb(config, false) },
+    { names: "web", path: "/", from: "web-origins", homePort: P.HTTP_PORT, what: "the home web server (HTTP)" },
+  ];
+}
+
+/** Every home port that 80 and 443 route to. */
+export function routedHomePorts(model: EdgeModel): number[] {
+  return [...new Set([...model.https, ...model.http].map((r) => r.homePort))].sort((a, b) => a - b);
 }
 
 export function servicesBy(model: EdgeModel, handler: Service["handler"]): Service[] {

@@ -28,6 +28,14 @@ export const HOME_S2S_DIRECT_TLS_PORT = 5270;
 export const HOME_C2S_PROXY_PROTOCOL_PORT = 15222;
 export const HOME_S2S_PROXY_PROTOCOL_PORT = 15269;
 
+/**
+ * Prosody's own HTTP(S) ports (its defaults http_ports/https_ports): with
+ * preset prosody the XMPP names' HTTP(S) go here, never to the home web server,
+ * so an XMPP name cannot be used to reach the web sites past the origin lock.
+ */
+export const PROSODY_HOME_HTTP_PORT = 5280;
+export const PROSODY_HOME_HTTPS_PORT = 5281;
+
 /** Snikket's file-transfer proxy (XEP-0065, mod_proxy65). */
 export const PROXY65_PORT = 5000;
 
@@ -45,6 +53,25 @@ export const SNIKKET_HOME_HTTPS_PORT = 5443;
  * the VPS. Neither is offered, so neither is opened.
  */
 export const TURN_PORT = 3478;
+
+/**
+ * Per-source limits (nftables, before DNAT) on every TCP/UDP port the edge
+ * serves through nginx or forwards home; a source is one IPv4 address or one
+ * IPv6 /64 (what one customer gets). A household or a carrier NAT with a few
+ * of the server's users opens a few connections each (an XMPP client holds
+ * one or two, a browser up to six per name), so these sit far above use and
+ * far below what exhausts nginx (4096 per worker) or conntrack.
+ */
+export const SOURCE_LIMITS = {
+  /** Concurrent connections (conntrack entries) per source. */
+  connections: 64,
+  /** New connections per second per source, sustained ... */
+  newPerSecond: 20,
+  /** ... after a burst of this many. */
+  newBurst: 100,
+  /** IPv6 sources are counted per prefix of this length. */
+  ipv6PrefixLength: 64,
+} as const;
 
 export const DEFAULT_TURN_RELAY_PORTS = "49152-65535";
 

@@ -1,6 +1,6 @@
 // What the edge needs from the tailnet: the home ports it reaches. The
 // tailnet policy snippet (render/tailscale-acl.ts) grants exactly these.
-import type { EdgeModel } from "./model";
+import { routedHomePorts, type EdgeModel } from "./model";
 import type { PortRange, Protocol } from "./ports";
 
 /** What the edge needs to reach at home: every home port of the model, by protocol. */
@@ -10,8 +10,7 @@ export function homePorts(model: EdgeModel): Record<Protocol, PortRange[]> {
     if (!out[protocol].some((x) => x.from === r.from && x.to === r.to)) out[protocol].push(r);
   };
   for (const s of model.services) if (s.home) add(s.protocol, s.home);
-  for (const a of model.https.alpn) add("tcp", { from: a.homePort, to: a.homePort });
-  for (const p of [model.https.xmppNamesHomePort, model.https.webHomePort, model.http.xmppNamesHomePort, model.http.webHomePort]) add("tcp", { from: p, to: p });
+  for (const p of routedHomePorts(model)) add("tcp", { from: p, to: p });
   for (const list of Object.values(out)) list.sort((a, b) => a.from - b.from);
   return out;
 }

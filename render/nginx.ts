@@ -1,10 +1,13 @@
 // The VPS's complete nginx.conf. One self-contained file (no includes), so
 // `nginx -t -c FILE` checks exactly what will run.
-//   stream 443: ssl_preread routes by ALPN (XEP-0368) first, then by SNI class
-//               (XMPP names -> home XMPP web, anything else -> home web, origin-locked);
+//   stream 443: ssl_preread routes by the model's https table: ALPN class, SNI
+//               class and origin (model/model.ts); unmatched connections are closed;
 //   stream 5222/5269 with clientIp=proxy-protocol: PROXY v1 to dedicated home ports;
-//   http 80:    XMPP names from anywhere (ACME HTTP-01), web names origin-locked.
-import { servicesBy, type EdgeModel, type HostFacts } from "../model/model";
+//   http 80:    the model's http table: XMPP names from anywhere (ACME HTTP-01),
+//               web names origin-locked, other names closed (444).
+// Per-source connection limits live in nftables (render/nftables.ts), which
+// can count IPv6 sources per /64.
+import { servicesBy, type EdgeModel, type HostFacts, type HttpRoute, type HttpsRoute } from "../model/model";
 import { generatedHeader } from "./header";
 
 export const NGINX_CONF_PATH = "/etc/nginx/nginx.conf";
@@ -15,10 +18,6 @@ export const NGINX_REFUSE_SOCKET = "/run/nginx-xmpp-edge-refuse.sock";
 /** Long-lived XMPP sessions sit idle between stanzas; web connections do not mind a long limit. */
 const STREAM_IDLE_TIMEOUT = "1h";
 const CONNECT_TIMEOUT = "10s";
-const PER_SOURCE_CONNECTIONS = 64;
-// Shared-memory zone names are global to nginx: stream and http need their own.
-const STREAM_ZONE = "edge_stream_per_source";
-const HTTP_ZONE = "edge_http_per_source";
 
 const indent = (lines: string[], n = 1) => lines.map((l) => (l ? "    ".repeat(n) + l : l));
 
@@ -40,59 +39,54 @@ function originGeo(model: EdgeModel): string[] {
   ];
 }
 
-/** Per-source connection limit; origin (Cloudflare) addresses are exempt: they carry many users each. */
-function limitZone(zone: string): string[] {
+/** `map` from a name to its class: the XMPP names, the web names, anything else (or no name). */
+function nameClassMap(variable: string, model: EdgeModel): string[] {
   return [
-    "map $edge_from_origin $edge_limit_key {",
-    '    1 "";',
-    "    default $binary_remote_addr;",
+    `map ${variable} $edge_name_class {`,
+    "    hostnames;",
+    ...indent(model.xmppNames.map((n) => `${n} xmpp;`)),
+    ...indent(model.webNames.map((n) => `${n} web;`)),
+    "    default other;",
     "}",
-    `limit_conn_zone $edge_limit_key zone=${zone}:10m;`,
   ];
+}
+
+const upstreamName = (port: number) => `home_port_${port}`;
+
+/** One map key per route: "ALPN-CLASS NAME-CLASS FROM-ORIGIN" (the first matching regex wins). */
+function httpsRouteKey(r: HttpsRoute): string {
+  const alpn = r.alpn === "any" ? "[a-z-]+" : r.alpn;
+  const names = r.names === "any" ? "[a-z]+" : r.names;
+  return `"~^${alpn} ${names} ${r.from === "anywhere" ? "[01]" : "1"}$"`;
 }
 
 function streamBlock(model: EdgeModel, f: HostFacts): string[] {
   const home = f.homeIPv4;
+  const ports = [...new Set(model.https.map((r) => r.homePort))];
   const lines: string[] = [
     "log_format edge '$remote_addr [$time_local] $protocol $server_port sni=\"$ssl_preread_server_name\" alpn=\"$ssl_preread_alpn_protocols\" -> $upstream_addr $status $bytes_sent $bytes_received $session_time';",
     "access_log /var/log/nginx/stream-access.log edge;",
     "",
     ...originGeo(model),
     "",
-    ...limitZone(STREAM_ZONE),
+    ...nameClassMap("$ssl_preread_server_name", model),
     "",
-  ];
-  const upstreams: [string, number][] = [
-    ["home_web_https", model.https.webHomePort],
-    ["home_xmpp_web_https", model.https.xmppNamesHomePort],
-  ];
-  lines.push(
-    "# SNI class: the DNS-only XMPP names go to the home XMPP web front; any other name (or none) is web.",
-    "map $ssl_preread_server_name $edge_sni_class {",
-    "    hostnames;",
-    ...indent(model.xmppNames.map((n) => `${n} xmpp;`)),
-    "    default web;",
+    "# ALPN class: an XMPP id anywhere in the offer (XEP-0368), none at all, or anything else (h2, http/1.1, ...).",
+    "map $ssl_preread_alpn_protocols $edge_alpn_class {",
+    '    "" none;',
+    '    "~(^|,)xmpp-client(,|$)" xmpp-client;',
+    '    "~(^|,)xmpp-server(,|$)" xmpp-server;',
+    "    default other;",
     "}",
     "",
-    'map "$edge_sni_class:$edge_from_origin" $edge_by_name {',
-    '    "~^xmpp:" home_xmpp_web_https;',
-    '    "web:1" home_web_https;',
+    "# The routing table (model/model.ts https): the first matching row wins; anything else is closed.",
+    'map "$edge_alpn_class $edge_name_class $edge_from_origin" $edge_https_upstream {',
+    ...indent(model.https.map((r) => `${httpsRouteKey(r)} ${upstreamName(r.homePort)};`)),
     "    default edge_refuse;",
     "}",
     "",
-  );
-  let upstreamVar = "$edge_by_name";
-  if (model.https.alpn.length > 0) {
-    // XEP-0368: the ALPN id wins over the name; without one, the name decides.
-    lines.push("map $ssl_preread_alpn_protocols $edge_https_upstream {");
-    for (const a of model.https.alpn) {
-      const name = `home_${a.protocol.replace("-", "_")}_direct_tls`;
-      lines.push(`    "~(^|,)${a.protocol}(,|$)" ${name};`);
-      upstreams.push([name, a.homePort]);
-    }
-    lines.push("    default $edge_by_name;", "}", "");
-    upstreamVar = "$edge_https_upstream";
-  }
+  ];
+  const upstreams: [string, number][] = ports.map((p) => [upstreamName(p), p]);
   for (const svc of servicesBy(model, "nginx-stream").filter((s) => s.proxyProtocol)) {
     upstreams.push([`home_${svc.id.replace(/-/g, "_")}_proxy_protocol`, svc.home!.from]);
   }
@@ -111,10 +105,9 @@ function streamBlock(model: EdgeModel, f: HostFacts): string[] {
     ...indent(listen(443, "so_keepalive=on")),
     "    ssl_preread on;",
     "    preread_timeout 10s;",
-    `    proxy_pass ${upstreamVar};`,
+    "    proxy_pass $edge_https_upstream;",
     `    proxy_connect_timeout ${CONNECT_TIMEOUT};`,
     `    proxy_timeout ${STREAM_IDLE_TIMEOUT};`,
-    `    limit_conn ${STREAM_ZONE} ${PER_SOURCE_CONNECTIONS};`,
     "}",
   );
   for (const svc of servicesBy(model, "nginx-stream").filter((s) => s.proxyProtocol)) {
@@ -127,16 +120,31 @@ function streamBlock(model: EdgeModel, f: HostFacts): string[] {
       "    proxy_protocol on;",
       `    proxy_connect_timeout ${CONNECT_TIMEOUT};`,
       `    proxy_timeout ${STREAM_IDLE_TIMEOUT};`,
-      `    limit_conn ${STREAM_ZONE} ${PER_SOURCE_CONNECTIONS};`,
       "}",
     );
   }
   return lines;
 }
 
+/** A server block for one name class on 80: its routes as locations, the origin check for web-origins routes. */
+function httpServer(model: EdgeModel, names: string[], routes: HttpRoute[]): string[] {
+  const locked = model.webOrigins !== null;
+  const lines = ["server {", ...indent(listen(80)), `    server_name ${names.join(" ")};`];
+  for (const r of routes) {
+    lines.push(
+      `    location ${r.path} {`,
+      // No answer at all, as for a name not served here: a 403 would confirm the name is.
+      ...(locked && r.from === "web-origins" ? ["        if ($edge_from_origin = 0) {", "            return 444;", "        }"] : []),
+      `        proxy_pass http://${upstreamName(r.homePort)};`,
+      "    }",
+    );
+  }
+  lines.push("}");
+  return lines;
+}
+
 function httpBlock(model: EdgeModel, f: HostFacts): string[] {
   const home = f.homeIPv4;
-  const proxy = (upstream: string) => ["location / {", `    proxy_pass http://${upstream};`, "}"];
   const lines: string[] = [
     "access_log /var/log/nginx/access.log;",
     "server_tokens off;",
@@ -153,41 +161,21 @@ function httpBlock(model: EdgeModel, f: HostFacts): string[] {
     "",
     ...originGeo(model),
     "",
-    ...limitZone(HTTP_ZONE),
-    `limit_conn ${HTTP_ZONE} ${PER_SOURCE_CONNECTIONS};`,
+  ];
+  for (const port of [...new Set(model.http.map((r) => r.homePort))]) lines.push(`upstream ${upstreamName(port)} {`, `    server ${home}:${port};`, "}");
+  lines.push(
     "",
-    `upstream home_web_http {`,
-    `    server ${home}:${model.http.webHomePort};`,
-    "}",
-    `upstream home_xmpp_web_http {`,
-    `    server ${home}:${model.http.xmppNamesHomePort};`,
-    "}",
-    "",
-    "# Names this edge does not serve are closed without an answer.",
+    "# Names this edge does not serve (or no Host) are closed without an answer.",
     "server {",
     ...indent(listen(80, "default_server")),
     "    server_name _;",
     "    return 444;",
     "}",
-    "",
-    "# XMPP names: reachable from anywhere (ACME HTTP-01 for the home certificates).",
-    "server {",
-    ...indent(listen(80)),
-    `    server_name ${model.xmppNames.join(" ")};`,
-    ...indent(proxy("home_xmpp_web_http")),
-    "}",
-  ];
+  );
+  const byClass = (c: HttpRoute["names"]) => model.http.filter((r) => r.names === c);
+  lines.push("", "# XMPP names: from anywhere (ACME HTTP-01 for the home certificates).", ...httpServer(model, model.xmppNames, byClass("xmpp")));
   if (model.webNames.length > 0) {
-    lines.push(
-      "",
-      "# Web names: through Cloudflare only when the origin lock is on.",
-      "server {",
-      ...indent(listen(80)),
-      `    server_name ${model.webNames.join(" ")};`,
-      ...(model.webOrigins ? ["    if ($edge_from_origin = 0) {", "        return 403;", "    }"] : []),
-      ...indent(proxy("home_web_http")),
-      "}",
-    );
+    lines.push("", "# Web names: through Cloudflare only when the origin lock is on.", ...httpServer(model, model.webNames, byClass("web")));
   }
   return lines;
 }

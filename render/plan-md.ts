@@ -1,7 +1,7 @@
 // PLAN.md: a readable summary of what a deploy would create, for review.
 import { CLOUDFLARE_RANGES_AS_OF } from "../model/cloudflare-ranges";
 import { homeListeners } from "../model/home-listeners";
-import type { EdgeModel, HostFacts } from "../model/model";
+import type { EdgeModel, HostFacts, HttpsRoute, RouteSource } from "../model/model";
 import { formatRange, HTTP_PORT, HTTPS_PORT, type PortRange, type Protocol } from "../model/ports";
 import type { Service } from "../model/services";
 import { PROXIED_TTL, type DnsRecord } from "./dns";
@@ -19,14 +19,9 @@ function table(head: string[], rows: string[][]): string[] {
   return [`| ${head.join(" | ")} |`, `|${head.map(() => "---").join("|")}|`, ...rows.map((r) => `| ${r.map(esc).join(" | ")} |`)];
 }
 
-function homeTarget(model: EdgeModel, id: string, home: string | undefined): string {
-  const m = model;
-  if (id === "https") {
-    const parts = m.https.alpn.map((a) => `ALPN ${a.protocol} → ${a.homePort}`);
-    parts.push(`XMPP names → ${m.https.xmppNamesHomePort}`, `other names → ${m.https.webHomePort}${m.webOrigins ? " (origin-locked)" : ""}`);
-    return parts.join("; ");
-  }
-  if (id === "http") return `XMPP names → ${m.http.xmppNamesHomePort}; web names → ${m.http.webHomePort}${m.webOrigins ? " (origin-locked)" : ""}`;
+function homeTarget(id: string, home: string | undefined): string {
+  if (id === "https") return "by ALPN and name: see 443 and 80 routing";
+  if (id === "http") return "by name and path: see 443 and 80 routing";
   return home ?? "— (served on the VPS)";
 }
 
@@ -38,11 +33,36 @@ function webFront(model: EdgeModel): string {
   return model.webOrigins ? "Cloudflare proxy, records set by you" : "your proxy or CDN, records set by you";
 }
 
+const ALPN_TEXT: Record<HttpsRoute["alpn"], string> = { "xmpp-client": "xmpp-client", "xmpp-server": "xmpp-server", none: "none", other: "other (h2, http/1.1, …)", any: "any other" };
+const NAMES_TEXT: Record<HttpsRoute["names"], string> = { xmpp: "XMPP names", web: "web names", other: "other names, no SNI", any: "any name" };
+
+/** The model's 80/443 routing tables, in their order; what matches no row is closed. */
+function routingTables(model: EdgeModel): string[] {
+  const from = (f: RouteSource) => (f === "anywhere" || model.webOrigins === null ? "anywhere" : "Cloudflare (+ webOriginExtraAllow) only");
+  return [
+    ...table(
+      ["443: ALPN", "name (SNI)", "from", "goes to (home port)"],
+      [
+        ...model.https.map((r) => [ALPN_TEXT[r.alpn], NAMES_TEXT[r.names], from(r.from), `${r.homePort}: ${r.what}`]),
+        ["anything else", "", "", "closed, no answer"],
+      ],
+    ),
+    "",
+    ...table(
+      ["80: name (Host)", "path", "from", "goes to (home port)"],
+      [
+        ...model.http.filter((r) => r.names === "xmpp" || model.webNames.length > 0).map((r) => [NAMES_TEXT[r.names], r.path, from(r.from), `${r.homePort}: ${r.what}`]),
+        ["anything else", "", "", "closed, no answer (444)"],
+      ],
+    ),
+  ];
+}
+
 /** The traffic diagram, drawn from the services: only the paths this stack has. */
 function trafficDiagram(model: EdgeModel): string[] {
   const c = model.config;
   const ports = (pick: (s: Service) => boolean) => model.services.filter(pick).map((s) => portLabel(s.protocol, s.ports));
-  const xmppPorts = [...(model.https.alpn.length ? [`${HTTPS_PORT}/tcp ALPN`] : []), ...ports((s) => s.id === "xmpp-c2s" || s.id === "xmpp-s2s")];
+  const xmppPorts = [...(c.directTls ? [`${HTTPS_PORT}/tcp ALPN`] : []), ...ports((s) => s.id === "xmpp-c2s" || s.id === "xmpp-s2s")];
   const dnat = ports((s) => s.handler === "nftables");
   const proxied = model.services.some((s) => s.proxyProtocol);
   return [
@@ -149,8 +169,12 @@ export function renderPlanMd(model: EdgeModel, facts: HostFacts, records: DnsRec
     "",
     ...table(
       ["port", "proto", "handled by", "goes to (home port)", "purpose"],
-      model.services.map((s) => [formatRange(s.ports), s.protocol, HANDLER_TEXT[s.handler], homeTarget(model, s.id, s.home && formatRange(s.home)), s.purpose]),
+      model.services.map((s) => [formatRange(s.ports), s.protocol, HANDLER_TEXT[s.handler], homeTarget(s.id, s.home && formatRange(s.home)), s.purpose]),
     ),
+    "",
+    "## 443 and 80 routing",
+    "",
+    ...routingTables(model),
     "",
     `SSH: ${c.ssh.mode === "tailnet" ? "closed on the public addresses; deploys go over the tailnet" : `from ${c.ssh.from.join(", ")}`}. Cloudflare ranges as of ${CLOUDFLARE_RANGES_AS_OF}.`,
     "",

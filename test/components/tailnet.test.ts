@@ -72,8 +72,10 @@ test("Headscale: no Tailscale resource and no lookup; the configured key joins, 
   expect(userData).toContain("hskey-auth-config");
   expect(userData).toContain("--login-server=https://hs.example.com");
   expect(run.outputs.vpsTailnetIPv4).toBe("unknown");
-  // Without the VPS's address the snippet falls back to trusting the tailnet range.
-  expect((run.outputs.homeSnippets as Record<string, string>)["nginx-realip.conf"]).toContain("set_real_ip_from 100.64.0.0/10;");
+  // Without the VPS's address no tailnet address is trusted (any tailnet node could write the header).
+  const realIp = (run.outputs.homeSnippets as Record<string, string>)["nginx-realip.conf"];
+  expect(realIp).not.toMatch(/^set_real_ip_from 100\./m);
+  expect(realIp).toContain("# set_real_ip_from <the VPS's tailnet address");
   expect(JSON.parse(run.outputs.tailscaleAclSnippet as string).tagOwners).toBeUndefined();
 });
 

@@ -3,48 +3,60 @@ import { FACTS, model } from "../fixtures";
 
 const conf = (o: Record<string, unknown> = {}) => renderNginxConf(model(o), FACTS);
 
-test("443: ALPN routes to the home direct TLS ports, before the name", () => {
+/** The 443 routing map's rows, "KEY UPSTREAM", in order. */
+function routes(c: string): string[] {
+  const m = /map "\$edge_alpn_class \$edge_name_class \$edge_from_origin" \$edge_https_upstream \{\n([\s\S]*?)\n\s*\}/.exec(c);
+  return m![1].split("\n").map((l) => l.trim());
+}
+
+test("443: XMPP ALPN ids first, then XMPP names without ALPN to 5223 (#19), with other ALPN to the XMPP web front, web names from the origin; the rest closed", () => {
   const c = conf();
-  expect(c).toContain('"~(^|,)xmpp-client(,|$)" home_xmpp_client_direct_tls;');
-  expect(c).toContain('"~(^|,)xmpp-server(,|$)" home_xmpp_server_direct_tls;');
-  expect(c).toMatch(/upstream home_xmpp_client_direct_tls \{\n\s+server 100\.101\.102\.103:5223;/);
-  expect(c).toMatch(/upstream home_xmpp_server_direct_tls \{\n\s+server 100\.101\.102\.103:5270;/);
-  expect(c).toContain("default $edge_by_name;");
+  expect(routes(c)).toEqual([
+    '"~^xmpp-client [a-z]+ [01]$" home_port_5223;',
+    '"~^xmpp-server [a-z]+ [01]$" home_port_5270;',
+    '"~^none xmpp [01]$" home_port_5223;',
+    '"~^[a-z-]+ xmpp [01]$" home_port_5443;',
+    '"~^[a-z-]+ web 1$" home_port_443;',
+    "default edge_refuse;",
+  ]);
+  expect(c).toMatch(/map \$ssl_preread_alpn_protocols \$edge_alpn_class \{\n\s+"" none;\n\s+"~\(\^\|,\)xmpp-client\(,\|\$\)" xmpp-client;\n\s+"~\(\^\|,\)xmpp-server\(,\|\$\)" xmpp-server;\n\s+default other;/);
+  expect(c).toMatch(/upstream home_port_5223 \{\n\s+server 100\.101\.102\.103:5223;/);
   expect(c).toContain("proxy_pass $edge_https_upstream;");
 });
 
-test("443: Snikket names go to Snikket's web port, other names to home 443 only from the origin", () => {
+test("names: XMPP names and web names by class, anything else (or no SNI) is 'other', which no row takes", () => {
   const c = conf();
   for (const n of ["chat.example.com", "groups.chat.example.com", "share.chat.example.com"]) expect(c).toContain(`${n} xmpp;`);
-  expect(c).toMatch(/upstream home_xmpp_web_https \{\n\s+server 100\.101\.102\.103:5443;/);
-  expect(c).toMatch(/upstream home_web_https \{\n\s+server 100\.101\.102\.103:443;/);
-  expect(c).toContain('"web:1" home_web_https;');
-  expect(c).toContain("default edge_refuse;");
+  expect(c).toContain("www.example.com web;");
+  expect(c).toMatch(/www\.example\.com web;\n\s+default other;/);
+  expect(routes(c).join("\n")).not.toContain("other");
   expect(c).toContain("173.245.48.0/20 1;");
   expect(c).toContain("2606:4700::/32 1;");
 });
 
-test("origin lock off: every source counts as origin", () => {
+test("origin lock off: every source counts as origin; 80 has no origin check", () => {
   const c = conf({ webOriginLock: "off" });
   expect(c).not.toContain("173.245.48.0/20");
   expect(c).toMatch(/geo \$edge_from_origin \{\n\s+default 1;\n\s+\}/);
   expect(c).not.toContain("return 403;");
+  expect(c).not.toContain("$edge_from_origin = 0");
 });
 
 test("webOriginExtraAllow joins the lock", () => {
   expect(conf({ webOriginExtraAllow: ["198.51.100.0/24", "2001:db8:cf::/48"] })).toMatch(/198\.51\.100\.0\/24 1;[\s\S]*2001:db8:cf::\/48 1;/);
 });
 
-test("directTls off: no ALPN routing, the name decides", () => {
+test("directTls off: no ALPN routing, XMPP names go to the XMPP web front whatever the ALPN", () => {
   const c = conf({ directTls: false });
-  expect(c).not.toContain("xmpp-client");
-  expect(c).toContain("proxy_pass $edge_by_name;");
+  expect(routes(c)).toEqual(['"~^[a-z-]+ xmpp [01]$" home_port_5443;', '"~^[a-z-]+ web 1$" home_port_443;', "default edge_refuse;"]);
+  expect(c).not.toContain("home_port_5223");
 });
 
-test("prosody preset: XMPP names go to home 443/80", () => {
+test("prosody preset: XMPP names go to Prosody's own HTTP ports, never the web server's (origin-lock bypass)", () => {
   const c = conf({ preset: "prosody" });
-  expect(c).toMatch(/upstream home_xmpp_web_https \{\n\s+server 100\.101\.102\.103:443;/);
-  expect(c).toMatch(/upstream home_xmpp_web_http \{\n\s+server 100\.101\.102\.103:80;/);
+  expect(routes(c)).toContain('"~^[a-z-]+ xmpp [01]$" home_port_5281;');
+  expect(routes(c).filter((r) => r.includes("xmpp [01]")).join("\n")).not.toContain("home_port_443");
+  expect(c).toMatch(/server_name chat\.example\.com;\n\s+location \/\.well-known\/acme-challenge\/ \{\n\s+proxy_pass http:\/\/home_port_80;\n\s+\}\n\s+location \/ \{\n\s+proxy_pass http:\/\/home_port_5280;/);
   expect(c).not.toContain("groups.chat.example.com");
 });
 
@@ -56,22 +68,21 @@ test("proxy-protocol: nginx listens on 5222/5269 and sends PROXY v1 to the dedic
   expect(conf()).not.toContain("proxy_protocol on;");
 });
 
-test("80: XMPP names open to all (ACME), web names locked, unknown names closed", () => {
+test("80: XMPP names open to all (ACME), web names closed (444, not 403) outside the origin, unknown names closed", () => {
   const c = conf();
-  expect(c).toMatch(/server_name chat\.example\.com groups\.chat\.example\.com share\.chat\.example\.com;\n\s+location \/ \{\n\s+proxy_pass http:\/\/home_xmpp_web_http;/);
-  expect(c).toMatch(/server_name www\.example\.com;\n\s+if \(\$edge_from_origin = 0\) \{\n\s+return 403;/);
+  expect(c).toMatch(/server_name chat\.example\.com groups\.chat\.example\.com share\.chat\.example\.com;\n\s+location \/\.well-known\/acme-challenge\/ \{\n\s+proxy_pass http:\/\/home_port_5080;\n\s+\}\n\s+location \/ \{\n\s+proxy_pass http:\/\/home_port_5080;/);
+  expect(c).toMatch(/server_name www\.example\.com;\n\s+location \/ \{\n\s+if \(\$edge_from_origin = 0\) \{\n\s+return 444;/);
+  expect(c).not.toContain("return 403;");
   expect(c).toMatch(/listen 80 default_server;\n\s+listen \[::\]:80 default_server;\n\s+server_name _;\n\s+return 444;/);
 });
 
-test("IPv4 and IPv6 listeners, timeouts and per-source limits with the origin exempt", () => {
+test("IPv4 and IPv6 listeners and timeouts; per-source limits are nftables', not nginx's", () => {
   const c = conf();
   expect(c).toContain("listen 443 so_keepalive=on;");
   expect(c).toContain("listen [::]:443 so_keepalive=on;");
   expect(c).toContain("proxy_timeout 1h;");
   expect(c).toContain("proxy_connect_timeout 10s;");
-  expect(c).toMatch(/map \$edge_from_origin \$edge_limit_key \{\n\s+1 "";\n\s+default \$binary_remote_addr;/);
-  expect(c).toContain("limit_conn edge_stream_per_source 64;");
-  expect(c).toContain("limit_conn edge_http_per_source 64;");
+  expect(c).not.toContain("limit_conn");
 });
 
 test("self-contained: loads the stream module itself, includes nothing", () => {

@@ -84,19 +84,23 @@ test("PLAN.md: what the home server must serve, from the model, with the home/ s
   };
   const snikket = section({});
   for (const row of [
-    "| 5223 | tcp | XMPP direct TLS (clients, XEP-0368) | 443/tcp, ALPN xmpp-client |",
-    "| 5270 | tcp | XMPP direct TLS (servers, XEP-0368) | 443/tcp, ALPN xmpp-server |",
-    "| 5080 | tcp | HTTP for the XMPP names (ACME HTTP-01) | 80/tcp, Host an XMPP name |",
-    "| 5443 | tcp | HTTPS for the XMPP names | 443/tcp, SNI an XMPP name |",
+    "| 5223 | tcp | XMPP client direct TLS (c2s_direct_tls_ports) | 443/tcp, ALPN xmpp-client; 443/tcp, ALPN none, SNI an XMPP name |",
+    "| 5270 | tcp | XMPP server direct TLS (s2s_direct_tls_ports) | 443/tcp, ALPN xmpp-server |",
+    "| 5080 | tcp | Snikket's web front (HTTP) | 80/tcp, Host an XMPP name |",
+    "| 5443 | tcp | Snikket's web front (HTTPS) | 443/tcp, SNI an XMPP name |",
+    "| 443 | tcp | the home web server (HTTPS) | 443/tcp, SNI a web name |",
     "| 5000 | tcp | Snikket file-transfer proxy (XEP-0065) | 5000/tcp |",
   ]) expect(snikket).toContain(row);
   expect(snikket).toContain("`home/`");
   expect(snikket).toContain("`snikket.conf`");
   expect(snikket).toContain("tailscaleAclSnippet");
-  // Prosody with PROXY protocol and no direct TLS: the dedicated PROXY ports, no Snikket ports, 443 serving both name classes.
+  // Prosody with PROXY protocol and no direct TLS: the dedicated PROXY ports, no Snikket ports; the XMPP names'
+  // HTTP(S) at Prosody's own ports, never the web server's (only their ACME challenges).
   const prosody = section({ preset: "prosody", clientIp: "proxy-protocol", directTls: false });
   expect(prosody).toContain("| 15222 | tcp | XMPP client connections (STARTTLS), behind a PROXY v1 header | 5222/tcp |");
-  expect(prosody).toContain("| 443 | tcp | HTTPS for the XMPP names; HTTPS for the web names | 443/tcp, SNI an XMPP name; 443/tcp, other SNI |");
+  expect(prosody).toContain("| 443 | tcp | the home web server (HTTPS) | 443/tcp, SNI a web name |");
+  expect(prosody).toContain("| 5281 | tcp | Prosody's https_ports | 443/tcp, SNI an XMPP name |");
+  expect(prosody).toContain("| 80 | tcp | the home web server, ACME challenges only; the home web server (HTTP) | 80/tcp, Host an XMPP name, path /.well-known/acme-challenge/; 80/tcp, Host a web name |");
   for (const absent of ["5223", "5270", "5080", "5443", "5000", "snikket.conf", "| 5222 |"]) expect(prosody).not.toContain(absent);
 });
 

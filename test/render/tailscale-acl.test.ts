@@ -19,7 +19,7 @@ describe("ACL snippet", () => {
 
   test("follows the model: proxy-protocol ports, no direct TLS, prosody; TURN is never a home port", () => {
     const m = model({ clientIp: "proxy-protocol", directTls: false, preset: "prosody" });
-    expect(homePorts(m)).toEqual({ tcp: [80, 443, 15222, 15269].map((p) => ({ from: p, to: p })), udp: [] });
+    expect(homePorts(m)).toEqual({ tcp: [80, 443, 5280, 5281, 15222, 15269].map((p) => ({ from: p, to: p })), udp: [] });
   });
 
   test('with sshAllowFrom ["tailnet"] only tailscaleSshFrom may SSH to the edge (default: the admins)', () => {
