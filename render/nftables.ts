@@ -8,6 +8,7 @@ import { formatRange, TAILSCALE_UDP_PORT, type PortRange } from "../model/ports"
 import { METADATA_IPV4, RELAY_DENIED_IPV4, RELAY_DENIED_IPV6 } from "../model/relay-peers";
 import type { Service } from "../model/services";
 import { generatedHeader } from "./header";
+import { renderSourceLimits } from "./source-limits";
 
 export const NFT_TABLE = "xmpp_edge";
 export const NFT_FAMILY = "inet";
@@ -76,13 +77,15 @@ export function renderNftables(model: EdgeModel, facts: HostFacts): string {
   const chain = (name: string, hook: string, body: string[]) => [`    chain ${name} {`, `        ${hook}`, ...body.map((l) => `        ${l}`), "    }"];
 
   return [
-    generatedHeader("#", `nftables table ${NFT_FAMILY} ${NFT_TABLE}: input filter, DNAT of forwarded ports to home, masquerade onto the tailnet.`),
+    generatedHeader("#", `nftables table ${NFT_FAMILY} ${NFT_TABLE}: per-source limits, input filter, DNAT of forwarded ports to home, masquerade onto the tailnet.`),
     "# Loading this file replaces only our table, atomically; other tables (tailscaled's) are untouched.",
     `table ${NFT_FAMILY} ${NFT_TABLE}`,
     `delete table ${NFT_FAMILY} ${NFT_TABLE}`,
     `table ${NFT_FAMILY} ${NFT_TABLE} {`,
     ...set("ssh_allow_v4", "ipv4_addr", ssh4),
     ...set("ssh_allow_v6", "ipv6_addr", ssh6),
+    "",
+    ...renderSourceLimits(model, TAILNET_INTERFACE),
     "",
     ...chain("input", "type filter hook input priority filter; policy drop;", input),
     "",

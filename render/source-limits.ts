@@ -1,0 +1,71 @@
+// The per-source limits of the edge's nftables table (finding: limits that
+// vanished with the origin lock off, and IPv6 counted per address): one base
+// chain in prerouting, after conntrack and before DNAT, so it sees the public
+// port for nginx's ports and the forwarded ones alike. A source is an IPv4
+// address or an IPv6 /64; only Cloudflare's ranges are exempt, on 80/443.
+// Over the limit a new connection is dropped (the client's SYN retry comes
+// back when the source is under it again).
+import { servicesBy, type EdgeModel } from "../model/model";
+import { formatRange } from "../model/ports";
+import type { Service } from "../model/services";
+
+export const SOURCE_LIMITS_CHAIN = "source_limits";
+/** mangle (-150): after conntrack (-200), before the DNAT of chain prerouting (dstnat, -100). */
+const PRIORITY = "mangle";
+/** Dynamic sets hold one element per source; a flood from more sources than this is limited by the others. */
+const SET_SIZE = 65536;
+
+/** The ports whose sources are limited: nginx's and the forwarded ones (coturn has its own quotas). */
+export function limitedServices(model: EdgeModel): Service[] {
+  return [...servicesBy(model, "nginx-http"), ...servicesBy(model, "nginx-stream"), ...servicesBy(model, "nftables")];
+}
+
+function ipv6Mask(prefixLength: number): string {
+  const groups = Array.from({ length: 8 }, (_, i) => {
+    const bits = Math.max(0, Math.min(16, prefixLength - 16 * i));
+    return ((0xffff << (16 - bits)) & 0xffff).toString(16);
+  });
+  return groups.join(":").replace(/(^|:)0(:0)+$/, "::");
+}
+
+/** Sets and the chain, indented for the table body. */
+export function renderSourceLimits(model: EdgeModel, tailnetInterface: string): string[] {
+  const l = model.sourceLimits;
+  const services = limitedServices(model);
+  const v6 = `ip6 saddr and ${ipv6Mask(l.ipv6PrefixLength)}`;
+  const set = (name: string, type: string, extra: string, elements?: readonly string[]) => [
+    `    set ${name} {`,
+    `        type ${type}; ${extra}`,
+    ...(elements ? [`        elements = { ${elements.join(", ")} }`] : []),
+    "    }",
+  ];
+  const exemptPorts = `tcp dport { ${l.exempt.ports.join(", ")} }`;
+  const rate = `limit rate over ${l.newPerSecond}/second burst ${l.newBurst} packets`;
+  const count = `ct count over ${l.connections}`;
+  const body = [
+    "ct state != new return",
+    `iifname "${tailnetInterface}" return`,
+    "fib daddr type != local return",
+    "meta l4proto . th dport != @limited_ports return",
+    `ip saddr @limit_exempt_v4 ${exemptPorts} return comment "Cloudflare: many visitors per address"`,
+    `ip6 saddr @limit_exempt_v6 ${exemptPorts} return comment "Cloudflare: many visitors per address"`,
+    `update @new_conn_v4 { ip saddr ${rate} } counter drop comment "new connections per source"`,
+    `update @new_conn_v6 { ${v6} ${rate} } counter drop comment "new connections per source /${l.ipv6PrefixLength}"`,
+    `add @conn_v4 { ip saddr ${count} } counter drop comment "connections per source"`,
+    `add @conn_v6 { ${v6} ${count} } counter drop comment "connections per source /${l.ipv6PrefixLength}"`,
+  ];
+  return [
+    ...set("limited_ports", "inet_proto . inet_service", "flags interval;", services.map((s) => `${s.protocol} . ${formatRange(s.ports)}`)),
+    ...set("limit_exempt_v4", "ipv4_addr", "flags interval;", l.exempt.ipv4),
+    ...set("limit_exempt_v6", "ipv6_addr", "flags interval;", l.exempt.ipv6),
+    ...set("new_conn_v4", "ipv4_addr", `size ${SET_SIZE}; flags dynamic,timeout; timeout 1m;`),
+    ...set("new_conn_v6", "ipv6_addr", `size ${SET_SIZE}; flags dynamic,timeout; timeout 1m;`),
+    ...set("conn_v4", "ipv4_addr", `size ${SET_SIZE}; flags dynamic;`),
+    ...set("conn_v6", "ipv6_addr", `size ${SET_SIZE}; flags dynamic;`),
+    "",
+    `    chain ${SOURCE_LIMITS_CHAIN} {`,
+    `        type filter hook prerouting priority ${PRIORITY}; policy accept;`,
+    ...body.map((b) => `        ${b}`),
+    "    }",
+  ];
+}

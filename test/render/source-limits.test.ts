@@ -1,0 +1,37 @@
+import { renderNftables } from "../../render/nftables";
+import { FACTS, model } from "../fixtures";
+
+const chain = (o: Record<string, unknown> = {}) => {
+  const r = renderNftables(model(o), FACTS);
+  return /chain source_limits \{\n([\s\S]*?)\n\s+\}/.exec(r)![1];
+};
+
+test("per-source limits before DNAT, on nginx's and the forwarded ports, TURN left to coturn", () => {
+  const r = renderNftables(model({ extraForwards: [{ port: "7000-7002", protocol: "tcp" }, { port: 6473, protocol: "udp" }] }), FACTS);
+  expect(r).toContain("elements = { tcp . 80, tcp . 443, tcp . 5222, tcp . 5269, tcp . 5000, tcp . 7000-7002, udp . 6473 }");
+  expect(/set limited_ports \{[^}]*\}/.exec(r)![0]).not.toContain("3478");
+  const c = chain();
+  expect(c).toMatch(/type filter hook prerouting priority mangle; policy accept;/);
+  expect(c).toContain("update @new_conn_v4 { ip saddr limit rate over 20/second burst 100 packets } counter drop");
+  expect(c).toContain("add @conn_v4 { ip saddr ct count over 64 } counter drop");
+});
+
+test("IPv6 sources are counted per /64, not per address", () => {
+  const c = chain();
+  expect(c).toContain("update @new_conn_v6 { ip6 saddr and ffff:ffff:ffff:ffff:: limit rate over");
+  expect(c).toContain("add @conn_v6 { ip6 saddr and ffff:ffff:ffff:ffff:: ct count over 64 }");
+});
+
+test("the limits stay with the origin lock off; only Cloudflare is exempt, and only on 80/443", () => {
+  for (const o of [{}, { webOriginLock: "off" }, { webOriginExtraAllow: ["198.51.100.0/24"] }]) {
+    const r = renderNftables(model(o), FACTS);
+    expect(chain(o)).toContain("ct count over 64");
+    expect(chain(o)).toContain('ip saddr @limit_exempt_v4 tcp dport { 80, 443 } return');
+    expect(r).toMatch(/set limit_exempt_v4 \{\n\s+type ipv4_addr; flags interval;\n\s+elements = \{ 173\.245\.48\.0\/20,/);
+    expect(r).not.toContain("198.51.100.0/24");
+  }
+});
+
+test("the tailnet and traffic not addressed to the VPS are not limited", () => {
+  expect(chain()).toMatch(/ct state != new return\n\s+iifname "tailscale0" return\n\s+fib daddr type != local return/);
+});
