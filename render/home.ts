@@ -3,7 +3,6 @@
 import { CLOUDFLARE_IPV4, CLOUDFLARE_IPV6 } from "../model/cloudflare-ranges";
 import type { EdgeModel, HostFacts } from "../model/model";
 import * as P from "../model/ports";
-import { TAILNET_IPV4_RANGE } from "../model/net";
 
 export interface HomeSnippets {
   "prosody.cfg.lua": string;
@@ -29,13 +28,15 @@ function prosody(model: EdgeModel, facts: HostFacts, turnSecret: string | undefi
     );
   }
   if (c.clientIp === "proxy-protocol") {
-    const trusted = facts.vpsTailnetIPv4 ?? TAILNET_IPV4_RANGE;
     modules.push("net_proxy");
     lines.push(
       "-- clientIp = proxy-protocol: the edge's nginx sends a PROXY v1 header on these ports.",
       "-- mod_net_proxy is a community module (not in Debian's prosody-modules package).",
       `proxy_port_mappings = { [${P.HOME_C2S_PROXY_PROTOCOL_PORT}] = "c2s", [${P.HOME_S2S_PROXY_PROTOCOL_PORT}] = "s2s" }`,
-      `proxy_trusted_proxies = { "${trusted}" }${facts.vpsTailnetIPv4 ? "" : " -- replace by the VPS's tailnet address (tailscale ip -4 on the VPS)"}`,
+      // Exactly the edge: any other tailnet node could claim any client address. Unknown: trust none (fail closed).
+      facts.vpsTailnetIPv4
+        ? `proxy_trusted_proxies = { "${facts.vpsTailnetIPv4}" }`
+        : `proxy_trusted_proxies = { } -- add the VPS's tailnet address: the vpsTailnetIPv4 output, or tailscale ip -4 on the VPS`,
       "",
     );
   }
@@ -70,23 +71,40 @@ function snikket(model: EdgeModel, turnSecret: string | undefined): string {
   return lines.join("\n") + "\n";
 }
 
-function nginxRealIp(facts: HostFacts): string {
-  const trusted = [facts.vpsTailnetIPv4 ?? TAILNET_IPV4_RANGE, ...CLOUDFLARE_IPV4, ...CLOUDFLARE_IPV6];
-  return [
+/**
+ * X-Forwarded-For is only as good as the hop that wrote it. On 80 the edge
+ * appends the address it saw; on 443 it passes TLS through, so the header is
+ * whatever the connecting party wrote: Cloudflare (and webOriginExtraAllow)
+ * with the origin lock on, anyone with it off. So the edge is trusted only
+ * with the lock on, and only by its exact tailnet address (another tailnet
+ * node could write anything); the XMPP web front, reached on 443 from
+ * anywhere, must not take this snippet.
+ */
+function nginxRealIp(model: EdgeModel, facts: HostFacts): string {
+  const head = [
     header("#"),
-    "# For the home web server's http {} block: web names arrive through Cloudflare and the edge,",
-    "# which both append to X-Forwarded-For; trust exactly those hops to recover the visitor's address.",
-    ...trusted.map((t) => `set_real_ip_from ${t};`),
-    "real_ip_header X-Forwarded-For;",
-    "real_ip_recursive on;",
-    "",
-  ].join("\n");
+    "# For the home web server's http {} block (the web names' server blocks only, never the XMPP",
+    "# server's web front): web names arrive through Cloudflare and the edge, which both append to",
+    "# X-Forwarded-For; trust exactly those hops to recover the visitor's address.",
+  ];
+  if (model.webOrigins === null) {
+    return [
+      ...head,
+      "# webOriginLock is off: on 443 the edge passes anyone's TLS through, so X-Forwarded-For may be",
+      "# written by the visitor. No hop is trusted; the visitor's address is not recoverable here.",
+      "",
+    ].join("\n");
+  }
+  const edge = facts.vpsTailnetIPv4
+    ? [`set_real_ip_from ${facts.vpsTailnetIPv4};`]
+    : ["# set_real_ip_from <the VPS's tailnet address: the vpsTailnetIPv4 output, or tailscale ip -4 on the VPS>;"];
+  return [...head, ...edge, ...[...CLOUDFLARE_IPV4, ...CLOUDFLARE_IPV6].map((t) => `set_real_ip_from ${t};`), "real_ip_header X-Forwarded-For;", "real_ip_recursive on;", ""].join("\n");
 }
 
 export function renderHomeSnippets(model: EdgeModel, facts: HostFacts, turnSecret: string | undefined): HomeSnippets {
   const out: HomeSnippets = {
     "prosody.cfg.lua": prosody(model, facts, turnSecret),
-    "nginx-realip.conf": nginxRealIp(facts),
+    "nginx-realip.conf": nginxRealIp(model, facts),
   };
   if (model.config.preset === "snikket") out["snikket.conf"] = snikket(model, turnSecret);
   return out;

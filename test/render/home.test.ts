@@ -21,6 +21,11 @@ test("Prosody with proxy-protocol: mod_net_proxy mappings and the VPS as trusted
   const s = renderHomeSnippets(model({ clientIp: "proxy-protocol" }), FACTS, "x")["prosody.cfg.lua"];
   expect(s).toContain('proxy_port_mappings = { [15222] = "c2s", [15269] = "s2s" }');
   expect(s).toContain('proxy_trusted_proxies = { "100.64.0.1" }');
+  // The VPS's address unknown: trust none, never the whole tailnet range.
+  const { vpsTailnetIPv4: _, ...unknown } = FACTS;
+  const u = renderHomeSnippets(model({ clientIp: "proxy-protocol" }), unknown, "x")["prosody.cfg.lua"];
+  expect(u).toMatch(/^proxy_trusted_proxies = \{ \} -- add the VPS's tailnet address/m);
+  expect(u).not.toContain("100.64.0.0/10");
   expect(s).toContain('-- Add to your modules_enabled: "net_proxy", "turn_external"\n');
 });
 
@@ -39,4 +44,14 @@ test("home nginx trusts the VPS and Cloudflare for the client address", () => {
   expect(s).toContain("set_real_ip_from 100.64.0.1;");
   expect(s).toContain("set_real_ip_from 173.245.48.0/20;");
   expect(s).toContain("real_ip_recursive on;");
+});
+
+test("home nginx: the edge's exact address only; unknown -> not trusted; lock off -> no hop trusted (443 passes the client's header)", () => {
+  const { vpsTailnetIPv4: _, ...unknown } = FACTS;
+  const u = renderHomeSnippets(model(), unknown, "x")["nginx-realip.conf"];
+  expect(u).not.toMatch(/^set_real_ip_from 100\./m);
+  expect(u).toContain("set_real_ip_from 173.245.48.0/20;");
+  const off = renderHomeSnippets(model({ webOriginLock: "off" }), FACTS, "x")["nginx-realip.conf"];
+  expect(off).not.toMatch(/^set_real_ip_from/m);
+  expect(off).toContain("webOriginLock is off");
 });
