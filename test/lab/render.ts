@@ -21,6 +21,10 @@
 //   turn-guard   the output chain's jump to turn_relay_guard (coturn's uid)
 //   tailnet      the input chain accepts all of tailscale0 again
 //   metadata     the output chain's rule keeping 169.254.169.254 to root
+//   web          every name on 80/443 to the home web server from anywhere
+//                (the origin lock off, XMPP and unknown names included), no
+//                chain source_limits, an input chain that accepts everything
+//   proxy-protocol  nginx sends no PROXY header of its own
 // Each must change the file it names, or render.ts fails: a weakening that
 // no longer matches the renderer would make the check unable to fail.
 import * as fs from "node:fs";
@@ -33,12 +37,15 @@ import { renderHomeSnippets } from "../../render/home";
 import { NGINX_CONF_PATH } from "../../render/nginx";
 import { COTURN_CONF_PATH } from "../../render/coturn";
 import { NFT_RULESET_PATH, TAILNET_INTERFACE } from "../../render/nftables";
+import { SOURCE_LIMITS_CHAIN } from "../../render/source-limits";
+import type { EdgeModel, HttpRoute, HttpsRoute } from "../../model/model";
+import { HTTP_PORT, HTTPS_PORT } from "../../model/ports";
 import { makePlan } from "../../render/plan";
 import { CONFIRM_COMMAND, PUSH_COMMAND, REMOVE_COMMAND, renderPushScript } from "../../render/push";
 import { renderAclSnippet } from "../../render/tailscale-acl";
 
 const USAGE =
-  "usage: tsx test/lab/render.ts --config FILE --out DIR --vps-ipv4 A --vps-ipv6 A --vps-tailnet-ipv4 A --turn-secret S [--confirm-timeout N] [--set KEY=JSON]... [--break nginx|nft]";
+  "usage: tsx test/lab/render.ts --config FILE --out DIR --vps-ipv4 A --vps-ipv6 A --vps-tailnet-ipv4 A --turn-secret S [--confirm-timeout N] [--set KEY=JSON]... [--break nginx|nft] [--weaken LIST]";
 
 const { values } = parseArgs({
   options: {
@@ -75,8 +82,35 @@ for (const s of values.set ?? []) {
 
 const plan = makePlan(raw, { vpsIPv4: values["vps-ipv4"], vpsIPv6: values["vps-ipv6"] });
 const facts = { ...plan.facts, vpsTailnetIPv4: values["vps-tailnet-ipv4"] };
-const bundle: Bundle = { ...renderVpsBundle(plan.model, facts, values["turn-secret"]) };
 const notes: string[] = [];
+const weakenings = values.weaken ? values.weaken.split(",") : [];
+let edge: EdgeModel = plan.model;
+if (weakenings.includes("web")) {
+  // The routing as it was before the fix for the prosody preset, with the lock off.
+  const https: HttpsRoute[] = [
+    ...edge.https.filter((r) => r.alpn === "xmpp-client" || r.alpn === "xmpp-server"),
+    { alpn: "any", names: "any", from: "anywhere", homePort: HTTPS_PORT, what: "weakened: the home web server" },
+  ];
+  const http: HttpRoute[] = (["xmpp", "web"] as const).map((names) => ({ names, path: "/", from: "anywhere", homePort: HTTP_PORT, what: "weakened: the home web server" }));
+  edge = { ...edge, https, http, webOrigins: null };
+  notes.push("weakened: every name on 80/443 to the home web server from anywhere");
+}
+const bundle: Bundle = { ...renderVpsBundle(edge, facts, values["turn-secret"]) };
+if (weakenings.includes("web")) {
+  const nginx = bundle[NGINX_CONF_PATH].content;
+  const nft = bundle[NFT_RULESET_PATH].content;
+  const weakNginx = nginx.replace(/(listen \[::\]:80 default_server;\n\s+server_name _;\n\s+)return 444;/, `$1location / { proxy_pass http://home_port_${HTTP_PORT}; }`);
+  const weakNft = nft
+    .replace(new RegExp(`\\n    chain ${SOURCE_LIMITS_CHAIN} \\{[\\s\\S]*?\\n    \\}\\n`), "\n")
+    .replace("type filter hook input priority filter; policy drop;", "type filter hook input priority filter; policy accept;");
+  if (weakNginx === nginx || weakNft.includes(SOURCE_LIMITS_CHAIN) || !weakNft.includes("input priority filter; policy accept;")) {
+    process.stderr.write("--weaken web: the rendered files no longer look as expected; update test/lab/render.ts\n");
+    process.exit(1);
+  }
+  bundle[NGINX_CONF_PATH] = { ...bundle[NGINX_CONF_PATH], content: weakNginx };
+  bundle[NFT_RULESET_PATH] = { ...bundle[NFT_RULESET_PATH], content: weakNft };
+  notes.push("weakened: unknown names on 80 proxied, no chain source_limits, input policy accept");
+}
 
 if (values.break === "nginx") {
   // A directive nginx does not know: `nginx -t` must reject the bundle.
@@ -95,11 +129,13 @@ const WEAKENINGS: Record<string, { file: string; change: (text: string) => strin
   "turn-guard": { file: NFT_RULESET_PATH, change: (t) => t.replace(/^\s*meta skuid "turnserver" jump turn_relay_guard\n/m, "") },
   tailnet: { file: NFT_RULESET_PATH, change: (t) => t.replace(/(chain input \{\n.*\n)/, `$1        iifname "${TAILNET_INTERFACE}" accept\n`) },
   metadata: { file: NFT_RULESET_PATH, change: (t) => t.replace(/^\s*ip daddr 169\.254\.169\.254 meta skuid != 0 .*\n/m, "") },
+  // nginx passes the client's bytes through as they come: a PROXY header the client wrote reaches home first.
+  "proxy-protocol": { file: NGINX_CONF_PATH, change: (t) => t.replace(/^\s*proxy_protocol on;\n/gm, "") },
 };
-for (const w of values.weaken ? values.weaken.split(",") : []) {
+for (const w of weakenings.filter((x) => x !== "web")) {
   const how = WEAKENINGS[w];
   if (!how) {
-    process.stderr.write(`--weaken ${w}: expected some of ${Object.keys(WEAKENINGS).join(", ")}\n`);
+    process.stderr.write(`--weaken ${w}: expected some of web, ${Object.keys(WEAKENINGS).join(", ")}\n`);
     process.exit(2);
   }
   const before = bundle[how.file]?.content;

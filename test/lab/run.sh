@@ -83,6 +83,8 @@ source "$HERE/tests-check.sh"
 source "$HERE/attack.sh"
 # shellcheck source=test/lab/tests-attack-host.sh
 source "$HERE/tests-attack-host.sh"
+# shellcheck source=test/lab/tests-attack-web.sh
+source "$HERE/tests-attack-web.sh"
 WORD=$(tailnet_word)
 
 if [ "$(id -u)" != 0 ] || [ "$(uname -s)" != Linux ]; then
@@ -96,10 +98,11 @@ if [ "${1:-}" = --down ]; then
 fi
 missing=()
 for tool in ip nsenter unshare setsid nft nginx turnserver turnutils_uclient turnutils_peer sshd ssh ssh-keygen \
-  prosody prosodyctl nsd dig go-sendxmpp openssl curl nmap socat ss /usr/bin/python3 ssh-audit runuser; do
+  prosody prosodyctl nsd dig go-sendxmpp openssl curl nmap socat ss /usr/bin/python3 ssh-audit runuser hping3; do
   command -v "$tool" >/dev/null 2>&1 || missing+=("$tool")
 done
 [ -e /usr/lib/nginx/modules/ngx_stream_module.so ] || missing+=(libnginx-mod-stream)
+/usr/bin/python3 -c 'import slixmpp' 2>/dev/null || missing+=(python3-slixmpp)
 # tailscaled's iptables mode runs iptables/ip6tables (Debian: iptables-nft); nftables mode needs no tool.
 [ "$TAILNET:$TS_FW" != headscale:iptables ] || command -v ip6tables >/dev/null 2>&1 || missing+=(iptables)
 if [ "${#missing[@]}" -gt 0 ]; then

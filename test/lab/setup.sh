@@ -100,7 +100,9 @@ render_pushes() {
     "${r[@]}" --config "$st/Pulumi.lab.yaml" --out "$LAB/push/broken" --break nginx "${common[@]}" &&
     "${r[@]}" --config "$st/Pulumi.lab.yaml" --out "$LAB/push/lockout" --confirm-timeout 10 \
       --set 'sshAllowFrom=["198.51.100.64/26"]' "${common[@]}" &&
-    "${r[@]}" --config "$st/Pulumi.lab-pp.yaml" --out "$LAB/push/pp" "${common[@]}"
+    "${r[@]}" --config "$st/Pulumi.lab-pp.yaml" --out "$LAB/push/pp" "${common[@]}" &&
+    "${r[@]}" --config "$st/Pulumi.lab.yaml" --out "$LAB/push/weak-web" --weaken web "${common[@]}" &&
+    "${r[@]}" --config "$st/Pulumi.lab-pp.yaml" --out "$LAB/push/weak-pp" --weaken proxy-protocol "${common[@]}"
 }
 
 # ---- per-host files --------------------------------------------------------------
@@ -185,26 +187,28 @@ events { worker_connections 256; }
 http {
     access_log /var/log/nginx/access.log;
     default_type text/plain;
-    # The plan's home/nginx-realip.conf: the visitor's address from X-Forwarded-For.
-    include /etc/nginx/lab/nginx-realip.conf;
+    # The web names' servers take the plan's home/nginx-realip.conf (the
+    # visitor's address from X-Forwarded-For); the XMPP web front does not.
     server {
         listen 80; listen [::]:80;
+        include /etc/nginx/lab/nginx-realip.conf;
         location / { return 200 "home-web http host=\$host from=\$remote_addr\n"; }
     }
     server {
         listen 443 ssl; listen [::]:443 ssl;
+        include /etc/nginx/lab/nginx-realip.conf;
         ssl_certificate $c/www.crt; ssl_certificate_key $c/www.key;
         location / { return 200 "home-web https host=\$host from=\$remote_addr\n"; }
     }
     server {
         listen 5080; listen [::]:5080;
         location /.well-known/acme-challenge/ { return 200 "home-acme host=\$host uri=\$uri\n"; }
-        location / { return 200 "home-xmpp-web http host=\$host\n"; }
+        location / { return 200 "home-xmpp-web http host=\$host from=\$remote_addr\n"; }
     }
     server {
         listen 5443 ssl; listen [::]:5443 ssl;
         ssl_certificate $c/chat.crt; ssl_certificate_key $c/chat.key;
-        location / { return 200 "home-xmpp-web https host=\$host\n"; }
+        location / { return 200 "home-xmpp-web https host=\$host from=\$remote_addr\n"; }
     }
 }
 stream {
