@@ -35,9 +35,8 @@ const vpsTailnet = vps && tailnet.vpsTailnetIPv4(model, vps.ready);
 const ipv4 = vps ? vps.ipv4 : pulumi.output(existingHost!.ipv4);
 // An existing host may have no IPv6: then no AAAA records and coturn on IPv4 only.
 const ipv6 = vps ? vps.ipv6 : existingHost!.ipv6 === undefined ? undefined : pulumi.output(existingHost!.ipv6);
-// The bundle needs no tailnet address of the VPS; the home snippets trust it.
+// The bundle needs no tailnet address of the VPS; the home snippets trust it (knownTailnet below).
 const bundleFacts: FactsInput = { vpsIPv4: ipv4, vpsIPv6: ipv6, homeIPv4: tailnet.homeIPv4, homeIPv6: tailnet.homeIPv6 };
-const facts: FactsInput = { ...bundleFacts, vpsTailnetIPv4: vpsTailnet };
 
 if (c.dns === "cloudflare") new Dns("dns", { model, ipv4, ipv6 });
 
@@ -60,11 +59,15 @@ const push = new Push("push", {
 
 export const vpsIPv4 = ipv4;
 export const vpsIPv6 = ipv6;
-export const vpsTailnetIPv4 = vpsTailnet ?? "unknown";
+// Without the Tailscale API (Headscale, a configured key, an existing host) the confirm reports it.
+const knownTailnet: pulumi.Output<string | undefined> = vpsTailnet ?? push.reportedTailnetIPv4;
+export const vpsTailnetIPv4 = knownTailnet.apply((a) => a ?? "unknown");
 export const dnsRecords = pulumi.output(renderDnsRecords(model, { ipv4, ipv6 }));
 export const forwardedPorts = portTable(model);
 export const homeSnippets = pulumi.secret(
-  pulumi.all([pulumi.output(facts), push.turnSecret]).apply(([f, turn]) => (allPresent([f.vpsIPv4, f.homeIPv4, turn]) ? renderHomeSnippets(model, f as HostFacts, turn) : undefined)),
+  pulumi
+    .all([pulumi.output(bundleFacts), push.turnSecret, knownTailnet])
+    .apply(([f, turn, tailnetIPv4]) => (allPresent([f.vpsIPv4, f.homeIPv4, turn]) ? renderHomeSnippets(model, { ...(f as HostFacts), vpsTailnetIPv4: tailnetIPv4 }, turn) : undefined)),
 );
 export const tailscaleAclSnippet = tailnet.aclSnippet;
 /** The TURN shared secret (configured or generated), secret: `npm run check -- --turn-secret-from-stack` reads it. */

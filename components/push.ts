@@ -7,7 +7,7 @@ import * as random from "@pulumi/random";
 import { createHash } from "node:crypto";
 import type { EdgeModel, HostFacts } from "../model/model";
 import { renderVpsBundle } from "../render/bundle";
-import { CONFIRM_COMMAND, PUSH_COMMAND, REMOVE_COMMAND, renderPushScript } from "../render/push";
+import { CONFIRM_COMMAND, parseTailnetReport, PUSH_COMMAND, REMOVE_COMMAND, renderPushScript } from "../render/push";
 import { allPresent, derive } from "./present";
 
 export interface PushConnection {
@@ -49,6 +49,8 @@ export class Push extends pulumi.ComponentResource {
   readonly stdin: pulumi.Output<string>;
   readonly push: command.remote.Command;
   readonly confirm: command.remote.Command;
+  /** The VPS's tailnet IPv4 as the confirm reported it (undefined: no tailscale there, or not yet). */
+  readonly reportedTailnetIPv4: pulumi.Output<string | undefined>;
 
   constructor(name: string, args: PushArgs, opts?: pulumi.ComponentResourceOptions) {
     super("xmpp-edge:index:Push", name, {}, opts);
@@ -94,6 +96,8 @@ export class Push extends pulumi.ComponentResource {
       { connection, create: CONFIRM_COMMAND, triggers: [derive([this.stdin], sha256)], addPreviousOutputInEnv: false },
       { parent: this, dependsOn: [this.push] },
     );
+
+    this.reportedTailnetIPv4 = this.confirm.stdout.apply((out) => parseTailnetReport(out ?? ""));
 
     this.registerOutputs({ confirmed: this.confirm.stdout });
   }

@@ -14,6 +14,8 @@ export const MOCK = {
   vpsIPv6Network: "2a01:4f8:c012:abcd::/64",
   vpsIPv6: "2a01:4f8:c012:abcd::1",
   vpsTailnetIPv4: "100.90.1.2",
+  /** What the mocked CONFIRM_COMMAND reports (xmpp-edge-apply --confirm runs `tailscale ip -4`). */
+  reportedTailnetIPv4: "100.90.7.7",
   vpsTailnetIPv6: "fd7a:115c:a1e0::5a01:102",
   homeLookupIPv4: "100.88.7.6",
   homeLookupIPv6: "fd7a:115c:a1e0::5807:706",
@@ -80,8 +82,10 @@ function newState(type: string, name: string, inputs: Record<string, any>): { id
       return { id: `k${name}`, state: { ...inputs, key: `tskey-auth-MOCK-${name}` } };
     case "random:index/randomPassword:RandomPassword":
       return { id: name, state: { ...inputs, result: "R".repeat(inputs.length ?? 40) } };
-    case "command:remote:Command":
-      return { id: `${name}-id`, state: { ...inputs, stdout: "", stderr: "" } };
+    case "command:remote:Command": {
+      const stdout = name.endsWith("-confirm") ? `xmpp-edge-apply: confirmed: the pending revert is cancelled\nxmpp-edge-apply: tailnet-ipv4 ${MOCK.reportedTailnetIPv4}\n` : "";
+      return { id: `${name}-id`, state: { ...inputs, stdout, stderr: "" } };
+    }
     case "cloudflare:index/dnsRecord:DnsRecord":
       return { id: `rec-${name}`, state: inputs };
     default:

@@ -71,11 +71,10 @@ test("Headscale: no Tailscale resource and no lookup; the configured key joins, 
   const userData: string = plain(ofType(run, "hcloud:index/server:Server")[0].inputs).userData;
   expect(userData).toContain("hskey-auth-config");
   expect(userData).toContain("--login-server=https://hs.example.com");
-  expect(run.outputs.vpsTailnetIPv4).toBe("unknown");
-  // Without the VPS's address no tailnet address is trusted (any tailnet node could write the header).
+  // No API tells the VPS's address: the confirm reports it, and the snippets trust exactly it.
+  expect(run.outputs.vpsTailnetIPv4).toBe(MOCK.reportedTailnetIPv4);
   const realIp = (run.outputs.homeSnippets as Record<string, string>)["nginx-realip.conf"];
-  expect(realIp).not.toMatch(/^set_real_ip_from 100\./m);
-  expect(realIp).toContain("# set_real_ip_from <the VPS's tailnet address");
+  expect(realIp.match(/^set_real_ip_from 100\..*$/gm)).toEqual([`set_real_ip_from ${MOCK.reportedTailnetIPv4};`]);
   expect(JSON.parse(run.outputs.tailscaleAclSnippet as string).tagOwners).toBeUndefined();
 });
 

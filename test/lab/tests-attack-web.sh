@@ -250,6 +250,11 @@ t_attack_web() {
   on attacker ip -6 addr add "$ATTACKER6B/64" dev eth0 nodad 2>/dev/null || true
   FLOOD_LIMIT=$(/usr/bin/python3 -c 'import re,sys; print(re.search(r"ct count over (\d+)", open(sys.argv[1]).read()).group(1))' "$GOOD/bundle/etc/xmpp-edge/xmpp-edge.nft")
   local tcp drops0
+  if [ "$TAILNET" = headscale ]; then
+    check "push: the confirm reported the vps's own tailnet address ($VPS_TS4) for the home snippets" out_has "$LAB/logs/confirm.log" "xmpp-edge-apply: tailnet-ipv4 $VPS_TS4"
+  else
+    check "push: no tailscale on the stand-in vps, so the confirm reports no tailnet address" eval '! grep -q tailnet-ipv4 "$LAB/logs/confirm.log"'
+  fi
   tcp=$(planned_ports tcp "" ,)
   attack "scan: TCP 1-65535 on $VPS4 from the attacker: open = exactly the plan's ports ($tcp; no SSH)" scan_tcp attacker "$tcp" "" "$VPS4"
   attack "scan: TCP 1-65535 on $VPS6 from the attacker: the same" scan_tcp attacker "$tcp" -6 "$VPS6"
