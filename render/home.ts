@@ -27,6 +27,15 @@ function prosody(model: EdgeModel, facts: HostFacts, turnSecret: string | undefi
       "",
     );
   }
+  if (c.preset === "prosody") {
+    lines.push(
+      "-- The edge sends the XMPP names' HTTP(S) from anywhere to Prosody's own ports (its defaults),",
+      "-- never to the home web server; ACME HTTP-01 challenges for them go to the web server on 80.",
+      `http_ports = { ${P.PROSODY_HOME_HTTP_PORT} }`,
+      `https_ports = { ${P.PROSODY_HOME_HTTPS_PORT} }`,
+      "",
+    );
+  }
   if (c.clientIp === "proxy-protocol") {
     modules.push("net_proxy");
     lines.push(

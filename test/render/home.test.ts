@@ -55,3 +55,10 @@ test("home nginx: the edge's exact address only; unknown -> not trusted; lock of
   expect(off).not.toMatch(/^set_real_ip_from/m);
   expect(off).toContain("webOriginLock is off");
 });
+
+test("Prosody preset: the snippet names the HTTP ports the edge routes the XMPP names to", () => {
+  const s = renderHomeSnippets(model({ preset: "prosody" }), FACTS, "x")["prosody.cfg.lua"];
+  expect(s).toContain("http_ports = { 5280 }");
+  expect(s).toContain("https_ports = { 5281 }");
+  expect(renderHomeSnippets(model(), FACTS, "x")["prosody.cfg.lua"]).not.toContain("https_ports");
+});
