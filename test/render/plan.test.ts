@@ -129,3 +129,17 @@ test("PLAN.md says each thing once: no id echoing its purpose, no handler repeat
   expect(md).not.toMatch(/http: HTTP:/);
   expect(md.match(/coturn on the VPS/g)?.length).toBe(md.match(/\| coturn on the VPS \|/g)?.length);
 });
+
+test("PLAN.md draws the model's 443 and 80 routing: XMPP names without ALPN to 5223 (#19), the rest closed", () => {
+  const md = makePlan({ ...BASE }).files["PLAN.md"];
+  expect(md).toContain("| 443 | tcp | nginx (stream) | by ALPN and name: see 443 and 80 routing |");
+  expect(md).toContain("| none | XMPP names | anywhere | 5223: XMPP client direct TLS (c2s_direct_tls_ports) |");
+  expect(md).toContain("| any other | XMPP names | anywhere | 5443: Snikket's web front (HTTPS) |");
+  expect(md).toContain("| any other | web names | Cloudflare (+ webOriginExtraAllow) only | 443: the home web server (HTTPS) |");
+  expect(md).toContain("| anything else |  |  | closed, no answer |");
+  expect(md).toContain("| web names | / | Cloudflare (+ webOriginExtraAllow) only | 80: the home web server (HTTP) |");
+  const prosody = makePlan({ ...BASE, preset: "prosody", directTls: false }).files["PLAN.md"];
+  expect(prosody).not.toContain("| none | XMPP names");
+  expect(prosody).toContain("| any other | XMPP names | anywhere | 5281: Prosody's https_ports |");
+  expect(prosody).toContain("| XMPP names | /.well-known/acme-challenge/ | anywhere | 80: the home web server, ACME challenges only |");
+});
