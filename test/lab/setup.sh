@@ -389,6 +389,13 @@ build_services() {
   home_nginx_conf >"$LAB/hosts/home/etc-add/nginx/nginx.conf"
   for h in home peer; do on "$h" cp -a "$LAB/hosts/$h/etc-add/." /etc/ || return 1; done
 
+  # Each Prosody logs into its own host's /var/log (an overlay of the
+  # machine's): start from an empty prosody directory there, so files a
+  # Prosody run as root on the machine left behind (root-owned, not writable
+  # by the prosody user) cannot silence the hosts' logs the checks read.
+  for h in home peer; do
+    on "$h" sh -c 'rm -rf /var/log/prosody && install -d -o prosody -g adm -m 0750 /var/log/prosody' || return 1
+  done
   lab_log "starting home, peer, vps sshd"
   # Accounts: bob and carol at home, alice at the peer.
   on home prosodyctl register bob "$DOMAIN" "$PW" >/dev/null
