@@ -3,7 +3,8 @@
 import { CLOUDFLARE_IPV4, CLOUDFLARE_IPV6 } from "./cloudflare-ranges";
 import { cidrFamily } from "./net";
 import * as P from "./ports";
-import { planServices, type Service } from "./services";
+import { ANYONE, planHostPorts, planServices, type HostPort, type Service, type Source } from "./services";
+import type { PortRange, Protocol } from "./ports";
 import type { EdgeConfig } from "./config";
 import { xmppNames } from "./names";
 
@@ -50,8 +51,10 @@ export interface EdgeModel {
   xmppNames: string[];
   webNames: string[];
   services: Service[];
-  /** The port SSH listens on: 22, or an existing host's own. The ruleset and the firewall open this one. */
+  /** The port SSH listens on: 22, or an existing host's own (hostPorts opens it). */
   sshPort: number;
+  /** The host's own ports (SSH, tailscaled) and who may reach them. */
+  hostPorts: HostPort[];
   /** Port 443: TLS passed through to home, routed by ALPN and SNI. */
   https: HttpsRoute[];
   /** Port 80: plain HTTP proxied to home, routed by Host and path. */
@@ -64,12 +67,14 @@ export interface EdgeModel {
 
 export function buildModel(config: EdgeConfig): EdgeModel {
   const extra = config.webOriginExtraAllow;
+  const sshPort = config.existingHost?.port ?? P.SSH_PORT;
   return {
     config,
     xmppNames: xmppNames(config),
     webNames: config.webHostnames,
     services: planServices(config),
-    sshPort: config.existingHost?.port ?? P.SSH_PORT,
+    sshPort,
+    hostPorts: planHostPorts({ port: sshPort, from: config.ssh.mode === "tailnet" ? "tailnet" : config.ssh.from }),
     https: httpsRoutes(config),
     http: httpRoutes(config),
     webOrigins:
@@ -131,6 +136,29 @@ function httpRoutes(config: EdgeConfig): HttpRoute[] {
 /** Every home port that 80 and 443 route to. */
 export function routedHomePorts(model: EdgeModel): number[] {
   return [...new Set([...model.https, ...model.http].map((r) => r.homePort))].sort((a, b) => a - b);
+}
+
+/** A port the cloud firewall opens, and to whom. */
+export interface InboundPort {
+  protocol: Protocol;
+  ports: PortRange;
+  from: Source;
+  description: string;
+}
+
+/** Every port the host accepts connections on, host ports first; the edge's services are open to anyone (nginx locks web names to their origins). */
+export function inboundPorts(model: EdgeModel): InboundPort[] {
+  return [
+    ...model.hostPorts.map((h) => ({ protocol: h.protocol, ports: h.ports, from: h.from, description: h.purpose })),
+    ...model.services.map((s) => ({ protocol: s.protocol, ports: s.ports, from: ANYONE, description: `${s.id}: ${s.purpose}` })),
+  ];
+}
+
+/** The port nginx listens on for the service `id` (80 for http, 443 for https): its listeners come from the services list too. */
+export function listenerOf(model: EdgeModel, id: "http" | "https"): number {
+  const svc = model.services.find((s) => s.id === id);
+  if (svc === undefined || svc.ports.from !== svc.ports.to) throw new Error(`model: no single-port service "${id}"`);
+  return svc.ports.from;
 }
 
 export function servicesBy(model: EdgeModel, handler: Service["handler"]): Service[] {

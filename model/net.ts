@@ -1,6 +1,9 @@
 // IP and hostname checks, on top of ipaddr.js (no hand-written address math).
 import * as ipaddr from "ipaddr.js";
 
+/** The interface tailscaled creates: the only way in from the tailnet, and the way to home. */
+export const TAILNET_INTERFACE = "tailscale0";
+
 export const TAILNET_IPV4_RANGE = "100.64.0.0/10";
 export const TAILNET_IPV6_RANGE = "fd7a:115c:a1e0::/48";
 /** Tailscale's MagicDNS resolver, present on every node: never a device's own address. */

@@ -1,10 +1,20 @@
-// What the VPS serves on its public addresses and who handles each port.
-// The firewall, the nftables input filter, the DNAT rules, the nginx
-// listeners, coturn and PLAN.md are all read off this one list.
+// What the VPS serves on its public addresses and who handles each port, and
+// the host's own ports (SSH, tailscaled) with who may reach them. The
+// firewall, the nftables input filter, the DNAT rules, the nginx listeners,
+// coturn and PLAN.md are all read off these lists: no renderer writes a port.
 import * as P from "./ports";
 import type { PortRange, Protocol } from "./ports";
 
 export type Handler = "nginx-http" | "nginx-stream" | "nftables" | "coturn";
+/** The host's own daemons: not services of the edge, but ports the filter must open. */
+export type HostHandler = "sshd" | "tailscaled";
+
+/**
+ * Who may open a connection to a port: anyone (origin locks are nginx's, per
+ * name), listed CIDRs, or only peers arriving over the tailnet interface.
+ */
+export type Source = { kind: "anywhere" } | { kind: "cidrs"; cidrs: string[] } | { kind: "tailnet" };
+export const ANYONE: Source = { kind: "anywhere" };
 
 export interface Service {
   id: string;
@@ -66,10 +76,31 @@ function xmppPort(id: string, purpose: string, port: number, proxyProtocolHomePo
   };
 }
 
-/** The ports that are not services but must stay reachable: SSH (22, or an existing host's own port) and tailscaled. */
-export function reservedPorts(sshPort: number = P.SSH_PORT): { protocol: Protocol; ports: PortRange; what: string }[] {
+/** A port of the host itself, and who may reach it. */
+export interface HostPort {
+  id: "ssh" | "tailscaled";
+  purpose: string;
+  protocol: Protocol;
+  ports: PortRange;
+  handler: HostHandler;
+  from: Source;
+}
+
+/**
+ * The ports that are not services but must stay reachable: SSH (22, or an
+ * existing host's own port) from sshAllowFrom or the tailnet only, and
+ * tailscaled's WireGuard port from anyone (direct paths instead of DERP).
+ */
+export function planHostPorts(ssh: { port: number; from: string[] | "tailnet" }): HostPort[] {
   return [
-    { protocol: "tcp", ports: P.single(sshPort), what: "SSH (the deploy path; see sshAllowFrom)" },
-    { protocol: "udp", ports: P.single(P.TAILSCALE_UDP_PORT), what: "tailscaled's WireGuard port" },
+    {
+      id: "ssh",
+      purpose: ssh.from === "tailnet" ? "SSH over the tailnet only (sshAllowFrom tailnet: deploys over the tailnet)" : "SSH from sshAllowFrom (deploys)",
+      protocol: "tcp",
+      ports: P.single(ssh.port),
+      handler: "sshd",
+      from: ssh.from === "tailnet" ? { kind: "tailnet" } : { kind: "cidrs", cidrs: ssh.from },
+    },
+    { id: "tailscaled", purpose: "tailscaled's WireGuard port (direct connections)", protocol: "udp", ports: P.single(P.TAILSCALE_UDP_PORT), handler: "tailscaled", from: ANYONE },
   ];
 }

@@ -3,7 +3,7 @@
 // and the one-time tailnet join. Everything else is pushed over SSH.
 import * as YAML from "yaml";
 import type { EdgeModel } from "../model/model";
-import { TAILNET_INTERFACE } from "./nftables";
+import { TAILNET_INTERFACE } from "../model/net";
 import { shellQuote } from "./shell-quote";
 import { renderSshdDropIn, SSHD_DROPIN_PATH } from "./sshd";
 

@@ -1,7 +1,9 @@
-// Hetzner cloud firewall rules (inbound; outbound stays open). The same
-// service list as the nftables input filter, which stays as defence in depth.
-import type { EdgeModel } from "../model/model";
-import { formatRange, TAILSCALE_UDP_PORT } from "../model/ports";
+// Hetzner cloud firewall rules (inbound; outbound stays open): one rule per
+// entry of the model's inbound ports (model/services.ts), the same list as the
+// nftables input filter, which stays as defence in depth.
+import { inboundPorts, type EdgeModel } from "../model/model";
+import { formatRange } from "../model/ports";
+import type { Source } from "../model/services";
 
 export const ANYWHERE = ["0.0.0.0/0", "::/0"];
 
@@ -13,16 +15,18 @@ export interface FirewallRule {
   description: string;
 }
 
+/** The public sources of a port; none for tailnet-only ports (they arrive inside WireGuard, on tailscaled's port). */
+function sourceIps(from: Source): string[] {
+  if (from.kind === "anywhere") return ANYWHERE;
+  return from.kind === "cidrs" ? from.cidrs : [];
+}
+
 export function renderFirewallRules(model: EdgeModel): FirewallRule[] {
-  const c = model.config;
   const rules: FirewallRule[] = [{ direction: "in", protocol: "icmp", sourceIps: ANYWHERE, description: "ICMP (path MTU discovery, ping)" }];
-  if (c.ssh.mode === "public") {
-    rules.push({ direction: "in", protocol: "tcp", port: String(model.sshPort), sourceIps: c.ssh.from, description: "SSH from sshAllowFrom (deploys)" });
-  }
-  rules.push({ direction: "in", protocol: "udp", port: String(TAILSCALE_UDP_PORT), sourceIps: ANYWHERE, description: "tailscaled direct connections" });
-  for (const s of model.services) {
+  for (const p of inboundPorts(model)) {
+    const ips = sourceIps(p.from);
     // Hetzner limits descriptions to 255 characters.
-    rules.push({ direction: "in", protocol: s.protocol, port: formatRange(s.ports), sourceIps: ANYWHERE, description: `${s.id}: ${s.purpose}`.slice(0, 255) });
+    if (ips.length) rules.push({ direction: "in", protocol: p.protocol, port: formatRange(p.ports), sourceIps: ips, description: p.description.slice(0, 255) });
   }
   return rules;
 }

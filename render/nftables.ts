@@ -2,9 +2,9 @@
 // one transaction: `table` (create if missing) + `delete table` + the new
 // table, all in one file, is atomic and idempotent. Never `flush ruleset`:
 // that would also erase tailscaled's chains (docs/linux-and-providers.md).
-import { cidrFamily } from "../model/net";
+import { cidrFamily, TAILNET_INTERFACE } from "../model/net";
 import { servicesBy, type EdgeModel, type HostFacts } from "../model/model";
-import { formatRange, TAILSCALE_UDP_PORT, type PortRange } from "../model/ports";
+import { formatRange, type PortRange } from "../model/ports";
 import { METADATA_IPV4, RELAY_DENIED_IPV4, RELAY_DENIED_IPV6 } from "../model/relay-peers";
 import type { Service } from "../model/services";
 import { generatedHeader } from "./header";
@@ -13,7 +13,6 @@ import { renderSourceLimits } from "./source-limits";
 export const NFT_TABLE = "xmpp_edge";
 export const NFT_FAMILY = "inet";
 export const NFT_RULESET_PATH = "/etc/xmpp-edge/xmpp-edge.nft";
-export const TAILNET_INTERFACE = "tailscale0";
 
 const ports = (r: PortRange) => formatRange(r);
 
@@ -35,16 +34,31 @@ function dnatRules(svc: Service, f: HostFacts): string[] {
   return rules;
 }
 
+/** Accept rules and address sets for the host's own ports, from their Source. */
+function hostPortRules(model: EdgeModel): { sets: string[]; rules: string[] } {
+  const sets: string[] = [];
+  const rules: string[] = [];
+  for (const h of model.hostPorts) {
+    const match = `${h.protocol} dport ${ports(h.ports)}`;
+    if (h.from.kind === "anywhere") rules.push(`${match} accept comment "${h.purpose}"`);
+    // The tailnet is not trusted wholesale: only this port (the tailnet policy says which members may use it).
+    if (h.from.kind === "tailnet") rules.push(`iifname "${TAILNET_INTERFACE}" ${match} accept comment "${h.purpose}"`);
+    if (h.from.kind !== "cidrs") continue;
+    for (const [family, type, ip] of [[4, "ipv4_addr", "ip"], [6, "ipv6_addr", "ip6"]] as const) {
+      const elements = h.from.cidrs.filter((x) => cidrFamily(x) === family);
+      if (elements.length === 0) continue;
+      const name = `${h.id}_allow_v${family}`;
+      sets.push(`    set ${name} {`, `        type ${type}; flags interval;`, `        elements = { ${elements.join(", ")} }`, "    }");
+      rules.push(`${ip} saddr @${name} ${match} accept comment "${h.purpose}"`);
+    }
+  }
+  return { sets, rules };
+}
+
 export function renderNftables(model: EdgeModel, facts: HostFacts): string {
-  const c = model.config;
   const open = model.services.filter((s) => s.handler !== "nftables");
   const forwarded = servicesBy(model, "nftables");
-  const sshFrom = c.ssh.mode === "public" ? c.ssh.from : [];
-  const ssh4 = sshFrom.filter((x) => cidrFamily(x) === 4);
-  const ssh6 = sshFrom.filter((x) => cidrFamily(x) === 6);
-
-  const set = (name: string, type: string, elements: string[]) =>
-    elements.length === 0 ? [] : [`    set ${name} {`, `        type ${type}; flags interval;`, `        elements = { ${elements.join(", ")} }`, "    }"];
+  const host = hostPortRules(model);
 
   const input: string[] = [
     "ct state established,related accept",
@@ -54,13 +68,9 @@ export function renderNftables(model: EdgeModel, facts: HostFacts): string {
     "meta l4proto ipv6-icmp accept",
     'udp sport 67 udp dport 68 accept comment "DHCPv4 replies"',
     'udp sport 547 udp dport 546 accept comment "DHCPv6 replies"',
+    ...host.rules,
   ];
-  // The tailnet is not trusted wholesale: only the deploy path (the tailnet
-  // policy says which members may use it); replies are established above.
-  if (c.ssh.mode === "tailnet") input.push(`iifname "${TAILNET_INTERFACE}" tcp dport ${model.sshPort} accept comment "sshAllowFrom tailnet: deploys over the tailnet"`);
-  if (ssh4.length) input.push(`ip saddr @ssh_allow_v4 tcp dport ${model.sshPort} accept comment "sshAllowFrom"`);
-  if (ssh6.length) input.push(`ip6 saddr @ssh_allow_v6 tcp dport ${model.sshPort} accept comment "sshAllowFrom"`);
-  input.push(`udp dport ${TAILSCALE_UDP_PORT} accept comment "tailscaled direct connections"`);
+  // The edge's services are open to anyone; nginx locks the web names to their origins.
   for (const protocol of ["tcp", "udp"] as const) {
     for (const handler of ["nginx-http", "nginx-stream", "coturn"] as const) {
       const svcs = open.filter((s) => s.protocol === protocol && s.handler === handler);
@@ -82,8 +92,7 @@ export function renderNftables(model: EdgeModel, facts: HostFacts): string {
     `table ${NFT_FAMILY} ${NFT_TABLE}`,
     `delete table ${NFT_FAMILY} ${NFT_TABLE}`,
     `table ${NFT_FAMILY} ${NFT_TABLE} {`,
-    ...set("ssh_allow_v4", "ipv4_addr", ssh4),
-    ...set("ssh_allow_v6", "ipv6_addr", ssh6),
+    ...host.sets,
     "",
     ...renderSourceLimits(model, TAILNET_INTERFACE),
     "",

@@ -7,7 +7,7 @@
 //               web names origin-locked, other names closed (444).
 // Per-source connection limits live in nftables (render/nftables.ts), which
 // can count IPv6 sources per /64.
-import { servicesBy, type EdgeModel, type HostFacts, type HttpRoute, type HttpsRoute } from "../model/model";
+import { listenerOf, servicesBy, type EdgeModel, type HostFacts, type HttpRoute, type HttpsRoute } from "../model/model";
 import { generatedHeader } from "./header";
 
 export const NGINX_CONF_PATH = "/etc/nginx/nginx.conf";
@@ -102,7 +102,7 @@ function streamBlock(model: EdgeModel, f: HostFacts): string[] {
     "}",
     "",
     "server {",
-    ...indent(listen(443, "so_keepalive=on")),
+    ...indent(listen(listenerOf(model, "https"), "so_keepalive=on")),
     "    ssl_preread on;",
     "    preread_timeout 10s;",
     "    proxy_pass $edge_https_upstream;",
@@ -129,7 +129,7 @@ function streamBlock(model: EdgeModel, f: HostFacts): string[] {
 /** A server block for one name class on 80: its routes as locations, the origin check for web-origins routes. */
 function httpServer(model: EdgeModel, names: string[], routes: HttpRoute[]): string[] {
   const locked = model.webOrigins !== null;
-  const lines = ["server {", ...indent(listen(80)), `    server_name ${names.join(" ")};`];
+  const lines = ["server {", ...indent(listen(listenerOf(model, "http"))), `    server_name ${names.join(" ")};`];
   for (const r of routes) {
     lines.push(
       `    location ${r.path} {`,
@@ -167,7 +167,7 @@ function httpBlock(model: EdgeModel, f: HostFacts): string[] {
     "",
     "# Names this edge does not serve (or no Host) are closed without an answer.",
     "server {",
-    ...indent(listen(80, "default_server")),
+    ...indent(listen(listenerOf(model, "http"), "default_server")),
     "    server_name _;",
     "    return 444;",
     "}",

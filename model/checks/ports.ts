@@ -4,7 +4,7 @@
 import type { ExtraForward, ParsedConfig } from "../config";
 import * as P from "../ports";
 import { formatRange, overlaps, parsePortRange, type PortRange, type Protocol } from "../ports";
-import { planServices, reservedPorts } from "../services";
+import { planHostPorts, planServices } from "../services";
 import { LABEL_TEXT } from "../shapes";
 import { show, type Checks } from "./report";
 
@@ -81,9 +81,9 @@ function checkPortConflicts(extra: ExtraForward[], index: number[], p: ParsedCon
   // An existing host's SSH port is the user's; a rejected one (or a rejected existingHost) is not checked against.
   const sshKey = c.given("existingHost") ? "existingHost.port" : undefined;
   const sshKnown = sshKey === undefined || (p.existingHost !== undefined && c.ok(sshKey));
-  const reserved = reservedPorts(sshPortOf(p))
-    .filter((r) => r.protocol !== "tcp" || sshKnown)
-    .map((r): Taken => ({ ...r, key: r.protocol === "tcp" ? sshKey : undefined }));
+  const reserved = planHostPorts({ port: sshPortOf(p), from: [] })
+    .filter((h) => h.id !== "ssh" || sshKnown)
+    .map((h): Taken => ({ protocol: h.protocol, ports: h.ports, what: h.purpose, key: h.id === "ssh" ? sshKey : undefined }));
   // Fixed ports first, then the configurable ones in the order they appear in the stack file.
   const fixed = [...planned, ...reserved].filter((t) => t.key === undefined);
   const set = [...planned, ...reserved].filter((t) => t.key !== undefined);

@@ -36,7 +36,8 @@ import { MANIFEST_PATH, renderManifest, renderVpsBundle, type Bundle } from "../
 import { renderHomeSnippets } from "../../render/home";
 import { NGINX_CONF_PATH } from "../../render/nginx";
 import { COTURN_CONF_PATH } from "../../render/coturn";
-import { NFT_RULESET_PATH, TAILNET_INTERFACE } from "../../render/nftables";
+import { TAILNET_INTERFACE } from "../../model/net";
+import { NFT_RULESET_PATH } from "../../render/nftables";
 import { SOURCE_LIMITS_CHAIN } from "../../render/source-limits";
 import type { EdgeModel, HttpRoute, HttpsRoute } from "../../model/model";
 import { HTTP_PORT, HTTPS_PORT } from "../../model/ports";

@@ -9,7 +9,7 @@
 # deny list and relays TCP, where the kernel guard alone must stop them; and
 # against the edge as rendered, where it must be refused.
 
-TS_IF=tailscale0 # the tailnet interface (render/nftables.ts TAILNET_INTERFACE)
+TS_IF=tailscale0 # the tailnet interface (model/net.ts TAILNET_INTERFACE)
 PROBE_PORT=8099 # an internal service on the vps: listens on every address, the input filter keeps it in
 METADATA_LOCAL4=169.254.169.254
 PRIVATE4=10.0.0.2     # a Hetzner private network stand-in on the vps
