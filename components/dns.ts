@@ -1,21 +1,24 @@
-// The Cloudflare records: exactly renderDnsRecords(model, vps addresses),
-// nothing added. Each record's resource name is its type and full name, so
-// reordering or adding records never recreates the others.
+// The Cloudflare records: exactly renderDnsRecordSet(model, edge addresses),
+// nothing added. Each record's resource name is its key (type and full name,
+// and the edge after the first), so reordering or adding records or edges
+// never recreates the others, and the first edge keeps the single-VPS names.
 import * as cloudflare from "@pulumi/cloudflare";
 import * as pulumi from "@pulumi/pulumi";
 import type { EdgeModel } from "../model/model";
-import { renderDnsRecords, type DnsRecord } from "../render/dns";
+import { renderDnsRecordSet, type EdgeHost } from "../render/dns";
 
 export interface DnsArgs {
   model: EdgeModel;
-  /** The VPS's public addresses (never a home, tailnet or private address). */
-  ipv4: pulumi.Input<string>;
-  /** Absent for an IPv4-only existing host: no AAAA records. */
-  ipv6?: pulumi.Input<string>;
+  /**
+   * Every edge's public addresses, in model.config.edges' order (never a
+   * home, tailnet or private address); ipv6 absent for an IPv4-only existing
+   * host: no AAAA records for it.
+   */
+  edges: EdgeHost<pulumi.Input<string>>[];
 }
 
-/** Stable per record: type + full name is unique in renderDnsRecords' output. */
-export const recordResourceName = (component: string, r: Pick<DnsRecord<unknown>, "type" | "name">) => `${component}-${r.type}-${r.name}`;
+/** Stable per record: the key is unique in renderDnsRecordSet's output. */
+export const recordResourceName = (component: string, key: string) => `${component}-${key}`;
 
 export class Dns extends pulumi.ComponentResource {
   readonly zoneId: pulumi.Output<string>;
@@ -33,10 +36,10 @@ export class Dns extends pulumi.ComponentResource {
             return z.id;
           });
 
-    this.records = renderDnsRecords(args.model, { ipv4: args.ipv4, ipv6: args.ipv6 }).map(
-      (r) =>
+    this.records = renderDnsRecordSet(args.model, args.edges).map(
+      ({ key, record: r }) =>
         new cloudflare.DnsRecord(
-          recordResourceName(name, r),
+          recordResourceName(name, key),
           {
             zoneId: this.zoneId,
             type: r.type,

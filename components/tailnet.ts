@@ -6,7 +6,7 @@
 import * as pulumi from "@pulumi/pulumi";
 import * as tailscale from "@pulumi/tailscale";
 import { createHash } from "node:crypto";
-import type { EdgeModel } from "../model/model";
+import { forEdge, type EdgeModel } from "../model/model";
 import { inCidr, ipFamily, TAILNET_IPV4_RANGE, TAILNET_IPV6_RANGE } from "../model/net";
 import { renderCloudInit } from "../render/cloud-init";
 import { renderAclSnippet } from "../render/tailscale-acl";
@@ -15,8 +15,8 @@ export interface TailnetArgs {
   model: EdgeModel;
   /** A pre-auth key from config (Headscale, or a key made outside this stack); secret. */
   configAuthKey?: pulumi.Input<string>;
-  /** Whether this stack creates a server that joins the tailnet (false for existingHost). */
-  joinsServer: boolean;
+  /** Per edge (model.config.edges' order): whether this stack creates a server that joins the tailnet (false for an existing host). */
+  joinsServer: boolean[];
 }
 
 /** Seconds the single-use key stays valid: long enough for the server to boot and join. */
@@ -43,8 +43,12 @@ export function tailnetAddresses(addresses: string[]): { ipv4?: string; ipv6?: s
 }
 
 export class Tailnet extends pulumi.ComponentResource {
-  /** The key cloud-init joins with (secret); undefined when nothing joins. */
-  readonly authKey?: pulumi.Output<string>;
+  /**
+   * Per edge, the key its cloud-init joins with (secret); undefined where
+   * nothing joins. Each created server gets its own single-use key; a key
+   * from config is the same for all (Headscale: make it reusable for several).
+   */
+  readonly authKeys: (pulumi.Output<string> | undefined)[];
   readonly homeIPv4: pulumi.Output<string>;
   readonly homeIPv6: pulumi.Output<string | undefined>;
   readonly aclSnippet: pulumi.Output<string>;
@@ -58,14 +62,16 @@ export class Tailnet extends pulumi.ComponentResource {
     // A key from config means "do not use the API for it" (Headscale always).
     this.usesApi = ts.loginServer === undefined && args.configAuthKey === undefined;
 
-    if (args.configAuthKey !== undefined) {
-      this.authKey = pulumi.secret(args.configAuthKey);
-    } else if (args.joinsServer && ts.loginServer === undefined) {
+    this.authKeys = args.joinsServer.map((joins, i) => {
+      if (args.configAuthKey !== undefined) return pulumi.secret(args.configAuthKey);
+      if (!joins || ts.loginServer !== undefined) return undefined;
+      // The first edge keeps the single-VPS stack's resource name.
+      const suffix = i === 0 ? "" : `-${c.edges[i].name}`;
       const key = new tailscale.TailnetKey(
-        `${name}-vps-key`,
+        `${name}-vps-key${suffix}`,
         {
           // Letters, digits, spaces and hyphens, at most 50.
-          description: `xmpp-edge join ${joinFingerprint(args.model)}`,
+          description: `xmpp-edge join ${joinFingerprint(forEdge(args.model, i))}`,
           reusable: false,
           preauthorized: true,
           ephemeral: false,
@@ -78,8 +84,8 @@ export class Tailnet extends pulumi.ComponentResource {
         },
         { parent: this, additionalSecretOutputs: ["key"] },
       );
-      this.authKey = pulumi.secret(key.key);
-    }
+      return pulumi.secret(key.key);
+    });
 
     if (c.home.ipv4 !== undefined) {
       this.homeIPv4 = pulumi.output(c.home.ipv4);
@@ -105,6 +111,7 @@ export class Tailnet extends pulumi.ComponentResource {
    * creates or replaces it; a preview or a later update asks once and fails
    * at once if the device is gone. Only with the API; undefined otherwise
    * (Headscale, or a key from config): the address is then unknown to the deploy.
+   * `model`: the edge's own (forEdge), whose server name is its device's hostname.
    */
   vpsTailnetIPv4(model: EdgeModel, ready: pulumi.Resource): pulumi.Output<string> | undefined {
     if (!this.usesApi) return undefined;

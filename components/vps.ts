@@ -22,6 +22,12 @@ export interface VpsArgs {
   deployPublicKey?: pulumi.Input<string>;
   /** Its private key (secret), given with deployPublicKey. */
   deployPrivateKey?: pulumi.Input<string>;
+  /**
+   * Another edge's VPS whose deploy key this one shares (several edges):
+   * Hetzner refuses a second SSH key with the same fingerprint in a
+   * project, and one key is what the deployer keeps anyway.
+   */
+  deployKeyFrom?: Vps;
 }
 
 /** Connection attempts while a new server boots (sshd starts after cloud-init wrote our host key). */
@@ -60,6 +66,8 @@ export class Vps extends pulumi.ComponentResource {
   /** Only when the key is generated here; secret. */
   readonly deployPrivateKey?: pulumi.Output<string>;
   readonly serverId: pulumi.Output<string>;
+  /** The Hetzner SSH key the server is created with (shared by later edges). */
+  readonly sshKeyId: pulumi.Output<string>;
   readonly server: hcloud.Server;
   /**
    * Done when the server answers SSH with the pinned host key and cloud-init
@@ -79,16 +87,22 @@ export class Vps extends pulumi.ComponentResource {
     const hostKey = new tls.PrivateKey(`${name}-host-key`, { algorithm: "ED25519" }, parent);
     this.hostKey = authorizedKey(hostKey.publicKeyOpenssh);
 
-    let deployPublicKey: pulumi.Input<string>;
-    if (args.deployPublicKey !== undefined) {
-      deployPublicKey = args.deployPublicKey;
+    if (args.deployKeyFrom) {
+      this.deployPublicKey = args.deployKeyFrom.deployPublicKey;
+      this.deployPrivateKey = args.deployKeyFrom.deployPrivateKey;
+      this.sshKeyId = args.deployKeyFrom.sshKeyId;
     } else {
-      const deployKey = new tls.PrivateKey(`${name}-deploy-key`, { algorithm: "ED25519" }, parent);
-      deployPublicKey = authorizedKey(deployKey.publicKeyOpenssh);
-      this.deployPrivateKey = pulumi.secret(deployKey.privateKeyOpenssh);
+      let deployPublicKey: pulumi.Input<string>;
+      if (args.deployPublicKey !== undefined) {
+        deployPublicKey = args.deployPublicKey;
+      } else {
+        const deployKey = new tls.PrivateKey(`${name}-deploy-key`, { algorithm: "ED25519" }, parent);
+        deployPublicKey = authorizedKey(deployKey.publicKeyOpenssh);
+        this.deployPrivateKey = pulumi.secret(deployKey.privateKeyOpenssh);
+      }
+      this.deployPublicKey = pulumi.output(deployPublicKey);
+      this.sshKeyId = new hcloud.SshKey(`${name}-deploy`, { name: `${s.name}-deploy`, publicKey: deployPublicKey, labels: SERVER_LABELS }, parent).id;
     }
-    this.deployPublicKey = pulumi.output(deployPublicKey);
-    const sshKey = new hcloud.SshKey(`${name}-deploy`, { name: `${s.name}-deploy`, publicKey: deployPublicKey, labels: SERVER_LABELS }, parent);
 
     // Primary IPs outlive the server (autoDelete false): records, rDNS and
     // the push's connection keep their address across a replacement.
@@ -133,7 +147,7 @@ export class Vps extends pulumi.ComponentResource {
         publicNets: [{ ipv4Enabled: true, ipv4: ipv4.id.apply(Number), ipv6Enabled: true, ipv6: ipv6.id.apply(Number) }],
         firewallIds: [firewall.id.apply(Number)],
         userData: pulumi.secret(userData),
-        sshKeys: [sshKey.id],
+        sshKeys: [this.sshKeyId],
         labels: SERVER_LABELS,
       },
       // The name and the primary IPs can belong to one server at a time: the

@@ -28,6 +28,20 @@ const existingHost = z
   .strict();
 
 /**
+ * One edge of several (issue #15): a short DNS label, and where it runs.
+ * location and serverType default to the top-level keys; existingHost makes
+ * it a machine the user already has.
+ */
+const edge = z
+  .object({
+    name: z.string().meta({ description: 'short DNS label, unique: names the edge\'s own DNS name (<name>.<xmppHost>) and, after the first edge, its server ("<serverName>-<name>")' }),
+    location: z.string().optional().meta({ description: "Hetzner location; default: location" }),
+    serverType: z.string().optional().meta({ description: "Hetzner server type; default: serverType" }),
+    existingHost: existingHost.optional().meta({ description: "this edge is a host you already have (as the top-level existingHost)" }),
+  })
+  .strict();
+
+/**
  * A secret as the readers hand it over: only the fact that it is set and
  * encrypted (`{secure: …}`), never its value, which the program reads
  * through pulumi.Config.requireSecret. A plain value is refused.
@@ -65,6 +79,8 @@ export const configSchema = z
     zone: z.string().optional().meta({ description: "DNS zone name (e.g. example.com); every record must lie in it" }),
     dns: z.enum(["cloudflare", "off"]).default("cloudflare").meta({ description: "off: create no DNS records (take them from the dnsRecords output)" }),
     existingHost: existingHost.optional().meta({ description: "Push to this host instead of creating a Hetzner VPS: hostKey (pinned) and sshPrivateKey are required; ipv4/ipv6 default to address when it is a public address of that family; with sshAllowFrom [\"tailnet\"], address must be a tailnet one; port is opened by the ruleset" }),
+    edges: z.array(edge).optional().meta({ description: "Several edges behind one domain, each {name, location?, serverType?, existingHost?}; the first keeps serverName and today's resources. Default: one edge from serverName, location, serverType and existingHost" }),
+    edgeMode: z.enum(["failover", "active-active"]).default("failover").meta({ description: "With several edges: failover (SRV sends everyone to the first edge, the others only when it fails) or active-active (equal SRV priority and weight: clients spread over every edge)" }),
     tailscaleSshFrom: z.array(z.string()).default(["autogroup:admin"]).meta({ description: 'With sshAllowFrom ["tailnet"]: who the tailscaleAclSnippet lets SSH to the edge (users "you@example.com", Headscale "you@", "group:…", "tag:ci", "autogroup:admin"; never "*" or "autogroup:member"; Headscale has no autogroup:admin)' }),
     unattendedUpgrades: z.boolean().default(true).meta({ description: "Debian's security updates and tailscale's releases installed daily by unattended-upgrades (false: the push switches it off)" }),
     tailscaleTags: z.array(z.string()).default(["tag:xmpp-edge"]).meta({ description: "ACL tags of the VPS in the tailnet (at least one: the auth key carries them and tailscaleAclSnippet grants by them)" }),
@@ -99,6 +115,26 @@ export interface ExistingHost {
   ipv6?: string;
 }
 
+/**
+ * One edge as the model sees it. The first edge is today's single VPS: its
+ * serverName is the configured one exactly, so an upgraded stack keeps its
+ * server, tailnet device and resource names.
+ */
+export interface EdgeSpec {
+  /** The DNS label from config (the implicit single edge: IMPLICIT_EDGE_NAME). */
+  name: string;
+  /** Hetzner server name and tailnet hostname. */
+  serverName: string;
+  type: string;
+  location: string;
+  existingHost?: ExistingHost;
+  /** Its own DNS-only name (<name>.<xmppHost>): the SRV target with several edges. */
+  dnsName: string;
+}
+
+/** The name of the one edge a stack without `edges` has. */
+export const IMPLICIT_EDGE_NAME = "edge";
+
 export type SshAccess = { mode: "public"; from: string[] } | { mode: "tailnet" };
 
 export interface EdgeConfig {
@@ -119,11 +155,16 @@ export interface EdgeConfig {
   webOriginLock: "cloudflare" | "off";
   webOriginExtraAllow: string[];
   extraForwards: ExtraForward[];
+  /** This edge's server (the first edge's in buildModel; forEdge gives each edge's). */
   server: { name: string; type: string; location: string; image: string };
   cloudflareZoneId?: string;
   zone?: string;
   dns: "cloudflare" | "off";
+  /** This edge's host, when it is one the user already has (the first edge's in buildModel; forEdge gives each edge's). */
   existingHost?: ExistingHost;
+  /** Every edge, the first one first; at least one. */
+  edges: EdgeSpec[];
+  edgeMode: "failover" | "active-active";
   /** sshFrom: who the tailnet policy lets SSH to the edge (sshAllowFrom ["tailnet"]). */
   tailscale: { tags: string[]; sshFrom: string[]; loginServer?: string; authKeySet: boolean };
   deployKey: { publicKey?: string; privateKeySet: boolean };

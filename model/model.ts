@@ -17,6 +17,11 @@ export interface HostFacts {
   homeIPv6?: string;
   /** The VPS's own tailnet address: Prosody trusts PROXY headers from it. */
   vpsTailnetIPv4?: string;
+  /**
+   * Every edge's tailnet address, the first edge's first (undefined: not
+   * known yet); home trusts each of them. Absent: only vpsTailnetIPv4.
+   */
+  edgeTailnetIPv4s?: (string | undefined)[];
 }
 
 /** ALPN as nginx's ssl_preread sees it: an XMPP id (XEP-0368), none at all, or anything else (h2, http/1.1, acme-tls/1). */
@@ -86,6 +91,19 @@ export function buildModel(config: EdgeConfig): EdgeModel {
         : null,
     sourceLimits: { ...P.SOURCE_LIMITS, exempt: { ipv4: CLOUDFLARE_IPV4, ipv6: CLOUDFLARE_IPV6, ports: [P.HTTP_PORT, P.HTTPS_PORT] } },
   };
+}
+
+/**
+ * The model of edge `index` (0: the first, what buildModel gives): its own
+ * server name, type, location and existing host, so every per-host renderer
+ * (cloud-init, firewall, nginx, nftables, coturn, the bundle) renders that
+ * edge unchanged. Everything else, the edge list included, is shared.
+ */
+export function forEdge(model: EdgeModel, index: number): EdgeModel {
+  const c = model.config;
+  const e = c.edges[index];
+  if (!e) throw new Error(`forEdge: no edge ${index} (${c.edges.length} edges)`);
+  return buildModel({ ...c, server: { ...c.server, name: e.serverName, type: e.type, location: e.location }, existingHost: e.existingHost });
 }
 
 /** The home XMPP server's own HTTP front: Snikket's web port, or Prosody's mod_http port; never the home web server. */

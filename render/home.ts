@@ -42,10 +42,8 @@ function prosody(model: EdgeModel, facts: HostFacts, turnSecret: string | undefi
       "-- clientIp = proxy-protocol: the edge's nginx sends a PROXY v1 header on these ports.",
       "-- mod_net_proxy is a community module (not in Debian's prosody-modules package).",
       `proxy_port_mappings = { [${P.HOME_C2S_PROXY_PROTOCOL_PORT}] = "c2s", [${P.HOME_S2S_PROXY_PROTOCOL_PORT}] = "s2s" }`,
-      // Exactly the edge: any other tailnet node could claim any client address. Unknown: trust none (fail closed).
-      facts.vpsTailnetIPv4
-        ? `proxy_trusted_proxies = { "${facts.vpsTailnetIPv4}" }`
-        : `proxy_trusted_proxies = { } -- add the VPS's tailnet address: the vpsTailnetIPv4 output, or tailscale ip -4 on the VPS`,
+      // Exactly the edges: any other tailnet node could claim any client address. Unknown: trust none (fail closed).
+      ...trustedProxies(facts),
       "",
     );
   }
@@ -63,6 +61,22 @@ function prosody(model: EdgeModel, facts: HostFacts, turnSecret: string | undefi
   const head = [header("--")];
   if (modules.length) head.push(`${PROSODY_MODULES_LINE} ${modules.map((m) => `"${m}"`).join(", ")}`, "");
   return [...head, ...lines].join("\n");
+}
+
+/** Every edge's tailnet address (HostFacts.edgeTailnetIPv4s), else the one VPS's. */
+function edgeTailnet(facts: HostFacts): (string | undefined)[] {
+  return facts.edgeTailnetIPv4s ?? [facts.vpsTailnetIPv4];
+}
+
+const UNKNOWN_EDGE = "the VPS's tailnet address: the vpsTailnetIPv4 output (several edges: the edges output), or tailscale ip -4 on the VPS";
+
+function trustedProxies(facts: HostFacts): string[] {
+  const all = edgeTailnet(facts);
+  const known = all.filter((a): a is string => a !== undefined);
+  const missing = all.length - known.length;
+  if (known.length === 0) return [`proxy_trusted_proxies = { } -- add ${all.length > 1 ? "every edge's tailnet address" : UNKNOWN_EDGE}`];
+  const line = `proxy_trusted_proxies = { ${known.map((a) => `"${a}"`).join(", ")} }`;
+  return missing === 0 ? [line] : [`${line} -- add the ${missing} other edge(s): ${UNKNOWN_EDGE}`];
 }
 
 function snikket(model: EdgeModel, turnSecret: string | undefined): string {
@@ -104,9 +118,7 @@ function nginxRealIp(model: EdgeModel, facts: HostFacts): string {
       "",
     ].join("\n");
   }
-  const edge = facts.vpsTailnetIPv4
-    ? [`set_real_ip_from ${facts.vpsTailnetIPv4};`]
-    : ["# set_real_ip_from <the VPS's tailnet address: the vpsTailnetIPv4 output, or tailscale ip -4 on the VPS>;"];
+  const edge = edgeTailnet(facts).map((a) => (a ? `set_real_ip_from ${a};` : "# set_real_ip_from <the VPS's tailnet address: the vpsTailnetIPv4 output, or tailscale ip -4 on the VPS>;"));
   return [...head, ...edge, ...[...CLOUDFLARE_IPV4, ...CLOUDFLARE_IPV6].map((t) => `set_real_ip_from ${t};`), "real_ip_header X-Forwarded-For;", "real_ip_recursive on;", ""].join("\n");
 }
 

@@ -1,9 +1,10 @@
 // Every check of a schema-valid config, by area, and the EdgeConfig they
 // build from the values that passed.
 import type { EdgeConfig, ParsedConfig } from "../config";
+import { checkEdges } from "./edges";
 import { checkHome } from "./home";
 import { checkNames } from "./names";
-import { checkExtraForwards, checkTurnRelayPorts, checkTurnSession } from "./ports";
+import { checkExtraForwards, checkTurnRelayPorts, checkTurnSession, firstExistingHost } from "./ports";
 import type { Checks } from "./report";
 import { checkServer } from "./server";
 import { checkDeployKey, checkExistingHost, checkSshAllowFrom } from "./ssh";
@@ -23,8 +24,11 @@ export function checkFields(p: ParsedConfig, c: Checks): EdgeConfig {
   const extraForwards = checkExtraForwards(p, relay, c);
   checkTailnet(p, c);
   checkDeployKey(p, c);
-  const existingHost = p.existingHost && checkExistingHost(p, p.existingHost, c);
+  const first = firstExistingHost(p);
+  const existingHost = first && checkExistingHost(p, first.host, c, first.key);
   checkServer(p, c);
+  const edges = checkEdges(p, xmppHost, existingHost, c);
+  const firstEdge = edges[0];
   // A rejected range means the config is refused (ConfigError); the default only satisfies the type.
   const turnRelayPorts = relay ?? { from: 0, to: 0 };
 
@@ -45,11 +49,13 @@ export function checkFields(p: ParsedConfig, c: Checks): EdgeConfig {
     webOriginLock: p.webOriginLock,
     webOriginExtraAllow,
     extraForwards,
-    server: { name: p.serverName, type: p.serverType, location: p.location, image: p.image },
+    server: { name: p.serverName, type: firstEdge?.type ?? p.serverType, location: firstEdge?.location ?? p.location, image: p.image },
     cloudflareZoneId: p.cloudflareZoneId,
     zone: p.zone,
     dns: p.dns,
     existingHost,
+    edges,
+    edgeMode: p.edgeMode,
     tailscale: { tags: p.tailscaleTags, sshFrom: p.tailscaleSshFrom, loginServer: p.tailscaleLoginServer, authKeySet: p.tailscaleAuthKey !== undefined },
     deployKey: { publicKey: p.sshPublicKey, privateKeySet: p.sshPrivateKey !== undefined },
     turnSecretSet: p.turnSecret !== undefined,

@@ -67,9 +67,16 @@ const SERVICE_DEPENDS_ON: Record<string, string[]> = {
 /** Home ports that trust a PROXY protocol header: an internet client must never reach them directly. */
 const HOME_PROXY_PROTOCOL_PORTS = [P.HOME_C2S_PROXY_PROTOCOL_PORT, P.HOME_S2S_PROXY_PROTOCOL_PORT];
 
-/** The SSH port of the host: an existing host's own, else 22. */
+/** The first edge's existing host and its key: the top-level one, or edges[0]'s. */
+export function firstExistingHost(p: ParsedConfig): { key: string; host: NonNullable<ParsedConfig["existingHost"]> } | undefined {
+  if (p.existingHost) return { key: "existingHost", host: p.existingHost };
+  const first = p.edges?.[0]?.existingHost;
+  return first ? { key: "edges[0].existingHost", host: first } : undefined;
+}
+
+/** The SSH port of the (first) host: an existing host's own, else 22. Later edges' own ports: checks/edges.ts. */
 export function sshPortOf(p: ParsedConfig): number {
-  return p.existingHost?.port ?? P.SSH_PORT;
+  return firstExistingHost(p)?.host.port ?? P.SSH_PORT;
 }
 
 /** Every port the edge listens on, relays or forwards, checked against every other. */
@@ -79,8 +86,10 @@ function checkPortConflicts(extra: ExtraForward[], index: number[], p: ParsedCon
     .filter((s) => (SERVICE_DEPENDS_ON[s.id] ?? []).every((k) => c.ok(k)))
     .map((s): Taken => ({ protocol: s.protocol, ports: s.ports, key: s.id === "turn-relay" ? "turnRelayPorts" : undefined, what: `the planned ${s.id} port (${s.purpose})` }));
   // An existing host's SSH port is the user's; a rejected one (or a rejected existingHost) is not checked against.
-  const sshKey = c.given("existingHost") ? "existingHost.port" : undefined;
-  const sshKnown = sshKey === undefined || (p.existingHost !== undefined && c.ok(sshKey));
+  const first = firstExistingHost(p);
+  const hostKey = c.given("existingHost") ? "existingHost" : first?.key;
+  const sshKey = hostKey ? `${hostKey}.port` : undefined;
+  const sshKnown = sshKey === undefined || (first !== undefined && c.ok(sshKey));
   const reserved = planHostPorts({ port: sshPortOf(p), from: [] })
     .filter((h) => h.id !== "ssh" || sshKnown)
     .map((h): Taken => ({ protocol: h.protocol, ports: h.ports, what: h.purpose, key: h.id === "ssh" ? sshKey : undefined }));

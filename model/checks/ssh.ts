@@ -43,10 +43,10 @@ const isTailnetAddress = (a: string) => (ipFamily(a) === 4 && inCidr(a, TAILNET_
  * public addresses known (DNS, coturn), a deploy key it accepts, and a path
  * for the push that the pushed ruleset keeps open.
  */
-export function checkExistingHost(p: ParsedConfig, h: NonNullable<ParsedConfig["existingHost"]>, c: Checks): ExistingHost | undefined {
+export function checkExistingHost(p: ParsedConfig, h: NonNullable<ParsedConfig["existingHost"]>, c: Checks, at = "existingHost"): ExistingHost | undefined {
   let ok = true;
   const bad = (key: string, msg: string) => {
-    c.report(`existingHost.${key}`, msg);
+    c.report(`${at}.${key}`, msg);
     ok = false;
   };
   if (ipFamily(h.address) === undefined && !isHostname(h.address)) bad("address", `${show(h.address)} is neither an IP address nor a hostname`);
@@ -73,7 +73,7 @@ export function checkExistingHost(p: ParsedConfig, h: NonNullable<ParsedConfig["
   const ipv6 = address(6);
   if (ipv4 === undefined && h.ipv4 === undefined) bad("ipv4", `is required: the DNS records and coturn need the host's public IPv4 address, and address ${show(h.address)} is not one`);
   if (p.sshPrivateKey === undefined && c.ok("sshPrivateKey")) {
-    c.report("sshPrivateKey", `is required with existingHost: a generated key is not authorized on a host this stack did not create; set sshPublicKey and, as a secret, sshPrivateKey to a key ${show(h.user)} accepts`);
+    c.report("sshPrivateKey", `is required with ${at}: a generated key is not authorized on a host this stack did not create; set sshPublicKey and, as a secret, sshPrivateKey to a key ${show(h.user)} accepts`);
     ok = false;
   }
   return ok && hostKey ? { address: h.address, user: h.user, port: h.port, hostKey, ipv4: ipv4!, ipv6 } : undefined;

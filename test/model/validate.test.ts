@@ -1,5 +1,5 @@
 import { validateConfig, ConfigError } from "../../model/validate";
-import { BASE, problems } from "../fixtures";
+import { BASE, DEPLOY_KEY, HOST_KEY, problems } from "../fixtures";
 
 describe("validateConfig accepts", () => {
   test("the base config, with defaults filled in", () => {
@@ -39,6 +39,29 @@ describe("validateConfig accepts", () => {
       { ports: { from: 6000, to: 6010 }, protocol: "tcp", toPort: undefined, description: undefined },
       { ports: { from: 5222, to: 5222 }, protocol: "udp", toPort: undefined, description: undefined },
     ]);
+  });
+
+  test("no edges: one edge from today's keys, named the implicit way", () => {
+    const c = validateConfig({ ...BASE, serverName: "edge-a", location: "nbg1", serverType: "cx23" });
+    expect(c.edges).toEqual([{ name: "edge", serverName: "edge-a", type: "cx23", location: "nbg1", existingHost: undefined, dnsName: "edge.chat.example.com" }]);
+    expect(c.edgeMode).toBe("failover");
+  });
+
+  test("edges: the first keeps serverName, later ones get serverName-name; location and serverType default to the top-level keys", () => {
+    const c = validateConfig({ ...BASE, location: "nbg1", edges: [{ name: "fsn", location: "fsn1" }, { name: "hel", location: "hel1", serverType: "cx23" }, { name: "old", existingHost: { address: "5.9.10.11", hostKey: HOST_KEY } }], sshPublicKey: DEPLOY_KEY, sshPrivateKey: { secure: "x" }, edgeMode: "active-active" });
+    expect(c.edges.map((e) => [e.name, e.serverName, e.type, e.location, e.dnsName, e.existingHost?.ipv4])).toEqual([
+      ["fsn", "xmpp-edge", "cax11", "fsn1", "fsn.chat.example.com", undefined],
+      ["hel", "xmpp-edge-hel", "cx23", "hel1", "hel.chat.example.com", undefined],
+      ["old", "xmpp-edge-old", "cax11", "nbg1", "old.chat.example.com", "5.9.10.11"],
+    ]);
+    expect(c.server).toEqual({ name: "xmpp-edge", type: "cax11", location: "fsn1", image: "debian-12" });
+    expect(c.edgeMode).toBe("active-active");
+  });
+
+  test("edges[0].existingHost is the first edge's host (as top-level existingHost was)", () => {
+    const c = validateConfig({ ...BASE, edges: [{ name: "a", existingHost: { address: "5.9.10.11", hostKey: HOST_KEY, port: 2222 } }], sshPublicKey: DEPLOY_KEY, sshPrivateKey: { secure: "x" } });
+    expect(c.existingHost?.port).toBe(2222);
+    expect(c.edges[0].existingHost).toBe(c.existingHost);
   });
 
   test("prosody preset frees 5000", () => {
@@ -98,6 +121,21 @@ describe("validateConfig rejects, naming the key, the bad value and what is vali
     ["an empty server type", { serverType: "" }, /^xmpp-edge:serverType: "" is not a Hetzner server type name; expected lower-case letters, digits, dots and hyphens, e\.g\. "cax11"/],
     ["a location with a space", { location: "fsn 1" }, /^xmpp-edge:location: "fsn 1" is not a Hetzner location name/],
     ["a tag without tag:", { tailscaleTags: ["xmpp-edge"] }, /^xmpp-edge:tailscaleTags\[0\]: "xmpp-edge" is not a tailnet tag; expected "tag:name"/],
+    ["an empty edges list", { edges: [] }, /^xmpp-edge:edges: is empty; expected at least one edge like \[\{name: "fsn"\}\], or leave edges out/],
+    ["an edge name that is no DNS label", { edges: [{ name: "Fsn_1" }] }, /^xmpp-edge:edges\[0\]\.name: "Fsn_1" is not a DNS label; expected 1-63 lower-case letters/],
+    ["two edges with one name", { edges: [{ name: "fsn" }, { name: "fsn" }] }, /^xmpp-edge:edges\[1\]\.name: "fsn" is used by an earlier edge; every edge needs its own name/],
+    ["an edge without a name", { edges: [{ location: "hel1" }] }, /^xmpp-edge:edges\[0\]\.name: is required; expected a string: short DNS label/],
+    ["an unknown key in an edge", { edges: [{ name: "fsn", locaton: "hel1" }] }, /^xmpp-edge:edges\[0\]\.locaton: unknown key; did you mean location\? valid keys: name, location, serverType, existingHost/],
+    ["an edge whose DNS name is a Snikket CNAME", { edges: [{ name: "a" }, { name: "share" }], domain: "chat.example.com" }, /^xmpp-edge:edges\[1\]\.name: "share" makes the edge's DNS name "share\.chat\.example\.com", which is already one of Snikket's CNAMEs; choose another name/],
+    ["an edge whose DNS name is a web name", { edges: [{ name: "a" }, { name: "www" }], xmppHost: "example.com", webHostnames: ["www.example.com"], preset: "prosody", domain: "example.com" }, /^xmpp-edge:edges\[1\]\.name: "www" makes the edge's DNS name "www\.example\.com", which is already a web name \(webHostnames\)/],
+    ["an edge whose server name grows past 63", { serverName: "x".repeat(60), edges: [{ name: "a" }, { name: "hel" }] }, /^xmpp-edge:edges\[1\]\.name: "hel" makes the server name "x{60}-hel" \(serverName-name\), longer than a host label's 63 characters/],
+    ["an edge location with a space", { edges: [{ name: "a", location: "hel 1" }] }, /^xmpp-edge:edges\[0\]\.location: "hel 1" is not a Hetzner location name/],
+    ["an edge server type in capitals", { edges: [{ name: "a", serverType: "CAX11" }] }, /^xmpp-edge:edges\[0\]\.serverType: "CAX11" is not a Hetzner server type name/],
+    ["an unknown edgeMode", { edgeMode: "round-robin" }, /^xmpp-edge:edgeMode: expected one of "failover"\|"active-active"; got "round-robin"/],
+    ["top-level existingHost together with edges", { edges: [{ name: "a" }], existingHost: { address: "5.9.10.11", hostKey: HOST_KEY }, sshPublicKey: DEPLOY_KEY, sshPrivateKey: { secure: "x" } }, /^xmpp-edge:existingHost: is set together with edges; with edges, each edge's host is its own: move it into edges\[0\]\.existingHost/],
+    ["an edge's existing host without a host key", { edges: [{ name: "a" }, { name: "b", existingHost: { address: "5.9.10.12" } }], sshPublicKey: DEPLOY_KEY, sshPrivateKey: { secure: "x" } }, /^xmpp-edge:edges\[1\]\.existingHost\.hostKey: is required: every connection pins the host's key/],
+    ["an edge's existing host without the deploy key", { edges: [{ name: "a" }, { name: "b", existingHost: { address: "5.9.10.12", hostKey: HOST_KEY } }] }, /^xmpp-edge:sshPrivateKey: is required with edges\[1\]\.existingHost: a generated key is not authorized/],
+    ["a later edge's SSH port on a served port", { edges: [{ name: "a" }, { name: "b", existingHost: { address: "5.9.10.12", hostKey: HOST_KEY, port: 5222 } }], sshPublicKey: DEPLOY_KEY, sshPrivateKey: { secure: "x" } }, /^xmpp-edge:edges\[1\]\.existingHost\.port: 5222 is the planned xmpp-c2s port .*the edge's SSH needs a port of its own/],
   ];
   test.each(cases)("%s", (_name, overrides, message) => {
     const found = problems(overrides);

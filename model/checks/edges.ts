@@ -1,0 +1,114 @@
+// Several edges (issue #15): the `edges` list, or the one edge today's keys
+// describe. The first edge keeps serverName exactly, so a stack that adds
+// `edges` later keeps its server, tailnet device and resource names.
+import { IMPLICIT_EDGE_NAME, type EdgeSpec, type ExistingHost, type ParsedConfig } from "../config";
+import { snikketAliases, xmppNames } from "../names";
+import { planServices } from "../services";
+import { overlaps, single } from "../ports";
+import { HETZNER_NAME, HOST_LABEL, isHostname } from "../shapes";
+import { show, type Checks } from "./report";
+import { checkExistingHost } from "./ssh";
+
+/** The Hetzner server name (and tailnet hostname) of edge `index`: the first keeps serverName. */
+export function edgeServerName(serverName: string, edgeName: string, index: number): string {
+  return index === 0 ? serverName : `${serverName}-${edgeName}`;
+}
+
+/** An edge's own DNS-only name: below xmppHost, so it lies in the zone whenever xmppHost does. */
+export function edgeDnsName(edgeName: string, xmppHost: string): string {
+  return `${edgeName}.${xmppHost}`;
+}
+
+/**
+ * `firstHost`: the first edge's existing host, already checked (top level or
+ * edges[0], checks/index.ts); the others are checked here. Returns every
+ * edge, the first one first.
+ */
+export function checkEdges(p: ParsedConfig, xmppHost: string, firstHost: ExistingHost | undefined, c: Checks): EdgeSpec[] {
+  if (p.edges === undefined) {
+    return [{ name: IMPLICIT_EDGE_NAME, serverName: p.serverName, type: p.serverType, location: p.location, existingHost: firstHost, dnsName: edgeDnsName(IMPLICIT_EDGE_NAME, xmppHost) }];
+  }
+  if (p.edges.length === 0) {
+    c.report("edges", `is empty; expected at least one edge like [{name: "fsn"}], or leave edges out for one edge from serverName, location and serverType`);
+    return [];
+  }
+  // Two places for the first edge's host would be read two ways.
+  if (p.existingHost !== undefined) {
+    c.report("existingHost", `is set together with edges; with edges, each edge's host is its own: move it into edges[0].existingHost (the first edge), or leave edges out`);
+  }
+
+  const taken = new Map<string, string>(); // DNS names the stack already serves -> what they are
+  for (const n of xmppNames({ domain: p.domain, xmppHost, preset: p.preset })) taken.set(n, "an XMPP name");
+  if (p.preset === "snikket") for (const n of snikketAliases(p.domain)) taken.set(n, "one of Snikket's CNAMEs");
+  for (const n of p.webHostnames) taken.set(n, "a web name (webHostnames)");
+  const namesKnown = c.ok("domain") && c.ok("xmppHost") && c.ok("webHostnames");
+
+  const seen = new Set<string>();
+  const specs: EdgeSpec[] = [];
+  p.edges.forEach((e, i) => {
+    const at = `edges[${i}]`;
+    let ok = true;
+    if (!HOST_LABEL.test(e.name)) {
+      c.report(`${at}.name`, `${show(e.name)} is not a DNS label; expected 1-63 lower-case letters, digits and inner hyphens, e.g. "fsn" or "hel"`);
+      ok = false;
+    } else if (seen.has(e.name)) {
+      c.report(`${at}.name`, `${show(e.name)} is used by an earlier edge; every edge needs its own name (it names its DNS name and server)`);
+      ok = false;
+    } else {
+      const dnsName = edgeDnsName(e.name, xmppHost);
+      const serverName = edgeServerName(p.serverName, e.name, i);
+      if (namesKnown && !isHostname(dnsName)) {
+        c.report(`${at}.name`, `${show(e.name)} makes the edge's DNS name ${show(dnsName)} too long (at most 253 characters); choose a shorter name`);
+        ok = false;
+      } else if (namesKnown && taken.has(dnsName)) {
+        c.report(`${at}.name`, `${show(e.name)} makes the edge's DNS name ${show(dnsName)}, which is already ${taken.get(dnsName)}; choose another name`);
+        ok = false;
+      } else if (c.ok("serverName") && !HOST_LABEL.test(serverName)) {
+        c.report(`${at}.name`, `${show(e.name)} makes the server name ${show(serverName)} (serverName-name), longer than a host label's 63 characters; choose a shorter name or serverName`);
+        ok = false;
+      }
+    }
+    seen.add(e.name);
+    for (const key of ["location", "serverType"] as const) {
+      const value = e[key];
+      if (value !== undefined && !HETZNER_NAME.test(value)) {
+        c.report(`${at}.${key}`, `${show(value)} is not a Hetzner ${key === "serverType" ? "server type" : "location"} name; expected lower-case letters, digits, dots and hyphens, e.g. ${key === "serverType" ? '"cax11"' : '"hel1"'}`);
+        ok = false;
+      }
+    }
+    let host: ExistingHost | undefined;
+    if (i === 0) host = firstHost;
+    else if (e.existingHost !== undefined) {
+      host = checkExistingHost(p, e.existingHost, c, `${at}.existingHost`);
+      if (host) ok = checkLaterSshPort(p, host.port, `${at}.existingHost.port`, c) && ok;
+      else ok = false;
+    }
+    if (e.existingHost !== undefined && i === 0 && !firstHost) ok = false;
+    if (!ok) return;
+    specs.push({
+      name: e.name,
+      serverName: edgeServerName(p.serverName, e.name, i),
+      type: e.serverType ?? p.serverType,
+      location: e.location ?? p.location,
+      existingHost: host,
+      dnsName: edgeDnsName(e.name, xmppHost),
+    });
+  });
+  return specs;
+}
+
+/**
+ * A later edge's SSH port against the ports every edge serves (the first
+ * edge's is checked with the others in checks/ports.ts): the ruleset opens
+ * it, so it must not be a port the edge already serves or forwards.
+ */
+function checkLaterSshPort(p: ParsedConfig, port: number, key: string, c: Checks): boolean {
+  if (!c.ok("turnRelayPorts") || !c.ok("extraForwards")) return true;
+  const services = planServices({ preset: p.preset, clientIp: p.clientIp, turn: p.turn, turnRelayPorts: single(0), turnTcpRelay: p.turnTcpRelay, extraForwards: [] }).filter((s) => s.id !== "turn-relay" && s.id !== "turn-relay-tcp");
+  const hit = services.find((s) => s.protocol === "tcp" && overlaps(s.ports, single(port)));
+  if (hit) {
+    c.report(key, `${port} is the planned ${hit.id} port (${hit.purpose}); the edge's SSH needs a port of its own`);
+    return false;
+  }
+  return true;
+}
