@@ -13,7 +13,7 @@ test("Pulumi.yaml declares the schema's keys, types and defaults (regenerate wit
   // Undeclared: object-valued keys (no schema type) and optional keys without
   // a default (the CLI treats every declared key without a default as required).
   expect(CONFIG_KEYS.filter((k) => !(k in doc.config)).sort()).toEqual([
-    "cloudflareZoneId", "existingHost", "extraForwards", "homeTailnetHostname", "homeTailnetIPv4", "homeTailnetIPv6",
+    "cloudflareZoneId", "edges", "existingHost", "extraForwards", "homeTailnetHostname", "homeTailnetIPv4", "homeTailnetIPv6",
     "sshPrivateKey", "sshPublicKey", "tailscaleAuthKey", "tailscaleLoginServer", "turnSecret", "xmppHost", "zone",
   ]);
   for (const [key, decl] of Object.entries(doc.config as Record<string, { default?: unknown }>)) {
