@@ -68,12 +68,13 @@ export function renderDnsRecordSet<A>(model: EdgeModel, hosts: EdgeHost<A> | Edg
   const several = list.length > 1;
   const out: KeyedRecord<A>[] = [];
   // The first edge's keys are the single-VPS stack's: type and name only.
-  const push = (record: DnsRecord<A>, edge: number) => out.push({ key: `${record.type}-${record.name}${edge === 0 ? "" : `-${c.edges[edge].name}`}`, record });
-  const address = (name: string, proxied: boolean, edge: number) => {
+  // A name only one edge answers for (its own name) needs no edge in its key.
+  const push = (record: DnsRecord<A>, edge: number | "own") => out.push({ key: `${record.type}-${record.name}${edge === 0 || edge === "own" ? "" : `-${c.edges[edge].name}`}`, record });
+  const address = (name: string, proxied: boolean, edge: number, key: number | "own" = edge) => {
     const ttl = proxied ? PROXIED_TTL : DNS_ONLY_TTL;
     const vps = list[edge];
-    push({ type: "A", name, content: vps.ipv4, proxied, ttl }, edge);
-    if (vps.ipv6 !== undefined) push({ type: "AAAA", name, content: vps.ipv6, proxied, ttl }, edge);
+    push({ type: "A", name, content: vps.ipv4, proxied, ttl }, key);
+    if (vps.ipv6 !== undefined) push({ type: "AAAA", name, content: vps.ipv6, proxied, ttl }, key);
   };
   const everyEdge = (name: string, proxied: boolean) => list.forEach((_, i) => address(name, proxied, i));
   for (const name of model.webNames) everyEdge(name, true);
@@ -82,7 +83,7 @@ export function renderDnsRecordSet<A>(model: EdgeModel, hosts: EdgeHost<A> | Edg
   for (const name of model.xmppNames.filter((n) => !aliases.includes(n))) everyEdge(name, false);
   for (const name of aliases) push({ type: "CNAME", name, content: c.domain, proxied: false, ttl: DNS_ONLY_TTL }, 0);
   // An SRV target must be a name with addresses, not an alias (RFC 2782): each edge's own.
-  if (several) c.edges.forEach((e, i) => address(e.dnsName, false, i));
+  if (several) c.edges.forEach((e, i) => address(e.dnsName, false, i, "own"));
 
   const srv = (service: string, priority: number, port: number) => {
     list.forEach((_, i) => {

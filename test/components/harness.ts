@@ -20,6 +20,9 @@ export const MOCK = {
   homeLookupIPv4: "100.88.7.6",
   homeLookupIPv6: "fd7a:115c:a1e0::5807:706",
   zoneIdByName: "0f0e0d0c0b0a09080706050403020100",
+  /** Every later edge's primary IPs (resources "vps-<edge>-ipv4/6"), so its records differ from the first edge's. */
+  laterIPv4: "5.75.140.20",
+  laterIPv6Network: "2a01:4f8:c012:beef::/64",
 };
 
 export interface Registered {
@@ -40,6 +43,8 @@ export interface Run {
   events: Event[];
   /** URN by resource name (to check parents). */
   urns: string[];
+  /** Each registered URN's parent URN ("" at the top), as the program passed it to the monitor. */
+  parents: Record<string, string>;
   outputs: Record<string, unknown>;
   /** The program's exports as Outputs (for secretness). */
   exports: Record<string, unknown>;
@@ -68,10 +73,13 @@ function newState(type: string, name: string, inputs: Record<string, any>): { id
         },
       };
     }
-    case "hcloud:index/primaryIp:PrimaryIp":
+    case "hcloud:index/primaryIp:PrimaryIp": {
+      const first = name.startsWith("vps-ipv");
+      const net = first ? MOCK.vpsIPv6Network : MOCK.laterIPv6Network;
       return inputs.type === "ipv6"
-        ? { id: id(), state: { ...inputs, ipAddress: MOCK.vpsIPv6Network.replace("/64", ""), ipNetwork: MOCK.vpsIPv6Network } }
-        : { id: id(), state: { ...inputs, ipAddress: MOCK.vpsIPv4 } };
+        ? { id: id(), state: { ...inputs, ipAddress: net.replace("/64", ""), ipNetwork: net } }
+        : { id: id(), state: { ...inputs, ipAddress: first ? MOCK.vpsIPv4 : MOCK.laterIPv4 } };
+    }
     case "hcloud:index/server:Server":
       return { id: id(), state: { ...inputs, ipv4Address: MOCK.vpsIPv4, ipv6Address: MOCK.vpsIPv6, ipv6Network: MOCK.vpsIPv6Network, status: "running" } };
     case "hcloud:index/firewall:Firewall":
@@ -155,6 +163,14 @@ export async function runProgram(raw: Record<string, unknown>, secrets: Record<s
     "test",
     opts.dryRun ?? false,
   );
+  // The mock monitor keeps no parent (a URN holds only the parent's type): record it on the way in.
+  const parents: Record<string, string> = {};
+  const mon = pulumi.runtime.getMonitor() as unknown as { registerResource: (req: any, cb: any) => unknown; newUrn: (p: string, t: string, n: string) => string };
+  const register = mon.registerResource.bind(mon);
+  mon.registerResource = (req: any, cb: any) => {
+    parents[mon.newUrn(req.getParent(), req.getType(), req.getName())] = req.getParent() ?? "";
+    return register(req, cb);
+  };
   const config = { ...toPulumiConfig(raw), ...toPulumiConfig(secrets) };
   pulumi.runtime.setAllConfig(config, Object.keys(secrets).map((k) => `${PROJECT_NAME}:${k}`));
 
@@ -184,7 +200,7 @@ export async function runProgram(raw: Record<string, unknown>, secrets: Record<s
   await new Promise((r) => setTimeout(r, 50));
   const monitor = pulumi.runtime.getMonitor() as unknown as { resources: Map<string, unknown> } | undefined;
   const urns = monitor ? [...monitor.resources.keys()] : [];
-  return { resources, invokes, events, urns, outputs, exports: program, error };
+  return { resources, invokes, events, urns, parents, outputs, exports: program, error };
 }
 
 /** What an output reads as in a preview when its value is not known yet. */
