@@ -1,10 +1,11 @@
 // PLAN.md: a readable summary of what a deploy would create, for review.
 import { CLOUDFLARE_RANGES_AS_OF } from "../model/cloudflare-ranges";
 import { homeListeners } from "../model/home-listeners";
+import type { EdgeSpec } from "../model/config";
 import type { EdgeModel, HostFacts, HttpsRoute, RouteSource } from "../model/model";
 import { formatRange, HTTP_PORT, HTTPS_PORT, type PortRange, type Protocol } from "../model/ports";
 import type { Service } from "../model/services";
-import { PROXIED_TTL, type DnsRecord } from "./dns";
+import { PROXIED_TTL, SRV_FAILOVER_STEP, type DnsRecord } from "./dns";
 import type { FirewallRule } from "./firewall";
 
 const HANDLER_TEXT: Record<string, string> = {
@@ -150,17 +151,59 @@ function firewallSection(model: EdgeModel, firewall: FirewallRule[] | undefined)
   ];
 }
 
-/** firewall: the Hetzner firewall's rules, or undefined when none is created (an existing host). */
-export function renderPlanMd(model: EdgeModel, facts: HostFacts, records: DnsRecord[], firewall: FirewallRule[] | undefined, notes: string[]): string {
+/** One edge and the addresses the plan shows for it. */
+export interface PlanMdEdge {
+  spec: EdgeSpec;
+  ipv4: string;
+  ipv6?: string;
+}
+
+/** Several edges: where each runs, its addresses and own name, and what edgeMode makes of them. */
+function edgesSection(model: EdgeModel, edges: PlanMdEdge[]): string[] {
+  const c = model.config;
+  if (edges.length < 2) return [];
+  const mode =
+    c.edgeMode === "failover"
+      ? `\`failover\`: the SRV records send clients and servers to \`${edges[0].spec.name}\` first and to each next edge only when the ones before fail (its priorities are ${SRV_FAILOVER_STEP} higher per edge). Proxied web names and \`${c.xmppHost}\` itself answer with every edge (clients that skip SRV pick one).`
+      : `\`active-active\`: the SRV records give every edge the same priority and weight, so clients and servers spread over them and try another when one fails.`;
+  return [
+    "## Edges",
+    "",
+    mode,
+    "",
+    ...table(
+      ["edge", "server (tailnet name)", "where", "addresses", "own DNS name"],
+      edges.map((e) => [
+        e.spec.name,
+        e.spec.serverName,
+        e.spec.existingHost ? `existing host \`${e.spec.existingHost.address}\`` : `Hetzner \`${e.spec.type}\` in \`${e.spec.location}\``,
+        [e.ipv4, e.ipv6 ?? "no IPv6"].join(", "),
+        e.spec.dnsName,
+      ]),
+    ),
+    "",
+    "Every edge gets the same ports, routing, firewall rules and TURN secret (below); each has its own server, primary IPs, rDNS, single-use tailnet key and push. Later edges' files are under `edges/<name>/`.",
+    "",
+  ];
+}
+
+/**
+ * firewall: the Hetzner firewall's rules, or undefined when none is created (an existing host).
+ * edges: every edge with its addresses (one edge: the VPS line only, as before several edges).
+ */
+export function renderPlanMd(model: EdgeModel, facts: HostFacts, records: DnsRecord[], firewall: FirewallRule[] | undefined, notes: string[], edges: PlanMdEdge[] = []): string {
   const c = model.config;
   const lines: string[] = [
     `# xmpp-edge plan: ${c.domain}`,
     "",
     `XMPP domain \`${c.domain}\`, XMPP host \`${c.xmppHost}\`, preset \`${c.preset}\`, direct TLS ${c.directTls ? "on" : "off"}, client IP by \`${c.clientIp}\`, TURN \`${c.turn}\`, web origin lock \`${c.webOriginLock}\`.`,
-    `VPS ${c.existingHost ? `existing host \`${c.existingHost.address}\`` : `Hetzner \`${c.server.type}\` in \`${c.server.location}\` (\`${c.server.image}\`)`}: ${[facts.vpsIPv4, facts.vpsIPv6 ?? "no IPv6"].join(", ")}. Home (tailnet): ${facts.homeIPv4}${facts.homeIPv6 ? `, ${facts.homeIPv6}` : ""}.`,
+    edges.length > 1
+      ? `${edges.length} edges (\`${c.edgeMode}\`, image \`${c.server.image}\`): ${edges.map((e) => `\`${e.spec.name}\``).join(", ")}. Home (tailnet): ${facts.homeIPv4}${facts.homeIPv6 ? `, ${facts.homeIPv6}` : ""}.`
+      : `VPS ${c.existingHost ? `existing host \`${c.existingHost.address}\`` : `Hetzner \`${c.server.type}\` in \`${c.server.location}\` (\`${c.server.image}\`)`}: ${[facts.vpsIPv4, facts.vpsIPv6 ?? "no IPv6"].join(", ")}. Home (tailnet): ${facts.homeIPv4}${facts.homeIPv6 ? `, ${facts.homeIPv6}` : ""}.`,
     "",
     ...notes.map((n) => `> ${n}`),
     ...(notes.length ? [""] : []),
+    ...edgesSection(model, edges),
     "## Traffic",
     "",
     ...trafficDiagram(model),

@@ -1,6 +1,7 @@
 // The tailnet policy fragment (the tailscaleAclSnippet output, the plan's
 // tailscale-acl.json): the edge's tags may reach the home server on exactly
-// the forwarded ports and nothing else.
+// the forwarded ports and nothing else. Every edge carries the same tags, so
+// the rules cover every edge; SSH names every edge's port.
 import type { EdgeModel } from "../model/model";
 import { formatRange, SSH_PORT, type PortRange } from "../model/ports";
 import { homePorts } from "../model/tailnet";
@@ -22,9 +23,19 @@ function aclTests(model: EdgeModel, homeHosts: string[]): Record<string, unknown
   const notForwarded = firstFree(ports.tcp, SSH_PORT);
   tests.push({ src: edge, proto: "tcp", accept: homeHosts.flatMap((h) => ends(ports.tcp).map((p) => `${h}:${p}`)), deny: homeHosts.map((h) => `${h}:${notForwarded}`) });
   if (ports.udp.length > 0) tests.push({ src: edge, proto: "udp", accept: homeHosts.flatMap((h) => ends(ports.udp).map((p) => `${h}:${p}`)) });
-  if (c.ssh.mode === "tailnet") for (const who of c.tailscale.sshFrom) tests.push({ src: who, proto: "tcp", accept: [`${edge}:${model.sshPort}`] });
-  tests.push({ src: "autogroup:member", proto: "tcp", deny: [`${edge}:${model.sshPort}`] });
+  const ssh = edgeSshPorts(model).map((p) => `${edge}:${p}`);
+  if (c.ssh.mode === "tailnet") for (const who of c.tailscale.sshFrom) tests.push({ src: who, proto: "tcp", accept: ssh });
+  tests.push({ src: "autogroup:member", proto: "tcp", deny: ssh });
   return tests;
+}
+
+/**
+ * Every edge's SSH port (an existing host's own, else 22): the edges share
+ * the tags, so one rule per port covers them all.
+ */
+function edgeSshPorts(model: EdgeModel): number[] {
+  const ports = model.config.edges.map((e) => e.existingHost?.port ?? SSH_PORT);
+  return [...new Set([model.sshPort, ...ports])];
 }
 
 /** The first port from `start` up that no range covers. */
@@ -53,7 +64,7 @@ export function renderAclSnippet(model: EdgeModel, home: { ipv4: string; ipv6?: 
     const list = ports[proto].map(formatRange).join(",");
     acls.push({ action: "accept", src: tags, proto, dst: Object.keys(hosts).map((h) => `${h}:${list}`) });
   }
-  if (c.ssh.mode === "tailnet") acls.push({ action: "accept", src: c.tailscale.sshFrom, proto: "tcp", dst: tags.map((t) => `${t}:${model.sshPort}`) });
+  if (c.ssh.mode === "tailnet") acls.push({ action: "accept", src: c.tailscale.sshFrom, proto: "tcp", dst: tags.map((t) => `${t}:${edgeSshPorts(model).join(",")}`) });
   const policy: Record<string, unknown> = { hosts, acls, tests: aclTests(model, Object.keys(hosts)) };
   // Headscale has no autogroup:admin; there the tag owners are users of its own.
   if (!c.tailscale.loginServer) policy.tagOwners = Object.fromEntries(tags.map((t) => [t, ["autogroup:admin"]]));

@@ -104,7 +104,7 @@ export function runPlan(argv: string[], io: PlanIo): number {
   for (const [rel, content] of Object.entries(plan.files)) {
     const file = path.join(tmp, rel);
     fs.mkdirSync(path.dirname(file), { recursive: true });
-    const mode = rel.startsWith("vps/") ? plan.bundle[rel.slice(3)].mode : "0644";
+    const mode = plan.modes[rel] ?? "0644";
     fs.writeFileSync(file, content, { mode: parseInt(mode, 8) });
   }
   fs.rmSync(outDir, { recursive: true, force: true });
