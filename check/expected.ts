@@ -1,8 +1,9 @@
 // What must be true of a deployed edge, derived from the validated model —
 // the same model the plan and the program render from, no second list:
 // DNS from renderDnsRecords, ports from planServices, the web names and the
-// origin lock from buildModel. Takes a list of edges so several edges in
-// front of one home (issue #15) add addresses, not code.
+// origin lock from buildModel. Takes every edge's addresses (model.config.edges'
+// order): several edges in front of one home (issue #15) add addresses and
+// each edge's own name and SRV records, all from renderDnsRecords.
 import { CLOUDFLARE_IPV4, CLOUDFLARE_IPV6 } from "../model/cloudflare-ranges";
 import type { EdgeModel } from "../model/model";
 import { normaliseCidr, TAILNET_IPV4_RANGE, TAILNET_IPV6_RANGE } from "../model/net";
@@ -81,7 +82,8 @@ export interface ExpectOptions {
 export function expectedFacts(model: EdgeModel, edges: EdgeAddresses[], opts: ExpectOptions = {}): Expected {
   if (edges.length === 0) throw new Error("expectedFacts: no edge addresses given");
   const c = model.config;
-  const records = edges.flatMap((e) => renderDnsRecords(model, e));
+  if (edges.length !== c.edges.length) throw new Error(`expectedFacts: ${edges.length} edge addresses for ${c.edges.length} edges`);
+  const records = renderDnsRecords(model, edges);
 
   const addressNames = new Map<string, ExpectedAddressName>();
   for (const r of records) {

@@ -99,15 +99,19 @@ async function main() {
   }
   const c = model.config;
 
-  // The edge's addresses: flags, else the stack's outputs (--stack), else an existing host's.
-  let edge: EdgeAddresses | undefined;
-  if (a["vps-ipv4"]) edge = { ipv4: a["vps-ipv4"], ipv6: a["vps-ipv6"] };
-  else if (a.stack) {
-    const out = JSON.parse(pulumi(["stack", "output", "--json"], stack)) as { vpsIPv4?: string; vpsIPv6?: string };
-    if (!out.vpsIPv4 || ipFamily(out.vpsIPv4) !== 4) usage(`stack ${stack} has no vpsIPv4 output (deployed?)`);
-    edge = { ipv4: out.vpsIPv4, ipv6: out.vpsIPv6 && ipFamily(out.vpsIPv6) === 6 ? out.vpsIPv6 : undefined };
-  } else if (c.existingHost?.ipv4) edge = { ipv4: c.existingHost.ipv4, ipv6: c.existingHost.ipv6 };
-  if (!edge) usage("the edge's addresses are unknown: pass --stack NAME (reads its outputs) or --vps-ipv4 (and --vps-ipv6)");
+  // The edges' addresses: flags (one edge), else the stack's outputs (--stack), else the existing hosts'.
+  let edges: EdgeAddresses[] | undefined;
+  const several = c.edges.length > 1;
+  if (a["vps-ipv4"]) {
+    if (several) usage(`--vps-ipv4 names one edge, and the stack has ${c.edges.length} (edges); pass --stack NAME (reads its edges output), or give every edge an existingHost`);
+    edges = [{ ipv4: a["vps-ipv4"], ipv6: a["vps-ipv6"] }];
+  } else if (a.stack) {
+    const out = JSON.parse(pulumi(["stack", "output", "--json"], stack)) as { vpsIPv4?: string; vpsIPv6?: string; edges?: { ipv4?: string; ipv6?: string | null }[] };
+    const listed = several ? out.edges : [{ ipv4: out.vpsIPv4, ipv6: out.vpsIPv6 }];
+    if (!listed || listed.length !== c.edges.length || listed.some((e) => !e.ipv4 || ipFamily(e.ipv4) !== 4)) usage(`stack ${stack} has no ${several ? `edges output with ${c.edges.length} edges` : "vpsIPv4 output"} (deployed?)`);
+    edges = listed.map((e) => ({ ipv4: e.ipv4!, ipv6: e.ipv6 && ipFamily(e.ipv6) === 6 ? e.ipv6 : undefined }));
+  } else if (c.edges.every((e) => e.existingHost?.ipv4)) edges = c.edges.map((e) => ({ ipv4: e.existingHost!.ipv4, ipv6: e.existingHost!.ipv6 }));
+  if (!edges) usage(several ? "the edges' addresses are unknown: pass --stack NAME (reads its edges output)" : "the edge's addresses are unknown: pass --stack NAME (reads its outputs) or --vps-ipv4 (and --vps-ipv6)");
 
   const envValue = (flag: string, name: string | undefined): string | undefined => {
     if (name === undefined) return undefined;
@@ -125,7 +129,7 @@ async function main() {
   const password = envValue("password-env", a["password-env"]);
   const ca = a.ca === undefined ? undefined : [...tls.rootCertificates, readCa(a.ca)];
 
-  const expected = expectedFacts(model, [edge], { allowDocumentationAddresses: a["allow-documentation-addresses"] });
+  const expected = expectedFacts(model, edges!, { allowDocumentationAddresses: a["allow-documentation-addresses"] });
   const timeoutMs = timeout * 1000;
   const t0 = performance.now();
   const groups = await Promise.all([

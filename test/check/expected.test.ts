@@ -30,8 +30,11 @@ describe("expectedFacts", () => {
     expect(off.xmpp.directTls).toBe(false);
   });
 
-  test("two edges: each name expects both addresses (the shape issue #15 needs)", () => {
-    const exp = expectedFacts(model(), [EDGE, { ipv4: "203.0.113.77" }]);
+  test("two edges: each name expects both addresses, each edge its own name, SRV to both", () => {
+    const exp = expectedFacts(model({ edges: [{ name: "a" }, { name: "b" }] }), [EDGE, { ipv4: "203.0.113.77" }]);
+    expect(exp.dns.addressNames.find((n) => n.name === `b.${exp.xmppHost}`)).toMatchObject({ ipv4: ["203.0.113.77"], ipv6: [] });
+    expect(exp.dns.srv.find((s) => s.name.startsWith("_xmpp-client."))!.records.map((r) => `${r.priority} ${r.target}`)).toEqual([`10 a.${exp.xmppHost}`, `20 b.${exp.xmppHost}`]);
+    expect(() => expectedFacts(model(), [EDGE, EDGE])).toThrow(/2 edge addresses for 1 edges/);
     const domain = exp.dns.addressNames.find((n) => n.name === exp.domain)!;
     expect(domain.ipv4.sort()).toEqual(["198.51.100.10", "203.0.113.77"]);
     expect(domain.ipv6).toEqual([EDGE.ipv6]);
