@@ -12,7 +12,9 @@
 //   OUT/tailnet-acl.json   renderAclSnippet (render/tailscale-acl.ts): the stack's tailscaleAclSnippet output
 // usage: tsx test/lab/render.ts --config FILE --out DIR --vps-ipv4 A --vps-ipv6 A
 //          --vps-tailnet-ipv4 A --turn-secret S [--confirm-timeout N]
-//          [--set KEY=JSON]... [--break nginx|nft] [--weaken LIST]
+//          [--set KEY=JSON]... [--break nginx|nft] [--weaken LIST] [--edge N]
+// --edge N renders edge N (0: the first) of a stack with several edges
+// (issue #15): that edge's bundle (its own addresses, from existingHost).
 // --set overrides one xmpp-edge: key (e.g. sshAllowFrom='["198.51.100.64/26"]').
 // --break makes a bundle that must fail validation on the host (nginx -t / nft -c).
 // --weaken takes protections out of a scratch copy, so an attack can be shown
@@ -60,6 +62,7 @@ const { values } = parseArgs({
     set: { type: "string", multiple: true, default: [] },
     break: { type: "string" },
     weaken: { type: "string" },
+    edge: { type: "string" },
   },
 });
 for (const k of ["config", "out", "vps-ipv4", "vps-ipv6", "vps-tailnet-ipv4", "turn-secret"] as const) {
@@ -82,10 +85,16 @@ for (const s of values.set ?? []) {
 }
 
 const plan = makePlan(raw, { vpsIPv4: values["vps-ipv4"], vpsIPv6: values["vps-ipv6"] });
-const facts = { ...plan.facts, vpsTailnetIPv4: values["vps-tailnet-ipv4"] };
+const edgeIndex = Number(values.edge ?? "0");
+const planEdge = plan.edges[edgeIndex];
+if (!Number.isInteger(edgeIndex) || !planEdge) {
+  process.stderr.write(`--edge ${values.edge}: the stack has ${plan.edges.length} edge(s)\n`);
+  process.exit(2);
+}
+const facts = { ...planEdge.facts, vpsTailnetIPv4: values["vps-tailnet-ipv4"] };
 const notes: string[] = [];
 const weakenings = values.weaken ? values.weaken.split(",") : [];
-let edge: EdgeModel = plan.model;
+let edge: EdgeModel = planEdge.model;
 if (weakenings.includes("web")) {
   // The routing as it was before the fix for the prosody preset, with the lock off.
   const https: HttpsRoute[] = [

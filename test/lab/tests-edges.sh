@@ -1,0 +1,305 @@
+# shellcheck shell=bash disable=SC2317,SC2015,SC2016,SC2153
+# (SC2317: check functions run through `check`; SC2015: A && B || C is meant; SC2016: eval strings expand late; SC2153: VPS_TS4 and the other lab globals come from setup.sh and tailnet.sh.)
+# The edges group (issue #15; sourced by test/lab/run.sh after tests.sh):
+# two edges in front of one home, both existing hosts: vps1 is the lab's vps,
+# vps2 a second host made here (192.0.2.20, 2001:db8:11::20) and joined to
+# Headscale as an existing host is (tailscale up with a tagged key). The lab
+# DNS serves the two-edge plan's records (failover: vps1 first). With both up,
+# clients and the peer's Prosody reach home; then vps1 goes down three ways
+# (nginx stopped, its ruleset flushed, its link down) and new client and
+# federated sessions, found by SRV, still reach home, TURN still relays
+# through vps2, no record points at home. The failover is timed, and shown
+# to need vps2 in the SRV records (the single-edge zone fails with vps1 down).
+# It runs last (after remove: vps1 gets the two-edge stack's first bundle),
+# with Headscale only, in one tailscaled firewall mode (nftables): the
+# firewall mode is what other groups cover, SRV failover does not depend on it.
+
+VPS2_4=192.0.2.20 VPS2_6=2001:db8:11::20
+EDGES=$LAB/edges
+# How often each failover is timed (median and spread).
+EDGE_TRIES=${LAB_EDGE_TRIES:-5}
+
+# v2ssh -- CMD: ssh from the deployer (client) to vps2, pinned host key.
+v2ssh() {
+  local -a base
+  mapfile -t base < <(ssh_opts)
+  shift
+  on client ssh "${base[@]}" "root@$VPS2_4" "$@"
+}
+
+# edges_host: vps2 as an existing host: sshd with its own host key and the
+# deployer's key, a link to the lab internet, tailscaled joined with a tagged key.
+edges_host() {
+  local e=$LAB/hosts/vps2/etc-lower key
+  etc_common vps2
+  cp -a "$LAB/hosts/vps/etc-lower/ssh" "$e/" || return 1
+  ssh-keygen -q -t ed25519 -N '' -C lab-vps2-host -f "$EDGES/vps2_host" || return 1
+  install -m 0600 "$EDGES/vps2_host" "$e/ssh/ssh_host_ed25519_key"
+  install -m 0644 "$EDGES/vps2_host.pub" "$e/ssh/ssh_host_ed25519_key.pub"
+  printf '%s %s\n%s %s\n' "$VPS2_4" "$(cut -d' ' -f1,2 "$EDGES/vps2_host.pub")" \
+    "$VPS2_6" "$(cut -d' ' -f1,2 "$EDGES/vps2_host.pub")" >>"$LAB/keys/known_hosts"
+  if [ -e /var/lib/xmpp-edge ]; then
+    mkdir -p "$LAB/hosts/vps2/var_lib-up"
+    mknod "$LAB/hosts/vps2/var_lib-up/xmpp-edge" c 0 0
+  fi
+  host_up vps2 || return 1
+  link_host vps2 "$VPS2_4/26" 192.0.2.1 "$VPS2_6/64" 2001:db8:11::1
+  bg vps2 "$LAB/logs/sshd-vps2.out" /usr/sbin/sshd -D -e -f /etc/ssh/sshd_config
+  wait_for 20 listening vps2 tcp 22 || return 1
+  key=$(hs preauthkeys create --tags "$EDGE_TAG" --expiration 1h -o json | /usr/bin/python3 -c 'import json,sys; print(json.load(sys.stdin)["key"])') || return 1
+  tailnet_install vps2 && ts_start vps2 "$LAB/logs/tailscaled-vps2.log" || return 1
+  ON_TIMEOUT=60 on vps2 tailscale up --login-server="$HS_URL" --auth-key="$key" --hostname=xmpp-edge-vps2 \
+    >"$LAB/logs/join-vps2.log" 2>&1 || { WHY=$(cat "$LAB/logs/join-vps2.log"); return 1; }
+  VPS2_TS4=$(on vps2 tailscale ip -4)
+  [ -n "$VPS2_TS4" ] || { WHY="vps2 has no tailnet address"; return 1; }
+}
+
+# edges_render: the two-edge stack (both edges existing hosts), its plan and each edge's push.
+edges_render() {
+  local tsx=$REPO/node_modules/.bin/tsx st=$EDGES/Pulumi.lab-edges.yaml edges r
+  edges=$(/usr/bin/python3 - "$VPS4" "$VPS6" "$LAB/keys/vps_host.pub" "$VPS2_4" "$VPS2_6" "$EDGES/vps2_host.pub" <<'PY'
+import json, sys
+def key(f): return " ".join(open(f).read().split()[:2])
+a4, a6, k, b4, b6, l = sys.argv[1:7]
+print(json.dumps([
+    {"name": "vps1", "existingHost": {"address": a4, "hostKey": key(k), "ipv4": a4, "ipv6": a6}},
+    {"name": "vps2", "existingHost": {"address": b4, "hostKey": key(l), "ipv4": b4, "ipv6": b6}},
+]))
+PY
+) || return 1
+  (cd "$REPO" && "$tsx" "$HERE/stack.ts" derive --in "$LAB/stacks/Pulumi.lab.yaml" --out "$st" --set "edges=$edges" \
+    --set "sshPublicKey=$(/usr/bin/python3 -c 'import json,sys; print(json.dumps(open(sys.argv[1]).read().strip()))' "$LAB/keys/deployer.pub")" \
+    --set "sshPrivateKey=$(/usr/bin/python3 -c 'import json,sys; print(json.dumps(open(sys.argv[1]).read()))' "$LAB/keys/deployer")") || return 1
+  (cd "$REPO" && "$tsx" scripts/plan.ts --config "$st" --out "$EDGES/plan" --home-ipv4 "$HOME_TS4") >"$LAB/logs/plan-edges.log" 2>&1 || { WHY=$(cat "$LAB/logs/plan-edges.log"); return 1; }
+  r=("$tsx" "$HERE/render.ts" --config "$st" --vps-ipv4 "$VPS4" --vps-ipv6 "$VPS6" --turn-secret "$TURN_SECRET")
+  "${r[@]}" --out "$EDGES/push-vps1" --edge 0 --vps-tailnet-ipv4 "$VPS_TS4" &&
+    "${r[@]}" --out "$EDGES/push-vps2" --edge 1 --vps-tailnet-ipv4 "$VPS2_TS4"
+}
+
+# edges_push N SSH-FN: push edge N's bundle and confirm it over a second connection.
+edges_push() {
+  local d=$EDGES/push-$1 fn=$2
+  "$fn" -- "$(cat "$d/push-command")" <"$d/push.sh" >"$LAB/logs/push-edges-$1.log" 2>&1 &&
+    "$fn" -- "$(cat "$d/confirm-command")" >>"$LAB/logs/push-edges-$1.log" 2>&1 ||
+    { WHY=$(tail -n 5 "$LAB/logs/push-edges-$1.log"); return 1; }
+}
+
+# edges_zone DNS.JSON: nsd serves exactly these records (the proxied name too:
+# this group has no Cloudflare stand-in in front).
+edges_zone() {
+  local z=$LAB/dns/example.com.zone pid
+  zone_from_plan "$1" example.com >"$z.new" && mv "$z.new" "$z" && chmod a+r "$z"
+  pid=$(on dns cat /run/nsd.pid 2>/dev/null) && on dns kill "$pid"
+  wait_for 10 bash -c "! ip netns exec ${LAB_PREFIX}dns ss -H -lun 'sport = :53' | grep -q ." || return 1
+  bg dns "$LAB/logs/nsd.out" nsd -d -c "$LAB/dns/nsd.conf"
+  wait_for 20 listening dns udp 53
+}
+
+# The zone as nsd serves it equals the plan's dns.json; no answer is home's or a tailnet address.
+edges_zone_exact() {
+  on client dig +nocmd +noall +answer +onesoa @"$DNS4" example.com AXFR >"$LAB/logs/axfr-edges.txt" 2>&1 || { WHY=$(cat "$LAB/logs/axfr-edges.txt"); return 1; }
+  WHY=$(/usr/bin/python3 - "$1" "$LAB/logs/axfr-edges.txt" <<'PY'
+import json, sys
+want = set()
+for r in json.load(open(sys.argv[1])):
+    if r["type"] == "SRV":
+        d = r["data"]; rd = f'{d["priority"]} {d["weight"]} {d["port"]} {d["target"]}.'
+    elif r["type"] == "CNAME":
+        rd = r["content"] + "."
+    else:
+        rd = r["content"]
+    want.add((r["name"] + ".", r["type"], rd.lower()))
+got = {(f[0], f[3], " ".join(f[4:]).lower()) for f in (l.split() for l in open(sys.argv[2])) if len(f) >= 5 and f[3] not in ("SOA", "NS")}
+if want != got:
+    print("missing:", sorted(want - got), "extra:", sorted(got - want))
+PY
+)
+  [ -z "$WHY" ]
+}
+no_record_home() {
+  local bad
+  bad=$(grep -E -i -e " ($HOMEUP4|$HOMEUP6|$HOME_TS4|$HOME_TS6)\$" -e " 100\.(6[4-9]|[7-9][0-9]|1[01][0-9]|12[0-7])\." -e " fd7a:115c:a1e0:" "$LAB/logs/axfr-edges.txt")
+  [ -z "$bad" ] || { WHY=$bad; return 1; }
+}
+
+# Lab-only counters of new connections per port, beside our table (a table of their own).
+edges_counters() { # HOST
+  on "$1" nft -f - <<'EOF'
+table inet lab_edges {
+    counter c443 { }
+    counter c5222 { }
+    counter c5269 { }
+    chain pre {
+        type filter hook prerouting priority -150; policy accept;
+        ct state new tcp dport 443 counter name c443
+        ct state new tcp dport 5222 counter name c5222
+        ct state new tcp dport 5269 counter name c5269
+    }
+}
+EOF
+}
+new_conns() { # HOST PORT
+  on "$1" nft list counter inet lab_edges "c$2" 2>/dev/null | grep -o 'packets [0-9]*' | cut -d' ' -f2
+}
+
+# srv_send WHERE [go-sendxmpp flags]: bob -> carol, the server found by SRV only
+# (a new session); sets SENT_MS. WHERE names the try in the log.
+srv_send() {
+  local where=$1 t t0 out
+  shift
+  t=$(token "edges-$where")
+  t0=$(date +%s%N)
+  out=$(printf '%s\n' "$t" | ON_TIMEOUT=70 on client timeout 60 go-sendxmpp -u "bob@$DOMAIN" -p "$PW" "$@" "carol@$DOMAIN" 2>&1) ||
+    { printf '%s: %s\n' "$where" "$out" >>"$LAB/logs/edges-send.log"; WHY="go-sendxmpp via SRV $* failed: $(tail -n 3 <<<"$out")"; return 1; }
+  received carol "$t" 15 || return 1
+  SENT_MS=$((($(date +%s%N) - t0) / 1000000))
+}
+
+# peer_restart: a fresh Prosody on peer (no s2s session, no DNS cache): the next message opens a new federated session.
+peer_restart() {
+  local pid
+  pid=$(on peer cat /run/prosody/prosody.pid 2>/dev/null) && on peer kill "$pid"
+  wait_for 15 bash -c "! ip netns exec ${LAB_PREFIX}peer ss -H -ltn 'sport = :5269' | grep -q ." || return 1
+  bg peer "$LAB/logs/peer-prosody-edges.out" runuser -u prosody -- prosody -F
+  wait_for 20 listening peer tcp 5269 && wait_for 20 listening peer tcp 5222
+}
+# s2s_send WHERE: alice@peer -> bob@home over a new federated session; sets SENT_MS (from the send to bob's receipt).
+s2s_send() {
+  local t t0
+  peer_restart || { WHY="peer's Prosody did not restart"; return 1; }
+  t=$(token "edges-s2s-$1")
+  t0=$(date +%s%N)
+  send peer "alice@$PEER_DOMAIN" "$PEER_DOMAIN:5222" "bob@$DOMAIN" "$t" && received bob "$t" "${2:-40}" || return 1
+  SENT_MS=$((($(date +%s%N) - t0) / 1000000))
+}
+
+# timed NAME N FN ARGS...: FN N times; prints median and spread of SENT_MS, fails if any try fails.
+timed() {
+  local name=$1 n=$2 i ms=()
+  shift 2
+  for ((i = 1; i <= n; i++)); do
+    "$@" || return 1
+    ms+=("$SENT_MS")
+  done
+  /usr/bin/python3 - "$name" "${ms[@]}" >>"$LAB/logs/edges-times.txt" <<'PY'
+import statistics, sys
+name, ms = sys.argv[1], sorted(int(x) for x in sys.argv[2:])
+print(f"{name}: median {statistics.median(ms):.0f} ms, min {ms[0]} max {ms[-1]} ms, n={len(ms)} ({', '.join(map(str, ms))})")
+PY
+}
+
+# grew HOST PORT BEFORE: more new connections on HOST:PORT than BEFORE.
+grew() {
+  local now
+  now=$(new_conns "$1" "$2")
+  [ "${now:-0}" -gt "$3" ] || { WHY="$1:$2 new connections $3 -> ${now:-0}"; return 1; }
+}
+
+turn_via() { # ADDR: an allocation on that edge with the shared secret relays 10/10
+  local out
+  out=$(ON_TIMEOUT=40 on client timeout 30 turnutils_uclient -W "$TURN_SECRET" -u labuser -e "$PEER4" -r 3480 -n 10 -m 1 -c "$1" 2>&1)
+  grep -q "tot_send_msgs=10, tot_recv_msgs=10" <<<"$out" || { WHY=$(tail -n 4 <<<"$out"); return 1; }
+}
+
+# Each way of taking vps1 down, and back.
+vps1_link() { # down|up
+  if [ "$1" = down ]; then
+    on vps ip link set eth0 down
+  else
+    on vps ip link set eth0 up && on vps ip route replace default via 198.51.100.1 && on vps ip -6 route replace default via 2001:db8:10::1
+  fi
+}
+vps1_nginx() { # down|up
+  if [ "$1" = down ]; then on vps nginx -s stop && wait_for 10 bash -c "! ip netns exec ${LAB_PREFIX}vps ss -H -ltn 'sport = :443' | grep -q ."; else on vps nginx; fi
+}
+vps1_ruleset() { # down|up: flushed (every table: ours, tailscaled's, the lab's counters), then ours and the counters back
+  if [ "$1" = down ]; then on vps nft flush ruleset; else on vps nft -f /etc/xmpp-edge/xmpp-edge.nft && edges_counters vps; fi
+}
+
+t_edges() {
+  section "edges: two edges (vps1, vps2) in front of one home, SRV failover (issue #15)"
+  if [ "$TAILNET" != headscale ] || [ "$TS_FW" != nftables ]; then
+    echo "# edges: runs in the Headscale run with tailscaled's nftables mode only (this is $(tailnet_word))"
+    return 0
+  fi
+  local t_start=$SECONDS
+  mkdir -p "$EDGES"
+  VPS2_TS4=""
+  check "edges: vps2 is up as an existing host (sshd, its own host key) and joined the tailnet with a tagged key" edges_host
+  [ -n "$VPS2_TS4" ] || return 0
+  check "edges: the two-edge stack (both existingHost) renders its plan and a push per edge" edges_render
+  [ -s "$EDGES/push-vps2/push.sh" ] || return 0
+  check "edges: Headscale's policy is the two-edge stack's tailscaleAclSnippet" headscale_policy "$EDGES/push-vps1/tailnet-acl.json"
+  check "edges: vps1 takes the stack's first bundle (push + confirm)" edges_push vps1 vssh
+  check "edges: vps2 takes its own bundle (push + confirm)" edges_push vps2 v2ssh
+  edges_counters vps && edges_counters vps2
+  check "edges: the lab DNS serves the two-edge plan's records" edges_zone "$EDGES/plan/dns.json"
+  check "edges: the zone holds exactly the plan's dns.json (AXFR), both edges in SRV" edges_zone_exact "$EDGES/plan/dns.json"
+  check "edges: no record points at home (its uplink, its tailnet address) or into the tailnet" no_record_home
+  srv_both() {
+    local a
+    a=$(on client dig +short SRV "_xmpps-client._tcp.$DOMAIN" | sort)
+    [ "$a" = "$(printf '15 5 443 vps2.%s.\n5 5 443 vps1.%s.' "$DOMAIN" "$DOMAIN" | sort)" ] || { WHY=$a; return 1; }
+  }
+  check "edges: _xmpps-client lists vps1 (priority 5) and vps2 (15): failover mode" srv_both
+
+  section "edges: both up"
+  listen carol client "carol@$DOMAIN" "$VPS2_4:5222"
+  listen bob client "bob@$DOMAIN" "$VPS2_4:5222"
+  local before
+  before=$(new_conns vps 443)
+  check "edges: a client session found by SRV (direct TLS) reaches home" srv_send up-tls -t
+  check "edges: ... through vps1, the first edge (its 443 took a new connection)" grew vps 443 "$before"
+  check "edges: bob -> carol through vps2 directly (443 direct TLS, explicit server)" c2s_roundtrip carol "$VPS2_4:443" -t
+  check "edges: bob -> carol through vps2 directly (5222 STARTTLS over IPv6)" c2s_roundtrip carol "[$VPS2_6]:5222"
+  before=$(new_conns vps 443)
+  check "edges: a new federated session (peer's Prosody by SRV) reaches home" s2s_send up
+  check "edges: ... through vps1 (its 443 took the s2s connection)" grew vps 443 "$before"
+  check "edges: TURN relays through vps1 with the shared secret" turn_via "$VPS4"
+  check "edges: TURN relays through vps2 with the same secret" turn_via "$VPS2_4"
+  check "edges: timed $EDGE_TRIES client sessions by SRV, both up" timed "client by SRV, both edges up (go-sendxmpp -t, new session to delivery)" "$EDGE_TRIES" srv_send up-tls -t
+  check "edges: timed 3 federated sessions by SRV, both up" timed "federated by SRV, both edges up (fresh peer Prosody, send to delivery)" 3 s2s_send up
+
+  local how fn
+  for how in nginx ruleset link; do
+    fn=vps1_$how
+    section "edges: vps1 down: $how"
+    check "edges: vps1 $how taken down" "$fn" down
+    before=$(new_conns vps2 443)
+    check "edges [$how down]: a NEW client session by SRV (direct TLS) reaches home" srv_send "$how-tls" -t
+    check "edges [$how down]: ... through vps2 (its 443 took a new connection)" grew vps2 443 "$before"
+    before=$(new_conns vps2 5222)
+    if [ "$how" != nginx ]; then
+      # With only nginx down, vps1's 5222 (kernel DNAT) still serves STARTTLS: the client rightly stays there.
+      check "edges [$how down]: a NEW client session by SRV (STARTTLS) reaches home" srv_send "$how-starttls"
+      check "edges [$how down]: ... through vps2 (its 5222 took a new connection)" grew vps2 5222 "$before"
+    fi
+    local b443 b5269
+    b443=$(new_conns vps2 443) b5269=$(new_conns vps2 5269)
+    check "edges [$how down]: a NEW federated session (peer's Prosody by SRV) reaches home" s2s_send "$how"
+    s2s_via_vps2() { grew vps2 443 "$b443" || grew vps2 5269 "$b5269"; }
+    if [ "$how" = link ]; then
+      check "edges [$how down]: ... through vps2 (its 443 or 5269 took it)" s2s_via_vps2
+    else
+      echo "# edges [$how down]: the federated session went through $(s2s_via_vps2 && echo vps2 || echo "vps1 (its other port still serves)")"
+    fi
+    check "edges [$how down]: TURN still relays through vps2" turn_via "$VPS2_4"
+    check "edges [$how down]: still no record points at home" no_record_home
+    [ "$how" = link ] || check "edges: vps1 $how back" "$fn" up
+  done
+
+  section "edges: failover times (vps1's link down), and the same without vps2 in the zone"
+  check "edges: timed $EDGE_TRIES client sessions by SRV, vps1's link down" timed "client by SRV, vps1's link down (go-sendxmpp -t, new session to delivery)" "$EDGE_TRIES" srv_send down-tls -t
+  check "edges: timed 3 federated sessions by SRV, vps1's link down" timed "federated by SRV, vps1's link down (fresh peer Prosody, send to delivery)" 3 s2s_send down
+  # The broken variant: one edge in the records (the single-edge lab plan). The same client must fail now.
+  check "edges [broken: only vps1 in DNS]: the lab DNS serves the single-edge records" edges_zone "$LAB/plan/dns.json"
+  fails() { if "$@"; then WHY="succeeded with only vps1 in the records: the assertion above could not fail"; return 1; fi; WHY=""; }
+  check "edges [broken: only vps1 in DNS]: the client by SRV fails with vps1 down" fails srv_send broken-tls -t
+  check "edges [broken: only vps1 in DNS]: the federated session fails with vps1 down" fails s2s_send broken 20
+  check "edges: the two-edge records back" edges_zone "$EDGES/plan/dns.json"
+  check "edges: vps1's link back" vps1_link up
+  stop_listen client carol
+  stop_listen client bob
+  echo "# edges: the group took $((SECONDS - t_start)) s"
+  sed 's/^/# edges time: /' "$LAB/logs/edges-times.txt" 2>/dev/null || true
+}
