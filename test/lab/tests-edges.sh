@@ -206,11 +206,13 @@ vps1_link() { # down|up
   if [ "$1" = down ]; then
     on vps ip link set eth0 down
   else
-    on vps ip link set eth0 up && on vps ip route replace default via 198.51.100.1 && on vps ip -6 route replace default via 2001:db8:10::1
+    # The default routes went with the link; they come back once its address is usable again.
+    on vps ip link set eth0 up && wait_for 10 on vps ip route replace default via 198.51.100.1 &&
+      wait_for 10 on vps ip -6 route replace default via 2001:db8:10::1
   fi
 }
 vps1_nginx() { # down|up
-  if [ "$1" = down ]; then on vps nginx -s stop && wait_for 10 bash -c "! ip netns exec ${LAB_PREFIX}vps ss -H -ltn 'sport = :443' | grep -q ."; else on vps nginx; fi
+  if [ "$1" = down ]; then on vps nginx -s stop 2>/dev/null && wait_for 10 bash -c "! ip netns exec ${LAB_PREFIX}vps ss -H -ltn 'sport = :443' | grep -q ."; else on vps nginx; fi
 }
 vps1_ruleset() { # down|up: flushed (every table: ours, tailscaled's, the lab's counters), then ours and the counters back
   if [ "$1" = down ]; then on vps nft flush ruleset; else on vps nft -f /etc/xmpp-edge/xmpp-edge.nft && edges_counters vps; fi
@@ -260,29 +262,35 @@ t_edges() {
   check "edges: timed $EDGE_TRIES client sessions by SRV, both up" timed "client by SRV, both edges up (go-sendxmpp -t, new session to delivery)" "$EDGE_TRIES" srv_send up-tls -t
   check "edges: timed 3 federated sessions by SRV, both up" timed "federated by SRV, both edges up (fresh peer Prosody, send to delivery)" 3 s2s_send up
 
-  local how fn
+  # Which edge took a session: vps2's counters of new connections (443, 5222, 5269) before and after.
+  vps2_snap() { local p; for p in 443 5222 5269; do printf '%s:%s ' "$p" "$(new_conns vps2 "$p")"; done; }
+  via_vps2() { local now; now=$(vps2_snap); [ "$now" != "$SNAP" ] || { WHY="vps2 took no new connection on 443, 5222 or 5269 ($SNAP)"; return 1; }; }
+  # through HOW WHAT MUST: assert vps2 took it (MUST=yes), or say where it went (vps1 still serves another port).
+  through() {
+    if [ "$3" = yes ]; then
+      check "edges [$1 down]: ... $2 went through vps2 (new connections on vps2: $SNAP-> $(vps2_snap))" via_vps2
+    else
+      echo "# edges [$1 down]: $2 went through $(via_vps2 && echo vps2 || echo "vps1, which still serves another port")"
+    fi
+  }
+  local how fn SNAP
   for how in nginx ruleset link; do
     fn=vps1_$how
     section "edges: vps1 down: $how"
     check "edges: vps1 $how taken down" "$fn" down
-    before=$(new_conns vps2 443)
+    # nginx stopped: vps1's 443 refuses, its 5222/5269 (kernel DNAT) still serve. Ruleset flushed:
+    # its DNAT ports refuse, its nginx still serves 443 (nothing filters any more). Link down: nothing.
+    SNAP=$(vps2_snap)
     check "edges [$how down]: a NEW client session by SRV (direct TLS) reaches home" srv_send "$how-tls" -t
-    check "edges [$how down]: ... through vps2 (its 443 took a new connection)" grew vps2 443 "$before"
-    before=$(new_conns vps2 5222)
+    through "$how" "the direct TLS session" "$([ "$how" = ruleset ] && echo no || echo yes)"
     if [ "$how" != nginx ]; then
-      # With only nginx down, vps1's 5222 (kernel DNAT) still serves STARTTLS: the client rightly stays there.
-      check "edges [$how down]: a NEW client session by SRV (STARTTLS) reaches home" srv_send "$how-starttls"
-      check "edges [$how down]: ... through vps2 (its 5222 took a new connection)" grew vps2 5222 "$before"
+      SNAP=$(vps2_snap)
+      check "edges [$how down]: a NEW client session by SRV (go-sendxmpp without -t: STARTTLS, XEP-0368 records too) reaches home" srv_send "$how-starttls"
+      through "$how" "the session without -t" "$([ "$how" = link ] && echo yes || echo no)"
     fi
-    local b443 b5269
-    b443=$(new_conns vps2 443) b5269=$(new_conns vps2 5269)
+    SNAP=$(vps2_snap)
     check "edges [$how down]: a NEW federated session (peer's Prosody by SRV) reaches home" s2s_send "$how"
-    s2s_via_vps2() { grew vps2 443 "$b443" || grew vps2 5269 "$b5269"; }
-    if [ "$how" = link ]; then
-      check "edges [$how down]: ... through vps2 (its 443 or 5269 took it)" s2s_via_vps2
-    else
-      echo "# edges [$how down]: the federated session went through $(s2s_via_vps2 && echo vps2 || echo "vps1 (its other port still serves)")"
-    fi
+    through "$how" "the federated session" "$([ "$how" = link ] && echo yes || echo no)"
     check "edges [$how down]: TURN still relays through vps2" turn_via "$VPS2_4"
     check "edges [$how down]: still no record points at home" no_record_home
     [ "$how" = link ] || check "edges: vps1 $how back" "$fn" up
