@@ -206,8 +206,9 @@ vps1_link() { # down|up
   if [ "$1" = down ]; then
     on vps ip link set eth0 down
   else
-    # The default routes went with the link; they come back once its address is usable again.
-    on vps ip link set eth0 up && wait_for 10 on vps ip route replace default via 198.51.100.1 &&
+    # The default routes went with the link, and so did its IPv6 address (keep_addr_on_down is 0).
+    on vps ip link set eth0 up && on vps ip -6 addr replace "$VPS6/64" dev eth0 nodad &&
+      wait_for 10 on vps ip route replace default via 198.51.100.1 &&
       wait_for 10 on vps ip -6 route replace default via 2001:db8:10::1
   fi
 }
