@@ -84,15 +84,53 @@ edges_push() {
     { WHY=$(tail -n 5 "$LAB/logs/push-edges-$1.log"); return 1; }
 }
 
-# edges_zone DNS.JSON: nsd serves exactly these records (the proxied name too:
-# this group has no Cloudflare stand-in in front).
+# edges_zone DNS.JSON [PROXY4 PROXY6]: nsd serves exactly these records (the
+# proxied name too, unless the Cloudflare stand-in's addresses are given).
 edges_zone() {
   local z=$LAB/dns/example.com.zone pid
-  zone_from_plan "$1" example.com >"$z.new" && mv "$z.new" "$z" && chmod a+r "$z"
+  zone_from_plan "$1" example.com "${@:2}" >"$z.new" && mv "$z.new" "$z" && chmod a+r "$z"
   pid=$(on dns cat /run/nsd.pid 2>/dev/null) && on dns kill "$pid"
   wait_for 10 bash -c "! ip netns exec ${LAB_PREFIX}dns ss -H -lun 'sport = :53' | grep -q ." || return 1
   bg dns "$LAB/logs/nsd.out" nsd -d -c "$LAB/dns/nsd.conf"
   wait_for 20 listening dns udp 53
+}
+
+# edges_check [DNS.JSON]: `npm run check` with the two-edge stack, the edges'
+# addresses from their existingHost (no --vps-ipv4): every row passes, on both
+# edges. As in the check group, cf proxies 443/80 to vps1 and the proxied name
+# answers with cf's addresses; both are undone afterwards. DNS.JSON: serve
+# these records instead of the two-edge plan's (the broken variant).
+edges_check() {
+  local rc=0 out=$LAB/logs/check-edges-$((++EDGES_CHECK_N)).json rows
+  cf_proxy_down
+  cf_proxy_up && edges_zone "${1:-$EDGES/plan/dns.json}" "$CF4" "$CF6" || { WHY="cf proxy or zone: $(tail -n 3 "$LAB/logs/cf-nginx.log" 2>/dev/null)"; return 1; }
+  ON_TIMEOUT=90 on_client_net env XEC_TURN_SECRET="$TURN_SECRET" XEC_PASSWORD="$PW" \
+    "$REPO/node_modules/.bin/tsx" "$REPO/scripts/check.ts" --config "$EDGES/Pulumi.lab-edges.yaml" \
+    --resolver "$DNS4" --ca "$LAB/pki/ca.crt" --turn-secret-env XEC_TURN_SECRET --account "bob@$DOMAIN" \
+    --password-env XEC_PASSWORD --allow-documentation-addresses --json >"$out" 2>"$out.err" || rc=$?
+  cf_proxy_down
+  edges_zone "$EDGES/plan/dns.json" || { WHY="the two-edge zone did not come back"; return 1; }
+  rows=$(/usr/bin/python3 - "$out" "$VPS4" "$VPS2_4" <<'PY'
+import json, sys
+d = json.load(open(sys.argv[1]))
+bad = [f'{r["status"]} {r["name"]} | {r["seen"]}' for r in d["results"] if r["status"] == "fail" or (r["status"] == "skip" and not r["name"].startswith("SSH on "))]
+for a in sys.argv[2:]:
+    if not any(a in r["name"] for r in d["results"]):
+        bad.append(f"no row checks {a}")
+print(f'{len(d["results"])} rows in {d["totalMs"] / 1000:.1f} s' if not bad else "\n".join(bad))
+PY
+) || { WHY="exit $rc: $(head -c 1500 "$out.err")"; return 1; }
+  CHECK_ROWS=$rows
+  [ "$rc" -eq 0 ] && [[ "$rows" == *" rows in "* ]] || { WHY="exit $rc: $rows"; return 1; }
+  lab_log "edges: npm run check: $rows, both edges (log: $out)"
+}
+EDGES_CHECK_N=0
+# With only vps1 in the records the same check must fail, on vps2's records.
+edges_check_misses_vps2() {
+  if edges_check "$LAB/plan/dns.json"; then WHY="the check passed with vps2 missing from DNS"; return 1; fi
+  grep -q "vps2\.$DOMAIN" <<<"$CHECK_ROWS" || { WHY="no failed row names vps2.$DOMAIN: $CHECK_ROWS"; return 1; }
+  WHY=""
+  printf '%s\n' "$CHECK_ROWS" | grep "vps2\.$DOMAIN" | head -n 4 | sed 's/^/#   /'
 }
 
 # The zone as nsd serves it equals the plan's dns.json; no answer is home's or a tailnet address.
@@ -245,6 +283,8 @@ t_edges() {
     [ "$a" = "$(printf '15 5 443 vps2.%s.\n5 5 443 vps1.%s.' "$DOMAIN" "$DOMAIN" | sort)" ] || { WHY=$a; return 1; }
   }
   check "edges: _xmpps-client lists vps1 (priority 5) and vps2 (15): failover mode" srv_both
+  check "edges: npm run check with the two-edge stack passes every row on both edges (addresses from their existingHost)" edges_check
+  check "edges [broken: only vps1 in DNS]: the same check fails, on vps2's records" edges_check_misses_vps2
 
   section "edges: both up"
   listen carol client "carol@$DOMAIN" "$VPS2_4:5222"
