@@ -4,7 +4,7 @@
 import { IMPLICIT_EDGE_NAME, type EdgeSpec, type ExistingHost, type ParsedConfig } from "../config";
 import { snikketAliases, xmppNames } from "../names";
 import { planServices } from "../services";
-import { overlaps, single } from "../ports";
+import { overlaps, parsePortRange, single } from "../ports";
 import { HETZNER_NAME, HOST_LABEL, isHostname } from "../shapes";
 import { show, type Checks } from "./report";
 import { checkExistingHost } from "./ssh";
@@ -108,6 +108,14 @@ function checkLaterSshPort(p: ParsedConfig, port: number, key: string, c: Checks
   const hit = services.find((s) => s.protocol === "tcp" && overlaps(s.ports, single(port)));
   if (hit) {
     c.report(key, `${port} is the planned ${hit.id} port (${hit.purpose}); the edge's SSH needs a port of its own`);
+    return false;
+  }
+  const forward = p.extraForwards.findIndex((f) => {
+    const range = parsePortRange(String(f.port));
+    return f.protocol === "tcp" && typeof range !== "string" && overlaps(range, single(port));
+  });
+  if (forward >= 0) {
+    c.report(key, `${port} is forwarded to home by extraForwards[${forward}]; the edge's SSH needs a port of its own`);
     return false;
   }
   return true;
