@@ -77,3 +77,28 @@ test("a relative --config and --out are taken from the caller's directory (npm's
   expect(fs.existsSync(path.join(dir, "plan-here", "PLAN.md"))).toBe(true);
   expect(plan(["--config", "Pulumi.nothere.yaml"], { INIT_CWD: dir }).stderr).toBe(`--config: ${path.join(dir, "Pulumi.nothere.yaml")} does not exist\n`);
 });
+
+test("several edges: the first edge's files where one edge's go, the others under edges/<name>/, with the bundle's modes", () => {
+  const dir = tmp();
+  const cfg = path.join(dir, "Pulumi.two.yaml");
+  fs.writeFileSync(cfg, [
+    "config:",
+    "  xmpp-edge:domain: chat.example.com",
+    "  xmpp-edge:homeTailnetIPv4: 100.101.102.103",
+    "  xmpp-edge:sshAllowFrom: [203.0.113.0/24]",
+    "  xmpp-edge:edges:",
+    "    - {name: fsn}",
+    "    - {name: hel, location: hel1}",
+    "",
+  ].join("\n"));
+  const out = path.join(dir, "out");
+  const r = plan(["--config", cfg, "--out", out]);
+  expect(r.stderr).toBe("");
+  expect(r.status).toBe(0);
+  for (const base of [out, path.join(out, "edges", "hel")]) {
+    expect(fs.statSync(path.join(base, "vps/usr/local/sbin/xmpp-edge-apply")).mode & 0o777).toBe(0o755);
+    expect(fs.statSync(path.join(base, "vps/etc/turnserver.conf")).mode & 0o777).toBe(0o640);
+    expect(fs.existsSync(path.join(base, "cloud-init.yaml"))).toBe(true);
+  }
+  expect(fs.readFileSync(path.join(out, "PLAN.md"), "utf8")).toContain("## Edges");
+});
