@@ -12,7 +12,7 @@
 # Knobs: BENCH_REPS (5), BENCH_SECS (3 s per measurement), BENCH_CONNS_C (8
 # connections in flight for the rate), BENCH_QUIET_MAX (180 s of waiting for
 # load < 0.5 held 60 s), BENCH_TIMEOUT (900 s for the whole run), BENCH_OUT
-# (bench/). The run is bounded by BENCH_TIMEOUT and cleans up after itself
+# (bench/), BENCH_LAB_PREFIX (xeb-), BENCH_LAB_DIR. The run is bounded by BENCH_TIMEOUT and cleans up after itself
 # (traps; namespaces down) unless BENCH_KEEP=1.
 #
 # The hosts are the network lab's kind (test/lab/lib.sh: host_up, link_host,
@@ -41,8 +41,9 @@ fi
 LAB=${BENCH_LAB_DIR:-/var/cache/xmpp-edge/lab/bench}
 # shellcheck source=test/lab/lib.sh
 source "$REPO/test/lab/lib.sh"
-# The bench's own namespaces (after sourcing: lib.sh sets xel-).
-LAB_PREFIX=xeb-
+# The bench's own namespaces (after sourcing: lib.sh sets xel-); a knob so
+# that bench/scale.sh (xsc-) or a second bench never tear each other down.
+LAB_PREFIX=${BENCH_LAB_PREFIX:-xeb-}
 
 REPS=${BENCH_REPS:-5}
 SECS=${BENCH_SECS:-3}

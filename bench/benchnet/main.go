@@ -7,7 +7,7 @@
 //	    xmpp-server). -pp: first a PROXY v1 header, as Prosody's mod_net_proxy
 //	    would take it. -udp: counts packets per run, answers "stat" packets.
 //	benchnet tput  -addr A [-secs S] [TLS flags]     one TCP stream, bytes the sink received / time
-//	benchnet conns -addr A [-secs S] [-c N] [TLS flags]
+//	benchnet conns -addr A [-secs S] [-c N] [-src IP -nsrc K] [TLS flags]
 //	    new connections: dial + TLS handshake per connection, closed at once;
 //	    -c workers in parallel; rate, latency percentiles
 //	benchnet udp   -addr A [-secs S] [-size B]        unpaced UDP packets; sent, received by the sink
@@ -15,6 +15,7 @@
 //	    the same through a TURN relay: Allocate (REST shared-secret
 //	    credentials), ChannelBind to the peer, ChannelData
 //	benchnet rss   -netns FILE -out FILE [-every D]   RSS/PSS/CPU of the processes in a network namespace
+//	benchnet idle, idlesink                           many idle TLS sessions (idle.go)
 //
 // TLS flags: -tls -sni NAME -alpn LIST -ca FILE. Results: one JSON line on stdout.
 package main
@@ -49,7 +50,7 @@ import (
 
 func main() {
 	if len(os.Args) < 2 {
-		fmt.Fprintln(os.Stderr, "usage: benchnet sink|tput|conns|udp|turn|rss [flags]")
+		fmt.Fprintln(os.Stderr, "usage: benchnet sink|tput|conns|udp|turn|rss|idle|idlesink [flags]")
 		os.Exit(2)
 	}
 	cmd, args := os.Args[1], os.Args[2:]
@@ -67,6 +68,10 @@ func main() {
 		err = runTurn(args)
 	case "rss":
 		err = runRSS(args)
+	case "idle":
+		err = runIdle(args)
+	case "idlesink":
+		err = runIdleSink(args)
 	default:
 		err = fmt.Errorf("unknown command %q", cmd)
 	}
@@ -378,12 +383,21 @@ func runConns(args []string) error {
 	addr := fs.String("addr", "", "host:port")
 	secs := fs.Float64("secs", 3, "seconds")
 	workers := fs.Int("c", 1, "connections in flight")
+	src := fs.String("src", "", "first source IPv4 address (empty: the kernel's choice); with -nsrc, consecutive addresses in turn")
+	nsrc := fs.Int("nsrc", 1, "source addresses, from -src (spreads the load under a per-source rate limit)")
 	tf := addTLSFlags(fs)
 	fs.Parse(args)
 	cfg, err := tf.config()
 	if err != nil {
 		return err
 	}
+	var first net.IP
+	if *src != "" {
+		if first = net.ParseIP(*src).To4(); first == nil {
+			return fmt.Errorf("-src %q: not an IPv4 address", *src)
+		}
+	}
+	var seq atomic.Int64
 	type sample struct{ total, connect float64 }
 	var mu sync.Mutex
 	var samples []sample
@@ -400,7 +414,11 @@ func runConns(args []string) error {
 			lerr, lfirst := 0, ""
 			for time.Now().Before(end) {
 				t0 := time.Now()
-				c, err := net.DialTimeout("tcp", *addr, 5*time.Second)
+				d := net.Dialer{Timeout: 5 * time.Second}
+				if first != nil {
+					d.LocalAddr = &net.TCPAddr{IP: nextIPv4(first, int(seq.Add(1))%*nsrc)}
+				}
+				c, err := d.Dial("tcp", *addr)
 				if err != nil {
 					lerr++
 					if lfirst == "" {
