@@ -1,7 +1,9 @@
 #!/usr/bin/python3
-"""bench/results.json -> bench/REPORT.md and bench/chart.png.
+"""bench/results.json -> bench/REPORT.md and bench/chart.png; with
+bench/scale.json (npm run bench:scale) also REPORT.md's scale section and
+bench/scale.png (report_scale.py).
 
-usage: report.py --results bench/results.json --out bench/
+usage: report.py --results bench/results.json --out bench/ [--scale bench/scale.json] [--scale-before bench/scale-before.json]
 """
 import argparse
 import json
@@ -257,7 +259,7 @@ def table_metric(r, metric, paths):
     return "\n".join(lines) + "\n"
 
 
-def report(r, out):
+def report(r, out, scale_section=None):
     d = r.d
     meta = d["meta"]
     ctl = d["control_plane"]
@@ -406,6 +408,8 @@ def report(r, out):
              f"sslh {meta.get('sslh')}, rinetd {meta.get('rinetd')}, socat {meta.get('socat')}, iperf3 {meta.get('iperf3')}, "
              f"{meta.get('go')} (benchnet), {meta.get('openssh')}.")
     L.append(f"- Link vps–home: {meta.get('link')}.\n")
+    if scale_section:
+        L.append(scale_section)
     with open(os.path.join(out, "REPORT.md"), "w") as f:
         f.write("\n".join(L))
 
@@ -486,11 +490,20 @@ def main():
     ap = argparse.ArgumentParser()
     ap.add_argument("--results", required=True)
     ap.add_argument("--out", required=True)
+    ap.add_argument("--scale", help="bench:scale's results (default: scale.json beside --results, if there)")
+    ap.add_argument("--scale-before", help="the same on the settings before a change (default: scale-before.json beside it)")
     a = ap.parse_args()
     d = json.load(open(a.results))
     r = R(d)
     chart(r, os.path.join(a.out, "chart.png"))
-    report(r, a.out)
+    here = os.path.dirname(os.path.abspath(a.results))
+    scale = a.scale or os.path.join(here, "scale.json")
+    before = a.scale_before or os.path.join(os.path.dirname(os.path.abspath(scale)), "scale-before.json")
+    section = None
+    if os.path.exists(scale):
+        import report_scale  # beside this file
+        section = report_scale.render(scale, before, a.out)
+    report(r, a.out, section)
     print(f"report: {os.path.join(a.out, 'REPORT.md')}, {os.path.join(a.out, 'chart.png')}")
 
 
