@@ -3,11 +3,12 @@
 // table, all in one file, is atomic and idempotent. Never `flush ruleset`:
 // that would also erase tailscaled's chains (docs/linux-and-providers.md).
 import { cidrFamily, TAILNET_INTERFACE } from "../model/net";
-import { servicesBy, type EdgeModel, type HostFacts } from "../model/model";
+import type { EdgeModel, HostFacts } from "../model/model";
 import { formatRange, type PortRange } from "../model/ports";
 import { METADATA_IPV4, RELAY_DENIED_IPV4, RELAY_DENIED_IPV6 } from "../model/relay-peers";
 import type { Service } from "../model/services";
 import { generatedHeader } from "./header";
+import { renderForwards } from "./forwards";
 import { renderSourceLimits } from "./source-limits";
 
 export const NFT_TABLE = "xmpp_edge";
@@ -19,19 +20,6 @@ const ports = (r: PortRange) => formatRange(r);
 function portSet(services: Service[]): string {
   const items = services.map((s) => ports(s.ports));
   return items.length === 1 ? items[0] : `{ ${items.join(", ")} }`;
-}
-
-function dnatRules(svc: Service, f: HostFacts): string[] {
-  const match = `${svc.protocol} dport ${ports(svc.ports)}`;
-  // A single port may be remapped (toPort); a range keeps its ports.
-  const remap = svc.ports.from === svc.ports.to && svc.home !== undefined && svc.home.from !== svc.ports.from;
-  const to4 = remap ? `${f.homeIPv4}:${svc.home!.from}` : f.homeIPv4;
-  const rules = [`meta nfproto ipv4 ${match} dnat ip to ${to4} comment "${svc.id}"`];
-  if (f.homeIPv6 !== undefined) {
-    const to6 = remap ? `[${f.homeIPv6}]:${svc.home!.from}` : f.homeIPv6;
-    rules.push(`meta nfproto ipv6 ${match} dnat ip6 to ${to6} comment "${svc.id}"`);
-  }
-  return rules;
 }
 
 /** Accept rules and address sets for the host's own ports, from their Source. */
@@ -57,7 +45,7 @@ function hostPortRules(model: EdgeModel): { sets: string[]; rules: string[] } {
 
 export function renderNftables(model: EdgeModel, facts: HostFacts): string {
   const open = model.services.filter((s) => s.handler !== "nftables");
-  const forwarded = servicesBy(model, "nftables");
+  const forwards = renderForwards(model, facts);
   const host = hostPortRules(model);
 
   const input: string[] = [
@@ -81,7 +69,7 @@ export function renderNftables(model: EdgeModel, facts: HostFacts): string {
   const prerouting = [
     `iifname "${TAILNET_INTERFACE}" return`,
     "fib daddr type != local return",
-    ...forwarded.flatMap((s) => dnatRules(s, facts)),
+    ...forwards.rules,
   ];
 
   const chain = (name: string, hook: string, body: string[]) => [`    chain ${name} {`, `        ${hook}`, ...body.map((l) => `        ${l}`), "    }"];
@@ -93,6 +81,7 @@ export function renderNftables(model: EdgeModel, facts: HostFacts): string {
     `delete table ${NFT_FAMILY} ${NFT_TABLE}`,
     `table ${NFT_FAMILY} ${NFT_TABLE} {`,
     ...host.sets,
+    ...forwards.sets,
     "",
     ...renderSourceLimits(model, TAILNET_INTERFACE),
     "",

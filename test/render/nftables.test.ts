@@ -11,17 +11,26 @@ test("owns exactly one table and replaces it atomically, never the ruleset", () 
   expect(r).toMatch(/^table inet xmpp_edge\ndelete table inet xmpp_edge\ntable inet xmpp_edge \{/m);
 });
 
-test("DNAT of the forwarded ports to home over IPv4 and IPv6, masquerade on tailscale0", () => {
+test("DNAT of the forwarded ports to home over IPv4 and IPv6 by set and map lookups, masquerade on tailscale0", () => {
   const r = rules({ extraForwards: [{ port: "6000-6010", protocol: "tcp" }, { port: 7000, protocol: "udp", toPort: 7001 }] });
-  for (const port of ["5222", "5269", "5000"]) {
-    expect(r).toContain(`meta nfproto ipv4 tcp dport ${port} dnat ip to 100.101.102.103 comment`);
-    expect(r).toContain(`meta nfproto ipv6 tcp dport ${port} dnat ip6 to fd7a:115c:a1e0::6501:6667 comment`);
-  }
-  expect(r).toContain("meta nfproto ipv4 tcp dport 6000-6010 dnat ip to 100.101.102.103 comment");
-  expect(r).toContain("meta nfproto ipv4 udp dport 7000 dnat ip to 100.101.102.103:7001 comment");
-  expect(r).toContain("meta nfproto ipv6 udp dport 7000 dnat ip6 to [fd7a:115c:a1e0::6501:6667]:7001 comment");
+  const kept = r.match(/set forwards_kept \{\n\s+type inet_proto \. inet_service; flags interval;\n\s+elements = \{ ([^}]*) \}/);
+  expect(kept).not.toBeNull();
+  for (const port of ["5222", "5269", "5000", "6000-6010"]) expect(kept![1]).toMatch(new RegExp(`(^|, )tcp \\. ${port} comment "`));
+  expect(kept![1]).not.toContain("7000");
+  expect(r).toMatch(/map forwards_remapped \{\n\s+type inet_proto \. inet_service : inet_service;\n\s+elements = \{ udp \. 7000 comment "extra-1" : 7001 \}/);
+  expect(r).toContain("meta nfproto ipv4 meta l4proto . th dport @forwards_kept dnat ip to 100.101.102.103 comment");
+  expect(r).toContain("meta nfproto ipv6 meta l4proto . th dport @forwards_kept dnat ip6 to fd7a:115c:a1e0::6501:6667 comment");
+  expect(r).toContain("meta nfproto ipv4 meta l4proto { tcp, udp } dnat ip to 100.101.102.103 : meta l4proto . th dport map @forwards_remapped comment");
+  expect(r).toContain("meta nfproto ipv6 meta l4proto { tcp, udp } dnat ip6 to [fd7a:115c:a1e0::6501:6667] : meta l4proto . th dport map @forwards_remapped comment");
   expect(r).toContain('oifname "tailscale0" ct status dnat masquerade');
   expect(r).toMatch(/chain prerouting \{\n\s+type nat hook prerouting priority dstnat; policy accept;\n\s+iifname "tailscale0" return\n\s+fib daddr type != local return/);
+});
+
+test("the DNAT rules do not grow with the forwards (one lookup each way, bench:scale)", () => {
+  const many = Array.from({ length: 200 }, (_, i) => ({ port: 20000 + 3 * i, protocol: i % 2 ? "udp" : "tcp", ...(i % 5 === 0 ? { toPort: 30000 + i } : {}) }));
+  const dnat = (r: string) => r.split("\n").filter((l) => / dnat ip6? to /.test(l)).length;
+  expect(dnat(rules({ extraForwards: many }))).toBe(dnat(rules({ extraForwards: many.slice(0, 2) })));
+  expect(dnat(rules({ extraForwards: many }))).toBe(4);
 });
 
 test("without a home IPv6 no IPv6 DNAT is written", () => {
@@ -29,9 +38,13 @@ test("without a home IPv6 no IPv6 DNAT is written", () => {
   expect(rules({}, facts)).not.toContain("dnat ip6");
 });
 
+test("no remapped port, no map (and no rule reading one)", () => {
+  expect(rules()).not.toContain("forwards_remapped");
+});
+
 test("proxy-protocol: 5222/5269 are served by nginx, not DNATed", () => {
   const r = rules({ clientIp: "proxy-protocol" });
-  expect(r).not.toMatch(/dport 5222 dnat/);
+  expect(r).not.toMatch(/tcp \. 5222 comment/);
   expect(r).toMatch(/tcp dport \{ 443, 5222, 5269 \} accept comment "nginx-stream/);
 });
 
