@@ -433,7 +433,8 @@ scale_stream() {
     for v in $(rotated "$rep" $STREAM_VARIANTS); do
       conf=$LAB/conf/nginx.$v.conf
       nginx_variant "$v" >"$conf" || return 1
-      on vps sh -c "cat >/etc/nginx/nginx.conf && nginx -t -q && nginx -s reload" <"$conf" || { echo "bench:scale: variant $v rejected" >&2; return 1; }
+      on vps sh -c "cat >/etc/nginx/nginx.conf && nginx -t -q && nginx -s reload" <"$conf" 2>>"$LAB/logs/nginx-reload.log" ||
+        { echo "bench:scale: variant $v rejected (see $LAB/logs/nginx-reload.log)" >&2; return 1; }
       sleep 2
       direct=$(ON_TIMEOUT=60 on client "$BIN" tput -addr "$HOME_TS4:5223" -secs "$STREAM_SECS" "${TLS_ARGS[@]}" 2>>"$LAB/logs/tput.err") || direct='{"error":"direct"}'
       t0=$(nginx_ticks) h0=$(host_snap)
@@ -444,6 +445,6 @@ scale_stream() {
       log "  $v (rep $rep): direct $(summary_of tput "$direct"), 443 $(summary_of tput "$edge")"
     done
   done
-  on vps sh -c "cat >/etc/nginx/nginx.conf && nginx -s reload" <"$LAB/conf/nginx.applied.conf" || return 1
+  on vps sh -c "cat >/etc/nginx/nginx.conf && nginx -s reload" <"$LAB/conf/nginx.applied.conf" 2>>"$LAB/logs/nginx-reload.log" || return 1
   record_load stream-end
 }

@@ -18,6 +18,19 @@ export const NGINX_REFUSE_SOCKET = "/run/nginx-xmpp-edge-refuse.sock";
 /** Long-lived XMPP sessions sit idle between stanzas; web connections do not mind a long limit. */
 const STREAM_IDLE_TIMEOUT = "1h";
 const CONNECT_TIMEOUT = "10s";
+/**
+ * Sized by `npm run bench:scale` (bench/REPORT.md, Scale). An idle session on
+ * 443 holds two connections in one worker (client and home side) and ~17 KiB
+ * of nginx memory, and the workers share the sessions evenly. 4096 per worker
+ * capped the edge at 4,090 sessions on 443; 32768 lets the two workers of a
+ * 2 vCPU server hold 32,768, past the limits that server meets next (28,232
+ * source ports from the edge's one tailnet address toward one home port; a
+ * 4 GB kernel's 65,536 conntrack entries, two per session). The workers
+ * allocate their connection slots up front (about 14 MiB each).
+ */
+export const WORKER_CONNECTIONS = 32768;
+/** One descriptor per connection, with room for the listeners, logs and a second client surge. */
+export const WORKER_RLIMIT_NOFILE = 65536;
 
 const indent = (lines: string[], n = 1) => lines.map((l) => (l ? "    ".repeat(n) + l : l));
 
@@ -188,12 +201,12 @@ export function renderNginxConf(model: EdgeModel, facts: HostFacts): string {
     "",
     "user www-data;",
     "worker_processes auto;",
-    "worker_rlimit_nofile 16384;",
+    `worker_rlimit_nofile ${WORKER_RLIMIT_NOFILE};`,
     "pid /run/nginx.pid;",
     "error_log /var/log/nginx/error.log warn;",
     "",
     "events {",
-    "    worker_connections 4096;",
+    `    worker_connections ${WORKER_CONNECTIONS};`,
     "}",
     "",
     "stream {",

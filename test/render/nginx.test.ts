@@ -90,3 +90,13 @@ test("self-contained: loads the stream module itself, includes nothing", () => {
   expect(c).toContain("load_module /usr/lib/nginx/modules/ngx_stream_module.so;");
   expect(c).not.toMatch(/^\s*include /m);
 });
+
+test("sized for 20,000 idle sessions on 443 on a 2 vCPU server (bench:scale: two connections per session)", () => {
+  const c = conf();
+  const wc = Number(/^\s*worker_connections (\d+);/m.exec(c)?.[1]);
+  const nofile = Number(/^worker_rlimit_nofile (\d+);/m.exec(c)?.[1]);
+  expect(/^worker_processes auto;/m.test(c)).toBe(true);
+  // Two workers (auto on 2 vCPU), each holding its share of the sessions' two connections.
+  expect((2 * wc) / 2).toBeGreaterThanOrEqual(20000);
+  expect(nofile).toBeGreaterThanOrEqual(wc);
+});
