@@ -65,6 +65,7 @@ scale_setup() {
   echo "$max" >"$RES/client-addrs"
   # What the edge runs with: its nginx.conf as applied, the kernel's settings in its namespace.
   on vps cat /etc/nginx/nginx.conf >"$RES/nginx.conf" || return 1
+  cp "$RES/nginx.conf" "$LAB/conf/nginx.applied.conf"
   # shellcheck disable=SC2016 # expanded by the vps's shell
   on vps sh -c 'for k in net/ipv4/ip_local_port_range net/core/somaxconn net/netfilter/nf_conntrack_max \
     net/netfilter/nf_conntrack_buckets net/netfilter/nf_conntrack_tcp_timeout_established fs/nr_open; do
@@ -219,6 +220,9 @@ scale_point() {
   local path=$1 n=$2 rep=$3 nsrc=$4 kind=$5 tag st before hbefore held hheld errs client t0 bound
   local chunks i ni si rate_i
   tag=$kind-$path-$n-$rep st=$LAB/run/$kind-$path-$n-$rep
+  # A point's files must be its own: a status or release file left by an
+  # earlier point of the same name would end this one before it starts.
+  rm -f -- "$st"-*.json "$st"-*.json.closed "$st.release"
   fresh_edge || return 1
   before=$(vps_snap) && hbefore=$(host_snap) || return 1
   # Several client processes for big points, each its own share of the
@@ -425,7 +429,6 @@ scale_stream() {
   on vps nft add rule inet xmpp_edge forward ip saddr "$CLIENT4" ip daddr "$HOME_TS4" accept comment '"bench: the direct path"' || return 1
   ip -n "${LAB_PREFIX}inet" route add 100.64.0.0/10 via "$VPS4" || return 1
   ip -n "${LAB_PREFIX}home" route add "$CLIENT4/32" via "$VPS_TS4" dev tailscale0 onlink || return 1
-  on vps cat /etc/nginx/nginx.conf >"$LAB/conf/nginx.applied.conf" || return 1
   TLS_ARGS=(-tls -sni "$DOMAIN" -alpn xmpp-client -ca "$LAB/pki/ca.crt")
   record_load stream-start
   for ((rep = 1; rep <= STREAM_REPS; rep++)); do
@@ -447,4 +450,20 @@ scale_stream() {
   done
   on vps sh -c "cat >/etc/nginx/nginx.conf && nginx -s reload" <"$LAB/conf/nginx.applied.conf" 2>>"$LAB/logs/nginx-reload.log" || return 1
   record_load stream-end
+}
+
+# scale_variant_points "VARIANT:N ...": N idle sessions through 443 with one
+# nginx setting changed (nginx_variant), e.g. the memory an idle session holds
+# with a bigger proxy_buffer_size. Labelled in the report as a variant.
+scale_variant_points() {
+  local item v n k=0
+  for item in $1; do
+    k=$((k + 1))
+    v=${item%%:*} n=${item##*:}
+    log "variant point (labelled): $n sessions through 443 with nginx $v"
+    nginx_variant "$v" >"$LAB/conf/nginx.$v.conf" || return 1
+    on vps sh -c "cat >/etc/nginx/nginx.conf && nginx -t -q" <"$LAB/conf/nginx.$v.conf" 2>>"$LAB/logs/nginx-reload.log" || return 1
+    scale_point 443 "$n" "$k" "$(src_count "$n")" "variant-$v" || return 1
+    on vps sh -c "cat >/etc/nginx/nginx.conf && nginx -t -q" <"$LAB/conf/nginx.applied.conf" 2>>"$LAB/logs/nginx-reload.log" || return 1
+  done
 }

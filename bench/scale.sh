@@ -18,6 +18,8 @@
 # (10 new sessions/s per address at most: the edge allows 20/s, burst 100),
 # SCALE_SIDE (1: also the labelled side measurement, every session from one
 # address, which the per-source limit must cap), BENCH_TIMEOUT (2400 s),
+# SCALE_VARIANT_POINTS ("VARIANT:N ...", e.g. "proxy_buffer_size=64k:5000":
+# idle points through 443 with one nginx setting changed, labelled),
 # SCALE_FORWARDS ("1 10 100 1000" extraForwards; "" skips), SCALE_WEBNAMES
 # ("1 10 100" web names; "" skips), SCALE_CFG_REPS (3), SCALE_CFG_SECS (2 s
 # of connects to the last forward), SCALE_STREAM (the nginx variants
@@ -159,6 +161,9 @@ for ((rep = 1; rep <= REPS; rep++)); do
     done
   done
 done
+if [ -n "${SCALE_VARIANT_POINTS:-}" ]; then
+  scale_variant_points "$SCALE_VARIANT_POINTS" || exit 1
+fi
 if [ "$SIDE" = 1 ]; then
   log "side measurement (labelled in the report): 500 sessions through 443 from ONE address; the per-source limit (64) must cap it"
   scale_point 443 500 1 1 side-one-source || exit 1
