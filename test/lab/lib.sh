@@ -54,6 +54,34 @@ lab_down() {
   lab_ns_remove $(ip netns list 2>/dev/null | awk '{print $1}' | grep "^${LAB_PREFIX}" || true)
 }
 
+# lab_traps WORD DEFAULT-TIMEOUT: the run's traps (test/lab/run.sh, test/vm/run.sh).
+# On exit: tear the lab down and delete LAB (LAB_KEEP=1: keep both and say how
+# to tear down). On SIGINT/SIGTERM (LAB_TIMEOUT, default DEFAULT-TIMEOUT s,
+# bounds a run): one failed assertion, the closing line "WORD: N passed, N
+# failed", exit 130 (and the exit trap tears down).
+lab_traps() {
+  LAB_TRAP_WORD=$1 LAB_TRAP_TIMEOUT=$2
+  trap lab_cleanup EXIT
+  trap 'lab_interrupted SIGINT' INT
+  trap 'lab_interrupted SIGTERM' TERM
+}
+lab_cleanup() {
+  local rc=$?
+  trap - EXIT INT TERM
+  if [ "${LAB_KEEP:-0}" = 1 ]; then
+    echo "# LAB_KEEP=1: namespaces ${LAB_PREFIX}* (and a VM in them) and $LAB kept; tear down with: $0 --down"
+  else
+    lab_down
+    [ -d "$LAB" ] && rm -rf -- "$LAB"
+  fi
+  exit "$rc"
+}
+lab_interrupted() {
+  not_ok "the $LAB_TRAP_WORD run finished (interrupted by $1; LAB_TIMEOUT=${LAB_TIMEOUT:-$LAB_TRAP_TIMEOUT} s bounds the whole run)"
+  echo "$LAB_TRAP_WORD: $PASS passed, $FAIL failed"
+  exit 130
+}
+
 # ---- topology --------------------------------------------------------------
 
 # cgnat_stand_in on|off: a home behind a NAT that no UDP path gets through (a

@@ -114,25 +114,7 @@ fi
 if [ "$TAILNET" = headscale ] && ! tailnet_bins; then exit 2; fi
 
 T0=$(date +%s)
-cleanup() {
-  local rc=$?
-  trap - EXIT INT TERM
-  if [ "${LAB_KEEP:-0}" = 1 ]; then
-    echo "# LAB_KEEP=1: namespaces ${LAB_PREFIX}* and $LAB kept; tear down with: $0 --down"
-  else
-    lab_down
-    [ -d "$LAB" ] && rm -rf -- "$LAB"
-  fi
-  exit "$rc"
-}
-trap cleanup EXIT
-interrupted() {
-  not_ok "the lab run finished (interrupted by $1; LAB_TIMEOUT=${LAB_TIMEOUT:-900} s bounds the whole run)"
-  echo "$WORD: $PASS passed, $FAIL failed"
-  exit 130
-}
-trap 'interrupted SIGINT' INT
-trap 'interrupted SIGTERM' TERM
+lab_traps "$WORD" 900
 
 # A kept or crashed earlier run: its namespaces are ours by name.
 lab_down

@@ -84,25 +84,7 @@ fi
 tailnet_bins || exit 2
 
 T0=$(date +%s)
-cleanup() {
-  local rc=$?
-  trap - EXIT INT TERM
-  if [ "${LAB_KEEP:-0}" = 1 ]; then
-    echo "# LAB_KEEP=1: the VM and namespaces ${LAB_PREFIX}* kept, files in $LAB; tear down with: $0 --down"
-  else
-    lab_down
-    [ -d "$LAB" ] && rm -rf -- "$LAB"
-  fi
-  exit "$rc"
-}
-trap cleanup EXIT
-interrupted() {
-  not_ok "the vm run finished (interrupted by $1; LAB_TIMEOUT=${LAB_TIMEOUT:-1800} s bounds the whole run)"
-  echo "vm: $PASS passed, $FAIL failed"
-  exit 130
-}
-trap 'interrupted SIGINT' INT
-trap 'interrupted SIGTERM' TERM
+lab_traps vm 1800
 
 lab_down
 rm -rf -- "$LAB"
