@@ -309,7 +309,6 @@ build_net() {
     --path /etc/ssh/sshd_config.d/10-xmpp-edge.conf --out "$LAB/sshd-dropin.conf") || return 1
   setup_vps_etc "$LAB/sshd-dropin.conf"
   [ "$TAILNET" != headscale ] || setup_ctl_etc
-  setup_dns
   # A fresh VPS has no /var/lib/xmpp-edge; the machine may (scripts/engine/env.sh
   # keeps Pulumi's home and state there): hide it from the vps (an overlay whiteout).
   if [ -e /var/lib/xmpp-edge ]; then
@@ -328,7 +327,17 @@ build_net() {
   link_host attacker "$ATTACKER4/26" 203.0.113.193 "$ATTACKER6/64" 2001:db8:66::1
   [ "$TAILNET" != headscale ] || link_host ctl "$CTL4/26" 198.51.100.193 "$CTL6/64" 2001:db8:90::1
   ip netns exec "${LAB_PREFIX}inet" sysctl -q -w net.ipv4.ip_forward=1 net.ipv6.conf.all.forwarding=1
-  # The home uplink is behind NAT like any home: nothing from outside gets in.
+  home_behind_nat
+  # No ICMP error rate limit on the vps: the scan's "closed" (port unreachable)
+  # answers for planned idle UDP ports must not be dropped by the kernel's limiter.
+  ip netns exec "${LAB_PREFIX}vps" sysctl -q -w net.ipv4.icmp_ratelimit=0 net.ipv6.icmp.ratelimit=0
+
+  start_dns
+}
+
+# home_behind_nat: the home uplink is behind NAT like any home: the lab
+# router lets nothing from outside in (also test/vm).
+home_behind_nat() {
   ip netns exec "${LAB_PREFIX}inet" nft -f - <<EOF
 table inet lab_router {
     chain forward {
@@ -338,10 +347,12 @@ table inet lab_router {
     }
 }
 EOF
-  # No ICMP error rate limit on the vps: the scan's "closed" (port unreachable)
-  # answers for planned idle UDP ports must not be dropped by the kernel's limiter.
-  ip netns exec "${LAB_PREFIX}vps" sysctl -q -w net.ipv4.icmp_ratelimit=0 net.ipv6.icmp.ratelimit=0
+}
 
+# start_dns: the lab zones (setup_dns, from LAB/plan/dns.json) served by nsd
+# on the dns host (also test/vm).
+start_dns() {
+  setup_dns
   bg dns "$LAB/logs/nsd.out" nsd -d -c "$LAB/dns/nsd.conf"
   wait_for 20 listening dns udp 53 || { echo "lab: dns udp 53 is not listening" >&2; return 1; }
 }
@@ -377,6 +388,14 @@ start_turn_peer() {
 # build_services: home, peer and the vps's sshd (after the plan is rendered:
 # home's Prosody and nginx take the plan's home snippets).
 build_services() {
+  start_home_peer || return 1
+  bg vps "$LAB/logs/sshd.out" /usr/sbin/sshd -D -e -f /etc/ssh/sshd_config
+  wait_for 20 listening vps tcp 22 || { echo "lab: vps tcp 22 is not listening" >&2; return 1; }
+}
+
+# start_home_peer: home's Prosody and nginx (with the good push's home
+# snippets), peer's Prosody, the forward targets and the TURN peer (also test/vm).
+start_home_peer() {
   # The hosts are up, their /etc overlays mounted: what depends on the plan is
   # staged in etc-add and copied in through the host's own /etc (a change to
   # an overlay's lower dir while it is mounted need not show).
@@ -396,7 +415,7 @@ build_services() {
   for h in home peer; do
     on "$h" sh -c 'rm -rf /var/log/prosody && install -d -o prosody -g adm -m 0750 /var/log/prosody' || return 1
   done
-  lab_log "starting home, peer, vps sshd"
+  lab_log "starting home and peer"
   # Accounts: bob and carol at home, alice at the peer.
   on home prosodyctl register bob "$DOMAIN" "$PW" >/dev/null
   on home prosodyctl register carol "$DOMAIN" "$PW" >/dev/null
@@ -406,12 +425,11 @@ build_services() {
   on home nginx
   start_forward_targets
   start_turn_peer
-  bg vps "$LAB/logs/sshd.out" /usr/sbin/sshd -D -e -f /etc/ssh/sshd_config
 
   local what
   for what in "home tcp 5222" "home tcp 5223" "home tcp 5269" "home tcp 5270" "home tcp 5000" \
     "home tcp 443" "home tcp 5443" "home tcp 15222" "home udp 64738" "home tcp 7001" "home tcp 6100" \
-    "peer tcp 5269" "peer tcp 5222" "peer udp 3480" "peer udp 3480" "vps tcp 22"; do
+    "peer tcp 5269" "peer tcp 5222" "peer udp 3480" "peer udp 3480"; do
     # shellcheck disable=SC2086
     wait_for 20 listening $what || { echo "lab: $what is not listening" >&2; return 1; }
   done
