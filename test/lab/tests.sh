@@ -41,7 +41,10 @@ TS_WHAT="tailscaled-like rules"
 vps_sha() { on vps sha256sum "$1" 2>/dev/null | cut -d' ' -f1; }
 bundle_sha() { sha256sum "$1/bundle$2" | cut -d' ' -f1; }
 nginx_master() { on vps cat /run/nginx.pid 2>/dev/null; }
-turn_pid() { on vps cat /run/xmpp-edge-turnserver.pid 2>/dev/null; }
+# coturn's pid: the apply's own pid file without systemd; under systemd (test/vm) the unit's main pid.
+turn_pid() {
+  if [ "${LAB_VPS:-ns}" = vm ]; then on vps systemctl show -P MainPID coturn; else on vps cat /run/xmpp-edge-turnserver.pid 2>/dev/null; fi
+}
 # edge_table: our table as loaded, without counters and without the elements
 # the traffic adds to the dynamic sets (the per-source limits' sources).
 edge_table() {
@@ -69,8 +72,13 @@ fw_tcp() { # ADDR PORT HOMEPORT SEEN-FROM
 }
 
 # The vps itself connects to home's tailnet address (under Headscale's policy).
+# The VM (test/vm) has no socat, as a fresh Debian 12 has none: bash's /dev/tcp.
 from_vps() { # PORT
-  on vps timeout 6 socat -T3 - "TCP:$HOME_TS4:$1,connect-timeout=3" </dev/null 2>&1
+  if [ "${LAB_VPS:-ns}" = vm ]; then
+    on vps timeout 6 bash -c 'exec 3<>"/dev/tcp/$0/$1" && timeout 3 cat <&3' "$HOME_TS4" "$1" 2>&1
+  else
+    on vps timeout 6 socat -T3 - "TCP:$HOME_TS4:$1,connect-timeout=3" </dev/null 2>&1
+  fi
 }
 acl_denies() { # PORT
   local out
@@ -125,9 +133,14 @@ c2s_roundtrip() {
   t=$(token c2s)
   send client "bob@$DOMAIN" "$server" "carol@$DOMAIN" "$t" "$@" && received "$l" "$t"
 }
+# vps_log FILE: the vps's /var/log/FILE (the netns vps's overlay upper dir; the VM's over SSH).
+vps_log() {
+  if [ "${LAB_VPS:-ns}" = vm ]; then on vps cat "/var/log/$1"; else cat "$LAB/hosts/vps/var_log-up/$1"; fi
+}
+vps_log_has() { vps_log "$1" | grep -qE -- "$2"; } # FILE REGEX
 stream_log_has() { # REGEX: a line of the vps nginx stream log
-  local f=$LAB/hosts/vps/var_log-up/nginx/stream-access.log
-  wait_for 5 grep -qE -- "$1" "$f" || { WHY="no line matching /$1/ in the vps stream log: $(tail -n 3 "$f" 2>/dev/null)"; return 1; }
+  wait_for 5 vps_log_has nginx/stream-access.log "$1" ||
+    { WHY="no line matching /$1/ in the vps stream log: $(vps_log nginx/stream-access.log 2>/dev/null | tail -n 3)"; return 1; }
 }
 
 # ---- groups -----------------------------------------------------------------------
@@ -563,7 +576,7 @@ t_proxy_protocol() {
   check "change: CONFIRM_COMMAND confirms it" confirm
   check "change: nginx reloaded in place (same master pid $master), new config live" \
     eval '[ "$(nginx_master)" = "$master" ] && [ "$(vps_sha /etc/nginx/nginx.conf)" = "$(bundle_sha "$pp" /etc/nginx/nginx.conf)" ]'
-  check "change: coturn kept running (its config did not change)" test "$(turn_pid)" = "$turn"
+  check "change: coturn kept running (its config did not change)" test -n "$turn" -a "$(turn_pid)" = "$turn"
   check "change: nginx now listens on 5222 and 5269 on the vps" eval 'listening vps tcp 5222 && on vps ss -Hltnp "( sport = :5269 )" | grep -q nginx'
   listen carolp client "carol@$DOMAIN" "$VPS4:443" -t
   check "pp: bob -> carol through 5222 over IPv4 (nginx + PROXY v1 + home receiver)" c2s_roundtrip carolp "$VPS4:5222"
