@@ -130,6 +130,31 @@ home_cert() {
   wait_for 20 listening home tcp 5222 && wait_for 20 listening home tcp 5223 && wait_for 20 listening home tcp 5270
 }
 
+# vps_nginx stop|start: the vps's nginx stopped and started again: by hand on
+# the netns vps; through its unit under systemd (test/vm), where an nginx
+# started by hand would leave nginx.service dead and the next apply's reload failing.
+vps_nginx() {
+  if [ "${LAB_VPS:-ns}" = vm ]; then
+    on vps systemctl "$1" nginx
+  elif [ "$1" = stop ]; then
+    on vps nginx -s stop
+  else
+    on vps nginx
+  fi
+}
+# vps_port_3306 start|stop: a listener on TCP 3306 on the vps (the VM, a fresh
+# Debian, has no socat: Python's http.server as a transient unit).
+vps_port_3306() {
+  if [ "${LAB_VPS:-ns}" != vm ]; then
+    if [ "$1" = start ]; then bg vps "$LAB/logs/check-extra-port.out" socat TCP6-LISTEN:3306,ipv6only=0,reuseaddr,fork EXEC:/bin/true
+    else on vps pkill -f 'TCP6-LISTEN:3306' || true; fi
+  elif [ "$1" = start ]; then
+    on vps systemd-run --quiet --unit=xmpp-edge-lab-3306 --collect python3 -m http.server 3306 >/dev/null
+  else
+    on vps systemctl stop xmpp-edge-lab-3306 2>/dev/null || true
+  fi
+}
+
 t_check() {
   section "check: npm run check on the client judges the edge (good lab, then one break at a time)"
   local tsx=$REPO/node_modules/.bin/tsx
@@ -147,9 +172,9 @@ t_check() {
   check "check: a record pointing at the home address fails, naming it" check_fails "A $DOMAIN" "$HOME_TS4 is the home server's tailnet address"
   dns_serve
 
-  on vps nginx -s stop
+  vps_nginx stop
   check "check: nginx stopped fails XMPP on 443 (and the web, and port 443)" check_fails "$VPS4 443 direct TLS, ALPN xmpp-client" "ECONNREFUSED"
-  on vps nginx
+  vps_nginx start
   wait_for 10 listening vps tcp 443 || not_ok "check: nginx on the vps started again"
 
   check "check: a wrong TURN secret fails the allocation (401)" check_fails "TURN allocation on $VPS4" "401" XEC_TURN_SECRET="$CHECK_WRONG_SECRET"
@@ -164,13 +189,13 @@ t_check() {
   push "$GOOD" && confirm || not_ok "check: the good push is back" "$(tail -n 5 "$PUSH_OUT")"
 
   on vps nft insert rule inet xmpp_edge input tcp dport 3306 accept comment '"lab: extra port"'
-  bg vps "$LAB/logs/check-extra-port.out" socat TCP6-LISTEN:3306,ipv6only=0,reuseaddr,fork EXEC:/bin/true
+  vps_port_3306 start
   wait_for 10 listening vps tcp 3306
   check "check: an extra open port fails (3306)" check_fails "TCP ports of $VPS4" "3306 open"
   local h
   h=$(on vps nft -a list chain inet xmpp_edge input | grep -F '"lab: extra port"' | grep -o 'handle [0-9]*' | cut -d' ' -f2)
   [ -z "$h" ] || on vps nft delete rule inet xmpp_edge input handle "$h"
-  on vps pkill -f 'TCP6-LISTEN:3306' || true
+  vps_port_3306 stop
 
   if other_cert && home_cert other; then
     check "check: a certificate for another name fails" check_fails "$VPS4 5222 STARTTLS" "certificate for other\.example\.org, not $DOMAIN"
