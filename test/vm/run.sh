@@ -9,10 +9,13 @@
 # test/lab/README.md ("The VM").
 #
 # The lab around it (test/lab/lib.sh, setup.sh, tailnet.sh): the router;
-# client (deployer and clients), home (tailscaled, the forward targets), peer
-# (the TURN peer), ctl (Headscale as https://hs.example.net, and the package
-# mirror over HTTP on port 80). No DNS host: the VM and home find
-# hs.example.net through /etc/hosts.
+# client (deployer and clients), cf (the Cloudflare stand-in: the origin
+# lock's one trusted source), dns (nsd: the plan's records), home (tailscaled,
+# Prosody, nginx, the forward targets), peer (Prosody, the TURN peer), ctl
+# (Headscale as https://hs.example.net, and the package mirror over HTTP on
+# port 80), attacker (an internet host the plan trusts for nothing). The VM
+# has no resolver of its own (its network-config names none): it finds
+# hs.example.net through /etc/hosts (the vendor data).
 #
 #   bash test/vm/run.sh             build (or reuse) the image, boot, test, tear down
 #   LAB_KEEP=1 bash test/vm/run.sh  keep the VM and namespaces (tear down: --down)
@@ -51,6 +54,12 @@ source "$HERE/setup.sh"
 source "$HERE/tailnet.sh"
 # shellcheck source=test/lab/tests.sh
 source "$HERE/tests.sh"
+# shellcheck source=test/lab/tests-check.sh
+source "$HERE/tests-check.sh"
+# shellcheck source=test/lab/attack.sh
+source "$HERE/attack.sh"
+# shellcheck source=test/lab/tests-attack-web.sh
+source "$HERE/tests-attack-web.sh"
 # shellcheck source=test/vm/vm.sh
 source "$VMHERE/vm.sh"
 
@@ -74,9 +83,11 @@ if [ "${1:-}" = --down ]; then
 fi
 missing=()
 for tool in qemu-system-x86_64 qemu-img mkfs.vfat mcopy mmdebstrap ip nsenter unshare ssh ssh-keygen openssl socat nmap \
-  turnutils_uclient turnutils_peer /usr/bin/python3; do
+  turnutils_uclient turnutils_peer /usr/bin/python3 nsd dig prosody prosodyctl nginx go-sendxmpp curl runuser; do
   command -v "$tool" >/dev/null 2>&1 || missing+=("$tool")
 done
+[ -e /usr/lib/nginx/modules/ngx_stream_module.so ] || missing+=(libnginx-mod-stream)
+/usr/bin/python3 -c 'import slixmpp' 2>/dev/null || missing+=(python3-slixmpp)
 if [ "${#missing[@]}" -gt 0 ]; then
   echo "test/vm/run.sh: missing ${missing[*]}; run scripts/vm/install-deps.sh" >&2
   exit 2
@@ -105,37 +116,35 @@ check "image: no nginx, coturn or nftables preinstalled (the user-data installs 
 
 # ---- the lab around the VM ---------------------------------------------------------------
 
-# build_vm_lab: client, home, peer, ctl on the router; the VM's tap; Headscale,
-# home in the tailnet; the mirror; the rendered plan (with the vps's key).
+# build_vm_lab: client, cf, dns, home, peer, ctl, attacker on the router; the VM's tap;
+# the DNS; Headscale, home in the tailnet; the mirror; the rendered plan (with
+# the vps's key). Home's and peer's services start once the pushes are
+# rendered (start_home_peer: home's Prosody takes the plan's snippet).
 build_vm_lab() {
-  local h hosts=(client home peer ctl)
-  make_pki || return 1
+  local h hosts=(client cf dns home peer ctl attacker)
+  make_pki && render_dns_plan || return 1
   ip netns add "${LAB_PREFIX}inet"
   ip -n "${LAB_PREFIX}inet" link set lo up
   for h in "${hosts[@]}"; do etc_common "$h"; done
-  printf '%s %s\n' "$CTL4" "$HS_NAME" >>"$LAB/hosts/home/etc-lower/hosts"
   setup_ctl_etc
   for h in "${hosts[@]}"; do host_up "$h" || return 1; done
+  link_host cf "$CF4/26" 198.51.100.65 "$CF6/64" 2001:db8:30::1
+  link_host dns "$DNS4/26" 198.51.100.129 "$DNS6/64" 2001:db8:53::1
   link_host client "$CLIENT4/26" 203.0.113.1 "$CLIENT6/64" 2001:db8:20::1
+  link_host attacker "$ATTACKER4/26" 203.0.113.193 "$ATTACKER6/64" 2001:db8:66::1
   link_host peer "$PEER4/26" 203.0.113.65 "$PEER6/64" 2001:db8:70::1
   link_host home "$HOMEUP4/26" 203.0.113.129 "$HOMEUP6/64" 2001:db8:80::1
   link_host ctl "$CTL4/26" 198.51.100.193 "$CTL6/64" 2001:db8:90::1
   vm_link || return 1
   ip netns exec "${LAB_PREFIX}inet" sysctl -q -w net.ipv4.ip_forward=1 net.ipv6.conf.all.forwarding=1
+  home_behind_nat
+  start_dns || return 1
   # The mirror: the image's apt source is http://$CTL4/debian (build-image.sh).
   mkdir -p "$LAB/mirror-root"
   ln -s "$IMG/mirror" "$LAB/mirror-root/debian"
   bg ctl "$LAB/logs/mirror.log" /usr/bin/python3 -m http.server 80 --directory "$LAB/mirror-root"
   wait_for 20 listening ctl tcp 80 || { echo "vm: the mirror is not listening" >&2; return 1; }
-  headscale_up && render_plan || return 1
-  start_forward_targets
-  start_turn_peer
-  # Home's XMPP ports (Prosody and proxy65 in the namespace lab): listeners,
-  # so the scan sees the forwarded ports open.
-  local p
-  for p in 5000 5222 5269; do
-    bg home "$LAB/logs/home-tcp-$p.out" socat TCP6-LISTEN:$p,ipv6only=0,reuseaddr,fork EXEC:"$LAB/bin/greet tcp-$p"
-  done
+  headscale_up && render_plan
 }
 
 # vm_seed_files: what the VM boots with: the plan's user-data as a deploy
@@ -284,13 +293,16 @@ vm_state >"$LAB/vm-state.cloud-init"
 
 # ---- the push and the lab's groups -------------------------------------------------------
 
-section "setup: the pushes rendered with the VM's tailnet address; Headscale's policy"
+section "setup: the pushes rendered with the VM's tailnet address; Headscale's policy; home and peer"
 if render_pushes >>"$LAB/logs/setup.log" 2>&1 && headscale_policy "$LAB/push/good/tailnet-acl.json" >>"$LAB/logs/setup.log" 2>&1 && ts_snapshot; then
   ok "pushes rendered, policy set, tailscaled's rules in the VM recorded"
 else
   not_ok "pushes rendered, policy set" "$(tail -n 10 "$LAB/logs/setup.log")"
 fi
+check "setup: home (Prosody with the plan's snippet, nginx, forward targets) and peer (Prosody, TURN peer) up" \
+  eval 'start_home_peer >>"$LAB/logs/setup.log" 2>&1 || { WHY=$(tail -n 10 "$LAB/logs/setup.log"); false; }'
 
+t_dns
 t_push
 
 t_systemd() {
@@ -305,9 +317,14 @@ t_systemd() {
   check "systemd: no failed units" eval '[ -z "$(vssh -- systemctl --failed --no-legend --plain)" ] || { WHY=$(vssh -- systemctl --failed --no-legend --plain); false; }'
 }
 t_systemd
+t_xmpp
+t_web
+t_routing
 t_forwards
 t_turn
 t_scan
+t_check
+t_fault_validation
 
 # ---- reboots -------------------------------------------------------------------------------
 
@@ -352,6 +369,10 @@ t_reboot_unconfirmed() {
   check "unconfirmed: TCP 7001 forwards again" fw_tcp "$VPS4" 7001 7001 "$VPS_TS4"
 }
 t_reboot_unconfirmed
+# The second push (clientIp proxy-protocol, in place) after the reboots,
+# which compare with the first push's bundle.
+t_proxy_protocol
+t_attack_web_pp
 
 # The lab's lockout (t_fault_lockout), for a VM: its check that the lockout
 # set is live looks inside the vps, which here is SSH, locked out by design;
