@@ -8,11 +8,12 @@
 GOOD=$LAB/push/good
 PUSHN=0
 PUSH_OUT=""
-# push DIR: send DIR/push.sh on stdin of one SSH session running PUSH_COMMAND.
+# push DIR: send DIR/push.sh on stdin of one SSH session running PUSH_COMMAND,
+# bounded by LAB_PUSH_TIMEOUT (default 60 s; test/vm allows an emulated CPU more).
 push() {
   PUSHN=$((PUSHN + 1))
   PUSH_OUT=$LAB/logs/push-$PUSHN-${1##*/}.log
-  vssh -- "$(cat "$1/push-command")" <"$1/push.sh" >"$PUSH_OUT" 2>&1
+  ON_TIMEOUT=${LAB_PUSH_TIMEOUT:-60} vssh -- "$(cat "$1/push-command")" <"$1/push.sh" >"$PUSH_OUT" 2>&1
 }
 confirm() { vssh "$@" -- "$(cat "$GOOD/confirm-command")" >>"$LAB/logs/confirm.log" 2>&1; }
 
