@@ -317,15 +317,7 @@ build_net() {
   fi
   for h in "${hosts[@]}"; do host_up "$h" || return 1; done
 
-  # The "internet": one router namespace, a /26 (and a /64) per host.
-  link_host vps "$VPS4/26" 198.51.100.1 "$VPS6/64" 2001:db8:10::1
-  link_host cf "$CF4/26" 198.51.100.65 "$CF6/64" 2001:db8:30::1
-  link_host dns "$DNS4/26" 198.51.100.129 "$DNS6/64" 2001:db8:53::1
-  link_host client "$CLIENT4/26" 203.0.113.1 "$CLIENT6/64" 2001:db8:20::1
-  link_host peer "$PEER4/26" 203.0.113.65 "$PEER6/64" 2001:db8:70::1
-  link_host home "$HOMEUP4/26" 203.0.113.129 "$HOMEUP6/64" 2001:db8:80::1
-  link_host attacker "$ATTACKER4/26" 203.0.113.193 "$ATTACKER6/64" 2001:db8:66::1
-  [ "$TAILNET" != headscale ] || link_host ctl "$CTL4/26" 198.51.100.193 "$CTL6/64" 2001:db8:90::1
+  link_internet "${hosts[@]}" || return 1
   ip netns exec "${LAB_PREFIX}inet" sysctl -q -w net.ipv4.ip_forward=1 net.ipv6.conf.all.forwarding=1
   home_behind_nat
   # No ICMP error rate limit on the vps: the scan's "closed" (port unreachable)
@@ -333,6 +325,25 @@ build_net() {
   ip netns exec "${LAB_PREFIX}vps" sysctl -q -w net.ipv4.icmp_ratelimit=0 net.ipv6.icmp.ratelimit=0
 
   start_dns
+}
+
+# link_internet HOST...: the "internet": one router namespace, a /26 (and a
+# /64) per host, each HOST linked to it (also test/vm, whose vps is a tap).
+link_internet() {
+  local h
+  for h in "$@"; do
+    case $h in
+      vps) link_host vps "$VPS4/26" 198.51.100.1 "$VPS6/64" 2001:db8:10::1 ;;
+      cf) link_host cf "$CF4/26" 198.51.100.65 "$CF6/64" 2001:db8:30::1 ;;
+      dns) link_host dns "$DNS4/26" 198.51.100.129 "$DNS6/64" 2001:db8:53::1 ;;
+      client) link_host client "$CLIENT4/26" 203.0.113.1 "$CLIENT6/64" 2001:db8:20::1 ;;
+      peer) link_host peer "$PEER4/26" 203.0.113.65 "$PEER6/64" 2001:db8:70::1 ;;
+      home) link_host home "$HOMEUP4/26" 203.0.113.129 "$HOMEUP6/64" 2001:db8:80::1 ;;
+      attacker) link_host attacker "$ATTACKER4/26" 203.0.113.193 "$ATTACKER6/64" 2001:db8:66::1 ;;
+      ctl) link_host ctl "$CTL4/26" 198.51.100.193 "$CTL6/64" 2001:db8:90::1 ;;
+      *) echo "lab: link_internet: no addresses for host $h" >&2; return 1 ;;
+    esac
+  done
 }
 
 # home_behind_nat: the home uplink is behind NAT like any home: the lab

@@ -131,14 +131,7 @@ build_vm_lab() {
   for h in "${hosts[@]}"; do etc_common "$h"; done
   setup_ctl_etc
   for h in "${hosts[@]}"; do host_up "$h" || return 1; done
-  link_host cf "$CF4/26" 198.51.100.65 "$CF6/64" 2001:db8:30::1
-  link_host dns "$DNS4/26" 198.51.100.129 "$DNS6/64" 2001:db8:53::1
-  link_host client "$CLIENT4/26" 203.0.113.1 "$CLIENT6/64" 2001:db8:20::1
-  link_host attacker "$ATTACKER4/26" 203.0.113.193 "$ATTACKER6/64" 2001:db8:66::1
-  link_host peer "$PEER4/26" 203.0.113.65 "$PEER6/64" 2001:db8:70::1
-  link_host home "$HOMEUP4/26" 203.0.113.129 "$HOMEUP6/64" 2001:db8:80::1
-  link_host ctl "$CTL4/26" 198.51.100.193 "$CTL6/64" 2001:db8:90::1
-  vm_link || return 1
+  link_internet "${hosts[@]}" && vm_link || return 1
   ip netns exec "${LAB_PREFIX}inet" sysctl -q -w net.ipv4.ip_forward=1 net.ipv6.conf.all.forwarding=1
   home_behind_nat
   start_dns || return 1
