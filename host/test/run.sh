@@ -125,6 +125,8 @@ same() { # WHAT A B
 
 ruleset() { lab nft list ruleset; }
 our_table() { lab nft list table inet xmpp_edge 2>/dev/null; }
+# udp/64738 is forwarded: an element of the forwarded-ports set (render/forwards.ts).
+has_64738() { lab nft get element inet xmpp_edge forwards_kept '{ udp . 64738 }' >/dev/null 2>&1; }
 table_exists() { lab nft list table inet xmpp_edge >/dev/null 2>&1; }
 no_table() { ! table_exists || { WHY="table inet xmpp_edge is still there"; return 1; }; }
 FOREIGN_TABLES=("ip filter" "ip nat" "inet ts-filter" "ip6 ts-nat")
@@ -342,7 +344,7 @@ check "push of bundle B exits 0 and is confirmed" eval 'rc_is 0 b6 && rc_is 0 c6
 check "only the ruleset (and the manifest) were installed" eval 'has b6 "installed /etc/xmpp-edge/xmpp-edge.nft" && lacks b6 "installed /etc/(nginx|turnserver)"'
 check "nginx untouched: master and worker pids unchanged (nginx.conf unchanged)" same pids "$NGINX_A $WORKERS_A" "$(nginx_pid) $(nginx_workers)"
 check "coturn untouched: pid unchanged (turnserver.conf unchanged)" same pid "$TURN_A" "$(turn_pid)"
-check "the table now forwards udp/64738" eval 'our_table | grep "udp dport 64738 dnat ip to 100.101.102.103" >/dev/null'
+check "the table now forwards udp/64738" eval 'has_64738 && our_table | grep "@forwards_kept dnat ip to 100.101.102.103" >/dev/null'
 check "installed files match bundle B" same files "$(bundle_digest B)" "$(digest)"
 check "3. the foreign tables survive the change byte-identically" same "foreign tables" "$FOREIGN0" "$(foreign)"
 RULESET_B=$(ruleset)
@@ -350,7 +352,6 @@ RULESET_B=$(ruleset)
 # ---- 5. confirm timeout ------------------------------------------------------------------------
 
 section "5. --confirm-timeout 3 without --confirm reverts"
-has_64738() { our_table | grep "dport 64738" >/dev/null; }
 t=$(date +%s.%N)
 push a5 A 3
 check "push of bundle A with --confirm-timeout 3 exits 0 and arms the revert" eval 'rc_is 0 a5 && has a5 "revert armed"'
