@@ -9,6 +9,37 @@ P_HAPROXY=8443 P_SSLH=9443 P_SSLH_SELECT=9444 P_RINETD=7222 P_SOCAT=7223
 P_PEER_SINK=3490 P_IPERF=7001
 TLS_ARGS=() # set in data_setup (needs $LAB)
 
+log() { printf '# %s %s\n' "$(date +%T)" "$*"; }
+
+# bench_traps NAME TIMEOUT: the bench's and bench:scale's exit and signal
+# handlers. On exit the sampler stops and the namespaces come down (unless
+# BENCH_KEEP=1); a failed run keeps its logs and raw results (small) in
+# $LAB.failed for a look. TIMEOUT is the run's default bound, for the message.
+bench_traps() {
+  BENCH_TRAP_NAME=$1 BENCH_TRAP_TIMEOUT=$2
+  trap bench_cleanup EXIT
+  trap 'echo "$BENCH_TRAP_NAME: interrupted (SIGINT)" >&2; exit 130' INT
+  trap 'echo "$BENCH_TRAP_NAME: stopped (SIGTERM; BENCH_TIMEOUT=${BENCH_TIMEOUT:-$BENCH_TRAP_TIMEOUT} s bounds the run)" >&2; exit 124' TERM
+}
+bench_cleanup() {
+  local rc=$?
+  trap - EXIT INT TERM
+  [ -z "${SAMPLER_PID:-}" ] || kill "$SAMPLER_PID" 2>/dev/null
+  if [ "${BENCH_KEEP:-0}" = 1 ]; then
+    echo "# BENCH_KEEP=1: namespaces ${LAB_PREFIX}* and $LAB kept; tear down with: $0 --down"
+  else
+    lab_down
+    if [ "$rc" != 0 ] && [ -d "$LAB/logs" ]; then
+      rm -rf -- "$LAB.failed"
+      mkdir -p "$LAB.failed"
+      cp -a "$LAB/logs" "$LAB/results" "$LAB.failed/" 2>/dev/null
+      echo "# $BENCH_TRAP_NAME: failed (exit $rc); logs and raw results kept in $LAB.failed" >&2
+    fi
+    [ -d "$LAB" ] && rm -rf -- "$LAB"
+  fi
+  exit "$rc"
+}
+
 json_str() { "$PY" -c 'import json, sys; print(json.dumps(sys.stdin.read().strip()))'; }
 now_ns() { date +%s%N; }
 load1() { cut -d' ' -f1 /proc/loadavg; }

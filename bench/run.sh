@@ -78,33 +78,9 @@ if [ "${#missing[@]}" -gt 0 ]; then
   exit 2
 fi
 
-log() { printf '# %s %s\n' "$(date +%T)" "$*"; }
-
-cleanup() {
-  local rc=$?
-  trap - EXIT INT TERM
-  [ -z "$SAMPLER_PID" ] || kill "$SAMPLER_PID" 2>/dev/null
-  if [ "${BENCH_KEEP:-0}" = 1 ]; then
-    echo "# BENCH_KEEP=1: namespaces ${LAB_PREFIX}* and $LAB kept; tear down with: $0 --down"
-  else
-    lab_down
-    if [ "$rc" != 0 ] && [ -d "$LAB/logs" ]; then
-      # A failed run keeps its logs and raw results (small) for a look.
-      rm -rf -- "$LAB.failed"
-      mkdir -p "$LAB.failed"
-      cp -a "$LAB/logs" "$LAB/results" "$LAB.failed/" 2>/dev/null
-      echo "# bench: failed (exit $rc); logs and raw results kept in $LAB.failed" >&2
-    fi
-    [ -d "$LAB" ] && rm -rf -- "$LAB"
-  fi
-  exit "$rc"
-}
-trap cleanup EXIT
-trap 'echo "bench: interrupted (SIGINT)" >&2; exit 130' INT
-trap 'echo "bench: stopped (SIGTERM; BENCH_TIMEOUT=${BENCH_TIMEOUT:-900} s bounds the run)" >&2; exit 124' TERM
-
 # shellcheck source=bench/lib.sh
 source "$BENCH/lib.sh"
+bench_traps bench 900
 
 T0=$(date +%s)
 lab_down

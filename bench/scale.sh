@@ -98,31 +98,9 @@ if [ "${#missing[@]}" -gt 0 ]; then
   exit 2
 fi
 
-log() { printf '# %s %s\n' "$(date +%T)" "$*"; }
-
-cleanup() {
-  local rc=$?
-  trap - EXIT INT TERM
-  if [ "${BENCH_KEEP:-0}" = 1 ]; then
-    echo "# BENCH_KEEP=1: namespaces ${LAB_PREFIX}* and $LAB kept; tear down with: $0 --down"
-  else
-    lab_down
-    if [ "$rc" != 0 ] && [ -d "$LAB/logs" ]; then
-      rm -rf -- "$LAB.failed"
-      mkdir -p "$LAB.failed"
-      cp -a "$LAB/logs" "$LAB/results" "$LAB.failed/" 2>/dev/null
-      echo "# bench:scale: failed (exit $rc); logs and raw results kept in $LAB.failed" >&2
-    fi
-    [ -d "$LAB" ] && rm -rf -- "$LAB"
-  fi
-  exit "$rc"
-}
-trap cleanup EXIT
-trap 'echo "bench:scale: interrupted (SIGINT)" >&2; exit 130' INT
-trap 'echo "bench:scale: stopped (SIGTERM; BENCH_TIMEOUT=${BENCH_TIMEOUT:-2400} s bounds the run)" >&2; exit 124' TERM
-
 # shellcheck source=bench/lib.sh
 source "$BENCH/lib.sh"
+bench_traps bench:scale 2400
 # shellcheck source=bench/scale-lib.sh
 source "$BENCH/scale-lib.sh"
 
