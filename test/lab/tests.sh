@@ -66,6 +66,30 @@ fw_udp() { # ADDR SEEN-FROM
   out=$(printf 'lab-ping\n' | on client timeout 6 socat -T2 - "UDP:$1:64738" 2>&1)
   grep -qx "home-udp-64738 from=$2 got=lab-ping" <<<"$out" || { WHY=$out; return 1; }
 }
+# fw_udp_oneway ADDR: a one-way UDP stream (home never answers: its replies
+# from 64738 are dropped for the check) of 400 packets in about a second from
+# one socket; all of them must reach home. An unanswered UDP flow stays in
+# conntrack state "new": a per-source limit that counted "new" packets
+# instead of new flows lets ~120 through (burst 100 + 20/s).
+fw_udp_oneway() {
+  local n
+  on home nft -f - <<'EOF' || return 1
+table inet lab_oneway {
+    chain in { type filter hook input priority filter - 5; policy accept; udp dport 64738 counter; }
+    chain out { type filter hook output priority filter - 5; policy accept; udp sport 64738 drop; }
+}
+EOF
+  on client /usr/bin/python3 -c 'import socket, sys, time
+a = sys.argv[1].strip("[]")
+s = socket.socket(socket.AF_INET6 if ":" in a else socket.AF_INET, socket.SOCK_DGRAM)
+for i in range(400):
+    s.sendto(b"lab-oneway %d" % i, (a, 64738))
+    time.sleep(0.0025)' "$1"
+  sleep 0.5
+  n=$(on home nft list chain inet lab_oneway in | grep -o 'packets [0-9]*' | cut -d' ' -f2)
+  on home nft delete table inet lab_oneway
+  [ "${n:-0}" -ge 390 ] || { WHY="home counted ${n:-0} of 400 packets of a one-way UDP stream (the per-source limit held it)"; return 1; }
+}
 fw_tcp() { # ADDR PORT HOMEPORT SEEN-FROM
   local out
   out=$(on client timeout 6 socat -T3 - "TCP:$1:$2" </dev/null 2>&1)
@@ -312,6 +336,8 @@ t_forwards() {
   # Home sees the VPS's tailnet address: DNAT + masquerade onto tailscale0.
   check "forward: UDP 64738 over IPv4 reaches home (from $VPS_TS4, masqueraded) and back" fw_udp "$VPS4" "$VPS_TS4"
   check "forward: UDP 64738 over IPv6 reaches home (from $VPS_TS6) and back" fw_udp "[$VPS6]" "$VPS_TS6"
+  check "forward: a one-way UDP stream to 64738 (400 packets in 1 s, home silent) all reaches home: the per-source limit counts flows, not packets" \
+    fw_udp_oneway "$VPS4"
   local p
   for p in 7000 7001 7002; do check "forward: TCP range 7000-7002: port $p over IPv4" fw_tcp "$VPS4" $p $p "$VPS_TS4"; done
   check "forward: TCP range 7000-7002: port 7001 over IPv6" fw_tcp "[$VPS6]" 7001 7001 "$VPS_TS6"

@@ -33,5 +33,14 @@ test("the limits stay with the origin lock off; only Cloudflare is exempt, and o
 });
 
 test("the tailnet and traffic not addressed to the VPS are not limited", () => {
-  expect(chain()).toMatch(/ct state != new return\n\s+iifname "tailscale0" return\n\s+fib daddr type != local return/);
+  expect(chain()).toMatch(/ct state != new return\n\s+ct status confirmed return\n\s+iifname "tailscale0" return\n\s+fib daddr type != local return/);
+});
+
+test("a flow is counted once: later packets of an unanswered UDP flow (still state new) are not limited", () => {
+  // Before any rate or count: only the packet that creates the conntrack entry reaches them.
+  const lines = chain().split("\n").map((l) => l.trim());
+  const confirmed = lines.indexOf("ct status confirmed return");
+  expect(confirmed).toBeGreaterThanOrEqual(0);
+  expect(confirmed).toBeLessThan(lines.findIndex((l) => l.startsWith("update @new_conn_v4")));
+  expect(confirmed).toBeLessThan(lines.findIndex((l) => l.startsWith("add @conn_v4")));
 });
