@@ -22,6 +22,7 @@ PATHS = {
     "socat": {"label": "socat (fork)", "what": "client -> socat TCP-LISTEN,fork on vps:7223 -> home:5222", "kind": "alternative", "baseline": "direct-tcp"},
     "direct-tls": {"label": "direct (no edge)", "what": "client -> vps (kernel IP forwarding) -> tailscale0 -> home:5223, TLS end to end", "kind": "baseline", "baseline": None},
     "nginx-alpn": {"label": "edge: nginx stream, ALPN routing (443)", "what": "client -> nginx ssl_preread on vps:443, ALPN xmpp-client -> home:5223", "kind": "ours", "baseline": "direct-tls"},
+    "nginx-alpn-onesrc": {"label": "edge: 443 from ONE client address (per-source limit)", "what": "the same as nginx-alpn, every connection from one address: the edge's per-source limit (20 new/s) must hold it", "kind": "ours", "baseline": "direct-tls"},
     "haproxy": {"label": "HAProxy (TCP mode, ALPN/SNI)", "what": "client -> haproxy on vps:8443, req.ssl_alpn xmpp-client -> home:5223", "kind": "alternative", "baseline": "direct-tls"},
     "sslh": {"label": "sslh (fork, Debian's default)", "what": "client -> sslh on vps:9443, alpn_protocols xmpp-client -> home:5223", "kind": "alternative", "baseline": "direct-tls"},
     "sslh-select": {"label": "sslh-select", "what": "client -> sslh-select on vps:9444, alpn_protocols xmpp-client -> home:5223", "kind": "alternative", "baseline": "direct-tls"},
@@ -46,10 +47,25 @@ METRICS = {
 }
 
 # Which daemon on the vps does the work of a path (footprint, CPU).
-PATH_GROUP = {"nginx-alpn": "nginx", "nginx-pp": "nginx", "turn": "turnserver", "haproxy": "haproxy",
+PATH_GROUP = {"nginx-alpn": "nginx", "nginx-alpn-onesrc": "nginx", "nginx-pp": "nginx", "turn": "turnserver", "haproxy": "haproxy",
               "sslh": "sslh", "sslh-select": "sslh-select", "rinetd": "rinetd", "socat": "socat"}
 GROUPS = ["nginx", "turnserver", "tailscaled", "haproxy", "sslh", "sslh-select", "rinetd", "socat", "sshd"]
 CLK_TCK = os.sysconf("SC_CLK_TCK")
+
+
+def key_of(path, phase):
+    """A path's name in results.json: plain in the first phase (masquerade),
+    suffixed with its phase elsewhere ("direct-tls@tailnet"), except nginx-pp,
+    which only the proxy-protocol phase has."""
+    if phase == "masquerade" or (phase == "proxy-protocol" and path == "nginx-pp"):
+        return path
+    return f"{path}@{phase}"
+
+
+def groups_of(run):
+    """The vps daemons that carry a run: the path's own, and tailscaled on the real tailnet."""
+    gs = [PATH_GROUP[run["path"]]] if run["path"] in PATH_GROUP else []
+    return gs + (["tailscaled"] if run["phase"] == "tailnet" else [])
 
 
 def jsonl(path):
@@ -137,11 +153,11 @@ def main():
             if failed:
                 s["failed_runs"] = len(failed)
                 s["failed_example"] = failed[0]
-            out[path if phase != "proxy-protocol" or path != "direct-tcp" else "direct-tcp@proxy-protocol"] = s
+            out[key_of(path, phase)] = s
         # A path whose every run failed still shows up.
         for (metric, path, phase), errs in errors.items():
-            if metric == rm and path not in out:
-                out[path] = {"n": 0, "phase": phase, "failed_runs": len(errs), "failed_example": errs[0]}
+            if metric == rm and key_of(path, phase) not in out:
+                out[key_of(path, phase)] = {"n": 0, "phase": phase, "failed_runs": len(errs), "failed_example": errs[0]}
         if out:
             summary[mid] = {"unit": unit, "label": label.replace("N in flight", f"{conns_c} in flight"),
                             "higher_is_better": hib, "paths": out}
@@ -156,8 +172,8 @@ def main():
     def group_val(s, g, k):
         return s["g"].get(g, {}).get(k, 0)
 
-    footprint = {"idle": {}, "idle_edge_only": {}, "load_max": {}, "note": None}
-    for name, key in (("idle", "idle"), ("idle-edge-only", "idle_edge_only")):
+    footprint = {"idle": {}, "idle_edge_only": {}, "idle_tailnet": {}, "load_max": {}, "note": None}
+    for name, key in (("idle", "idle"), ("idle-edge-only", "idle_edge_only"), ("idle-tailnet", "idle_tailnet")):
         w = windows.get(name)
         if not w:
             continue
@@ -174,7 +190,7 @@ def main():
     for g in GROUPS:
         mx = None
         for r in data_runs:
-            if PATH_GROUP.get(r["path"]) != g:
+            if g not in groups_of(r):
                 continue
             ss = in_window(r["t0"], r["t1"])
             if not ss:
@@ -182,13 +198,14 @@ def main():
             peak = max(ss, key=lambda s: group_val(s, g, "rss_kb"))
             if mx is None or group_val(peak, g, "rss_kb") > mx["rss_kb"]:
                 mx = {"rss_kb": group_val(peak, g, "rss_kb"), "pss_kb": group_val(peak, g, "pss_kb"),
-                      "processes": group_val(peak, g, "n"), "during": f'{r["metric"]} {r["path"]}'}
+                      "processes": group_val(peak, g, "n"), "during": f'{r["metric"]} {key_of(r["path"], r["phase"])}'}
         if mx:
             footprint["load_max"][g] = mx
-    # CPU of the path's daemon per run: cores busy, and per unit of work.
-    for r in data_runs:
-        g = PATH_GROUP.get(r["path"])
-        if not g or "error" in r["res"]:
+    # CPU of the path's daemon per run (and of tailscaled on the real tailnet,
+    # kept apart): cores busy, and per unit of work.
+    cpu_ts = {}
+    for r, g in ((r, g) for r in data_runs for g in groups_of(r)):
+        if "error" in r["res"]:
             continue
         ss = in_window(r["t0"], r["t1"])
         if len(ss) < 3:
@@ -208,11 +225,17 @@ def main():
             rate, unit = r["res"]["recv_pps"] / 1e6, "cpu_us_per_pkt"  # per µs
         if not rate:
             continue
-        cpu.setdefault(r["metric"], {}).setdefault(r["path"], {"cores": [], unit: []})
-        cpu[r["metric"]][r["path"]]["cores"].append(cores)
-        cpu[r["metric"]][r["path"]][unit].append(cores / rate)
-    cpu_summary = {m: {p: {k: statistics.median(v) for k, v in d.items() if v} for p, d in byp.items()} for m, byp in cpu.items()}
-    footprint["note"] = "RSS summed over the group's processes (shared pages counted once per process); PSS shares them out. tailscaled: none on the veth stand-in."
+        into = cpu_ts if g == "tailscaled" else cpu
+        key = key_of(r["path"], r["phase"])
+        into.setdefault(r["metric"], {}).setdefault(key, {"cores": [], unit: []})
+        into[r["metric"]][key]["cores"].append(cores)
+        into[r["metric"]][key][unit].append(cores / rate)
+
+    def cpu_medians(c):
+        return {m: {p: {k: statistics.median(v) for k, v in d.items() if v} for p, d in byp.items()} for m, byp in c.items()}
+    cpu_summary = cpu_medians(cpu)
+    footprint["note"] = ("RSS summed over the group's processes (shared pages counted once per process); PSS shares them out. "
+                         "tailscaled: only in the tailnet phase (idle_tailnet; load_max over that phase's runs).")
 
     # ---- control plane ----
     ctl = jsonl(os.path.join(a.res, "control.jsonl"))
@@ -220,7 +243,7 @@ def main():
     control["failures"] = [
         {k: r.get(k) for k in ("kind", "bundle", "rc", "confirm_rc", "apply_ns", "push_wall_ns", "load1", "errors")}
         for r in ctl if r["rc"] != 0 or r["confirm_rc"] != 0]
-    for kind in ("first", "noop", "change", "clientip-change"):
+    for kind in ("first", "noop", "change", "clientip-change", "tailnet-restore"):
         rs = [r for r in ctl if r["kind"] == kind and r["rc"] == 0 and r["confirm_rc"] == 0]
         if not rs:
             continue
@@ -250,6 +273,7 @@ def main():
     }
 
     result = {"schema": 1, "meta": meta, "paths": PATHS, "summary": summary, "cpu": cpu_summary,
+              "cpu_tailscaled": cpu_medians(cpu_ts),
               "footprint": footprint, "control_plane": control, "runs": runs}
     with open(a.out, "w") as f:
         json.dump(result, f, indent=1, sort_keys=False)

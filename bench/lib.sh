@@ -8,6 +8,7 @@
 P_HAPROXY=8443 P_SSLH=9443 P_SSLH_SELECT=9444 P_RINETD=7222 P_SOCAT=7223
 P_PEER_SINK=3490 P_IPERF=7001
 TLS_ARGS=() # set in data_setup (needs $LAB)
+SPREAD=()   # new connections from CONNS_SRC client addresses, set in data_setup
 
 log() { printf '# %s %s\n' "$(date +%T)" "$*"; }
 
@@ -58,6 +59,11 @@ PEER4=203.0.113.70 PEER6=2001:db8:70::70
 VPS_TS4=100.64.0.1 VPS_TS6=fd7a:115c:a1e0::1
 HOME_TS4=100.64.0.2 HOME_TS6=fd7a:115c:a1e0::2
 DOMAIN=chat.example.com
+# Client addresses for load from many users (new connections, idle
+# sessions): 198.18.0.0/15 is the benchmarking range (RFC 2544). From one
+# address the edge's per-source limits (render/source-limits.ts) would cap the
+# load, as they should: the bench measures the path, so it spreads.
+SRC_FIRST=198.18.0.1 SRC_RANGE=198.18.0.0/15
 TURN_SECRET=bench-turn-secret-$RANDOM$RANDOM$RANDOM
 STACK=$BENCH/stacks/Pulumi.bench.yaml
 
@@ -67,12 +73,18 @@ make_keys() {
   openssl req -x509 -newkey ec -pkeyopt ec_paramgen_curve:P-256 -nodes -days 2 \
     -keyout "$p/ca.key" -out "$p/ca.crt" -subj "/CN=xmpp-edge bench CA" \
     -addext basicConstraints=critical,CA:TRUE -addext keyUsage=critical,keyCertSign,cRLSign 2>>"$LAB/logs/pki.log" || return 1
-  openssl req -newkey ec -pkeyopt ec_paramgen_curve:P-256 -nodes -keyout "$p/chat.key" -out "$p/chat.csr" \
-    -subj "/CN=$DOMAIN" 2>>"$LAB/logs/pki.log" || return 1
-  printf 'subjectAltName=DNS:%s,DNS:groups.%s,DNS:share.%s\nextendedKeyUsage=serverAuth\nbasicConstraints=CA:FALSE\n' \
-    "$DOMAIN" "$DOMAIN" "$DOMAIN" >"$p/chat.ext"
-  openssl x509 -req -in "$p/chat.csr" -CA "$p/ca.crt" -CAkey "$p/ca.key" -CAcreateserial -days 2 \
-    -extfile "$p/chat.ext" -out "$p/chat.crt" 2>>"$LAB/logs/pki.log" || return 1
+  # chat: home's XMPP certificate; hs: Headscale's, for the tailnet phase (bench/tailnet.sh).
+  local name sans cn
+  for name in chat hs; do
+    sans="DNS:$DOMAIN,DNS:groups.$DOMAIN,DNS:share.$DOMAIN"
+    [ "$name" = hs ] && sans="DNS:hs.example.net" # test/lab/tailnet.sh's HS_NAME
+    cn=${sans%%,*}
+    openssl req -newkey ec -pkeyopt ec_paramgen_curve:P-256 -nodes -keyout "$p/$name.key" -out "$p/$name.csr" \
+      -subj "/CN=${cn#DNS:}" 2>>"$LAB/logs/pki.log" || return 1
+    printf 'subjectAltName=%s\nextendedKeyUsage=serverAuth\nbasicConstraints=CA:FALSE\n' "$sans" >"$p/$name.ext"
+    openssl x509 -req -in "$p/$name.csr" -CA "$p/ca.crt" -CAkey "$p/ca.key" -CAcreateserial -days 2 \
+      -extfile "$p/$name.ext" -out "$p/$name.crt" 2>>"$LAB/logs/pki.log" || return 1
+  done
   ssh-keygen -q -t ed25519 -N '' -C bench-deployer -f "$LAB/keys/deployer" &&
     ssh-keygen -q -t ed25519 -N '' -C bench-vps-host -f "$LAB/keys/vps_host" || return 1
   cp "$LAB/keys/deployer.pub" "$LAB/keys/authorized_keys"
@@ -106,6 +118,21 @@ vssh() {
     -o ServerAliveInterval=5 -o ServerAliveCountMax=3 -o LogLevel=ERROR "root@$VPS4" "$@"
 }
 
+
+# ip4_at INDEX: the INDEX-th client address (0: $SRC_FIRST).
+ip4_at() { printf '198.18.%d.%d' $((($1 + 1) / 256)) $((($1 + 1) % 256)); }
+
+# client_sources N: N client addresses from SRC_FIRST on the client, routed to it by the router.
+client_sources() {
+  local batch=$LAB/conf/client-addrs.batch i
+  : >"$batch"
+  for ((i = 0; i < $1; i++)); do
+    printf 'addr add %s/32 dev eth0\n' "$(ip4_at "$i")" >>"$batch"
+  done
+  ip -n "${LAB_PREFIX}client" -batch "$batch" || return 1
+  ip -n "${LAB_PREFIX}inet" route add "$SRC_RANGE" via "$CLIENT4" || return 1
+  ip netns exec "${LAB_PREFIX}inet" sysctl -q -w net.ipv4.conf.all.rp_filter=0 net.ipv4.conf.client.rp_filter=0
+}
 
 build_topology() {
   local h e
@@ -153,7 +180,7 @@ write_meta() {
     printf 'iperf3=%s\n' "$(iperf3 -v | head -n1 | awk '{print $2}')"
     printf 'go=%s\n' "$("$GO" version | awk '{print $3}')"
     printf 'openssh=%s\n' "$(ssh -V 2>&1 | cut -d, -f1)"
-    printf 'reps=%s\nsecs=%s\nconns_c=%s\n' "$REPS" "$SECS" "$CONNS_C"
+    printf 'reps=%s\nsecs=%s\nconns_c=%s\nconns_src=%s\n' "$REPS" "$SECS" "$CONNS_C" "$CONNS_SRC"
     printf 'link=%s\n' "veth pair 'tailscale0' (MTU 1280, tailnet addresses) standing in for the WireGuard tailnet"
   } >"$RES/meta.env"
 }
@@ -297,7 +324,7 @@ bench_nft_rules() {
   # appended to the edge's own chains, after every rule of the edge.
   on vps nft -f - <<EOF
 add rule inet xmpp_edge input tcp dport { $P_RINETD, $P_SOCAT, $P_HAPROXY, $P_SSLH, $P_SSLH_SELECT } accept comment "bench: the alternatives"
-add rule inet xmpp_edge forward ip saddr $CLIENT4 ip daddr { $HOME_TS4, $PEER4 } accept comment "bench: the direct path"
+add rule inet xmpp_edge forward ip saddr { $CLIENT4, $SRC_RANGE } ip daddr { $HOME_TS4, $PEER4 } accept comment "bench: the direct path"
 EOF
 }
 
@@ -358,6 +385,7 @@ data_setup() {
   local h what
   log "data path: sinks at home and peer, the alternatives on the vps, the direct route"
   TLS_ARGS=(-tls -sni "$DOMAIN" -alpn xmpp-client -ca "$LAB/pki/ca.crt")
+  SPREAD=(-src "$SRC_FIRST" -nsrc "$CONNS_SRC")
   bg home "$LAB/logs/home-sink.out" "$BIN" sink -tcp 0.0.0.0:5222 -pp 0.0.0.0:15222 -tls 0.0.0.0:5223 \
     -udp 0.0.0.0:64738 -cert "$LAB/pki/chat.crt" -key "$LAB/pki/chat.key"
   bg home "$LAB/logs/home-iperf3.out" iperf3 -s -p "$P_IPERF"
@@ -378,6 +406,9 @@ data_setup() {
   ip -n "${LAB_PREFIX}inet" rule add iif peer to "$CLIENT4/32" lookup 100 prio 101 || return 1
   ip -n "${LAB_PREFIX}inet" route add default via "$VPS4" dev vps table 100 || return 1
   ip -n "${LAB_PREFIX}home" route add "$CLIENT4/32" via "$VPS_TS4" dev tailscale0 onlink || return 1
+  # New connections come from many addresses (lib.sh SRC_FIRST), one more for the one-address measurement.
+  client_sources $((CONNS_SRC + 1)) || return 1
+  ip -n "${LAB_PREFIX}home" route add "$SRC_RANGE" via "$VPS_TS4" dev tailscale0 onlink || return 1
   ip netns exec "${LAB_PREFIX}vps" sysctl -q -w net.ipv4.conf.all.send_redirects=0 net.ipv4.conf.eth0.send_redirects=0
   # Many short connections: reuse TIME_WAIT ports on the connecting sides
   # (client; vps for the proxies' upstream connections), the same for all paths.
@@ -481,9 +512,13 @@ phase_masquerade() {
       measure tput-tls "$p" masquerade "$rep" "$BIN" tput -addr "$(addr_of "$p")" -secs "$SECS" "${TLS_ARGS[@]}"
     done
     for p in $(rotated "$rep" direct-tls nginx-alpn haproxy sslh sslh-select); do
-      measure conns-c1 "$p" masquerade "$rep" "$BIN" conns -addr "$(addr_of "$p")" -secs "$SECS" -c 1 "${TLS_ARGS[@]}"
-      measure "conns-c$CONNS_C" "$p" masquerade "$rep" "$BIN" conns -addr "$(addr_of "$p")" -secs "$SECS" -c "$CONNS_C" "${TLS_ARGS[@]}"
+      measure conns-c1 "$p" masquerade "$rep" "$BIN" conns -addr "$(addr_of "$p")" -secs "$SECS" -c 1 "${SPREAD[@]}" "${TLS_ARGS[@]}"
+      measure "conns-c$CONNS_C" "$p" masquerade "$rep" "$BIN" conns -addr "$(addr_of "$p")" -secs "$SECS" -c "$CONNS_C" "${SPREAD[@]}" "${TLS_ARGS[@]}"
     done
+    # The same load from ONE address (its own, so the others stay under the
+    # limit): the per-source limit must hold it at about 20 new connections/s.
+    measure "conns-c$CONNS_C" nginx-alpn-onesrc masquerade "$rep" "$BIN" conns -addr "$VPS4:443" -secs "$SECS" -c "$CONNS_C" \
+      -src "$(ip4_at "$CONNS_SRC")" -nsrc 1 "${TLS_ARGS[@]}"
     for p in $(rotated "$rep" direct-udp dnat-udp direct-udp-peer turn); do
       if [ "$p" = turn ]; then
         measure udp turn masquerade "$rep" "$BIN" turn -server "$VPS4:3478" -secret "$TURN_SECRET" -peer "$PEER4:$P_PEER_SINK" -secs "$SECS"

@@ -22,6 +22,10 @@ SHORT = {"direct-tcp": "direct", "dnat": "DNAT +\nmasquerade", "direct-tcp@proxy
          "turn": "coturn\nrelay"}
 
 
+def short(p):
+    return SHORT.get(p) or SHORT.get(p.split("@")[0], p)
+
+
 def fmt(v, digits=None):
     if v is None:
         return "–"
@@ -71,7 +75,11 @@ class R:
     def label(self, path):
         if path.endswith("@proxy-protocol"):
             return "direct (no edge), proxy-protocol run"
-        return self.paths.get(path, {}).get("label", path)
+        base, _, phase = path.partition("@")
+        label = self.paths.get(base, {}).get("label", base)
+        if phase == "tailnet":
+            label = ("direct (no edge; forwarding + masquerade)" if base.startswith("direct") else label) + ", real tailnet"
+        return label
 
     def kind(self, path):
         return self.paths.get(path.split("@")[0], {}).get("kind", "baseline")
@@ -92,14 +100,15 @@ def paragraph(r):
         return f"×{s['ratio_min']:.2f}–{s['ratio_max']:.2f}"
 
     parts = [
-        f"Measured with `npm run bench` in the network lab (veth links between namespaces on one {d['meta'].get('cpus', '?')}-core "
-        "machine; `bench/REPORT.md` has every number, its spread and how it was taken), against the direct path over the same "
-        "links (kernel routing, no NAT, no proxy)."
+        f"Measured with `npm run bench` in the network lab (namespaces on one {d['meta'].get('cpus', '?')}-core "
+        "machine; `bench/REPORT.md` has every number, its spread and how it was taken)."
     ]
+    parts += tailnet_sentences(r)
     s = g("tcp_mbit_s", "dnat")
     if s and s.get("ratio") is not None:
         within = s["ratio_min"] <= 1 <= s["ratio_max"]
-        t = (f"The DNAT + masquerade ports are {'as fast as direct within the noise' if within else 'at ' + x('tcp_mbit_s', 'dnat') + ' of direct'}: "
+        t = ("Over a veth stand-in for the tailnet (no WireGuard, so what the edge itself costs stands out; direct there is "
+             f"kernel routing, no NAT, no proxy), the DNAT + masquerade ports are {'as fast as direct within the noise' if within else 'at ' + x('tcp_mbit_s', 'dnat') + ' of direct'}: "
              f"one TCP stream {x('tcp_mbit_s', 'dnat')} ({spread('tcp_mbit_s', 'dnat')} per repetition")
         if g("iperf3_mbit_s", "dnat") and g("iperf3_mbit_s", "dnat").get("ratio") is not None:
             t += f"; iperf3 {x('iperf3_mbit_s', 'dnat')}"
@@ -125,6 +134,10 @@ def paragraph(r):
         for p, c in lossy:
             n = c["conn_errors"] + c["conn_ok"]
             t += f"; {r.label(p)} dropped {100 * c['conn_errors'] / n:.1f} % of them"
+        one = g("conns_per_s", "nginx-alpn-onesrc")
+        if one and one.get("median") is not None:
+            t += (f". These come from {d['meta'].get('conns_src', '?')} client addresses: the same load from one address is held to "
+                  f"{fmt(one['median'])}/s by the edge's per-source limit, as it should be")
         parts.append(t + ".")
     if g("udp_pps", "turn"):
         parts.append(f"coturn relays {x('udp_pps', 'turn')} of the direct UDP packet rate ({fmt(r.med('udp_pps', 'turn') / 1000)}k packets/s).")
@@ -151,10 +164,52 @@ def paragraph(r):
     return " ".join(parts)
 
 
+def tailnet_sentences(r):
+    """The headline: the path users have, client -> edge -> WireGuard (tailscaled) -> home."""
+    g = r.get
+    dn, tls, cn = g("tcp_mbit_s", "dnat@tailnet"), g("tls_mbit_s", "nginx-alpn@tailnet"), g("conns_per_s", "nginx-alpn@tailnet")
+    if not (dn and tls and dn.get("ratio") is not None and tls.get("ratio") is not None):
+        return []
+
+    def x(m, p):
+        return ratio(g(m, p))
+
+    def gbit(m, p):
+        return f"{r.med(m, p) / 1000:.2f}"
+
+    t = ("On the path users have, client → edge → WireGuard (tailscaled) → home, against the same path without the edge's "
+         "processing (kernel forwarding and a masquerade onto the tailnet): the DNAT ports carry one TCP stream at "
+         f"{x('tcp_mbit_s', 'dnat@tailnet')} of direct ({gbit('tcp_mbit_s', 'dnat@tailnet')} vs {gbit('tcp_mbit_s', 'direct-tcp@tailnet')} Gbit/s; "
+         f"×{dn['ratio_min']:.2f}–{dn['ratio_max']:.2f} per repetition)")
+    if g("udp_pps", "dnat-udp@tailnet") and g("udp_pps", "dnat-udp@tailnet").get("ratio") is not None:
+        t += f", UDP packets {x('udp_pps', 'dnat-udp@tailnet')}"
+    t += (f"; a TLS stream through nginx's ALPN routing on 443 reaches {x('tls_mbit_s', 'nginx-alpn@tailnet')} "
+          f"({gbit('tls_mbit_s', 'nginx-alpn@tailnet')} vs {gbit('tls_mbit_s', 'direct-tls@tailnet')} Gbit/s; "
+          f"×{tls['ratio_min']:.2f}–{tls['ratio_max']:.2f})")
+    if g("tls_mbit_s", "haproxy@tailnet"):
+        t += f", HAProxy {x('tls_mbit_s', 'haproxy@tailnet')}"
+    if cn and cn.get("ratio") is not None and g("hs_p50_ms", "nginx-alpn@tailnet") and g("hs_p50_ms", "direct-tls@tailnet"):
+        t += (f"; new TLS connections on 443 {x('conns_per_s', 'nginx-alpn@tailnet')} of the direct rate, median connect + "
+              f"handshake {r.med('hs_p50_ms', 'nginx-alpn@tailnet'):.2f} vs {r.med('hs_p50_ms', 'direct-tls@tailnet'):.2f} ms")
+    out = [t + "."]
+    veth, wg = r.med("tcp_mbit_s", "direct-tcp"), r.med("tcp_mbit_s", "direct-tcp@tailnet")
+    ts = r.d.get("cpu_tailscaled", {}).get("tput", {}).get("direct-tcp@tailnet", {}).get("cpu_s_per_gb")
+    if veth and wg:
+        t = (f"WireGuard sets the pace: one stream over the tailnet is {wg / 1000:.2f} Gbit/s direct against {veth / 1000:.1f} over "
+             "veth on the same machine")
+        if ts:
+            t += f", and tailscaled on the vps spends {ts:.1f} CPU-s per GB"
+        out.append(t + ".")
+    return out
+
+
 def chart(r, path):
-    fig, axes = plt.subplots(2, 3, figsize=(17, 9.5))
+    tailnet = r.get("tcp_mbit_s", "dnat@tailnet") is not None
+    fig, axes = plt.subplots(3 if tailnet else 2, 3, figsize=(17, 14 if tailnet else 9.5))
     fig.suptitle("xmpp-edge in the lab: the edge's paths (blue) against the direct path (grey) and the alternatives (orange)\n"
-                 "median of the repetitions, bars min–max; ×: median ratio to the direct path", fontsize=11)
+                 "median of the repetitions, bars min–max; ×: median ratio to the direct path"
+                 + ("; rows 1-2 over a veth stand-in for the tailnet, row 3 over the real tailnet (WireGuard)" if tailnet else ""),
+                 fontsize=11)
 
     def bars(ax, metric, paths, title, scale=1.0, unit=""):
         xs, hs, lo, hi, cs, labels = [], [], [], [], [], []
@@ -167,7 +222,7 @@ def chart(r, path):
             lo.append((s["median"] - s["min"]) / scale)
             hi.append((s["max"] - s["median"]) / scale)
             cs.append(COLORS[r.kind(p)])
-            labels.append(SHORT.get(p, p))
+            labels.append(short(p))
             txt = ratio(s) if s.get("ratio") is not None else ""
             ax.text(len(xs) - 1, s["max"] / scale, f"{fmt(s['median'] / scale)}\n{txt}", ha="center", va="bottom", fontsize=8)
         ax.bar(xs, hs, color=cs, yerr=[lo, hi], capsize=3)
@@ -194,7 +249,7 @@ def chart(r, path):
         for xx, v in zip(xs, vals):
             ax.text(xx, v, fmt(v), ha="center", va="bottom", fontsize=7)
     ax.set_xticks(range(len(ps)))
-    ax.set_xticklabels([SHORT.get(p, p) for p in ps], fontsize=8)
+    ax.set_xticklabels([short(p) for p in ps], fontsize=8)
     ax.set_title("connect + TLS handshake, one at a time\n(p50 solid, p99 light)", fontsize=10)
     ax.set_ylabel("ms")
     ax.margins(y=0.2)
@@ -220,6 +275,11 @@ def chart(r, path):
     ax.set_ylabel("MiB")
     ax.margins(y=0.2)
 
+    if tailnet:
+        bars(axes[2][0], "tcp_mbit_s", ["direct-tcp@tailnet", "dnat@tailnet"], "real tailnet: TCP, one stream", 1000, "Gbit/s")
+        bars(axes[2][1], "tls_mbit_s", ["direct-tls@tailnet", "nginx-alpn@tailnet", "haproxy@tailnet"],
+             "real tailnet: TLS stream routed by ALPN (443 job)", 1000, "Gbit/s")
+        bars(axes[2][2], "conns_per_s", ["direct-tls@tailnet", "nginx-alpn@tailnet"], "real tailnet: " + cn, 1, "connections/s")
     fig.tight_layout(rect=(0, 0, 1, 0.95))
     fig.savefig(path, dpi=90)
 
@@ -277,16 +337,24 @@ def report(r, out, scale_section=None):
     L.append("| metric | direct | the edge | ratio | HAProxy | sslh (fork) | sslh-select | rinetd | socat |")
     L.append("|---|---:|---:|---:|---:|---:|---:|---:|---:|")
 
-    def row(name, metric, base, ours, alts=("haproxy", "sslh", "sslh-select", "rinetd", "socat"), scale=1.0, digits=None):
+    def row(name, metric, base, ours, alts=("haproxy", "sslh", "sslh-select", "rinetd", "socat"), scale=1.0, digits=None, phase=""):
         cells = []
         for p in ("haproxy", "sslh", "sslh-select", "rinetd", "socat"):
-            s = r.get(metric, p) if p in alts else None
+            s = r.get(metric, p + phase) if p in alts else None
             cells.append(f"{fmt(s['median'] / scale, digits)} ({ratio(s)})" if s and s.get("median") is not None else "")
         b, o = r.get(metric, base), r.get(metric, ours)
         if not o:
             return
         L.append(f"| {name} | {fmt(b['median'] / scale, digits) if b else '–'} | {fmt(o['median'] / scale, digits)} | {ratio(o)} | " + " | ".join(cells) + " |")
 
+    t = "@tailnet"
+    row("**real tailnet**: TCP, one stream, Gbit/s: DNAT + masquerade (5222)", "tcp_mbit_s", "direct-tcp" + t, "dnat" + t, alts=(), scale=1000)
+    row("**real tailnet**: TLS stream, Gbit/s: nginx ALPN routing (443)", "tls_mbit_s", "direct-tls" + t, "nginx-alpn" + t,
+        alts=("haproxy",), scale=1000, phase=t)
+    row(f"**real tailnet**: new TLS connections/s ({meta.get('conns_c')} in flight), 443", "conns_per_s", "direct-tls" + t, "nginx-alpn" + t,
+        alts=(), phase=t)
+    row("**real tailnet**: connect + TLS handshake p50, ms, 443", "hs_p50_ms", "direct-tls" + t, "nginx-alpn" + t, alts=(), digits=2, phase=t)
+    row("**real tailnet**: UDP k packets/s: DNAT + masquerade (64738)", "udp_pps", "direct-udp" + t, "dnat-udp" + t, alts=(), scale=1000)
     row("TCP, one stream, Gbit/s: DNAT + masquerade (5222)", "tcp_mbit_s", "direct-tcp", "dnat", scale=1000)
     row("TCP, one stream, Gbit/s: nginx + PROXY v1 (5222)", "tcp_mbit_s", "direct-tcp@proxy-protocol", "nginx-pp", alts=(), scale=1000)
     row("TLS stream, Gbit/s: nginx ALPN routing (443)", "tls_mbit_s", "direct-tls", "nginx-alpn", scale=1000)
@@ -306,13 +374,15 @@ def report(r, out, scale_section=None):
         L.append("")
 
     L.append("## Data path: every number\n")
-    L.append(table_metric(r, "tcp_mbit_s", ["direct-tcp", "dnat", "rinetd", "socat", "direct-tcp@proxy-protocol", "nginx-pp"]))
+    L.append(table_metric(r, "tcp_mbit_s", ["direct-tcp", "dnat", "rinetd", "socat", "direct-tcp@proxy-protocol", "nginx-pp",
+                                           "direct-tcp@tailnet", "dnat@tailnet"]))
     L.append(table_metric(r, "iperf3_mbit_s", ["direct-tcp", "dnat"]))
-    tls = ["direct-tls", "nginx-alpn", "haproxy", "sslh", "sslh-select"]
+    tls = ["direct-tls", "nginx-alpn", "nginx-alpn-onesrc", "haproxy", "sslh", "sslh-select", "direct-tls@tailnet", "nginx-alpn@tailnet", "haproxy@tailnet"]
     for m in ("tls_mbit_s", "hs_p50_ms", "hs_p99_ms", "conns_per_s", "conns_p50_ms", "conns_p99_ms"):
         L.append(table_metric(r, m, tls))
-    L.append(table_metric(r, "udp_pps", ["direct-udp", "dnat-udp", "direct-udp-peer", "turn"]))
-    L.append(table_metric(r, "udp_loss", ["direct-udp", "dnat-udp", "direct-udp-peer", "turn"]))
+    udp = ["direct-udp", "dnat-udp", "direct-udp-peer", "turn", "direct-udp@tailnet", "dnat-udp@tailnet"]
+    L.append(table_metric(r, "udp_pps", udp))
+    L.append(table_metric(r, "udp_loss", udp))
 
     cpu = d.get("cpu", {})
     if cpu:
@@ -329,6 +399,18 @@ def report(r, out, scale_section=None):
                 u = {"cpu_s_per_gb": "CPU-s per GB", "cpu_ms_per_conn": "CPU-ms per connection", "cpu_us_per_pkt": "CPU-µs per packet"}[unit]
                 L.append(f"| {names.get(m, m)} | {r.label(p)} | {v['cores']:.2f} | {v[unit]:.3f} {u} |")
         L.append("")
+    cts = d.get("cpu_tailscaled", {})
+    if cts:
+        L.append("**CPU of tailscaled on the vps over the real tailnet** (WireGuard in user space: every byte of every path "
+                 "crosses it once each way; same sampling)\n")
+        L.append("| measurement | path | cores busy | cost per unit |")
+        L.append("|---|---|---:|---|")
+        for m, byp in cts.items():
+            for p, v in byp.items():
+                unit = next(k for k in v if k != "cores")
+                u = {"cpu_s_per_gb": "CPU-s per GB", "cpu_ms_per_conn": "CPU-ms per connection", "cpu_us_per_pkt": "CPU-µs per packet"}[unit]
+                L.append(f"| {names.get(m, m)} | {r.label(p)} | {v['cores']:.2f} | {v[unit]:.3f} {u} |")
+        L.append("")
 
     L.append("## Control plane\n")
     k = ctl["by_kind"]
@@ -339,7 +421,8 @@ def report(r, out, scale_section=None):
     L.append("|---|---:|---:|---:|---:|---:|---:|---:|---|")
     names = {"first": "first apply (host as found; removed between repetitions)", "noop": "no-op (same bundle again, forced)",
              "change": "one-forward change (one extraForwards entry added / removed, alternating)",
-             "clientip-change": "clientIp masquerade → proxy-protocol (before the PROXY run)"}
+             "clientip-change": "clientIp masquerade → proxy-protocol (before the PROXY run)",
+             "tailnet-restore": "proxy-protocol → masquerade (before the tailnet run)"}
     for kind, v in k.items():
         a = v["apply_ms"]
         L.append(f"| {names.get(kind, kind)} | {v['n']} | {v['stdin_bytes']['median']:,.0f} | {v['ssh_sessions']['median']:.0f} | "
@@ -377,9 +460,9 @@ def report(r, out, scale_section=None):
     eo = fp.get("idle_edge_only", {})
     for g in ["nginx", "turnserver", "tailscaled", "haproxy", "sslh", "sslh-select", "rinetd", "socat"]:
         i, l_ = fp.get("idle", {}).get(g), fp.get("load_max", {}).get(g)
+        if g == "tailscaled":
+            i = fp.get("idle_tailnet", {}).get(g)  # idle in the tailnet phase: the only one it runs in
         if not i and not l_:
-            if g == "tailscaled":
-                L.append("| tailscaled | – | – | – | – | – (not present: the lab's tailnet is a veth stand-in) |")
             continue
         extra = f" (edge only: {mb(eo[g]['rss_kb'])})" if g in eo else ""
         L.append(f"| {g} | {fmt(i['processes'], 0) if i else '–'} | {mb(i['rss_kb']) if i else '–'}{extra} | "
@@ -407,7 +490,10 @@ def report(r, out, scale_section=None):
     L.append(f"- nginx {meta.get('nginx')}, nftables {meta.get('nftables')}, coturn {meta.get('coturn')}, HAProxy {meta.get('haproxy')}, "
              f"sslh {meta.get('sslh')}, rinetd {meta.get('rinetd')}, socat {meta.get('socat')}, iperf3 {meta.get('iperf3')}, "
              f"{meta.get('go')} (benchnet), {meta.get('openssh')}.")
-    L.append(f"- Link vps–home: {meta.get('link')}.\n")
+    L.append(f"- Link vps–home: {meta.get('link')}" + (f"; in the tailnet phase {meta['tailnet_link']}" if meta.get("tailnet_link") else "") + ".")
+    if meta.get("tailnet_path"):
+        L.append(f"- WireGuard's path in the tailnet phase, as `tailscale ping` from the vps said: `{meta['tailnet_path']}`.")
+    L.append("")
     if scale_section:
         L.append(scale_section)
     with open(os.path.join(out, "REPORT.md"), "w") as f:
@@ -437,12 +523,16 @@ measures from `client`. The load generator and the sinks are `bench/benchnet` (G
   complete the TLS handshake (ALPN xmpp-client, certificate verified, no session resumption), record the time from
   `connect()` to the finished handshake, and close; rate = completed handshakes / time. Latency percentiles are taken
   one connection at a time (no queueing); the rate with several in flight (their latencies are listed too, with
-  queueing). nginx's per-source `limit_conn 64` on 443 is above the concurrency used.
+  queueing). The connections come from 256 client addresses in turn (198.18.0.0/15, `BENCH_CONNS_SRC`), for every path
+  alike, so each address stays under the edge's per-source limits (20 new connections/s, 64 at once: render/source-limits.ts)
+  and the path is measured, not the protection; one more measurement per repetition sends the same load to 443 from one
+  address of its own, where the limit must hold it.
 - **UDP packets per second**: `benchnet udp`: one sender, unpaced, 172-byte payloads (an RTP packet of 20 ms G.711),
   to a counting sink (home:64738, through the DNAT'd extraForward; or peer:3490); afterwards the client asks the sink for
   its count. Delivered = counted / sending time. `benchnet turn` does the same through coturn: Allocate with the REST API
   shared-secret credentials (the stack's TURN secret), ChannelBind to the peer, ChannelData frames; the count comes back
-  through the relay. For the kernel paths the sender's own core does the forwarding work (veth hands packets on in the
+  through the relay. The bench's stack raises `turnSessionKbps` to its maximum (1,000,000), or one session would meet the
+  default per-session cap (4,000 kbit/s, about 2,900 of these packets/s) instead of coturn's relay rate. For the kernel paths the sender's own core does the forwarding work (veth hands packets on in the
   sender's context), so their rate is "what one core pushes through the path"; coturn's is "what coturn relays while
   offered more": read the offered rate and the loss beside it.
 - **Direct path ("the physical limit")**: the same links and the same number of hops as the edge's path, routed by the
@@ -451,6 +541,15 @@ measures from `client`. The load generator and the sinks are `bench/benchnet` (G
   router). So every ratio isolates what the edge's processing costs, not what an extra hop or the smaller MTU costs. The
   PROXY-protocol run is a second phase (the stack with `clientIp: proxy-protocol` pushed in place); it has its own direct
   runs, and its ratio is against those.
+- **The real tailnet (third phase, bench/tailnet.sh)**: the veth stand-in is deleted and the real thing takes its place:
+  Headscale (the network lab's configuration, its own DERP server only) on a `ctl` host, tailscaled (TUN `tailscale0`,
+  userspace WireGuard, nftables firewall mode) on vps and home, home on the lab internet so WireGuard's UDP goes direct
+  (`tailscale ping` must say so before anything is measured), and the stack's `tailscaleAclSnippet` as Headscale's policy.
+  The vps joins first, so both ends get the stand-in's addresses (checked); the masquerade stack is pushed again. The
+  direct path there is kernel forwarding plus a masquerade onto tailscale0 (a table of the bench's own), because WireGuard
+  only carries a peer's own tailnet addresses: the DNAT path without the DNAT, so the ratios still isolate the edge.
+  The same measurements for the 443 job (nginx, HAProxy), the DNAT (TCP, UDP) and new TLS connections; tailscaled's CPU
+  on the vps is reported apart.
 - **Alternatives**, on the same vps, for the same jobs, with their ports opened in our input chain: HAProxy (TCP mode,
   `req.ssl_alpn` then `req.ssl_sni` to the same home ports as nginx's map), sslh (Debian's default `sslh`, a process per
   connection) and `sslh-select` (one process), both with `alpn_protocols`/`sni_hostnames`; rinetd and socat
@@ -473,8 +572,10 @@ measures from `client`. The load generator and the sinks are `bench/benchnet` (G
   Gbit/s are far above what a small VPS's uplink carries; on a real VPS the link (and WireGuard's crypto on tailscale0)
   bounds a stream long before nginx does, and the proxies' cost shows as CPU per GB (table above) rather than as a lower
   rate. The ratios carry over as "how much more CPU the path takes", not as "how much slower your download is".
-- **The tailnet is a stand-in**: no WireGuard encryption, no tailscaled in the path (and no tailscaled memory to report).
-  Over a real tailnet every path, the direct one included, pays WireGuard's cost on the vps–home leg.
+- **The tailnet**: the first two phases run over a stand-in (no WireGuard encryption, no tailscaled), which shows what the
+  edge's own processing costs; the third runs the real tailnet, where every path, the direct one included, pays
+  tailscaled's userspace WireGuard on the vps–home leg (and on this machine tailscaled on both ends shares the two cores
+  with the client, the edge and the sinks). Its direct path carries a masquerade the veth phase's does not.
 - **Noise**: the machine runs other work; the load at each measurement is recorded (above and in results.json). Spreads
   (min–max, IQR) are given for every number; trust ratios more than absolutes, and medians more than single runs.
 - **Small samples**: p99 of a few thousand handshakes per repetition is a tail estimate, and the conns workload closes

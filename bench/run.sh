@@ -10,21 +10,24 @@
 #   bash bench/run.sh --report    only re-render REPORT.md and chart.png from bench/results.json
 #
 # Knobs: BENCH_REPS (5), BENCH_SECS (3 s per measurement), BENCH_CONNS_C (8
-# connections in flight for the rate), BENCH_QUIET_MAX (180 s of waiting for
-# load < 0.5 held 60 s), BENCH_TIMEOUT (900 s for the whole run), BENCH_OUT
+# connections in flight for the rate), BENCH_CONNS_SRC (256 client addresses
+# the new connections come from: under the edge's per-source limits), BENCH_QUIET_MAX (180 s of waiting for
+# load < 0.5 held 60 s), BENCH_TIMEOUT (1200 s for the whole run), BENCH_OUT
 # (bench/), BENCH_LAB_PREFIX (xeb-), BENCH_LAB_DIR. The run is bounded by BENCH_TIMEOUT and cleans up after itself
 # (traps; namespaces down) unless BENCH_KEEP=1.
 #
 # The hosts are the network lab's kind (test/lab/lib.sh: host_up, link_host,
 # on, bg): client, inet (router), vps, home and peer, with the lab's addresses
-# and its veth stand-in for the tailnet, under the bench's own namespace
-# prefix (xeb-) and directory (/var/cache/xmpp-edge/lab/bench), so a lab run (xel-*) and a bench
-# run never tear each other down. It asserts nothing about timings.
+# and its veth stand-in for the tailnet (the third phase swaps in the real
+# one: Headscale on a ctl host, tailscaled on vps and home; bench/tailnet.sh),
+# under the bench's own namespace prefix (xeb-) and directory
+# (/var/cache/xmpp-edge/lab/bench), so a lab run (xel-*) and a bench run never
+# tear each other down. It asserts nothing about timings.
 set -uo pipefail
 
 if [ -z "${XEB_UNDER_TIMEOUT:-}" ] && [ "${1:-}" != --down ] && [ "${1:-}" != --report ]; then
   export XEB_UNDER_TIMEOUT=1
-  exec timeout --signal=TERM --kill-after=20 "${BENCH_TIMEOUT:-900}" "$BASH" "$0" "$@"
+  exec timeout --signal=TERM --kill-after=20 "${BENCH_TIMEOUT:-1200}" "$BASH" "$0" "$@"
 fi
 
 BENCH=$(cd "$(dirname "$0")" && pwd)
@@ -48,6 +51,7 @@ LAB_PREFIX=${BENCH_LAB_PREFIX:-xeb-}
 REPS=${BENCH_REPS:-5}
 SECS=${BENCH_SECS:-3}
 CONNS_C=${BENCH_CONNS_C:-8}
+CONNS_SRC=${BENCH_CONNS_SRC:-256}
 RES=$LAB/results
 BIN=$LAB/bin/benchnet
 SAMPLER_PID=""
@@ -72,6 +76,7 @@ GO=$(command -v go || echo /usr/local/go/bin/go)
 [ -x "$GO" ] || missing+=(go)
 [ -e /usr/lib/nginx/modules/ngx_stream_module.so ] || missing+=(libnginx-mod-stream)
 [ -x "$REPO/node_modules/.bin/tsx" ] || missing+=("node_modules (npm ci)")
+bash "$REPO/scripts/lab/build-tailnet.sh" --check 2>/dev/null || missing+=("tailscaled, tailscale, headscale (scripts/lab/build-tailnet.sh)")
 "$PY" -c 'import matplotlib' 2>/dev/null || missing+=(python3-matplotlib)
 if [ "${#missing[@]}" -gt 0 ]; then
   echo "bench/run.sh: missing ${missing[*]}; run scripts/bench/install-deps.sh" >&2
@@ -80,7 +85,11 @@ fi
 
 # shellcheck source=bench/lib.sh
 source "$BENCH/lib.sh"
-bench_traps bench 900
+# shellcheck source=test/lab/tailnet.sh
+source "$REPO/test/lab/tailnet.sh" # Headscale's configuration, tailscaled's start, the policy
+# shellcheck source=bench/tailnet.sh
+source "$BENCH/tailnet.sh"
+bench_traps bench 1200
 
 T0=$(date +%s)
 lab_down
@@ -106,6 +115,9 @@ data_setup || { echo "bench: setting up the data-path measurements failed; see $
 [ "${BENCH_STOP_AFTER:-}" = data-setup ] && { BENCH_KEEP=1; exit 0; }
 phase_masquerade
 phase_proxy_protocol || { echo "bench: the proxy-protocol phase failed; see $LAB/logs" >&2; exit 1; }
+log "swapping the tailnet stand-in for the real tailnet (Headscale, tailscaled on vps and home)"
+tailnet_swap || { echo "bench: the real tailnet did not come up; see $LAB/logs" >&2; exit 1; }
+phase_tailnet
 footprint_snapshot after
 record_load end
 

@@ -13,9 +13,6 @@ SINK_PORTS=(5222 5223)
 CHUNK=${SCALE_CHUNK:-15000}
 CONNS_SRC=1000
 
-# ip4_at INDEX: the INDEX-th client address (0: $SRC_FIRST = 198.18.0.1).
-ip4_at() { printf '198.18.%d.%d' $((($1 + 1) / 256)) $((($1 + 1) % 256)); }
-
 # src_count N: client addresses for N sessions: at most PER_SRC sessions and
 # SRC_RATE new sessions per second per address (the edge's limits are 64 and
 # 20/s burst 100 per address: legitimate load stays under both).
@@ -37,7 +34,7 @@ scale_meta() {
 }
 
 scale_setup() {
-  local max=0 n k i batch=$LAB/conf/client-addrs.batch
+  local max=0 n k i
   local maxn=0 sinks
   for n in $POINTS; do
     k=$(src_count "$n")
@@ -52,13 +49,7 @@ scale_setup() {
     bg home "$LAB/logs/home-idlesink-$i.out" "$BIN" idlesink -reuseport -tls "0.0.0.0:${SINK_PORTS[0]},0.0.0.0:${SINK_PORTS[1]}" \
       -cert "$LAB/pki/chat.crt" -key "$LAB/pki/chat.key"
   done
-  : >"$batch"
-  for ((i = 0; i < max; i++)); do
-    printf 'addr add %s/32 dev eth0\n' "$(ip4_at "$i")" >>"$batch"
-  done
-  ip -n "${LAB_PREFIX}client" -batch "$batch" || return 1
-  ip -n "${LAB_PREFIX}inet" route add 198.18.0.0/15 via "$CLIENT4" || return 1
-  ip netns exec "${LAB_PREFIX}inet" sysctl -q -w net.ipv4.conf.all.rp_filter=0 net.ipv4.conf.client.rp_filter=0
+  client_sources "$max" || return 1
   for n in "${SINK_PORTS[@]}"; do
     wait_for 15 listening home tcp "$n" || { echo "bench:scale: the home sink does not listen on $n" >&2; return 1; }
   done

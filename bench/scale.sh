@@ -62,8 +62,6 @@ CFG_SECS=${SCALE_CFG_SECS:-2}
 STREAM_VARIANTS=${SCALE_STREAM-base proxy_buffer_size=64k proxy_buffer_size=4k reuseport worker_processes=1 tcp_nodelay=off}
 STREAM_REPS=${SCALE_STREAM_REPS:-3}
 STREAM_SECS=${SCALE_STREAM_SECS:-3}
-# The client addresses: 198.18.0.0/15 is the benchmarking range (RFC 2544).
-SRC_FIRST=198.18.0.1
 # The bench's lib.sh variables that cp_push and write_meta read.
 SECS=0 CONNS_C=0
 RES=$LAB/results

@@ -2,9 +2,11 @@
 # Installs the Debian packages `npm run bench` (bench/run.sh) needs: the edge's
 # own software on the lab-style vps (the same as the network lab's), the
 # alternatives it compares against, iperf3 for a cross-check and matplotlib
-# for the chart. Go (for bench/benchnet) must be there already. Idempotent;
-# root. scripts/apt-install.sh keeps the packages' daemons from starting on
-# this machine: the bench starts its own copies inside its namespaces.
+# for the chart; then tailscaled and headscale for the tailnet phase (built
+# from the Go module proxy, cached). Go (for bench/benchnet) must be there
+# already. Idempotent; root. scripts/apt-install.sh keeps the packages'
+# daemons from starting on this machine: the bench starts its own copies
+# inside its namespaces.
 set -euo pipefail
 
 PACKAGES=(
@@ -32,3 +34,6 @@ if ! command -v go >/dev/null 2>&1 && [ ! -x /usr/local/go/bin/go ]; then
 fi
 
 bash "$(dirname "$0")/../apt-install.sh" "${PACKAGES[@]}"
+# The bench's third phase runs the real tailnet (tailscaled, headscale), built
+# from the Go module proxy and cached, as for the network lab.
+bash "$(dirname "$0")/../lab/build-tailnet.sh" >/dev/null
