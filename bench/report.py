@@ -261,7 +261,8 @@ def chart(r, path):
     fp = r.d["footprint"]
     groups = [g for g in ["nginx", "turnserver", "tailscaled", "haproxy", "sslh", "sslh-select", "rinetd", "socat"]
               if g in fp.get("idle", {}) or g in fp.get("load_max", {})]
-    idle = [fp.get("idle", {}).get(g, {}).get("rss_kb", 0) / 1024 for g in groups]
+    # tailscaled runs in the tailnet phase only: its idle is that phase's.
+    idle = [fp.get("idle_tailnet" if g == "tailscaled" else "idle", {}).get(g, {}).get("rss_kb", 0) / 1024 for g in groups]
     load = [fp.get("load_max", {}).get(g, {}).get("rss_kb", 0) / 1024 for g in groups]
     kinds = ["ours" if g in ("nginx", "turnserver", "tailscaled") else "alternative" for g in groups]
     ax.bar([i - 0.2 for i in range(len(groups))], idle, 0.4, color=[COLORS[k] for k in kinds], alpha=0.55, label="idle")
