@@ -293,6 +293,20 @@ def during(text):
     return f"{names.get(m, m)}, {p}"
 
 
+def cpu_table(r, cpu, column, title):
+    """CPU per measurement and path (analyse.py's cpu or cpu_tailscaled): cores busy and the cost per unit of work."""
+    if not cpu:
+        return []
+    names = {"tput": "TCP stream", "tput-tls": "TLS stream", "conns-cN": "new TLS connections", "udp": "UDP"}
+    units = {"cpu_s_per_gb": "CPU-s per GB", "cpu_ms_per_conn": "CPU-ms per connection", "cpu_us_per_pkt": "CPU-µs per packet"}
+    lines = [title + "\n", f"| measurement | {column} | cores busy | cost per unit |", "|---|---|---:|---|"]
+    for m, byp in cpu.items():
+        for p, v in byp.items():
+            unit = next(k for k in v if k != "cores")
+            lines.append(f"| {names.get(m, m)} | {r.label(p)} | {v['cores']:.2f} | {v[unit]:.3f} {units[unit]} |")
+    return lines + [""]
+
+
 def table_metric(r, metric, paths):
     m = r.s.get(metric)
     if not m:
@@ -385,33 +399,14 @@ def report(r, out, scale_section=None):
     L.append(table_metric(r, "udp_pps", udp))
     L.append(table_metric(r, "udp_loss", udp))
 
-    cpu = d.get("cpu", {})
-    if cpu:
-        L.append("**CPU of the daemon that carries the path** (on the vps, from /proc; median over the repetitions; "
-                 "kernel paths have no process to charge: their cost is softirq time on whichever core. A process that lives "
-                 "less than the 250 ms sampling interval is not seen: for new connections through sslh (fork) and socat, whose "
-                 "per-connection children are that short-lived, the numbers are lower bounds)\n")
-        L.append("| measurement | daemon | cores busy | cost per unit |")
-        L.append("|---|---|---:|---|")
-        names = {"tput": "TCP stream", "tput-tls": "TLS stream", "conns-cN": "new TLS connections", "udp": "UDP"}
-        for m, byp in cpu.items():
-            for p, v in byp.items():
-                unit = next(k for k in v if k != "cores")
-                u = {"cpu_s_per_gb": "CPU-s per GB", "cpu_ms_per_conn": "CPU-ms per connection", "cpu_us_per_pkt": "CPU-µs per packet"}[unit]
-                L.append(f"| {names.get(m, m)} | {r.label(p)} | {v['cores']:.2f} | {v[unit]:.3f} {u} |")
-        L.append("")
-    cts = d.get("cpu_tailscaled", {})
-    if cts:
-        L.append("**CPU of tailscaled on the vps over the real tailnet** (WireGuard in user space: every byte of every path "
-                 "crosses it once each way; same sampling)\n")
-        L.append("| measurement | path | cores busy | cost per unit |")
-        L.append("|---|---|---:|---|")
-        for m, byp in cts.items():
-            for p, v in byp.items():
-                unit = next(k for k in v if k != "cores")
-                u = {"cpu_s_per_gb": "CPU-s per GB", "cpu_ms_per_conn": "CPU-ms per connection", "cpu_us_per_pkt": "CPU-µs per packet"}[unit]
-                L.append(f"| {names.get(m, m)} | {r.label(p)} | {v['cores']:.2f} | {v[unit]:.3f} {u} |")
-        L.append("")
+    L += cpu_table(r, d.get("cpu", {}), "daemon",
+                   "**CPU of the daemon that carries the path** (on the vps, from /proc; median over the repetitions; "
+                   "kernel paths have no process to charge: their cost is softirq time on whichever core. A process that lives "
+                   "less than the 250 ms sampling interval is not seen: for new connections through sslh (fork) and socat, whose "
+                   "per-connection children are that short-lived, the numbers are lower bounds)")
+    L += cpu_table(r, d.get("cpu_tailscaled", {}), "path",
+                   "**CPU of tailscaled on the vps over the real tailnet** (WireGuard in user space: every byte of every path "
+                   "crosses it once each way; same sampling)")
 
     L.append("## Control plane\n")
     k = ctl["by_kind"]
