@@ -134,15 +134,18 @@ client_sources() {
   ip netns exec "${LAB_PREFIX}inet" sysctl -q -w net.ipv4.conf.all.rp_filter=0 net.ipv4.conf.client.rp_filter=0
 }
 
+# host_etc NAME: the host's own hostname and hosts (its etc-lower, before host_up).
+host_etc() {
+  local e=$LAB/hosts/$1/etc-lower
+  mkdir -p "$e"
+  echo "$1" >"$e/hostname"
+  printf '127.0.0.1 localhost\n::1 localhost\n127.0.1.1 %s\n' "$1" >"$e/hosts"
+}
+
 build_topology() {
-  local h e
+  local h
   make_keys || return 1
-  for h in client vps home peer; do
-    e=$LAB/hosts/$h/etc-lower
-    mkdir -p "$e"
-    echo "$h" >"$e/hostname"
-    printf '127.0.0.1 localhost\n::1 localhost\n127.0.1.1 %s\n' "$h" >"$e/hosts"
-  done
+  for h in client vps home peer; do host_etc "$h"; done
   setup_vps_etc
   ip netns add "${LAB_PREFIX}inet" || return 1
   ip -n "${LAB_PREFIX}inet" link set lo up
@@ -421,21 +424,27 @@ data_setup() {
     wait_for 15 listening $what || { echo "bench: $what is not listening" >&2; return 1; }
   done
   # Every path answers once before anything is measured.
-  local p
-  for p in direct-tcp dnat rinetd socat; do
-    on client "$BIN" tput -addr "$(addr_of "$p")" -secs 0.2 >/dev/null || { echo "bench: path $p does not work" >&2; return 1; }
-  done
-  for p in direct-tls nginx-alpn haproxy sslh sslh-select; do
-    on client "$BIN" tput -addr "$(addr_of "$p")" -secs 0.2 "${TLS_ARGS[@]}" >/dev/null || { echo "bench: path $p does not work" >&2; return 1; }
-  done
-  if ! on client "$BIN" udp -addr "$HOME_TS4:64738" -secs 0.2 >/dev/null ||
-    ! on client "$BIN" udp -addr "$VPS4:64738" -secs 0.2 >/dev/null ||
-    ! on client "$BIN" udp -addr "$PEER4:$P_PEER_SINK" -secs 0.2 >/dev/null ||
-    ! on client "$BIN" turn -server "$VPS4:3478" -secret "$TURN_SECRET" -peer "$PEER4:$P_PEER_SINK" -secs 0.2 >/dev/null; then
-    echo "bench: a UDP path does not work" >&2
-    return 1
-  fi
+  paths_answer 0 "direct-tcp dnat rinetd socat" "direct-tls nginx-alpn haproxy sslh sslh-select" \
+    "direct-udp dnat-udp direct-udp-peer" || return 1
+  on client "$BIN" turn -server "$VPS4:3478" -secret "$TURN_SECRET" -peer "$PEER4:$P_PEER_SINK" -secs 0.2 >/dev/null ||
+    { echo "bench: path turn does not work" >&2; return 1; }
   footprint_snapshot idle
+}
+
+# paths_answer SECS TCP-PATHS TLS-PATHS UDP-PATHS: every path (addr_of)
+# carries a short stream (TLS ones with TLS_ARGS) or UDP burst within SECS
+# seconds (0: one try).
+paths_answer() {
+  local within=$1 p
+  for p in $2; do
+    wait_for "$within" on client "$BIN" tput -addr "$(addr_of "$p")" -secs 0.2 || { echo "bench: path $p does not work" >&2; return 1; }
+  done
+  for p in $3; do
+    wait_for "$within" on client "$BIN" tput -addr "$(addr_of "$p")" -secs 0.2 "${TLS_ARGS[@]}" || { echo "bench: path $p does not work" >&2; return 1; }
+  done
+  for p in $4; do
+    wait_for "$within" on client "$BIN" udp -addr "$(addr_of "$p")" -secs 0.2 || { echo "bench: path $p does not work" >&2; return 1; }
+  done
 }
 
 addr_of() {

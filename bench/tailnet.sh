@@ -31,11 +31,6 @@ tailnet_trust() {
     on "$1" sh -c "cat /etc/ssl/certs/ca-certificates.crt '$LAB/pki/ca.crt' >/etc/ssl/certs/ca-bundle.tmp && mv /etc/ssl/certs/ca-bundle.tmp /etc/ssl/certs/ca-certificates.crt"
 }
 
-# tailnet_key [--tags TAG | --user ID]: a one-hour pre-auth key.
-tailnet_key() {
-  hs preauthkeys create "$@" --expiration 1h -o json | "$PY" -c 'import json,sys; print(json.load(sys.stdin)["key"])'
-}
-
 # tailnet_join NAME KEY: tailscale up against Headscale; prints nothing, logs to LAB/logs.
 tailnet_join() {
   ON_TIMEOUT=60 on "$1" tailscale up --login-server="$HS_URL" --auth-key="$2" --hostname="$1" --accept-dns=false \
@@ -60,7 +55,7 @@ tailnet_direct() {
 
 # tailnet_swap: the stand-in out, the real tailnet in, the edge pushed again.
 tailnet_swap() {
-  local uid home_key vps_key h
+  local home_key vps_key h
   tailnet_bins || return 1
   # The stand-in's link and the tailscaled-like tables loaded by hand.
   ip -n "${LAB_PREFIX}vps" link del tailscale0 || return 1
@@ -68,20 +63,13 @@ tailnet_swap() {
     on vps nft delete table ip6 filter && on vps nft delete table ip6 nat || return 1
   # home on the lab internet (WireGuard's UDP goes over it), ctl for Headscale.
   link_host home "$HOMEUP4/26" 203.0.113.129 "$HOMEUP6/64" 2001:db8:80::1 || return 1
-  mkdir -p "$LAB/hosts/ctl/etc-lower"
-  echo ctl >"$LAB/hosts/ctl/etc-lower/hostname"
-  printf '127.0.0.1 localhost\n::1 localhost\n127.0.1.1 ctl\n' >"$LAB/hosts/ctl/etc-lower/hosts"
+  host_etc ctl
   setup_ctl_etc
   host_up ctl || return 1
   link_host ctl "$CTL4/26" 198.51.100.193 "$CTL6/64" 2001:db8:90::1 || return 1
 
-  on ctl mkdir -p /var/lib/headscale /run/headscale
-  on ctl ln -sfn "$TSBIN/headscale" /usr/local/bin/headscale
-  bg ctl "$LAB/logs/headscale.log" headscale serve
-  wait_for 20 hs users list || { echo "bench: headscale did not come up: $(tail -n 5 "$LAB/logs/headscale.log")" >&2; return 1; }
-  hs users create "$HS_USER" >/dev/null || return 1
-  uid=$(hs users list -o json | "$PY" -c 'import json,sys; print([u["id"] for u in json.load(sys.stdin) if u["name"] == sys.argv[1]][0])' "$HS_USER") || return 1
-  vps_key=$(tailnet_key --tags "$EDGE_TAG") && home_key=$(tailnet_key --user "$uid") || return 1
+  headscale_start || return 1
+  vps_key=$(hs_key --tags "$EDGE_TAG") && home_key=$(hs_key --user "$HS_UID") || return 1
   for h in vps home; do
     tailnet_trust "$h" && tailnet_install "$h" || return 1
     ts_start "$h" "$LAB/logs/tailscaled-$h.log" || { echo "bench: tailscaled on $h did not start: $(tail -n 5 "$LAB/logs/tailscaled-$h.log")" >&2; return 1; }
@@ -109,17 +97,8 @@ table ip bench_direct {
     }
 }
 EOF
-  local p
-  for p in direct-tcp dnat; do
-    wait_for 10 on client "$BIN" tput -addr "$(addr_of "$p")" -secs 0.2 || { echo "bench: path $p does not work over the tailnet" >&2; return 1; }
-  done
-  for p in direct-tls nginx-alpn haproxy; do
-    wait_for 10 on client "$BIN" tput -addr "$(addr_of "$p")" -secs 0.2 "${TLS_ARGS[@]}" ||
-      { echo "bench: path $p does not work over the tailnet" >&2; return 1; }
-  done
-  for p in direct-udp dnat-udp; do
-    on client "$BIN" udp -addr "$(addr_of "$p")" -secs 0.2 >/dev/null || { echo "bench: path $p does not work over the tailnet" >&2; return 1; }
-  done
+  paths_answer 10 "direct-tcp dnat" "direct-tls nginx-alpn haproxy" "direct-udp dnat-udp" ||
+    { echo "bench: over the real tailnet" >&2; return 1; }
   {
     printf 'tailnet_link=%s\n' "WireGuard (tailscaled $(on vps tailscale version | head -n 1), userspace, TUN tailscale0, firewall mode $TS_FW) through Headscale $(hs version 2>/dev/null | grep -o 'v[0-9][0-9.]*' | head -n 1)"
     printf 'tailnet_path=%s\n' "$TAILNET_PATH"

@@ -146,21 +146,31 @@ tailnet_install() { # NAME: the binaries where Debian's tailscale package would 
     on "$1" ln -sfn "$TSBIN/tailscaled" /usr/local/sbin/tailscaled
 }
 
-# headscale_up: Headscale on ctl, tailscaled on vps and home, home joined.
-# Sets HOME_TS4/HOME_TS6 and HS_VPS_KEY (the single-use key for the vps).
-headscale_up() {
-  local uid
-  lab_log "tailnet: headscale on ctl, tailscaled ($TS_FW) on vps and home"
+# headscale_start: Headscale on ctl (its files from setup_ctl_etc) and its
+# user HS_USER; sets HS_UID (also bench/tailnet.sh).
+headscale_start() {
   on ctl mkdir -p /var/lib/headscale /run/headscale
   on ctl ln -sfn "$TSBIN/headscale" /usr/local/bin/headscale
   bg ctl "$LAB/logs/headscale.log" headscale serve
   wait_for 20 hs users list || { echo "lab: headscale did not come up: $(tail -n 20 "$LAB/logs/headscale.log")" >&2; return 1; }
   hs users create "$HS_USER" >/dev/null || return 1
-  uid=$(hs users list -o json | /usr/bin/python3 -c 'import json,sys; print([u["id"] for u in json.load(sys.stdin) if u["name"] == sys.argv[1]][0])' "$HS_USER") || return 1
+  HS_UID=$(hs users list -o json | /usr/bin/python3 -c 'import json,sys; print([u["id"] for u in json.load(sys.stdin) if u["name"] == sys.argv[1]][0])' "$HS_USER")
+}
+
+# hs_key --user ID | --tags TAG: a single-use pre-auth key valid for an hour.
+hs_key() {
+  hs preauthkeys create "$@" --expiration 1h -o json | /usr/bin/python3 -c 'import json,sys; print(json.load(sys.stdin)["key"])'
+}
+
+# headscale_up: Headscale on ctl, tailscaled on vps and home, home joined.
+# Sets HOME_TS4/HOME_TS6 and HS_VPS_KEY (the single-use key for the vps).
+headscale_up() {
+  lab_log "tailnet: headscale on ctl, tailscaled ($TS_FW) on vps and home"
+  headscale_start || return 1
   local home_key
-  home_key=$(hs preauthkeys create --user "$uid" --expiration 1h -o json | /usr/bin/python3 -c 'import json,sys; print(json.load(sys.stdin)["key"])') || return 1
+  home_key=$(hs_key --user "$HS_UID") || return 1
   # The edge's key: single use, tagged as the stack's tailscaleTags say.
-  HS_VPS_KEY=$(hs preauthkeys create --tags "$EDGE_TAG" --expiration 1h -o json | /usr/bin/python3 -c 'import json,sys; print(json.load(sys.stdin)["key"])') || return 1
+  HS_VPS_KEY=$(hs_key --tags "$EDGE_TAG") || return 1
   local h hosts=(vps home)
   # test/vm: the vps is a VM whose own tailscaled.service starts at its join.
   [ "${LAB_VPS:-ns}" != vm ] || hosts=(home)

@@ -248,7 +248,7 @@ t_attack_web() {
   section "attack (web): scan, SNI/Host mismatches, spoofed client addresses, floods — from the attacker ($ATTACKER4, $ATTACKER6)"
   cp "$HERE/bin/conn-flood.py" "$LAB/bin/"
   on attacker ip -6 addr add "$ATTACKER6B/64" dev eth0 nodad 2>/dev/null || true
-  FLOOD_LIMIT=$(/usr/bin/python3 -c 'import re,sys; print(re.search(r"ct count over (\d+)", open(sys.argv[1]).read()).group(1))' "$GOOD/bundle/etc/xmpp-edge/xmpp-edge.nft")
+  FLOOD_LIMIT=$(good_limits 'ct count over (\d+)')
   local tcp drops0
   if [ "$TAILNET" = headscale ]; then
     check "push: the confirm reported the vps's own tailnet address ($VPS_TS4) for the home snippets" out_has "$LAB/logs/confirm.log" "xmpp-edge-apply: tailnet-ipv4 $VPS_TS4"

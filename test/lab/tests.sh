@@ -6,6 +6,13 @@
 # the proxy-protocol re-push, removal).
 
 GOOD=$LAB/push/good
+# good_limits REGEX: the groups of REGEX (Python) in the good push's nftables
+# ruleset, space-separated (the limits a check compares against).
+good_limits() {
+  /usr/bin/python3 -c 'import re, sys
+m = re.search(sys.argv[1], open(sys.argv[2]).read())
+print(*m.groups()) if m else sys.exit(1)' "$1" "$GOOD/bundle/etc/xmpp-edge/xmpp-edge.nft"
+}
 PUSHN=0
 PUSH_OUT=""
 # push DIR: send DIR/push.sh on stdin of one SSH session running PUSH_COMMAND,
@@ -75,8 +82,7 @@ fw_udp() { # ADDR SEEN-FROM
 # do, in the emulated VM 300-360 (its tap and WireGuard drop some at 400/s).
 fw_udp_oneway() {
   local n rate burst admits
-  read -r rate burst < <(sed -n 's/.*new_conn_v4 { ip saddr limit rate over \([0-9]*\)\/second burst \([0-9]*\) packets.*/\1 \2/p' \
-    "$GOOD/bundle/etc/xmpp-edge/xmpp-edge.nft")
+  read -r rate burst < <(good_limits 'new_conn_v4 \{ ip saddr limit rate over (\d+)/second burst (\d+) packets')
   [ -n "$rate" ] && [ -n "$burst" ] || { WHY="no per-source rate limit in $GOOD's ruleset"; return 1; }
   admits=$((burst + rate * 2))
   on home nft -f - <<'EOF' || return 1
