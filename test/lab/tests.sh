@@ -77,9 +77,10 @@ fw_udp() { # ADDR SEEN-FROM
 # from 64738 are dropped for the check) of 400 packets in about a second from
 # one socket. An unanswered UDP flow stays in conntrack state "new": a
 # per-source limit that counted "new" packets instead of new flows lets at
-# most its burst + rate x (1 s + 1 s of slack) through (~120 in the
-# namespace lab). More than that must arrive; in the namespace lab all 400
-# do, in the emulated VM 300-360 (its tap and WireGuard drop some at 400/s).
+# most its burst + rate x (1 s + 1 s of slack) through (121-125 measured).
+# More than 1.5 times that must arrive. Without the limit a quiet namespace
+# lab delivers all 400, a loaded one 381, the emulated VM 314-353 (its tap and
+# WireGuard drop some at 400/s): the loss is the machine's, not the edge's.
 fw_udp_oneway() {
   local n rate burst admits
   read -r rate burst < <(good_limits 'new_conn_v4 \{ ip saddr limit rate over (\d+)/second burst (\d+) packets')
@@ -102,7 +103,6 @@ for i in range(400):
   on home nft delete table inet lab_oneway
   [ "${n:-0}" -gt $((admits * 3 / 2)) ] ||
     { WHY="home counted ${n:-0} of 400 packets of a one-way UDP stream; a limit on its packets admits $admits (burst $burst + $rate/s x 2 s)"; return 1; }
-  [ "${LAB_VPS:-ns}" = vm ] || [ "$n" -ge 390 ] || { WHY="home counted $n of 400 packets (the namespace lab loses none)"; return 1; }
 }
 fw_tcp() { # ADDR PORT HOMEPORT SEEN-FROM
   local out
