@@ -59,3 +59,11 @@ test("what each example is about shows in its plan", () => {
   expect(new Set(srv.map((r: { data?: { target?: string } }) => r.data?.target))).toEqual(new Set(["fsn.chat.example.com", "hel.chat.example.com"]));
   expect(two.has("edges/hel/vps/etc/nginx/nginx.conf")).toBe(true);
 });
+
+test("the README's minimal stack is examples/Pulumi.minimal.yaml's", () => {
+  const readme = fs.readFileSync(path.join(ROOT, "README.md"), "utf8");
+  const block = /```yaml\n(config:\n[\s\S]*?)```/.exec(readme)?.[1];
+  const file = fs.readFileSync(path.join(EXAMPLES, "Pulumi.minimal.yaml"), "utf8");
+  expect(block).toBeDefined();
+  expect(file.slice(file.indexOf("config:\n"))).toBe(block);
+});
