@@ -212,7 +212,7 @@ def tailnet_sentences(r):
         t = (f"WireGuard sets the pace: one stream over the tailnet is {wg / 1000:.2f} Gbit/s direct against {veth / 1000:.1f} over "
              "veth on the same machine")
         if ts:
-            t += f", and tailscaled on the vps (the tailnet's cost, not the edge's) spends {ts:.1f} CPU-s per GB"
+            t += f", and tailscaled on the vps (the tailnet's cost, not the edge's) spends {ts:.1f} CPU-s per GB on the direct path"
         out.append(t + ".")
     return out
 
