@@ -14,7 +14,7 @@ import matplotlib
 matplotlib.use("Agg")
 import matplotlib.pyplot as plt  # noqa: E402
 
-COLORS = {"baseline": "#9e9e9e", "ours": "#1f77b4", "alternative": "#ff7f0e"}
+COLORS = {"baseline": "#9e9e9e", "ours": "#1f77b4", "alternative": "#ff7f0e", "tailnet": "#2ca02c"}
 SHORT = {"direct-tcp": "direct", "dnat": "DNAT +\nmasquerade", "direct-tcp@proxy-protocol": "direct\n(PROXY run)",
          "nginx-pp": "nginx +\nPROXY v1", "rinetd": "rinetd", "socat": "socat", "direct-tls": "direct",
          "nginx-alpn": "nginx\nALPN (443)", "haproxy": "HAProxy", "sslh": "sslh\n(fork)", "sslh-select": "sslh-\nselect",
@@ -72,6 +72,14 @@ class R:
         s = self.get(metric, path)
         return s.get("median") if s else None
 
+    def baseline(self, metric, path):
+        """The direct path a path's ratio is taken against, in the same phase (run) as the path."""
+        s = self.get(metric, path)
+        if not s or not s.get("baseline"):
+            return None
+        phase = path.partition("@")[2]
+        return self.get(metric, s["baseline"] + "@" + phase) if phase else self.get(metric, s["baseline"])
+
     def label(self, path):
         if path.endswith("@proxy-protocol"):
             return "direct (no edge), proxy-protocol run"
@@ -86,7 +94,7 @@ class R:
 
 
 def paragraph(r):
-    """The README's performance section (also the top of REPORT.md): headline ratios only."""
+    """REPORT.md's summary paragraph: headline ratios only."""
     d = r.d
     ctl = d["control_plane"]["by_kind"]
     fp = d["footprint"]
@@ -101,7 +109,9 @@ def paragraph(r):
 
     parts = [
         f"Measured with `npm run bench` in the network lab (namespaces on one {d['meta'].get('cpus', '?')}-core "
-        "machine; `bench/REPORT.md` has every number, its spread and how it was taken)."
+        "machine; every number, its spread and how it was taken are below). A ratio \"×\" is the median of the "
+        "per-repetition ratios (each repetition measures the path and the direct path back to back), not the ratio of the "
+        "two medians printed beside it."
     ]
     parts += tailnet_sentences(r)
     s = g("tcp_mbit_s", "dnat")
@@ -179,13 +189,17 @@ def tailnet_sentences(r):
 
     t = ("On the path users have, client → edge → WireGuard (tailscaled) → home, against the same path without the edge's "
          "processing (kernel forwarding and a masquerade onto the tailnet): the DNAT ports carry one TCP stream at "
-         f"{x('tcp_mbit_s', 'dnat@tailnet')} of direct ({gbit('tcp_mbit_s', 'dnat@tailnet')} vs {gbit('tcp_mbit_s', 'direct-tcp@tailnet')} Gbit/s; "
-         f"×{dn['ratio_min']:.2f}–{dn['ratio_max']:.2f} per repetition)")
-    if g("udp_pps", "dnat-udp@tailnet") and g("udp_pps", "dnat-udp@tailnet").get("ratio") is not None:
+         f"{x('tcp_mbit_s', 'dnat@tailnet')} of direct (×{dn['ratio_min']:.2f}–{dn['ratio_max']:.2f} per repetition; medians "
+         f"{gbit('tcp_mbit_s', 'dnat@tailnet')} vs {gbit('tcp_mbit_s', 'direct-tcp@tailnet')} Gbit/s)")
+    u, ul = g("udp_pps", "dnat-udp@tailnet"), g("udp_loss", "dnat-udp@tailnet")
+    if u and u.get("ratio") is not None:
         t += f", UDP packets {x('udp_pps', 'dnat-udp@tailnet')}"
+        if u.get("sent_pps_median") and ul and ul.get("median") is not None:
+            t += (f" (offered {fmt(u['sent_pps_median'] / 1000)}k packets/s, {100 * ul['median']:.0f} % lost on the tailnet; "
+                  f"direct {100 * (g('udp_loss', 'direct-udp@tailnet') or {}).get('median', 0):.0f} %)")
     t += (f"; a TLS stream through nginx's ALPN routing on 443 reaches {x('tls_mbit_s', 'nginx-alpn@tailnet')} "
-          f"({gbit('tls_mbit_s', 'nginx-alpn@tailnet')} vs {gbit('tls_mbit_s', 'direct-tls@tailnet')} Gbit/s; "
-          f"×{tls['ratio_min']:.2f}–{tls['ratio_max']:.2f})")
+          f"(×{tls['ratio_min']:.2f}–{tls['ratio_max']:.2f}; medians "
+          f"{gbit('tls_mbit_s', 'nginx-alpn@tailnet')} vs {gbit('tls_mbit_s', 'direct-tls@tailnet')} Gbit/s)")
     if g("tls_mbit_s", "haproxy@tailnet"):
         t += f", HAProxy {x('tls_mbit_s', 'haproxy@tailnet')}"
     if cn and cn.get("ratio") is not None and g("hs_p50_ms", "nginx-alpn@tailnet") and g("hs_p50_ms", "direct-tls@tailnet"):
@@ -198,20 +212,28 @@ def tailnet_sentences(r):
         t = (f"WireGuard sets the pace: one stream over the tailnet is {wg / 1000:.2f} Gbit/s direct against {veth / 1000:.1f} over "
              "veth on the same machine")
         if ts:
-            t += f", and tailscaled on the vps spends {ts:.1f} CPU-s per GB"
+            t += f", and tailscaled on the vps (the tailnet's cost, not the edge's) spends {ts:.1f} CPU-s per GB on the direct path"
         out.append(t + ".")
     return out
 
 
 def chart(r, path):
     tailnet = r.get("tcp_mbit_s", "dnat@tailnet") is not None
-    fig, axes = plt.subplots(3 if tailnet else 2, 3, figsize=(17, 14 if tailnet else 9.5))
+    if tailnet:
+        # Rows 1-2: three panels each; row 3 (the real tailnet): four, UDP included.
+        fig = plt.figure(figsize=(17, 14))
+        gs = fig.add_gridspec(3, 12)
+        axes = [[fig.add_subplot(gs[row, 4 * c:4 * c + 4]) for c in range(3)] for row in range(2)]
+        axes.append([fig.add_subplot(gs[2, 3 * c:3 * c + 3]) for c in range(4)])
+    else:
+        fig, axes = plt.subplots(2, 3, figsize=(17, 9.5))
     fig.suptitle("xmpp-edge in the lab: the edge's paths (blue) against the direct path (grey) and the alternatives (orange)\n"
-                 "median of the repetitions, bars min–max; ×: median ratio to the direct path"
-                 + ("; rows 1-2 over a veth stand-in for the tailnet, row 3 over the real tailnet (WireGuard)" if tailnet else ""),
+                 "bars: median of the repetitions, whiskers min–max\n×: median of the per-repetition ratios to the direct path; "
+                 "(bars ×): the ratio of the two bars drawn"
+                 + ("\nrows 1-2 over a veth stand-in for the tailnet, row 3 over the real tailnet (WireGuard)" if tailnet else ""),
                  fontsize=11)
 
-    def bars(ax, metric, paths, title, scale=1.0, unit=""):
+    def bars(ax, metric, paths, title, scale=1.0, unit="", offered=False):
         xs, hs, lo, hi, cs, labels = [], [], [], [], [], []
         for p in paths:
             s = r.get(metric, p)
@@ -223,8 +245,21 @@ def chart(r, path):
             hi.append((s["max"] - s["median"]) / scale)
             cs.append(COLORS[r.kind(p)])
             labels.append(short(p))
-            txt = ratio(s) if s.get("ratio") is not None else ""
-            ax.text(len(xs) - 1, s["max"] / scale, f"{fmt(s['median'] / scale)}\n{txt}", ha="center", va="bottom", fontsize=8)
+            txt = ""
+            if s.get("ratio") is not None:
+                txt = "\n" + ratio(s)
+                b = r.baseline(metric, p)
+                if b and b.get("median"):
+                    txt += f"\n(bars ×{s['median'] / b['median']:.2f})"
+            top = s["max"] / scale
+            if offered and s.get("sent_pps_median"):
+                # What the sender offered, drawn as an outline around what arrived, and the loss.
+                ax.bar(len(xs) - 1, s["sent_pps_median"] / scale, fill=False, edgecolor="#444444", linestyle="--")
+                loss = r.get("udp_loss", p)
+                top = max(top, s["sent_pps_median"] / scale)
+                if loss and loss.get("median") is not None:
+                    txt += f"\nof {fmt(s['sent_pps_median'] / scale)} offered\nlost {100 * loss['median']:.0f} %"
+            ax.text(len(xs) - 1, top, f"{fmt(s['median'] / scale)}{txt}", ha="center", va="bottom", fontsize=8)
         ax.bar(xs, hs, color=cs, yerr=[lo, hi], capsize=3)
         ax.set_xticks(xs)
         ax.set_xticklabels(labels, fontsize=8)
@@ -255,7 +290,7 @@ def chart(r, path):
     ax.margins(y=0.2)
 
     bars(axes[1][1], "udp_pps", ["direct-udp", "dnat-udp", "direct-udp-peer", "turn"],
-         "UDP packets/s delivered (one unpaced sender)", 1000, "k packets/s")
+         "UDP packets/s delivered (filled) of offered (dashed outline),\none unpaced sender", 1000, "k packets/s", offered=True)
 
     ax = axes[1][2]
     fp = r.d["footprint"]
@@ -264,15 +299,16 @@ def chart(r, path):
     # tailscaled runs in the tailnet phase only: its idle is that phase's.
     idle = [fp.get("idle_tailnet" if g == "tailscaled" else "idle", {}).get(g, {}).get("rss_kb", 0) / 1024 for g in groups]
     load = [fp.get("load_max", {}).get(g, {}).get("rss_kb", 0) / 1024 for g in groups]
-    kinds = ["ours" if g in ("nginx", "turnserver", "tailscaled") else "alternative" for g in groups]
+    # tailscaled is the tailnet's, not the edge's: its own colour.
+    kinds = ["tailnet" if g == "tailscaled" else "ours" if g in ("nginx", "turnserver") else "alternative" for g in groups]
     ax.bar([i - 0.2 for i in range(len(groups))], idle, 0.4, color=[COLORS[k] for k in kinds], alpha=0.55, label="idle")
     ax.bar([i + 0.2 for i in range(len(groups))], load, 0.4, color=[COLORS[k] for k in kinds], label="under load (max)")
     for i, (a, b) in enumerate(zip(idle, load)):
         ax.text(i - 0.2, a, f"{a:.1f}", ha="center", va="bottom", fontsize=7)
         ax.text(i + 0.2, b, f"{b:.1f}", ha="center", va="bottom", fontsize=7)
     ax.set_xticks(range(len(groups)))
-    ax.set_xticklabels(groups, fontsize=8)
-    ax.set_title("RSS on the VPS, sum over processes\n(light: idle, solid: max under load)", fontsize=10)
+    ax.set_xticklabels(["tailscaled\n(tailnet)" if g == "tailscaled" else g for g in groups], fontsize=8)
+    ax.set_title("RSS on the VPS, sum over processes\n(light: idle, solid: max under load; green: the tailnet's, not the edge's)", fontsize=10)
     ax.set_ylabel("MiB")
     ax.margins(y=0.2)
 
@@ -281,7 +317,9 @@ def chart(r, path):
         bars(axes[2][1], "tls_mbit_s", ["direct-tls@tailnet", "nginx-alpn@tailnet", "haproxy@tailnet"],
              "real tailnet: TLS stream routed by ALPN (443 job)", 1000, "Gbit/s")
         bars(axes[2][2], "conns_per_s", ["direct-tls@tailnet", "nginx-alpn@tailnet"], "real tailnet: " + cn, 1, "connections/s")
-    fig.tight_layout(rect=(0, 0, 1, 0.95))
+        bars(axes[2][3], "udp_pps", ["direct-udp@tailnet", "dnat-udp@tailnet"],
+             "real tailnet: UDP packets/s delivered (filled)\nof offered (dashed outline)", 1000, "k packets/s", offered=True)
+    fig.tight_layout(rect=(0, 0, 1, 0.94))
     fig.savefig(path, dpi=90)
 
 

@@ -1,5 +1,5 @@
-"""bench/scale.json (and bench/scale-before.json, the same bench on the
-settings before a change) -> REPORT.md's scale section and scale.png.
+"""bench/scale.json (and bench/scale-before.json, the same bench on earlier
+settings, for comparison) -> REPORT.md's scale section and scale.png.
 Called by report.py; also usable alone:
 
 usage: report_scale.py --scale bench/scale.json [--before bench/scale-before.json] --out bench/
@@ -93,7 +93,7 @@ def chart(d, before, path):
     runs = [("after", d)] + ([("before", before)] if before else [])
     fig, axes = plt.subplots(1, 4, figsize=(20, 4.8))
     fig.suptitle("bench:scale: idle TLS sessions through the edge (median of the repetitions, bars min–max; "
-                 "dashed: the settings before the change)", fontsize=11)
+                 "dashed: the earlier settings of scale-before.json)", fontsize=11)
     for label, run in runs:
         ls = "-" if label == "after" else "--"
         for p in ("443", "5222"):
@@ -154,7 +154,7 @@ def config_chart(d, before, path):
     if not (d.get("config") or {}).get("forwards"):
         return False
     fig, axes = plt.subplots(1, 3, figsize=(16, 4.6))
-    fig.suptitle("bench:scale: cost of the configuration as extraForwards grow (median, bars min–max; dashed: before the change)", fontsize=11)
+    fig.suptitle("bench:scale: cost of the configuration as extraForwards grow (median, bars min–max; dashed: the earlier settings of scale-before.json)", fontsize=11)
     for label, run in runs:
         pts = run["config"]["forwards"]
         xs = [p["size"] for p in pts]
@@ -191,11 +191,11 @@ def config_section(d, before, out):
     if config_chart(d, before, os.path.join(out, "scale-config.png")):
         L.append("![chart: connect rate to the last forward, nft load time, apply time](scale-config.png)\n")
     if ft:
-        L.append("**extraForwards" + (" (after)" if before and (before.get("config") or {}).get("forwards") else "") + "**\n")
+        L.append("**extraForwards" + (" (the rendered settings)" if before and (before.get("config") or {}).get("forwards") else "") + "**\n")
         L.append(ft)
         bt = config_table(before, "forwards") if before else None
         if bt:
-            L.append("**extraForwards (before)**\n")
+            L.append(f"**extraForwards (earlier settings, {before['meta'].get('git', '?')})**\n")
             L.append(bt)
     if wt:
         L.append("**Web names**\n")
@@ -260,7 +260,7 @@ def section(d, before):
     L.append(f"Edge settings measured: {settings_line(d['settings'])}. nginx idle (fresh workers, no session): "
              f"{fmt((d['nginx_idle']['rss_kb'] or 0) / 1024)} MiB RSS in {fmt(d['nginx_idle']['workers'], 0)} workers + master.\n")
     if before:
-        L.append(f"Before (`bench/scale-before.json`, {before['meta'].get('git', '?')}): {settings_line(before['settings'])}.\n")
+        L.append(f"For comparison, earlier settings (`bench/scale-before.json`, commit {before['meta'].get('git', '?')}): {settings_line(before['settings'])}.\n")
     L.append("### Sessions held\n")
     L.append(f"Load: {m.get('points')} sessions per path, {m.get('scale_reps')} repetitions, opened at {m.get('rate')} new sessions/s "
              f"in all, from ⌈sessions/{m.get('per_src')}⌉ client addresses (and at least rate/{m.get('src_rate')}), so that each address "
@@ -269,10 +269,10 @@ def section(d, before):
              "session: TCP connect, TLS handshake (ALPN xmpp-client) with the home sink through the edge, then idle; once all are "
              "open, each is pinged (1 byte there and back). Median (min–max) over the repetitions.\n")
     if before:
-        L.append("**After** (the settings this branch renders):\n")
+        L.append(f"**The rendered settings** (commit {m.get('git', '?')}):\n")
     L.append(points_table(d))
     if before:
-        L.append("**Before** (main's settings):\n")
+        L.append(f"**Earlier settings** (commit {before['meta'].get('git', '?')}):\n")
         L.append(points_table(before))
     for s in [s for s in d["summary"] if s["kind"].startswith("variant-")]:
         L.append(f"**Variant (labelled, not the rendered settings):** {s['n']:,} sessions through {s['path']} with nginx "
@@ -291,7 +291,7 @@ def section(d, before):
              "~3 GiB of the 4 GB for sessions (an estimate: the OS, tailscaled, coturn and sshd take the rest).\n")
     L.append(limits_table(d))
     if before:
-        L.append("Before:\n")
+        L.append(f"Earlier settings (commit {before['meta'].get('git', '?')}):\n")
         L.append(limits_table(before))
     L.append(config_section(d, before, OUT[0]))
     L.append(stream_section(d))
