@@ -31,6 +31,9 @@ function checkSshFrom(p: ParsedConfig, c: Checks): void {
   p.tailscaleSshFrom.forEach((who, i) => {
     if (!TAILNET_SSH_PRINCIPAL.test(who)) {
       c.report(`tailscaleSshFrom[${i}]`, `${show(who)} is not allowed; expected a user ("you@example.com", Headscale "you@"), "group:name", "tag:name" or "autogroup:admin" (not "*" or "autogroup:member": every tailnet device would reach the edge's SSH)`);
+    } else if (p.tailscaleTags.some((t) => t.toLowerCase() === who.toLowerCase())) {
+      // Every edge carries these tags: one compromised edge would reach every edge's SSH.
+      c.report(`tailscaleSshFrom[${i}]`, `${show(who)} is one of the edges' own tags (tailscaleTags): any edge could then SSH into every edge, so one taken edge takes them all; name the deployers ("you@example.com", "group:name") or a tag no edge carries ("tag:ci")`);
     } else if (headscaleTailnetSsh && who.startsWith("autogroup:")) {
       c.report(`tailscaleSshFrom[${i}]`, `${show(who)}: Headscale (tailscaleLoginServer) has no ${who}; name the deployers' users ("you@") or tags ("tag:ci")`);
     }

@@ -11,8 +11,8 @@ const OLD_WAY = { ...BASE, ...ZONE, serverName: "chat-edge", location: "nbg1", s
 const ONE_EDGE = { ...BASE, ...ZONE, serverName: "chat-edge", location: "nbg1", serverType: "cx23", edges: [{ name: "nbg" }] };
 const TWO_EDGES = { ...ONE_EDGE, edges: [{ name: "nbg" }, { name: "hel", location: "hel1" }] };
 const DEVICES = [
-  { hostname: "chat-edge", created: "2026-11-01T10:00:00Z", addresses: [MOCK.vpsTailnetIPv4] },
-  { hostname: "chat-edge-hel", created: "2026-11-01T10:05:00Z", addresses: ["100.90.3.4"] },
+  { hostname: "chat-edge", created: "2026-11-01T10:00:00Z", addresses: [MOCK.vpsTailnetIPv4], tags: ["tag:xmpp-edge"], authorized: true },
+  { hostname: "chat-edge-hel", created: "2026-11-01T10:05:00Z", addresses: ["100.90.3.4"], tags: ["tag:xmpp-edge"], authorized: true },
 ];
 
 /** Every registered resource by URN: its parent's URN and its inputs (secret wrappers off). */

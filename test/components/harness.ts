@@ -101,14 +101,14 @@ function newState(type: string, name: string, inputs: Record<string, any>): { id
   }
 }
 
-function call(token: string, inputs: Record<string, any>, serverName: string, opts: RunOptions): Record<string, any> {
+function call(token: string, inputs: Record<string, any>, serverName: string, tags: string[], opts: RunOptions): Record<string, any> {
   if (token === "tailscale:index/getDevice:getDevice") {
     if (inputs.hostname === serverName) return { ...inputs, id: "d1", addresses: [MOCK.vpsTailnetIPv4, MOCK.vpsTailnetIPv6] };
     return { ...inputs, id: "d2", addresses: [MOCK.homeLookupIPv4, MOCK.homeLookupIPv6] };
   }
   if (token === "tailscale:index/getDevices:getDevices") {
     const wanted = (inputs.filters ?? []).find((f: any) => f.name === "hostname")?.values ?? [];
-    const devices = (opts.devices ?? [{ hostname: serverName, created: "2026-11-01T10:00:00Z", addresses: [MOCK.vpsTailnetIPv4, MOCK.vpsTailnetIPv6] }]).filter((d) => wanted.length === 0 || wanted.includes(d.hostname));
+    const devices = (opts.devices ?? [{ hostname: serverName, created: "2026-11-01T10:00:00Z", addresses: [MOCK.vpsTailnetIPv4, MOCK.vpsTailnetIPv6], tags, authorized: true }]).filter((d) => wanted.length === 0 || wanted.includes(d.hostname));
     return { ...inputs, id: "devices", devices };
   }
   if (token === "cloudflare:index/getZone:getZone") return { id: MOCK.zoneIdByName, name: inputs.filter?.name };
@@ -131,8 +131,8 @@ export interface RunOptions {
    * them, so every output the program reads of them is undefined.
    */
   absent?: string[];
-  /** The tailnet's devices as getDevices lists them; default: the VPS has joined. */
-  devices?: { hostname: string; created: string; addresses: string[] }[];
+  /** The tailnet's devices as getDevices lists them; default: the VPS has joined, with the stack's tags. */
+  devices?: { hostname: string; created: string; addresses: string[]; tags: string[]; authorized: boolean }[];
 }
 
 /** Every registration and invoke in the order the program made them (resource names, invoke tokens). */
@@ -144,6 +144,7 @@ export async function runProgram(raw: Record<string, unknown>, secrets: Record<s
   const invokes: Invoked[] = [];
   const events: Event[] = [];
   const serverName = typeof raw.serverName === "string" ? raw.serverName : "xmpp-edge";
+  const tags = Array.isArray(raw.tailscaleTags) ? (raw.tailscaleTags as string[]) : ["tag:xmpp-edge"];
   await pulumi.runtime.setMocks(
     {
       newResource: (args) => {
@@ -156,7 +157,7 @@ export async function runProgram(raw: Record<string, unknown>, secrets: Record<s
       call: (args) => {
         invokes.push({ token: args.token, inputs: args.inputs });
         events.push({ kind: "invoke", token: args.token });
-        return call(args.token, args.inputs, serverName, opts);
+        return call(args.token, args.inputs, serverName, tags, opts);
       },
     },
     PROJECT_NAME,

@@ -1,6 +1,7 @@
 // The tailnet join and lookups: a single-use, pre-authorized, tagged key for
 // cloud-init; device lookups only through the Tailscale API; none at all with
 // Headscale; the ACL snippet wired to the home addresses.
+import { joinedDeviceIPv4 } from "../../components/tailnet";
 import { BASE } from "../fixtures";
 import { bundleFiles, MOCK, ofType, plain, pushStdin, runProgram, type Run } from "./harness";
 
@@ -84,4 +85,33 @@ test("a Tailscale auth key from config: no key is created and the VPS is not loo
   expect(ofType(run, KEY)).toEqual([]);
   expect(run.invokes.filter((i) => i.token.startsWith(GET_DEVICE))).toEqual([]);
   expect(plain(ofType(run, "hcloud:index/server:Server")[0].inputs).userData).toContain("tskey-auth-config");
+});
+
+describe("the VPS's device is the one with the edge's tags, not any device with its hostname", () => {
+  const TAGS = ["tag:xmpp-edge", "tag:edge"];
+  const server = { hostname: "xmpp-edge", created: "2026-11-01T10:00:00Z", addresses: [MOCK.vpsTailnetIPv4], tags: TAGS, authorized: true };
+  // Any member may register a device named like the server, later than it.
+  const impostor = { hostname: "xmpp-edge", created: "2026-11-30T00:00:00Z", addresses: ["100.90.6.6"], tags: [] as string[], authorized: true };
+
+  test("a newer untagged device with the server's hostname is not chosen: home trusts the server's address only", async () => {
+    const run = await runProgram({ ...BASE, ...ZONE, tailscaleTags: TAGS }, {}, { devices: [server, impostor] });
+    if (run.error) throw run.error;
+    expect(run.outputs.vpsTailnetIPv4).toBe(MOCK.vpsTailnetIPv4);
+    const realIp = (run.outputs.homeSnippets as Record<string, string>)["nginx-realip.conf"];
+    expect(realIp.match(/^set_real_ip_from 100\..*$/gm)).toEqual([`set_real_ip_from ${MOCK.vpsTailnetIPv4};`]);
+  });
+
+  test("a newer device with only some of the tags, or not authorized, is not chosen either", async () => {
+    const partial = { ...impostor, tags: ["tag:xmpp-edge"] };
+    const unauthorized = { ...impostor, created: "2026-12-01T00:00:00Z", addresses: ["100.90.6.7"], tags: TAGS, authorized: false };
+    const run = await runProgram({ ...BASE, ...ZONE, tailscaleTags: TAGS }, {}, { devices: [server, partial, unauthorized] });
+    if (run.error) throw run.error;
+    expect(run.outputs.vpsTailnetIPv4).toBe(MOCK.vpsTailnetIPv4);
+  });
+
+  test("only impostors: the lookup fails, saying the untagged device is not trusted", () => {
+    expect(() => joinedDeviceIPv4("xmpp-edge", TAGS, [impostor])).toThrow(
+      /tailnet device "xmpp-edge" with the tags tag:xmpp-edge, tag:edge is not in the tailnet \(1 device\(s\) with that hostname lack the tags/,
+    );
+  });
 });
