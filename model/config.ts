@@ -89,7 +89,7 @@ export const configSchema = z
     tailscaleAuthKey: secretValue.optional().meta({ description: "Secret pre-auth key; skips creating one through the Tailscale API" }),
     sshPublicKey: z.string().optional().meta({ description: "Deployer public key (OpenSSH); default: generated" }),
     sshPrivateKey: secretValue.optional().meta({ description: "Secret deployer private key matching sshPublicKey" }),
-    turnSecret: secretValue.optional().meta({ description: "Secret TURN shared secret; default: generated" }),
+    turnSecret: secretValue.optional().meta({ description: "Secret TURN shared secret, 1-512 letters, digits and + / = . _ ~ - (written verbatim into turnserver.conf and the home snippets); default: generated" }),
   })
   .strict();
 
