@@ -19,7 +19,7 @@ const forward = z
 const existingHost = z
   .object({
     address: z.string().min(1, "is empty; expected an address or a host name to SSH to").meta({ description: "where to SSH to: an address or a name (may be a tailnet address)" }),
-    user: z.string().min(1, "is empty; expected the SSH user (default root)").default("root"),
+    user: z.string().min(1, "is empty; expected the SSH user (default root)").default("root").meta({ description: "root (the default): the push runs the apply as this user, without sudo" }),
     port: z.number().int("expected a whole port number").min(1, "expected a port in 1-65535").max(65535, "expected a port in 1-65535").default(22),
     hostKey: z.string().optional().meta({ description: "the host's SSH public key, pinned by every connection (required)" }),
     ipv4: z.string().optional().meta({ description: "public IPv4 for DNS and coturn; default: address, when it is one" }),
@@ -59,7 +59,7 @@ export const configSchema = z
     webHostnames: z.array(z.string()).default([]).meta({ description: "Names proxied by Cloudflare to the VPS (HTTP/HTTPS)" }),
     homeTailnetIPv4: z.string().optional().meta({ description: "Home server's tailnet IPv4 (100.64.0.0/10); required unless homeTailnetHostname" }),
     homeTailnetIPv6: z.string().optional().meta({ description: "Home server's tailnet IPv6 (fd7a:115c:a1e0::/48); without it IPv6 clients of the DNAT ports fall back to IPv4" }),
-    homeTailnetHostname: z.string().optional().meta({ description: "Look the home device up in the tailnet at deploy time (Tailscale API)" }),
+    homeTailnetHostname: z.string().optional().meta({ description: "Look the home device up in the tailnet at deploy time (Tailscale API); never an edge's server name" }),
     preset: z.enum(["snikket", "prosody"]).default("snikket").meta({ description: "Snikket: proxy65 on 5000, groups./share. CNAMEs, Snikket's web front on home 5080/5443. Prosody: only xmppHost is an XMPP name; the domain may be a proxied website" }),
     directTls: z.boolean().default(true).meta({ description: "XMPP on 443 by ALPN (xmpp-client, xmpp-server) and _xmpps-* SRV records" }),
     clientIp: z.enum(["masquerade", "proxy-protocol"]).default("masquerade").meta({ description: "How 5222/5269 reach home: kernel DNAT + masquerade, or nginx with PROXY protocol v1 (Prosody mod_net_proxy)" }),
@@ -78,7 +78,7 @@ export const configSchema = z
     cloudflareZoneId: z.string().optional().meta({ description: "Cloudflare zone id (32 hex digits) holding the records; required to deploy unless zone is set" }),
     zone: z.string().optional().meta({ description: "DNS zone name (e.g. example.com); every record must lie in it" }),
     dns: z.enum(["cloudflare", "off"]).default("cloudflare").meta({ description: "off: create no DNS records (take them from the dnsRecords output)" }),
-    existingHost: existingHost.optional().meta({ description: "Push to this host instead of creating a Hetzner VPS: hostKey (pinned) and sshPrivateKey are required; ipv4/ipv6 default to address when it is a public address of that family; with sshAllowFrom [\"tailnet\"], address must be a tailnet one; port is opened by the ruleset" }),
+    existingHost: existingHost.optional().meta({ description: "Push to this host instead of creating a Hetzner VPS: hostKey (pinned) and sshPrivateKey are required; ipv4/ipv6 default to address when it is a public address of that family; with sshAllowFrom [\"tailnet\"], address must be a tailnet one; port is opened by the ruleset; user is root (the apply runs as it, without sudo)" }),
     edges: z.array(edge).optional().meta({ description: "Several edges behind one domain, each {name, location?, serverType?, existingHost?}; the first keeps serverName and today's resources. Default: one edge from serverName, location, serverType and existingHost" }),
     edgeMode: z.enum(["failover", "active-active"]).default("failover").meta({ description: "With several edges: failover (SRV sends everyone to the first edge, the others only when it fails) or active-active (equal SRV priority and weight: clients spread over every edge)" }),
     tailscaleSshFrom: z.array(z.string()).default(["autogroup:admin"]).meta({ description: 'With sshAllowFrom ["tailnet"]: who the tailscaleAclSnippet lets SSH to the edge (users "you@example.com", Headscale "you@", "group:…", "tag:ci", "autogroup:admin"; never "*", "autogroup:member" or one of tailscaleTags (one taken edge would reach every edge); Headscale has no autogroup:admin)' }),

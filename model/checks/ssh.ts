@@ -54,6 +54,8 @@ export function checkExistingHost(p: ParsedConfig, h: NonNullable<ParsedConfig["
     bad("address", `${show(h.address)} is not a tailnet address, but sshAllowFrom is ["tailnet"]: the pushed ruleset closes public SSH, so every push would cut the connection it runs over and revert itself; set address to the host's tailnet address (tailscale ip -4 on it) or its MagicDNS name, or list your CIDRs in sshAllowFrom`);
   }
   if (!UNIX_USER.test(h.user)) bad("user", `${show(h.user)} is not a user name; expected lower-case letters, digits, "_" and "-" (e.g. "root")`);
+  // The push runs the apply as the SSH user, with no sudo: it installs the ruleset, nginx, coturn and sshd's config.
+  else if (h.user !== "root") bad("user", `${show(h.user)} is not root, and the push runs xmpp-edge-apply as the SSH user, which must be root (it loads the ruleset and writes nginx, coturn and sshd configuration; sudo is not used, so any other user fails on the host with "must run as root"); expected "root" (or leave user out), with the deploy key in root's authorized_keys`);
   let hostKey: string | undefined;
   if (h.hostKey === undefined) {
     bad("hostKey", `is required: every connection pins the host's key; expected its public host key like "ssh-ed25519 AAAA…" (ssh-keyscan -t ed25519 ${h.address}, checked out of band)`);

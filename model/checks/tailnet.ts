@@ -47,6 +47,10 @@ function checkSshFrom(p: ParsedConfig, c: Checks): void {
  */
 function loginServerProblem(text: string, allowHttp: boolean): string | undefined {
   const expected = `expected e.g. "https://headscale.example.com" (a scheme, a host name or address, optionally a port and a path)`;
+  const authority = /^[A-Za-z][A-Za-z0-9+.-]*:\/\/([^/?#]*)/.exec(text)?.[1];
+  if (authority?.includes("@")) return `carries credentials (user:password@, not shown): they would be written into the join script and the server's logs; ${expected}`;
+  const port = authority === undefined ? undefined : /:(\d+)$/.exec(authority)?.[1];
+  if (port !== undefined && !(Number(port) >= 1 && Number(port) <= 65535)) return `has port ${Number(port)}; expected a port in 1-65535, or none (443 for https)`;
   if (!URL_TEXT.test(text)) return `is not a plain URL; ${expected}, with no spaces, quotes or shell characters`;
   let url: URL;
   try {
