@@ -41,10 +41,16 @@ export interface HttpsRoute {
   what: string;
 }
 
+/** Where HTTP-01 challenges are fetched (RFC 8555 8.3): this prefix and one token. */
+export const ACME_CHALLENGE_PATH = "/.well-known/acme-challenge/";
+/** An HTTP-01 token: base64url characters only (RFC 8555 8.3), so nothing a server behind reads as a path step or parameter. */
+export const ACME_TOKEN = "[A-Za-z0-9_-]+";
+
 /** One row of 80's routing (nginx http, by Host): the longest path prefix wins; other names are closed (444). */
 export interface HttpRoute {
   names: Exclude<NameClass, "other">;
-  path: "/" | "/.well-known/acme-challenge/";
+  /** ACME_CHALLENGE_PATH: only a token right below it (ACME_TOKEN); anything else there takes the "/" row. */
+  path: "/" | typeof ACME_CHALLENGE_PATH;
   from: RouteSource;
   homePort: number;
   what: string;
@@ -145,7 +151,7 @@ function httpsRoutes(config: EdgeConfig): HttpsRoute[] {
 function httpRoutes(config: EdgeConfig): HttpRoute[] {
   const acme = config.preset === "snikket" ? xmppWeb(config, false) : { homePort: P.HTTP_PORT, what: "the home web server, ACME challenges only" };
   return [
-    { names: "xmpp", path: "/.well-known/acme-challenge/", from: "anywhere", ...acme },
+    { names: "xmpp", path: ACME_CHALLENGE_PATH, from: "anywhere", ...acme },
     { names: "xmpp", path: "/", from: "anywhere", ...xmppWeb(config, false) },
     { names: "web", path: "/", from: "web-origins", homePort: P.HTTP_PORT, what: "the home web server (HTTP)" },
   ];
