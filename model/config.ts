@@ -24,6 +24,7 @@ const existingHost = z
     hostKey: z.string().optional().meta({ description: "the host's SSH public key, pinned by every connection (required)" }),
     ipv4: z.string().optional().meta({ description: "public IPv4 for DNS and coturn; default: address, when it is one" }),
     ipv6: z.string().optional().meta({ description: "public IPv6; default: address when it is one, else none (an IPv4-only host)" }),
+    publicInterface: z.string().optional().meta({ description: "the network interface with the public addresses (e.g. \"ens3\"): DHCP replies are accepted only there; default: any but tailscale0" }),
   })
   .strict();
 
@@ -113,6 +114,8 @@ export interface ExistingHost {
   hostKey: string;
   ipv4: string;
   ipv6?: string;
+  /** Where DHCP replies are accepted; undefined: any interface but the tailnet's. */
+  publicInterface?: string;
 }
 
 /**

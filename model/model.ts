@@ -56,8 +56,13 @@ export interface HttpRoute {
   what: string;
 }
 
+/** The public interface of a server this stack creates: Hetzner's images name their one NIC eth0. */
+export const CREATED_SERVER_INTERFACE = "eth0";
+
 export interface EdgeModel {
   config: EdgeConfig;
+  /** The host's public interface (DHCP replies come only there); undefined: an existing host that did not say. */
+  publicInterface?: string;
   /** DNS-only names served by the home XMPP server (SNI/Host class "xmpp"). */
   xmppNames: string[];
   webNames: string[];
@@ -81,6 +86,7 @@ export function buildModel(config: EdgeConfig): EdgeModel {
   const sshPort = config.existingHost?.port ?? P.SSH_PORT;
   return {
     config,
+    publicInterface: config.existingHost ? config.existingHost.publicInterface : CREATED_SERVER_INTERFACE,
     xmppNames: xmppNames(config),
     webNames: config.webHostnames,
     services: planServices(config),

@@ -1,8 +1,8 @@
 // SSH: who may reach it on the public address, the deploy key, and a host
 // this stack did not create (existingHost).
 import type { ExistingHost, ParsedConfig, SshAccess } from "../config";
-import { cidrFamily, inCidr, ipFamily, isLocalOnly, normaliseCidr, TAILNET_IPV4_RANGE, TAILNET_IPV6_RANGE } from "../net";
-import { isHostname, UNIX_USER } from "../shapes";
+import { cidrFamily, inCidr, ipFamily, isLocalOnly, normaliseCidr, TAILNET_INTERFACE, TAILNET_IPV4_RANGE, TAILNET_IPV6_RANGE } from "../net";
+import { INTERFACE_NAME, isHostname, UNIX_USER } from "../shapes";
 import { parseSshPublicKey } from "../ssh-key";
 import { show, type Checks } from "./report";
 
@@ -73,10 +73,14 @@ export function checkExistingHost(p: ParsedConfig, h: NonNullable<ParsedConfig["
   };
   const ipv4 = address(4);
   const ipv6 = address(6);
+  const iface = h.publicInterface;
+  if (iface !== undefined && (!INTERFACE_NAME.test(iface) || iface === TAILNET_INTERFACE || iface === "lo")) {
+    bad("publicInterface", `${show(iface)} is not a public interface name; expected the host's interface with the public addresses as "ip -br addr" shows it (1-15 letters, digits, "_", "." or "-", e.g. "ens3"), not lo or ${TAILNET_INTERFACE}`);
+  }
   if (ipv4 === undefined && h.ipv4 === undefined) bad("ipv4", `is required: the DNS records and coturn need the host's public IPv4 address, and address ${show(h.address)} is not one`);
   if (p.sshPrivateKey === undefined && c.ok("sshPrivateKey")) {
     c.report("sshPrivateKey", `is required with ${at}: a generated key is not authorized on a host this stack did not create; set sshPublicKey and, as a secret, sshPrivateKey to a key ${show(h.user)} accepts`);
     ok = false;
   }
-  return ok && hostKey ? { address: h.address, user: h.user, port: h.port, hostKey, ipv4: ipv4!, ipv6 } : undefined;
+  return ok && hostKey ? { address: h.address, user: h.user, port: h.port, hostKey, ipv4: ipv4!, ipv6, ...(iface === undefined ? {} : { publicInterface: iface }) } : undefined;
 }
