@@ -111,6 +111,8 @@ export class Tailnet extends pulumi.ComponentResource {
    * creates or replaces it; a preview or a later update asks once and fails
    * at once if the device is gone. Only with the API; undefined otherwise
    * (Headscale, or a key from config): the address is then unknown to the deploy.
+   * Home trusts the confirm's report first (index.ts); this is where a
+   * tailnet-only deploy connects, and home's fallback.
    * `model`: the edge's own (forEdge), whose server name is its device's hostname.
    */
   vpsTailnetIPv4(model: EdgeModel, ready: pulumi.Resource): pulumi.Output<string> | undefined {

@@ -58,7 +58,7 @@ function numericId(type: string, name: string): string {
   return String(1_000_000 + h);
 }
 
-function newState(type: string, name: string, inputs: Record<string, any>): { id: string | undefined; state: Record<string, any> } {
+function newState(type: string, name: string, inputs: Record<string, any>, opts: RunOptions): { id: string | undefined; state: Record<string, any> } {
   // hcloud ids are numbers in the API: numeric strings here.
   const id = () => numericId(type, name);
   switch (type) {
@@ -91,7 +91,9 @@ function newState(type: string, name: string, inputs: Record<string, any>): { id
     case "random:index/randomPassword:RandomPassword":
       return { id: name, state: { ...inputs, result: "R".repeat(inputs.length ?? 40) } };
     case "command:remote:Command": {
-      const stdout = name.endsWith("-confirm") ? `xmpp-edge-apply: confirmed: the pending revert is cancelled\nxmpp-edge-apply: tailnet-ipv4 ${MOCK.reportedTailnetIPv4}\n` : "";
+      const reported = opts.reports && name in opts.reports ? opts.reports[name] : MOCK.reportedTailnetIPv4;
+      const report = reported === null ? "" : `xmpp-edge-apply: tailnet-ipv4 ${reported}\n`;
+      const stdout = name.endsWith("-confirm") ? `xmpp-edge-apply: confirmed: the pending revert is cancelled\n${report}` : "";
       return { id: `${name}-id`, state: { ...inputs, stdout, stderr: "" } };
     }
     case "cloudflare:index/dnsRecord:DnsRecord":
@@ -131,6 +133,12 @@ export interface RunOptions {
    * them, so every output the program reads of them is undefined.
    */
   absent?: string[];
+  /**
+   * What each confirm (by resource name, "push-confirm") reports as the
+   * host's tailnet IPv4 (`tailscale ip -4` there); null: nothing (tailscale
+   * did not answer). Default: MOCK.reportedTailnetIPv4.
+   */
+  reports?: Record<string, string | null>;
   /** The tailnet's devices as getDevices lists them; default: the VPS has joined, with the stack's tags. */
   devices?: { hostname: string; created: string; addresses: string[]; tags: string[]; authorized: boolean }[];
 }
@@ -152,7 +160,7 @@ export async function runProgram(raw: Record<string, unknown>, secrets: Record<s
         events.push({ kind: "resource", name: args.name });
         if (args.custom === false) return { id: undefined, state: {} };
         if (opts.absent?.includes(args.type)) return { id: "", state: {} };
-        return newState(args.type, args.name, args.inputs);
+        return newState(args.type, args.name, args.inputs, opts);
       },
       call: (args) => {
         invokes.push({ token: args.token, inputs: args.inputs });

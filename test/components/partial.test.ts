@@ -40,6 +40,7 @@ describe("the VPS's tailnet device", () => {
 
   test("of several devices with the server's name (a replaced server), the newest is the server", async () => {
     const run = await runProgram({ ...BASE, ...ZONE }, {}, {
+      reports: { "push-confirm": null },
       devices: [
         { hostname: "xmpp-edge", created: "2026-01-01T00:00:00Z", addresses: ["100.90.0.1"], tags: TAGS, authorized: true },
         { hostname: "xmpp-edge", created: "2026-11-20T00:00:00Z", addresses: ["100.90.0.2"], tags: TAGS, authorized: true },
