@@ -7,6 +7,7 @@
 import * as fs from "node:fs";
 import * as YAML from "yaml";
 import { CONFIG_KEYS, isSecretKey, isStructuredKey, plainSecretMessage, PROJECT_NAME, SECRET_KEYS, SECRET_SET, type EdgeConfig, type Problem, type SecretKey } from "./config";
+import { hideUrlCredentials } from "./checks/report";
 import { pulumiConfigSchema } from "./declared";
 import { isStructuredText, structuredSecretMessage, turnSecretProblem } from "./secrets";
 import { validateConfig } from "./validate";
@@ -54,7 +55,8 @@ export function readStackFile(path: string): StackConfig {
     doc = YAML.parseDocument(fs.readFileSync(path, "utf8"));
     if (doc.errors.length > 0) throw doc.errors[0];
   } catch (e) {
-    throw new Error(`cannot read stack config ${path}: ${(e as Error).message}`);
+    // The parser quotes the lines around the error: no URL's credentials from them.
+    throw new Error(`cannot read stack config ${path}: ${hideUrlCredentials((e as Error).message)}`);
   }
   const values = new Map<string, StackValue>();
   const problems: Problem[] = [];
@@ -168,7 +170,7 @@ export function loadConfig(stack: StackConfig): EdgeConfig {
 /** The YAML list a text (perhaps a JSON list) was meant to be. */
 function listExample(text: string): string {
   const parsed = parseJsonOrKeep(text);
-  return YAML.stringify(Array.isArray(parsed) ? parsed : [text], { collectionStyle: "flow" }).trim();
+  return hideUrlCredentials(YAML.stringify(Array.isArray(parsed) ? parsed : [text], { collectionStyle: "flow" }).trim());
 }
 
 function parseJsonOrKeep(text: string): unknown {

@@ -1,6 +1,10 @@
 // Refusals of configs that validated but would hurt: a URL's credentials in
 // an error, a login server on port 0, home looked up under an edge's own
 // name, a push as a user the apply refuses.
+import * as fs from "node:fs";
+import * as os from "node:os";
+import * as path from "node:path";
+import { loadConfig, readStackFile } from "../../model/source";
 import { DEPLOY_KEY, HOST_KEY, problems } from "../fixtures";
 
 const HS = { tailscaleAuthKey: { secure: "v1:x" } };
@@ -75,5 +79,25 @@ describe("an existing host is pushed to as root", () => {
   });
   test("root, given or by default, stays accepted", () => {
     expect(problems(existing("root"))).toEqual([]);
+  });
+});
+
+describe("the stack file reader never shows a URL's credentials either", () => {
+  const file = (body: string) => {
+    const f = path.join(fs.mkdtempSync(path.join(os.tmpdir(), "xe-url-")), "Pulumi.t.yaml");
+    fs.writeFileSync(f, body);
+    return f;
+  };
+
+  test("a YAML error quoting the line with the URL", () => {
+    const f = file("config:\n  xmpp-edge:tailscaleLoginServer: https://admin:hunter2pw@hs.example.com\n    bad: indent\n");
+    expect(() => readStackFile(f)).toThrow(/cannot read stack config .*\n\s+xmpp-edge:tailscaleLoginServer: https:\/\/\(credentials not shown\)@hs\.example\.com\n/);
+    expect(() => readStackFile(f)).not.toThrow(/hunter2pw/);
+  });
+
+  test("a list written as text, echoed as the YAML list it should be", () => {
+    const f = file("config:\n  xmpp-edge:domain: chat.example.com\n  xmpp-edge:homeTailnetIPv4: 100.101.102.103\n  xmpp-edge:sshAllowFrom: https://admin:hunter2pw@x.example.com\n");
+    expect(() => loadConfig(readStackFile(f))).toThrow(/xmpp-edge:sshAllowFrom: is text, but Pulumi\.yaml declares a list here/);
+    expect(() => loadConfig(readStackFile(f))).not.toThrow(/hunter2pw/);
   });
 });
