@@ -45,6 +45,6 @@ export function checkHomeIsNoEdge(p: ParsedConfig, edges: EdgeSpec[], c: Checks)
   const edge = edges.find((e) => e.serverName === name);
   if (edge) {
     const which = edges.length > 1 ? `edge ${show(edge.name)}'s server name` : "serverName";
-    c.report("homeTailnetHostname", `${show(name)} is ${which}, the edge's own tailnet hostname: the lookup would take the edge for home; expected the home server's machine name ("tailscale status" there), or set homeTailnetIPv4`);
+    c.report("homeTailnetHostname", `${show(name)} is ${which}, the edge's own tailnet hostname: the lookup would take the edge for home; expected the home server's machine name ("tailscale status" there)${p.homeTailnetIPv4 === undefined ? ", or set homeTailnetIPv4 instead" : ""}`);
   }
 }

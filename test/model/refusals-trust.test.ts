@@ -61,6 +61,9 @@ describe("homeTailnetHostname is never an edge's own name", () => {
       expect.stringMatching(/^xmpp-edge:homeTailnetHostname: "chat-hel" is edge "hel"'s server name, the edge's own tailnet hostname/),
     ]);
   });
+  test("also next to homeTailnetIPv4 (the name is then unused, and still wrong)", () => {
+    expect(problems({ homeTailnetHostname: "xmpp-edge" })).toEqual([expect.stringMatching(/^xmpp-edge:homeTailnetHostname: "xmpp-edge" is serverName.*machine name \("tailscale status" there\)$/)]);
+  });
   test("another name stays accepted", () => {
     expect(problems({ ...lookup, serverName: "chat", edges: [{ name: "fsn" }, { name: "hel" }], homeTailnetHostname: "homebox" })).toEqual([]);
   });
