@@ -88,8 +88,14 @@ const pushes = deployed.map((d, i) => {
 const first = deployed[0];
 const push = pushes[0].push;
 
-// Without the Tailscale API (Headscale, a configured key, an existing host) the confirm reports it.
-const knownTailnet = deployed.map((d, i): pulumi.Output<string | undefined> => d.tailnetIPv4 ?? pushes[i].push.reportedTailnetIPv4);
+// What home trusts: the address the edge itself reports in the confirm, over
+// the pinned host key (any device could carry the edge's name, and another
+// stack's edge its name and tags too); the API's device only when the
+// confirm reported none.
+const knownTailnet = deployed.map((d, i): pulumi.Output<string | undefined> => {
+  const reported = pushes[i].push.reportedTailnetIPv4;
+  return d.tailnetIPv4 ? pulumi.all([reported, d.tailnetIPv4]).apply(([r, api]) => r ?? api) : reported;
+});
 
 export const vpsIPv4 = first.ipv4;
 export const vpsIPv6 = first.ipv6;

@@ -111,26 +111,43 @@ export class Tailnet extends pulumi.ComponentResource {
    * creates or replaces it; a preview or a later update asks once and fails
    * at once if the device is gone. Only with the API; undefined otherwise
    * (Headscale, or a key from config): the address is then unknown to the deploy.
+   * Home trusts the confirm's report first (index.ts); this is where a
+   * tailnet-only deploy connects, and home's fallback.
    * `model`: the edge's own (forEdge), whose server name is its device's hostname.
    */
   vpsTailnetIPv4(model: EdgeModel, ready: pulumi.Resource): pulumi.Output<string> | undefined {
     if (!this.usesApi) return undefined;
     const name = model.config.server.name;
+    const tags = model.config.tailscale.tags;
     return tailscale
       .getDevicesOutput({ filters: [{ name: "hostname", values: [name] }] }, { parent: this, dependsOn: [ready] })
-      .apply((r) => joinedDeviceIPv4(name, r.devices ?? []));
+      .apply((r) => joinedDeviceIPv4(name, tags, r.devices ?? []));
   }
 }
 
+export interface TailnetDevice {
+  hostname: string;
+  created: string;
+  addresses: string[];
+  tags?: string[];
+  authorized?: boolean;
+}
+
 /**
- * The tailnet IPv4 of the device the server joined as. A replaced server
- * joins as a new device with the same hostname: the newest is the server.
+ * The tailnet IPv4 of the device the server joined as. Any member may
+ * register a device with any hostname, so the name alone proves nothing:
+ * the server's device carries every one of the edge's tags, which only this
+ * stack's key (tags fixed at creation) or a tag owner (tagOwners:
+ * autogroup:admin) can give a device. A replaced server joins as a new
+ * device with the same name and tags: the newest of those is the server.
  */
-export function joinedDeviceIPv4(name: string, devices: { hostname: string; created: string; addresses: string[] }[]): string {
-  const mine = devices.filter((d) => d.hostname === name).sort((a, b) => b.created.localeCompare(a.created));
+export function joinedDeviceIPv4(name: string, tags: string[], devices: TailnetDevice[]): string {
+  const named = devices.filter((d) => d.hostname === name);
+  const mine = named.filter((d) => d.authorized !== false && tags.every((t) => d.tags?.includes(t))).sort((a, b) => b.created.localeCompare(a.created));
   if (mine.length === 0) {
+    const others = named.length === 0 ? "" : ` (${named.length} device(s) with that hostname lack the tags ${tags.join(", ")} or are not authorized: not the server, and never trusted)`;
     throw new Error(
-      `tailnet device "${name}" is not in the tailnet: the server never joined, or its device was removed. ` +
+      `tailnet device "${name}" with the tags ${tags.join(", ")} is not in the tailnet${others}: the server never joined, or its device was removed. ` +
         `On the server, /var/log/cloud-init-output.log shows the join (xmpp-edge-join); ` +
         `to join a fresh server, replace it: pulumi up --replace <the urn of the hcloud Server "vps">`,
     );

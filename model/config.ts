@@ -19,11 +19,12 @@ const forward = z
 const existingHost = z
   .object({
     address: z.string().min(1, "is empty; expected an address or a host name to SSH to").meta({ description: "where to SSH to: an address or a name (may be a tailnet address)" }),
-    user: z.string().min(1, "is empty; expected the SSH user (default root)").default("root"),
+    user: z.string().min(1, "is empty; expected the SSH user (default root)").default("root").meta({ description: "root (the default): the push runs the apply as this user, without sudo" }),
     port: z.number().int("expected a whole port number").min(1, "expected a port in 1-65535").max(65535, "expected a port in 1-65535").default(22),
     hostKey: z.string().optional().meta({ description: "the host's SSH public key, pinned by every connection (required)" }),
     ipv4: z.string().optional().meta({ description: "public IPv4 for DNS and coturn; default: address, when it is one" }),
     ipv6: z.string().optional().meta({ description: "public IPv6; default: address when it is one, else none (an IPv4-only host)" }),
+    publicInterface: z.string().optional().meta({ description: "the network interface with the public addresses (e.g. \"ens3\"): DHCP replies are accepted only there; default: any but tailscale0" }),
   })
   .strict();
 
@@ -59,7 +60,7 @@ export const configSchema = z
     webHostnames: z.array(z.string()).default([]).meta({ description: "Names proxied by Cloudflare to the VPS (HTTP/HTTPS)" }),
     homeTailnetIPv4: z.string().optional().meta({ description: "Home server's tailnet IPv4 (100.64.0.0/10); required unless homeTailnetHostname" }),
     homeTailnetIPv6: z.string().optional().meta({ description: "Home server's tailnet IPv6 (fd7a:115c:a1e0::/48); without it IPv6 clients of the DNAT ports fall back to IPv4" }),
-    homeTailnetHostname: z.string().optional().meta({ description: "Look the home device up in the tailnet at deploy time (Tailscale API)" }),
+    homeTailnetHostname: z.string().optional().meta({ description: "Look the home device up in the tailnet at deploy time (Tailscale API); never an edge's server name" }),
     preset: z.enum(["snikket", "prosody"]).default("snikket").meta({ description: "Snikket: proxy65 on 5000, groups./share. CNAMEs, Snikket's web front on home 5080/5443. Prosody: only xmppHost is an XMPP name; the domain may be a proxied website" }),
     directTls: z.boolean().default(true).meta({ description: "XMPP on 443 by ALPN (xmpp-client, xmpp-server) and _xmpps-* SRV records" }),
     clientIp: z.enum(["masquerade", "proxy-protocol"]).default("masquerade").meta({ description: "How 5222/5269 reach home: kernel DNAT + masquerade, or nginx with PROXY protocol v1 (Prosody mod_net_proxy)" }),
@@ -78,10 +79,10 @@ export const configSchema = z
     cloudflareZoneId: z.string().optional().meta({ description: "Cloudflare zone id (32 hex digits) holding the records; required to deploy unless zone is set" }),
     zone: z.string().optional().meta({ description: "DNS zone name (e.g. example.com); every record must lie in it" }),
     dns: z.enum(["cloudflare", "off"]).default("cloudflare").meta({ description: "off: create no DNS records (take them from the dnsRecords output)" }),
-    existingHost: existingHost.optional().meta({ description: "Push to this host instead of creating a Hetzner VPS: hostKey (pinned) and sshPrivateKey are required; ipv4/ipv6 default to address when it is a public address of that family; with sshAllowFrom [\"tailnet\"], address must be a tailnet one; port is opened by the ruleset" }),
+    existingHost: existingHost.optional().meta({ description: "Push to this host instead of creating a Hetzner VPS: hostKey (pinned) and sshPrivateKey are required; ipv4/ipv6 default to address when it is a public address of that family; with sshAllowFrom [\"tailnet\"], address must be a tailnet one; port is opened by the ruleset; user is root (the apply runs as it, without sudo)" }),
     edges: z.array(edge).optional().meta({ description: "Several edges behind one domain, each {name, location?, serverType?, existingHost?}; the first keeps serverName and today's resources. Default: one edge from serverName, location, serverType and existingHost" }),
     edgeMode: z.enum(["failover", "active-active"]).default("failover").meta({ description: "With several edges: failover (SRV sends everyone to the first edge, the others only when it fails) or active-active (equal SRV priority and weight: clients spread over every edge)" }),
-    tailscaleSshFrom: z.array(z.string()).default(["autogroup:admin"]).meta({ description: 'With sshAllowFrom ["tailnet"]: who the tailscaleAclSnippet lets SSH to the edge (users "you@example.com", Headscale "you@", "group:…", "tag:ci", "autogroup:admin"; never "*" or "autogroup:member"; Headscale has no autogroup:admin)' }),
+    tailscaleSshFrom: z.array(z.string()).default(["autogroup:admin"]).meta({ description: 'With sshAllowFrom ["tailnet"]: who the tailscaleAclSnippet lets SSH to the edge (users "you@example.com", Headscale "you@", "group:…", "tag:ci", "autogroup:admin"; never "*", "autogroup:member" or one of tailscaleTags (one taken edge would reach every edge); Headscale has no autogroup:admin)' }),
     unattendedUpgrades: z.boolean().default(true).meta({ description: "Debian's security updates and tailscale's releases installed daily by unattended-upgrades (false: the push switches it off)" }),
     tailscaleTags: z.array(z.string()).default(["tag:xmpp-edge"]).meta({ description: "ACL tags of the VPS in the tailnet (at least one: the auth key carries them and tailscaleAclSnippet grants by them)" }),
     tailscaleLoginServer: z.string().optional().meta({ description: "Headscale (or other) control server URL (https); needs tailscaleAuthKey" }),
@@ -89,7 +90,7 @@ export const configSchema = z
     tailscaleAuthKey: secretValue.optional().meta({ description: "Secret pre-auth key; skips creating one through the Tailscale API" }),
     sshPublicKey: z.string().optional().meta({ description: "Deployer public key (OpenSSH); default: generated" }),
     sshPrivateKey: secretValue.optional().meta({ description: "Secret deployer private key matching sshPublicKey" }),
-    turnSecret: secretValue.optional().meta({ description: "Secret TURN shared secret; default: generated" }),
+    turnSecret: secretValue.optional().meta({ description: "Secret TURN shared secret, 1-512 letters, digits and + / = . _ ~ - (written verbatim into turnserver.conf and the home snippets); default: generated" }),
   })
   .strict();
 
@@ -113,6 +114,8 @@ export interface ExistingHost {
   hostKey: string;
   ipv4: string;
   ipv6?: string;
+  /** Where DHCP replies are accepted; undefined: any interface but the tailnet's. */
+  publicInterface?: string;
 }
 
 /**

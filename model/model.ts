@@ -41,17 +41,28 @@ export interface HttpsRoute {
   what: string;
 }
 
+/** Where HTTP-01 challenges are fetched (RFC 8555 8.3): this prefix and one token. */
+export const ACME_CHALLENGE_PATH = "/.well-known/acme-challenge/";
+/** An HTTP-01 token: base64url characters only (RFC 8555 8.3), so nothing a server behind reads as a path step or parameter. */
+export const ACME_TOKEN = "[A-Za-z0-9_-]+";
+
 /** One row of 80's routing (nginx http, by Host): the longest path prefix wins; other names are closed (444). */
 export interface HttpRoute {
   names: Exclude<NameClass, "other">;
-  path: "/" | "/.well-known/acme-challenge/";
+  /** ACME_CHALLENGE_PATH: only a token right below it (ACME_TOKEN); anything else there takes the "/" row. */
+  path: "/" | typeof ACME_CHALLENGE_PATH;
   from: RouteSource;
   homePort: number;
   what: string;
 }
 
+/** The public interface of a server this stack creates: Hetzner's images name their one NIC eth0. */
+export const CREATED_SERVER_INTERFACE = "eth0";
+
 export interface EdgeModel {
   config: EdgeConfig;
+  /** The host's public interface (DHCP replies come only there); undefined: an existing host that did not say. */
+  publicInterface?: string;
   /** DNS-only names served by the home XMPP server (SNI/Host class "xmpp"). */
   xmppNames: string[];
   webNames: string[];
@@ -75,6 +86,7 @@ export function buildModel(config: EdgeConfig): EdgeModel {
   const sshPort = config.existingHost?.port ?? P.SSH_PORT;
   return {
     config,
+    publicInterface: config.existingHost ? config.existingHost.publicInterface : CREATED_SERVER_INTERFACE,
     xmppNames: xmppNames(config),
     webNames: config.webHostnames,
     services: planServices(config),
@@ -145,7 +157,7 @@ function httpsRoutes(config: EdgeConfig): HttpsRoute[] {
 function httpRoutes(config: EdgeConfig): HttpRoute[] {
   const acme = config.preset === "snikket" ? xmppWeb(config, false) : { homePort: P.HTTP_PORT, what: "the home web server, ACME challenges only" };
   return [
-    { names: "xmpp", path: "/.well-known/acme-challenge/", from: "anywhere", ...acme },
+    { names: "xmpp", path: ACME_CHALLENGE_PATH, from: "anywhere", ...acme },
     { names: "xmpp", path: "/", from: "anywhere", ...xmppWeb(config, false) },
     { names: "web", path: "/", from: "web-origins", homePort: P.HTTP_PORT, what: "the home web server (HTTP)" },
   ];

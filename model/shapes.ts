@@ -36,6 +36,9 @@ export const CLOUDFLARE_ZONE_ID = /^[0-9a-f]{32}$/;
  */
 export const LABEL_TEXT = /^[A-Za-z0-9][A-Za-z0-9 ._,:()/+-]{0,79}$/;
 
+/** A Linux network interface name (IFNAMSIZ: at most 15 characters; no "/", ":" or spaces). */
+export const INTERFACE_NAME = /^[A-Za-z0-9_.-]{1,15}$/;
+
 /** A POSIX user name (what `ssh user@host` may carry). */
 export const UNIX_USER = /^[a-z_][a-z0-9_-]{0,31}$/;
 

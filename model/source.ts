@@ -6,8 +6,10 @@
 // stack file the same way, down to the words of the errors.
 import * as fs from "node:fs";
 import * as YAML from "yaml";
-import { CONFIG_KEYS, isSecretKey, isStructuredKey, plainSecretMessage, PROJECT_NAME, SECRET_KEYS, SECRET_SET, type EdgeConfig, type Problem } from "./config";
+import { CONFIG_KEYS, isSecretKey, isStructuredKey, plainSecretMessage, PROJECT_NAME, SECRET_KEYS, SECRET_SET, type EdgeConfig, type Problem, type SecretKey } from "./config";
+import { hideUrlCredentials } from "./checks/report";
 import { pulumiConfigSchema } from "./declared";
+import { isStructuredText, structuredSecretMessage, turnSecretProblem } from "./secrets";
 import { validateConfig } from "./validate";
 
 /** Pulumi.yaml's declarations, which the CLI enforces on every stack. */
@@ -53,7 +55,8 @@ export function readStackFile(path: string): StackConfig {
     doc = YAML.parseDocument(fs.readFileSync(path, "utf8"));
     if (doc.errors.length > 0) throw doc.errors[0];
   } catch (e) {
-    throw new Error(`cannot read stack config ${path}: ${(e as Error).message}`);
+    // The parser quotes the lines around the error: no URL's credentials from them.
+    throw new Error(`cannot read stack config ${path}: ${hideUrlCredentials((e as Error).message)}`);
   }
   const values = new Map<string, StackValue>();
   const problems: Problem[] = [];
@@ -69,7 +72,7 @@ export function readStackFile(path: string): StackConfig {
     }
     const node = pair.value as YAML.Node | null;
     const value = node === null ? null : node.toJS(doc);
-    if (hasSecure(node)) values.set(key, { text: undefined, secret: true });
+    if (hasSecure(node)) values.set(key, { text: undefined, secret: true, object: !isSecureValue(node) });
     else if (typeof value === "string") values.set(key, { text: value, secret: false, object: false });
     else if (typeof value === "boolean" || typeof value === "number") values.set(key, { text: JSON.stringify(value), secret: false, object: false });
     else values.set(key, { text: JSON.stringify(value) ?? "null", secret: false, object: true });
@@ -77,9 +80,14 @@ export function readStackFile(path: string): StackConfig {
   return { values, problems };
 }
 
+/** `{secure: …}` itself: one encrypted value. */
+function isSecureValue(node: unknown): boolean {
+  return YAML.isMap(node) && node.items.length === 1 && YAML.isScalar(node.items[0].key) && node.items[0].key.value === "secure";
+}
+
 function hasSecure(node: unknown): boolean {
   if (YAML.isMap(node)) {
-    if (node.items.length === 1 && YAML.isScalar(node.items[0].key) && node.items[0].key.value === "secure") return true;
+    if (isSecureValue(node)) return true;
     return node.items.some((p) => hasSecure(p.value));
   }
   if (YAML.isSeq(node)) return node.items.some(hasSecure);
@@ -115,8 +123,9 @@ export function rawConfig(stack: StackConfig): { raw: Record<string, unknown>; p
       continue;
     }
     if (isSecretKey(key)) {
-      if (value.secret) raw[key] = SECRET_SET;
-      else problems.push({ key, message: plainSecretMessage(key) });
+      const problem = !value.secret ? plainSecretMessage(key) : secretValueProblem(key, value);
+      if (problem) problems.push({ key, message: problem });
+      else raw[key] = SECRET_SET;
       continue;
     }
     if (value.secret) {
@@ -141,6 +150,17 @@ export function rawConfig(stack: StackConfig): { raw: Record<string, unknown>; p
   return { raw, problems };
 }
 
+/**
+ * An encrypted secret that is not one text: a list or map (the file says so;
+ * the engine's decrypted text is its JSON). Only the program sees the TURN
+ * secret's text, and checks its shape before anything is created.
+ */
+function secretValueProblem(key: SecretKey, value: StackValue): string | undefined {
+  if (value.object === true || (value.text !== undefined && isStructuredText(value.text))) return structuredSecretMessage(key);
+  if (key === "turnSecret" && value.text !== undefined) return turnSecretProblem(value.text);
+  return undefined;
+}
+
 /** Reads and validates a stack's config: one ConfigError for every problem, the reader's and validation's. */
 export function loadConfig(stack: StackConfig): EdgeConfig {
   const { raw, problems } = rawConfig(stack);
@@ -150,7 +170,7 @@ export function loadConfig(stack: StackConfig): EdgeConfig {
 /** The YAML list a text (perhaps a JSON list) was meant to be. */
 function listExample(text: string): string {
   const parsed = parseJsonOrKeep(text);
-  return YAML.stringify(Array.isArray(parsed) ? parsed : [text], { collectionStyle: "flow" }).trim();
+  return hideUrlCredentials(YAML.stringify(Array.isArray(parsed) ? parsed : [text], { collectionStyle: "flow" }).trim());
 }
 
 function parseJsonOrKeep(text: string): unknown {

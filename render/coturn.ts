@@ -5,6 +5,7 @@
 import * as ipaddr from "ipaddr.js";
 import type { EdgeModel, HostFacts } from "../model/model";
 import { METADATA_IPV4, RELAY_DENIED_IPV4, RELAY_DENIED_IPV6 } from "../model/relay-peers";
+import { checkedTurnSecret } from "../model/secrets";
 import { generatedHeader } from "./header";
 
 export const COTURN_CONF_PATH = "/etc/turnserver.conf";
@@ -58,7 +59,7 @@ export function renderCoturnConf(model: EdgeModel, facts: HostFacts, turnSecret:
     `server-name=${c.xmppHost}`,
     "use-auth-secret",
   );
-  lines.push(turnSecret === undefined ? "# static-auth-secret: added at deploy from the Pulumi secret xmpp-edge:turnSecret" : `static-auth-secret=${turnSecret}`);
+  lines.push(turnSecret === undefined ? "# static-auth-secret: added at deploy from the Pulumi secret xmpp-edge:turnSecret" : `static-auth-secret=${checkedTurnSecret(turnSecret)}`);
   lines.push(
     "fingerprint",
     "# The VPS holds no TLS keys: TURN over TLS/DTLS (5349) is not offered.",

@@ -3,6 +3,7 @@
 import { CLOUDFLARE_IPV4, CLOUDFLARE_IPV6 } from "../model/cloudflare-ranges";
 import type { EdgeModel, HostFacts } from "../model/model";
 import * as P from "../model/ports";
+import { checkedTurnSecret } from "../model/secrets";
 
 export interface HomeSnippets {
   "prosody.cfg.lua": string;
@@ -123,6 +124,8 @@ function nginxRealIp(model: EdgeModel, facts: HostFacts): string {
 }
 
 export function renderHomeSnippets(model: EdgeModel, facts: HostFacts, turnSecret: string | undefined): HomeSnippets {
+  // Written unquoted (Snikket's env) and inside a Lua string: only a secret that means nothing to either.
+  if (turnSecret !== undefined) checkedTurnSecret(turnSecret);
   const out: HomeSnippets = {
     "prosody.cfg.lua": prosody(model, facts, turnSecret),
     "nginx-realip.conf": nginxRealIp(model, facts),

@@ -43,6 +43,16 @@ function hostPortRules(model: EdgeModel): { sets: string[]; rules: string[] } {
   return { sets, rules };
 }
 
+/**
+ * DHCP replies: only on the public interface (an existing host that did not
+ * name it: any but the tailnet's, where any member could answer); DHCPv6
+ * only from the link (a server or relay on it answers from link-local).
+ */
+function dhcpReplies(model: EdgeModel): string[] {
+  const on = model.publicInterface !== undefined ? `iifname "${model.publicInterface}"` : `iifname != "${TAILNET_INTERFACE}"`;
+  return [`${on} udp sport 67 udp dport 68 accept comment "DHCPv4 replies"`, `${on} ip6 saddr fe80::/10 udp sport 547 udp dport 546 accept comment "DHCPv6 replies"`];
+}
+
 export function renderNftables(model: EdgeModel, facts: HostFacts): string {
   const open = model.services.filter((s) => s.handler !== "nftables");
   const forwards = renderForwards(model, facts);
@@ -54,8 +64,7 @@ export function renderNftables(model: EdgeModel, facts: HostFacts): string {
     'iif "lo" accept',
     "meta l4proto icmp accept",
     "meta l4proto ipv6-icmp accept",
-    'udp sport 67 udp dport 68 accept comment "DHCPv4 replies"',
-    'udp sport 547 udp dport 546 accept comment "DHCPv6 replies"',
+    ...dhcpReplies(model),
     ...host.rules,
   ];
   // The edge's services are open to anyone; nginx locks the web names to their origins.

@@ -7,7 +7,7 @@
 //               web names origin-locked, other names closed (444).
 // Per-source connection limits live in nftables (render/nftables.ts), which
 // can count IPv6 sources per /64.
-import { listenerOf, servicesBy, type EdgeModel, type HostFacts, type HttpRoute, type HttpsRoute } from "../model/model";
+import { ACME_CHALLENGE_PATH, ACME_TOKEN, listenerOf, servicesBy, type EdgeModel, type HostFacts, type HttpRoute, type HttpsRoute } from "../model/model";
 import { generatedHeader } from "./header";
 
 export const NGINX_CONF_PATH = "/etc/nginx/nginx.conf";
@@ -144,11 +144,15 @@ function httpServer(model: EdgeModel, names: string[], routes: HttpRoute[]): str
   const locked = model.webOrigins !== null;
   const lines = ["server {", ...indent(listen(listenerOf(model, "http"))), `    server_name ${names.join(" ")};`];
   for (const r of routes) {
+    const acme = r.path === ACME_CHALLENGE_PATH;
     lines.push(
-      `    location ${r.path} {`,
+      acme ? `    location ~ "^${ACME_CHALLENGE_PATH.replace(/\./g, "\\.")}${ACME_TOKEN}$" {` : `    location ${r.path} {`,
       // No answer at all, as for a name not served here: a 403 would confirm the name is.
       ...(locked && r.from === "web-origins" ? ["        if ($edge_from_origin = 0) {", "            return 444;", "        }"] : []),
-      `        proxy_pass http://${upstreamName(r.homePort)};`,
+      // The location matched the decoded, normalised $uri; the request line
+      // may still say "/.well-known/acme-challenge/..;/x/../../admin", which a
+      // server behind reads as /admin. Only the normalised token goes home.
+      `        proxy_pass http://${upstreamName(r.homePort)}${acme ? "$uri" : ""};`,
       "    }",
     );
   }

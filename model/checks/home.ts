@@ -1,5 +1,5 @@
 // Where home is on the tailnet: an address, or a device name looked up at deploy.
-import type { EdgeConfig, ParsedConfig } from "../config";
+import type { EdgeConfig, EdgeSpec, ParsedConfig } from "../config";
 import { inCidr, ipFamily, TAILNET_IPV4_RANGE, TAILNET_IPV6_RANGE, TAILSCALE_SERVICE_ADDRESSES } from "../net";
 import { HOST_LABEL } from "../shapes";
 import { show, type Checks } from "./report";
@@ -32,4 +32,19 @@ export function checkHome(p: ParsedConfig, c: Checks): EdgeConfig["home"] {
     c.report("homeTailnetIPv4", `is required unless homeTailnetHostname is set; expected the home server's tailnet address in ${TAILNET_IPV4_RANGE}`);
   }
   return home;
+}
+
+/**
+ * The home device looked up by name must not be an edge: its address would
+ * become home's, and the edge would forward to itself and be granted its own
+ * ports in the tailnet policy.
+ */
+export function checkHomeIsNoEdge(p: ParsedConfig, edges: EdgeSpec[], c: Checks): void {
+  const name = p.homeTailnetHostname;
+  if (name === undefined || !c.ok("homeTailnetHostname")) return;
+  const edge = edges.find((e) => e.serverName === name);
+  if (edge) {
+    const which = edges.length > 1 ? `edge ${show(edge.name)}'s server name` : "serverName";
+    c.report("homeTailnetHostname", `${show(name)} is ${which}, the edge's own tailnet hostname: the lookup would take the edge for home; expected the home server's machine name ("tailscale status" there)${p.homeTailnetIPv4 === undefined ? ", or set homeTailnetIPv4 instead" : ""}`);
+  }
 }

@@ -2,7 +2,7 @@
 // build from the values that passed.
 import type { EdgeConfig, ParsedConfig } from "../config";
 import { checkEdges } from "./edges";
-import { checkHome } from "./home";
+import { checkHome, checkHomeIsNoEdge } from "./home";
 import { checkNames } from "./names";
 import { checkExtraForwards, checkTurnRelayPorts, checkTurnSession, firstExistingHost } from "./ports";
 import type { Checks } from "./report";
@@ -28,6 +28,7 @@ export function checkFields(p: ParsedConfig, c: Checks): EdgeConfig {
   const existingHost = first && checkExistingHost(p, first.host, c, first.key);
   checkServer(p, c);
   const edges = checkEdges(p, xmppHost, existingHost, c);
+  checkHomeIsNoEdge(p, edges, c);
   const firstEdge = edges[0];
   // A rejected range means the config is refused (ConfigError); the default only satisfies the type.
   const turnRelayPorts = relay ?? { from: 0, to: 0 };

@@ -11,9 +11,17 @@ export interface Checks {
   given(key: string): boolean;
 }
 
-/** A value quoted for a message; anything that looks like key material is never echoed. */
+/** A URL's user and password ("https://user:pass@host"), up to the "@". */
+const URL_CREDENTIALS = /([A-Za-z][A-Za-z0-9+.-]*:\/\/)[^/?#\s"@]*@/g;
+
+/** Text for a message with every URL's credentials taken out. */
+export function hideUrlCredentials(text: string): string {
+  return text.replace(URL_CREDENTIALS, "$1(credentials not shown)@");
+}
+
+/** A value quoted for a message; anything that looks like key material, and a URL's credentials, are never echoed. */
 export function show(v: unknown): string {
-  const text = JSON.stringify(v) ?? String(v);
+  const text = hideUrlCredentials(JSON.stringify(v) ?? String(v));
   if (/PRIVATE KEY|tskey-/i.test(text)) return "(a value that looks like secret key material, not shown)";
   return text.length > 200 ? `${text.slice(0, 200)}…(${text.length} characters)` : text;
 }

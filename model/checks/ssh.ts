@@ -1,8 +1,8 @@
 // SSH: who may reach it on the public address, the deploy key, and a host
 // this stack did not create (existingHost).
 import type { ExistingHost, ParsedConfig, SshAccess } from "../config";
-import { cidrFamily, inCidr, ipFamily, isLocalOnly, normaliseCidr, TAILNET_IPV4_RANGE, TAILNET_IPV6_RANGE } from "../net";
-import { isHostname, UNIX_USER } from "../shapes";
+import { cidrFamily, inCidr, ipFamily, isLocalOnly, normaliseCidr, TAILNET_INTERFACE, TAILNET_IPV4_RANGE, TAILNET_IPV6_RANGE } from "../net";
+import { INTERFACE_NAME, isHostname, UNIX_USER } from "../shapes";
 import { parseSshPublicKey } from "../ssh-key";
 import { show, type Checks } from "./report";
 
@@ -54,6 +54,8 @@ export function checkExistingHost(p: ParsedConfig, h: NonNullable<ParsedConfig["
     bad("address", `${show(h.address)} is not a tailnet address, but sshAllowFrom is ["tailnet"]: the pushed ruleset closes public SSH, so every push would cut the connection it runs over and revert itself; set address to the host's tailnet address (tailscale ip -4 on it) or its MagicDNS name, or list your CIDRs in sshAllowFrom`);
   }
   if (!UNIX_USER.test(h.user)) bad("user", `${show(h.user)} is not a user name; expected lower-case letters, digits, "_" and "-" (e.g. "root")`);
+  // The push runs the apply as the SSH user, with no sudo: it installs the ruleset, nginx, coturn and sshd's config.
+  else if (h.user !== "root") bad("user", `${show(h.user)} is not root, and the push runs xmpp-edge-apply as the SSH user, which must be root (it loads the ruleset and writes nginx, coturn and sshd configuration; sudo is not used, so any other user fails on the host with "must run as root"); expected "root" (or leave user out), with the deploy key in root's authorized_keys`);
   let hostKey: string | undefined;
   if (h.hostKey === undefined) {
     bad("hostKey", `is required: every connection pins the host's key; expected its public host key like "ssh-ed25519 AAAA…" (ssh-keyscan -t ed25519 ${h.address}, checked out of band)`);
@@ -71,10 +73,14 @@ export function checkExistingHost(p: ParsedConfig, h: NonNullable<ParsedConfig["
   };
   const ipv4 = address(4);
   const ipv6 = address(6);
+  const iface = h.publicInterface;
+  if (iface !== undefined && (!INTERFACE_NAME.test(iface) || iface === TAILNET_INTERFACE || iface === "lo")) {
+    bad("publicInterface", `${show(iface)} is not a public interface name; expected the host's interface with the public addresses as "ip -br addr" shows it (1-15 letters, digits, "_", "." or "-", e.g. "ens3"), not lo or ${TAILNET_INTERFACE}`);
+  }
   if (ipv4 === undefined && h.ipv4 === undefined) bad("ipv4", `is required: the DNS records and coturn need the host's public IPv4 address, and address ${show(h.address)} is not one`);
   if (p.sshPrivateKey === undefined && c.ok("sshPrivateKey")) {
     c.report("sshPrivateKey", `is required with ${at}: a generated key is not authorized on a host this stack did not create; set sshPublicKey and, as a secret, sshPrivateKey to a key ${show(h.user)} accepts`);
     ok = false;
   }
-  return ok && hostKey ? { address: h.address, user: h.user, port: h.port, hostKey, ipv4: ipv4!, ipv6 } : undefined;
+  return ok && hostKey ? { address: h.address, user: h.user, port: h.port, hostKey, ipv4: ipv4!, ipv6, ...(iface === undefined ? {} : { publicInterface: iface }) } : undefined;
 }

@@ -31,6 +31,9 @@ function checkSshFrom(p: ParsedConfig, c: Checks): void {
   p.tailscaleSshFrom.forEach((who, i) => {
     if (!TAILNET_SSH_PRINCIPAL.test(who)) {
       c.report(`tailscaleSshFrom[${i}]`, `${show(who)} is not allowed; expected a user ("you@example.com", Headscale "you@"), "group:name", "tag:name" or "autogroup:admin" (not "*" or "autogroup:member": every tailnet device would reach the edge's SSH)`);
+    } else if (p.tailscaleTags.some((t) => t.toLowerCase() === who.toLowerCase())) {
+      // Every edge carries these tags: one compromised edge would reach every edge's SSH.
+      c.report(`tailscaleSshFrom[${i}]`, `${show(who)} is one of the edges' own tags (tailscaleTags): any edge could then SSH into every edge, so one taken edge takes them all; name the deployers ("you@example.com", "group:name") or a tag no edge carries ("tag:ci")`);
     } else if (headscaleTailnetSsh && who.startsWith("autogroup:")) {
       c.report(`tailscaleSshFrom[${i}]`, `${show(who)}: Headscale (tailscaleLoginServer) has no ${who}; name the deployers' users ("you@") or tags ("tag:ci")`);
     }
@@ -44,6 +47,10 @@ function checkSshFrom(p: ParsedConfig, c: Checks): void {
  */
 function loginServerProblem(text: string, allowHttp: boolean): string | undefined {
   const expected = `expected e.g. "https://headscale.example.com" (a scheme, a host name or address, optionally a port and a path)`;
+  const authority = /^[A-Za-z][A-Za-z0-9+.-]*:\/\/([^/?#]*)/.exec(text)?.[1];
+  if (authority?.includes("@")) return `carries credentials (user:password@, not shown): they would be written into the join script and the server's logs; ${expected}`;
+  const port = authority === undefined ? undefined : /:(\d+)$/.exec(authority)?.[1];
+  if (port !== undefined && !(Number(port) >= 1 && Number(port) <= 65535)) return `has port ${Number(port)}; expected a port in 1-65535, or none (443 for https)`;
   if (!URL_TEXT.test(text)) return `is not a plain URL; ${expected}, with no spaces, quotes or shell characters`;
   let url: URL;
   try {

@@ -11,9 +11,11 @@ const OLD_WAY = { ...BASE, ...ZONE, serverName: "chat-edge", location: "nbg1", s
 const ONE_EDGE = { ...BASE, ...ZONE, serverName: "chat-edge", location: "nbg1", serverType: "cx23", edges: [{ name: "nbg" }] };
 const TWO_EDGES = { ...ONE_EDGE, edges: [{ name: "nbg" }, { name: "hel", location: "hel1" }] };
 const DEVICES = [
-  { hostname: "chat-edge", created: "2026-11-01T10:00:00Z", addresses: [MOCK.vpsTailnetIPv4] },
-  { hostname: "chat-edge-hel", created: "2026-11-01T10:05:00Z", addresses: ["100.90.3.4"] },
+  { hostname: "chat-edge", created: "2026-11-01T10:00:00Z", addresses: [MOCK.vpsTailnetIPv4], tags: ["tag:xmpp-edge"], authorized: true },
+  { hostname: "chat-edge-hel", created: "2026-11-01T10:05:00Z", addresses: ["100.90.3.4"], tags: ["tag:xmpp-edge"], authorized: true },
 ];
+/** Each edge's confirm reports its own device's address. */
+const REPORTS = { "push-confirm": MOCK.vpsTailnetIPv4, "push-hel-confirm": "100.90.3.4" };
 
 /** Every registered resource by URN: its parent's URN and its inputs (secret wrappers off). */
 function graph(run: Run): Map<string, { parent: string; inputs: string }> {
@@ -31,9 +33,9 @@ function graph(run: Run): Map<string, { parent: string; inputs: string }> {
 
 let oldWay: Run, oneEdge: Run, twoEdges: Run;
 beforeAll(async () => {
-  oldWay = await runProgram(OLD_WAY, {}, { devices: DEVICES });
-  oneEdge = await runProgram(ONE_EDGE, {}, { devices: DEVICES });
-  twoEdges = await runProgram(TWO_EDGES, {}, { devices: DEVICES });
+  oldWay = await runProgram(OLD_WAY, {}, { devices: DEVICES, reports: REPORTS });
+  oneEdge = await runProgram(ONE_EDGE, {}, { devices: DEVICES, reports: REPORTS });
+  twoEdges = await runProgram(TWO_EDGES, {}, { devices: DEVICES, reports: REPORTS });
 });
 
 test("edges of one entry: the same URNs, types, parents and inputs as the stack written the old way", () => {
@@ -129,7 +131,7 @@ test("an existing host as the second edge: no Hetzner resources for it, its own 
   const run = await runProgram(
     { ...ONE_EDGE, edges: [{ name: "nbg" }, { name: "home2", existingHost: { address: "5.9.10.11", hostKey: HOST_KEY } }], sshPublicKey: DEPLOY_KEY },
     { sshPrivateKey: "k" },
-    { devices: DEVICES },
+    { devices: DEVICES, reports: REPORTS },
   );
   if (run.error) throw run.error;
   expect(ofType(run, "hcloud:index/server:Server")).toHaveLength(1);

@@ -58,7 +58,7 @@ function numericId(type: string, name: string): string {
   return String(1_000_000 + h);
 }
 
-function newState(type: string, name: string, inputs: Record<string, any>): { id: string | undefined; state: Record<string, any> } {
+function newState(type: string, name: string, inputs: Record<string, any>, opts: RunOptions): { id: string | undefined; state: Record<string, any> } {
   // hcloud ids are numbers in the API: numeric strings here.
   const id = () => numericId(type, name);
   switch (type) {
@@ -91,7 +91,9 @@ function newState(type: string, name: string, inputs: Record<string, any>): { id
     case "random:index/randomPassword:RandomPassword":
       return { id: name, state: { ...inputs, result: "R".repeat(inputs.length ?? 40) } };
     case "command:remote:Command": {
-      const stdout = name.endsWith("-confirm") ? `xmpp-edge-apply: confirmed: the pending revert is cancelled\nxmpp-edge-apply: tailnet-ipv4 ${MOCK.reportedTailnetIPv4}\n` : "";
+      const reported = opts.reports && name in opts.reports ? opts.reports[name] : MOCK.reportedTailnetIPv4;
+      const report = reported === null ? "" : `xmpp-edge-apply: tailnet-ipv4 ${reported}\n`;
+      const stdout = name.endsWith("-confirm") ? `xmpp-edge-apply: confirmed: the pending revert is cancelled\n${report}` : "";
       return { id: `${name}-id`, state: { ...inputs, stdout, stderr: "" } };
     }
     case "cloudflare:index/dnsRecord:DnsRecord":
@@ -101,14 +103,14 @@ function newState(type: string, name: string, inputs: Record<string, any>): { id
   }
 }
 
-function call(token: string, inputs: Record<string, any>, serverName: string, opts: RunOptions): Record<string, any> {
+function call(token: string, inputs: Record<string, any>, serverName: string, tags: string[], opts: RunOptions): Record<string, any> {
   if (token === "tailscale:index/getDevice:getDevice") {
     if (inputs.hostname === serverName) return { ...inputs, id: "d1", addresses: [MOCK.vpsTailnetIPv4, MOCK.vpsTailnetIPv6] };
     return { ...inputs, id: "d2", addresses: [MOCK.homeLookupIPv4, MOCK.homeLookupIPv6] };
   }
   if (token === "tailscale:index/getDevices:getDevices") {
     const wanted = (inputs.filters ?? []).find((f: any) => f.name === "hostname")?.values ?? [];
-    const devices = (opts.devices ?? [{ hostname: serverName, created: "2026-11-01T10:00:00Z", addresses: [MOCK.vpsTailnetIPv4, MOCK.vpsTailnetIPv6] }]).filter((d) => wanted.length === 0 || wanted.includes(d.hostname));
+    const devices = (opts.devices ?? [{ hostname: serverName, created: "2026-11-01T10:00:00Z", addresses: [MOCK.vpsTailnetIPv4, MOCK.vpsTailnetIPv6], tags, authorized: true }]).filter((d) => wanted.length === 0 || wanted.includes(d.hostname));
     return { ...inputs, id: "devices", devices };
   }
   if (token === "cloudflare:index/getZone:getZone") return { id: MOCK.zoneIdByName, name: inputs.filter?.name };
@@ -131,8 +133,14 @@ export interface RunOptions {
    * them, so every output the program reads of them is undefined.
    */
   absent?: string[];
-  /** The tailnet's devices as getDevices lists them; default: the VPS has joined. */
-  devices?: { hostname: string; created: string; addresses: string[] }[];
+  /**
+   * What each confirm (by resource name, "push-confirm") reports as the
+   * host's tailnet IPv4 (`tailscale ip -4` there); null: nothing (tailscale
+   * did not answer). Default: MOCK.reportedTailnetIPv4.
+   */
+  reports?: Record<string, string | null>;
+  /** The tailnet's devices as getDevices lists them; default: the VPS has joined, with the stack's tags. */
+  devices?: { hostname: string; created: string; addresses: string[]; tags: string[]; authorized: boolean }[];
 }
 
 /** Every registration and invoke in the order the program made them (resource names, invoke tokens). */
@@ -144,6 +152,7 @@ export async function runProgram(raw: Record<string, unknown>, secrets: Record<s
   const invokes: Invoked[] = [];
   const events: Event[] = [];
   const serverName = typeof raw.serverName === "string" ? raw.serverName : "xmpp-edge";
+  const tags = Array.isArray(raw.tailscaleTags) ? (raw.tailscaleTags as string[]) : ["tag:xmpp-edge"];
   await pulumi.runtime.setMocks(
     {
       newResource: (args) => {
@@ -151,12 +160,12 @@ export async function runProgram(raw: Record<string, unknown>, secrets: Record<s
         events.push({ kind: "resource", name: args.name });
         if (args.custom === false) return { id: undefined, state: {} };
         if (opts.absent?.includes(args.type)) return { id: "", state: {} };
-        return newState(args.type, args.name, args.inputs);
+        return newState(args.type, args.name, args.inputs, opts);
       },
       call: (args) => {
         invokes.push({ token: args.token, inputs: args.inputs });
         events.push({ kind: "invoke", token: args.token });
-        return call(args.token, args.inputs, serverName, opts);
+        return call(args.token, args.inputs, serverName, tags, opts);
       },
     },
     PROJECT_NAME,

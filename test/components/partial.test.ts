@@ -6,6 +6,7 @@ import { BASE } from "../fixtures";
 import { ofType, plain, runProgram, type Run } from "./harness";
 
 const ZONE = { cloudflareZoneId: "0123456789abcdef0123456789abcdef" };
+const TAGS = ["tag:xmpp-edge"];
 const lookups = (run: Run) => run.invokes.filter((i) => i.token.startsWith("tailscale:index/getDevice"));
 
 describe("the VPS's tailnet device", () => {
@@ -30,18 +31,19 @@ describe("the VPS's tailnet device", () => {
   test("a missing device is a clear error, at once: no wait in the lookup, the message says what to do", async () => {
     const run = await runProgram({ ...BASE, ...ZONE }, {}, { dryRun: true });
     for (const l of lookups(run)) expect(l.inputs.waitFor).toBeUndefined();
-    const missing = () => joinedDeviceIPv4("xmpp-edge", [{ hostname: "other", created: "2026-11-01T10:00:00Z", addresses: ["100.90.9.9"] }]);
-    expect(missing).toThrow(/tailnet device "xmpp-edge" is not in the tailnet/);
+    const missing = () => joinedDeviceIPv4("xmpp-edge", TAGS, [{ hostname: "other", created: "2026-11-01T10:00:00Z", addresses: ["100.90.9.9"], tags: TAGS }]);
+    expect(missing).toThrow(/tailnet device "xmpp-edge" with the tags tag:xmpp-edge is not in the tailnet/);
     expect(missing).toThrow(/cloud-init-output\.log/);
     expect(missing).toThrow(/pulumi up --replace/);
-    expect(() => joinedDeviceIPv4("xmpp-edge", [{ hostname: "xmpp-edge", created: "2026-11-01T10:00:00Z", addresses: ["fd7a:115c:a1e0::1"] }])).toThrow(/no IPv4 address in 100\.64\.0\.0\/10/);
+    expect(() => joinedDeviceIPv4("xmpp-edge", TAGS, [{ hostname: "xmpp-edge", created: "2026-11-01T10:00:00Z", addresses: ["fd7a:115c:a1e0::1"], tags: TAGS }])).toThrow(/no IPv4 address in 100\.64\.0\.0\/10/);
   });
 
   test("of several devices with the server's name (a replaced server), the newest is the server", async () => {
     const run = await runProgram({ ...BASE, ...ZONE }, {}, {
+      reports: { "push-confirm": null },
       devices: [
-        { hostname: "xmpp-edge", created: "2026-01-01T00:00:00Z", addresses: ["100.90.0.1"] },
-        { hostname: "xmpp-edge", created: "2026-11-20T00:00:00Z", addresses: ["100.90.0.2"] },
+        { hostname: "xmpp-edge", created: "2026-01-01T00:00:00Z", addresses: ["100.90.0.1"], tags: TAGS, authorized: true },
+        { hostname: "xmpp-edge", created: "2026-11-20T00:00:00Z", addresses: ["100.90.0.2"], tags: TAGS, authorized: true },
       ],
     });
     if (run.error) throw run.error;

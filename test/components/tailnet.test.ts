@@ -1,6 +1,7 @@
 // The tailnet join and lookups: a single-use, pre-authorized, tagged key for
 // cloud-init; device lookups only through the Tailscale API; none at all with
 // Headscale; the ACL snippet wired to the home addresses.
+import { joinedDeviceIPv4 } from "../../components/tailnet";
 import { BASE } from "../fixtures";
 import { bundleFiles, MOCK, ofType, plain, pushStdin, runProgram, type Run } from "./harness";
 
@@ -12,7 +13,8 @@ const GET_DEVICES = "tailscale:index/getDevices:getDevices";
 describe("Tailscale (API)", () => {
   let run: Run;
   beforeAll(async () => {
-    run = await runProgram({ ...BASE, ...ZONE, tailscaleTags: ["tag:xmpp-edge", "tag:edge"] });
+    // The confirm reports nothing (tailscale did not answer): the API's device is what is known.
+    run = await runProgram({ ...BASE, ...ZONE, tailscaleTags: ["tag:xmpp-edge", "tag:edge"] }, {}, { reports: { "push-confirm": null } });
     if (run.error) throw run.error;
   });
 
@@ -84,4 +86,47 @@ test("a Tailscale auth key from config: no key is created and the VPS is not loo
   expect(ofType(run, KEY)).toEqual([]);
   expect(run.invokes.filter((i) => i.token.startsWith(GET_DEVICE))).toEqual([]);
   expect(plain(ofType(run, "hcloud:index/server:Server")[0].inputs).userData).toContain("tskey-auth-config");
+});
+
+describe("home trusts the edge's own address, never a device that only carries its name", () => {
+  const TAGS = ["tag:xmpp-edge", "tag:edge"];
+  const server = { hostname: "xmpp-edge", created: "2026-11-01T10:00:00Z", addresses: [MOCK.vpsTailnetIPv4], tags: TAGS, authorized: true };
+  // Any member may register a device named like the server, later than it.
+  const impostor = { hostname: "xmpp-edge", created: "2026-11-30T00:00:00Z", addresses: ["100.90.6.6"], tags: [] as string[], authorized: true };
+  const trusted = (run: Run) => ((run.outputs.homeSnippets as Record<string, string>)["nginx-realip.conf"].match(/^set_real_ip_from 100\..*$/gm) ?? []).map((l) => l.slice(17, -1));
+
+  test("a newer untagged device with the server's hostname: home trusts the address the edge reports", async () => {
+    const run = await runProgram({ ...BASE, ...ZONE, tailscaleTags: TAGS }, {}, { devices: [server, impostor], reports: { "push-confirm": MOCK.vpsTailnetIPv4 } });
+    if (run.error) throw run.error;
+    expect(run.outputs.vpsTailnetIPv4).toBe(MOCK.vpsTailnetIPv4);
+    expect(trusted(run)).toEqual([MOCK.vpsTailnetIPv4]);
+  });
+
+  test("the same when the confirm reported nothing: the API's device must carry every edge tag", async () => {
+    const run = await runProgram({ ...BASE, ...ZONE, tailscaleTags: TAGS }, {}, { devices: [server, impostor], reports: { "push-confirm": null } });
+    if (run.error) throw run.error;
+    expect(run.outputs.vpsTailnetIPv4).toBe(MOCK.vpsTailnetIPv4);
+    expect(trusted(run)).toEqual([MOCK.vpsTailnetIPv4]);
+  });
+
+  test("a newer device with only some of the tags, or not authorized, is not chosen either", async () => {
+    const partial = { ...impostor, tags: ["tag:xmpp-edge"] };
+    const unauthorized = { ...impostor, created: "2026-12-01T00:00:00Z", addresses: ["100.90.6.7"], tags: TAGS, authorized: false };
+    const run = await runProgram({ ...BASE, ...ZONE, tailscaleTags: TAGS }, {}, { devices: [server, partial, unauthorized], reports: { "push-confirm": null } });
+    if (run.error) throw run.error;
+    expect(trusted(run)).toEqual([MOCK.vpsTailnetIPv4]);
+  });
+
+  test("another stack's edge with the same name and tags (a staging stack's defaults), newer: the edge's own report wins", async () => {
+    const staging = { ...server, created: "2026-12-02T00:00:00Z", addresses: ["100.90.8.8"] };
+    const run = await runProgram({ ...BASE, ...ZONE, tailscaleTags: TAGS }, {}, { devices: [server, staging], reports: { "push-confirm": MOCK.vpsTailnetIPv4 } });
+    if (run.error) throw run.error;
+    expect(trusted(run)).toEqual([MOCK.vpsTailnetIPv4]);
+  });
+
+  test("only impostors: the lookup fails, saying the untagged device is not trusted", () => {
+    expect(() => joinedDeviceIPv4("xmpp-edge", TAGS, [impostor])).toThrow(
+      /tailnet device "xmpp-edge" with the tags tag:xmpp-edge, tag:edge is not in the tailnet \(1 device\(s\) with that hostname lack the tags/,
+    );
+  });
 });

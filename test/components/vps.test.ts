@@ -122,7 +122,7 @@ test("existingHost creates no Hetzner resource and pushes to that host", async (
     {
       ...BASE,
       ...ZONE,
-      existingHost: { address: "5.9.10.11", user: "deploy", port: 2222, hostKey: HOST_KEY, ipv6: "2a01:4f8:10a:1::2" },
+      existingHost: { address: "5.9.10.11", user: "root", port: 2222, hostKey: HOST_KEY, ipv6: "2a01:4f8:10a:1::2" },
       sshPublicKey: `${DEPLOY_KEY} me@laptop`,
     },
     { sshPrivateKey: "-----BEGIN OPENSSH PRIVATE KEY-----\nUSER-SUPPLIED\n-----END OPENSSH PRIVATE KEY-----\n" },
@@ -135,10 +135,10 @@ test("existingHost creates no Hetzner resource and pushes to that host", async (
   const commands = ofType(run, "command:remote:Command").map((c) => plain(c.inputs));
   expect(commands.filter((c) => c.create.includes("cloud-init"))).toEqual([]);
   for (const c of commands) {
-    expect(c.connection).toMatchObject({ host: "5.9.10.11", port: 2222, user: "deploy", hostKey: HOST_KEY });
+    expect(c.connection).toMatchObject({ host: "5.9.10.11", port: 2222, user: "root", hostKey: HOST_KEY });
     expect(c.connection.privateKey).toContain("USER-SUPPLIED");
   }
-  expect(run.outputs.sshCommand).toContain("-p 2222 deploy@5.9.10.11");
+  expect(run.outputs.sshCommand).toContain("-p 2222 root@5.9.10.11");
   expect(run.outputs.sshKnownHosts).toBe(`[5.9.10.11]:2222 ${HOST_KEY}`);
   // null, not undefined: the engine warns on every run about an undefined stack output.
   expect(run.outputs.deployPrivateKey).toBeNull();

@@ -155,7 +155,7 @@ const CASES: Case[] = [
   ["a login server with an ampersand", { ...one("tailscaleLoginServer", '"https://hs.example.com/?a&b"'), ...one("tailscaleAuthKey", SECURE) }, "tailscaleLoginServer", /is not a plain URL/],
   ["a login server over http", { ...one("tailscaleLoginServer", "http://hs.example.com"), ...one("tailscaleAuthKey", SECURE) }, "tailscaleLoginServer", /^"http:\/\/hs\.example\.com" is http: .*tailscaleLoginServerAllowHttp: true/],
   ["a login server without a scheme", { ...one("tailscaleLoginServer", "hs.example.com"), ...one("tailscaleAuthKey", SECURE) }, "tailscaleLoginServer", /^"hs\.example\.com" is not a plain URL/],
-  ["a login server with credentials", { ...one("tailscaleLoginServer", "https://u:p@hs.example.com"), ...one("tailscaleAuthKey", SECURE) }, "tailscaleLoginServer", /is not a plain URL/],
+  ["a login server with credentials", { ...one("tailscaleLoginServer", "https://u:p@hs.example.com"), ...one("tailscaleAuthKey", SECURE) }, "tailscaleLoginServer", /carries credentials \(user:password@, not shown\)/],
   ["allowing http without a login server", one("tailscaleLoginServerAllowHttp", "true"), "tailscaleLoginServerAllowHttp", /^is only meaningful with tailscaleLoginServer/],
   ["no tailnet tags", one("tailscaleTags", "[]"), "tailscaleTags", /^is empty; expected at least one tag/],
   ["a tag without tag:", one("tailscaleTags", "[xmpp-edge]"), "tailscaleTags[0]", /^"xmpp-edge" is not a tailnet tag; expected "tag:name"/],

@@ -56,7 +56,7 @@ test("prosody preset: XMPP names go to Prosody's own HTTP ports, never the web s
   const c = conf({ preset: "prosody" });
   expect(routes(c)).toContain('"~^[a-z-]+ xmpp [01]$" home_port_5281;');
   expect(routes(c).filter((r) => r.includes("xmpp [01]")).join("\n")).not.toContain("home_port_443");
-  expect(c).toMatch(/server_name chat\.example\.com;\n\s+location \/\.well-known\/acme-challenge\/ \{\n\s+proxy_pass http:\/\/home_port_80;\n\s+\}\n\s+location \/ \{\n\s+proxy_pass http:\/\/home_port_5280;/);
+  expect(c).toMatch(/server_name chat\.example\.com;\n\s+location ~ "\^\/\\\.well-known\/acme-challenge\/\[A-Za-z0-9_-\]\+\$" \{\n\s+proxy_pass http:\/\/home_port_80\$uri;\n\s+\}\n\s+location \/ \{\n\s+proxy_pass http:\/\/home_port_5280;/);
   expect(c).not.toContain("groups.chat.example.com");
 });
 
@@ -70,7 +70,7 @@ test("proxy-protocol: nginx listens on 5222/5269 and sends PROXY v1 to the dedic
 
 test("80: XMPP names open to all (ACME), web names closed (444, not 403) outside the origin, unknown names closed", () => {
   const c = conf();
-  expect(c).toMatch(/server_name chat\.example\.com groups\.chat\.example\.com share\.chat\.example\.com;\n\s+location \/\.well-known\/acme-challenge\/ \{\n\s+proxy_pass http:\/\/home_port_5080;\n\s+\}\n\s+location \/ \{\n\s+proxy_pass http:\/\/home_port_5080;/);
+  expect(c).toMatch(/server_name chat\.example\.com groups\.chat\.example\.com share\.chat\.example\.com;\n\s+location ~ "\^\/\\\.well-known\/acme-challenge\/\[A-Za-z0-9_-\]\+\$" \{\n\s+proxy_pass http:\/\/home_port_5080\$uri;\n\s+\}\n\s+location \/ \{\n\s+proxy_pass http:\/\/home_port_5080;/);
   expect(c).toMatch(/server_name www\.example\.com;\n\s+location \/ \{\n\s+if \(\$edge_from_origin = 0\) \{\n\s+return 444;/);
   expect(c).not.toContain("return 403;");
   expect(c).toMatch(/listen 80 default_server;\n\s+listen \[::\]:80 default_server;\n\s+server_name _;\n\s+return 444;/);
@@ -99,4 +99,17 @@ test("sized for 20,000 idle sessions on 443 on a 2 vCPU server (bench:scale: two
   // Two workers (auto on 2 vCPU), each holding its share of the sessions' two connections.
   expect((2 * wc) / 2).toBeGreaterThanOrEqual(20000);
   expect(nofile).toBeGreaterThanOrEqual(wc);
+});
+
+test("80: the ACME location takes only an RFC 8555 token (base64url), and passes home the normalised path, not the request line", () => {
+  const c = conf({ preset: "prosody" });
+  const acme = /location ~ "(.*)" \{\n\s+proxy_pass http:\/\/home_port_80\$uri;/.exec(c);
+  expect(acme).not.toBeNull();
+  // nginx regexes are PCRE; the same text as a JS regex matches alike here.
+  const token = new RegExp(acme![1]);
+  expect(token.test("/.well-known/acme-challenge/LoqXcYV8q5ONbJQxbmR7SCTNo3tiAXDfowyjxAjEuX0")).toBe(true);
+  for (const bad of ["/.well-known/acme-challenge/..;/admin", "/.well-known/acme-challenge/", "/.well-known/acme-challenge/a/b", "/.well-known/acme-challenge/a.b", "/.well-known/acme-challengeX/a", "/x/.well-known/acme-challenge/a"]) {
+    expect(token.test(bad)).toBe(false);
+  }
+  expect(c).not.toMatch(/location \/\.well-known\/acme-challenge\/ /);
 });

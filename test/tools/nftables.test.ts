@@ -1,6 +1,7 @@
 // The ruleset through nft itself: syntax (nft -c) and, in a scratch network
 // namespace beside a tailscaled-like foreign table, loaded twice: same
 // ruleset both times, foreign table untouched.
+import * as fs from "node:fs";
 import * as path from "node:path";
 import { requireRoot, sh, VARIANTS, withNetns, writePlan } from "./helpers";
 
@@ -40,4 +41,36 @@ test("nft -c catches a broken ruleset (the check can fail)", () => {
   const r = sh(`sed -i 's/masquerade/masqueradeX/' ${file} && unshare -n nft -c -f ${file}`);
   expect(r.status).not.toBe(0);
   expect(r.out).toMatch(/syntax error/);
+});
+
+// A DHCP-shaped datagram (UDP 67 -> 68) from a neighbour on eth0 reaches the
+// host's DHCP client port; the same from the tailnet interface does not.
+test("DHCP replies are accepted on the public interface only, not from tailscale0", () => {
+  const dir = writePlan({});
+  const file = path.join(dir, "vps/etc/xmpp-edge/xmpp-edge.nft");
+  const listener = path.join(dir, "dhcp-listen.py");
+  const sender = path.join(dir, "dhcp-send.py");
+  fs.writeFileSync(listener, ["import socket, sys", "s = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)", "s.bind(('0.0.0.0', 68))", "s.settimeout(3)", "try:", "    while True: print(s.recv(100).decode(), flush=True)", "except socket.timeout: pass"].join("\n"));
+  fs.writeFileSync(sender, ["import socket, sys", "s = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)", "s.bind((sys.argv[1], 67))", "s.sendto(sys.argv[3].encode(), (sys.argv[2], 68))"].join("\n"));
+  const received = withNetns((edge) =>
+    withNetns((peer) => {
+      const setup = sh(
+        [
+          "set -e",
+          `ip -n ${edge} link set lo up`,
+          `ip -n ${edge} link add eth0 type veth peer name p0 netns ${peer}`,
+          `ip -n ${edge} link add tailscale0 type veth peer name p1 netns ${peer}`,
+          `ip -n ${edge} addr add 192.0.2.1/24 dev eth0 && ip -n ${edge} link set eth0 up`,
+          `ip -n ${edge} addr add 100.90.0.1/24 dev tailscale0 && ip -n ${edge} link set tailscale0 up`,
+          `ip -n ${peer} addr add 192.0.2.2/24 dev p0 && ip -n ${peer} link set p0 up`,
+          `ip -n ${peer} addr add 100.90.0.2/24 dev p1 && ip -n ${peer} link set p1 up`,
+          `ip netns exec ${edge} nft -f ${file}`,
+        ].join("\n"),
+      );
+      expect(setup).toEqual({ status: 0, out: "" });
+      const send = `sleep 0.5; ip netns exec ${peer} /usr/bin/python3 ${sender} 192.0.2.2 192.0.2.1 via-eth0; ip netns exec ${peer} /usr/bin/python3 ${sender} 100.90.0.2 100.90.0.1 via-tailscale0`;
+      return sh(`(${send}) >/dev/null 2>&1 & ip netns exec ${edge} /usr/bin/python3 ${listener}`, 15000);
+    }),
+  );
+  expect(received).toEqual({ status: 0, out: "via-eth0\n" });
 });

@@ -1,7 +1,9 @@
 // nginx -t on the rendered nginx.conf, bind-mounted over /etc/nginx/nginx.conf
 // in a private mount namespace: exactly the file the VPS will read, where it reads it.
+import * as fs from "node:fs";
 import * as path from "node:path";
-import { requireRoot, sh, VARIANTS, writePlan } from "./helpers";
+import { BASE } from "../fixtures";
+import { requireRoot, sh, VARIANTS, withNetns, writePlan } from "./helpers";
 
 beforeAll(requireRoot);
 
@@ -18,4 +20,74 @@ test("nginx -t catches a broken file (the check can fail)", () => {
   const r = sh(`sed -i 's/ssl_preread on;/ssl_preread maybe;/' ${conf} && nginx -t -c ${conf}`);
   expect(r.status).not.toBe(0);
   expect(r.out).toMatch(/invalid value "maybe"/);
+});
+
+// The home web server behind the ACME location must see nothing but a token:
+// real nginx in a scratch network namespace, a stand-in home in another one
+// on the home address, answering with the port and the request target it got.
+test("80: only a token-shaped ACME path reaches the home web server, and only normalised", () => {
+  const dir = writePlan({ preset: "prosody" });
+  const conf = path.join(dir, "vps/etc/nginx/nginx.conf");
+  const home = BASE.homeTailnetIPv4 as string;
+  fs.writeFileSync(
+    path.join(dir, "home.py"),
+    [
+      "import http.server, threading",
+      "class H(http.server.BaseHTTPRequestHandler):",
+      "    def do_GET(self):",
+      "        body = ('port %d target %s\\n' % (self.server.server_address[1], self.path)).encode()",
+      "        self.send_response(200); self.send_header('Content-Length', str(len(body))); self.end_headers(); self.wfile.write(body)",
+      "    def log_message(self, *a): pass",
+      "for port in (80, 5280):",
+      `    s = http.server.ThreadingHTTPServer(('${home}', port), H)`,
+      "    threading.Thread(target=s.serve_forever, daemon=True).start()",
+      "threading.Event().wait()",
+    ].join("\n"),
+  );
+  const paths = [
+    "/.well-known/acme-challenge/LoqXcYV8q5ONbJQxbmR7SCTNo3tiAXDfowyjxAjEuX0",
+    "/.well-known/acme-challenge/..;/admin",
+    "/.well-known/acme-challenge/..;/x/../../admin",
+    "/.well-known/acme-challenge/%2e%2e;/admin",
+    "/.well-known/acme-challenge/tok%2Fen",
+    "/.well-known/acme-challenge/tok;jsessionid=1",
+    "/.well-known/acme-challenge/tok?next=/admin",
+  ];
+  // Inside the edge's namespace, in a private mount namespace: the rendered file where nginx reads it.
+  fs.writeFileSync(
+    path.join(dir, "edge.sh"),
+    [
+      "set -e",
+      `mount --bind ${conf} /etc/nginx/nginx.conf`,
+      "mount -t tmpfs tmpfs /run && mount -t tmpfs tmpfs /var/log/nginx",
+      "nginx",
+      "trap 'kill $(cat /run/nginx.pid)' EXIT",
+      `for i in $(seq 50); do curl -s -o /dev/null http://${home}:5280/ && break; sleep 0.1; done`,
+      ...paths.map((p) => `echo "$(curl -s --path-as-is -H 'Host: chat.example.com' 'http://127.0.0.1${p}')"`),
+    ].join("\n"),
+  );
+  const answers = withNetns((edge) =>
+    withNetns((homeNs) => {
+      const up = sh(
+        [
+          "set -e",
+          `ip -n ${edge} link set lo up && ip -n ${homeNs} link set lo up`,
+          `ip -n ${edge} link add e0 type veth peer name h0 netns ${homeNs}`,
+          `ip -n ${edge} addr add 192.0.2.1/24 dev e0 && ip -n ${edge} link set e0 up && ip -n ${edge} route add ${home}/32 dev e0`,
+          `ip -n ${homeNs} addr add ${home}/32 dev h0 && ip -n ${homeNs} link set h0 up && ip -n ${homeNs} route add 192.0.2.0/24 dev h0`,
+          `ip netns exec ${homeNs} /usr/bin/python3 ${path.join(dir, "home.py")} >/dev/null 2>&1 &`,
+        ].join("\n"),
+      );
+      expect(up.out).toBe("");
+      const r = sh(`ip netns exec ${edge} unshare -m --propagation private bash ${path.join(dir, "edge.sh")}`, 30000);
+      expect(`${r.status}\n${r.out}`).toMatch(/^0\n/);
+      return r.out.trim().split("\n");
+    }),
+  );
+  expect(answers).toHaveLength(paths.length);
+  const toWebServer = answers.filter((a) => a.startsWith("port 80 ")).map((a) => a.replace("port 80 target ", ""));
+  // The token arrives as it was sent; "..;/admin" reaches Prosody (5280), never the web server.
+  expect(toWebServer[0]).toBe(paths[0]);
+  for (const target of toWebServer) expect(target).toMatch(/^\/\.well-known\/acme-challenge\/[A-Za-z0-9_-]+$/);
+  expect(answers[1]).toBe("port 5280 target /.well-known/acme-challenge/..;/admin");
 });
