@@ -47,7 +47,8 @@ export function checkNames(p: ParsedConfig, c: Checks): { xmppHost: string } {
     c.report("cloudflareZoneId", `${show(p.cloudflareZoneId)} is not a Cloudflare zone id; expected the 32 hex digits shown as "Zone ID" on the zone's overview page${name}`);
   }
   // The deploy puts the records in a Cloudflare zone it must find: by id, or by name.
-  if (p.dns === "cloudflare" && p.cloudflareZoneId === undefined && p.zone === undefined) {
+  // A zone or id given but refused is reported already: not "missing" as well.
+  if (p.dns === "cloudflare" && p.cloudflareZoneId === undefined && p.zone === undefined && c.ok("zone") && c.ok("cloudflareZoneId")) {
     c.report("cloudflareZoneId", `is required to create the DNS records (dns "cloudflare"); set it, or zone (the zone is then looked up by name), or dns "off" and create the records from the dnsRecords output yourself`);
   }
   return { xmppHost };
