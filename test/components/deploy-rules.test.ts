@@ -45,8 +45,17 @@ describe.each(DEPLOY_RULES)("%s", (_rule, raw, message) => {
   });
 });
 
-test("the rules' stacks pass once the rule is met: each breaks only its rule", () => {
-  expect(plan({ ...NO_ZONE, dns: "off" }).code).toBe(0);
-  expect(plan({ ...NO_ZONE, cloudflareZoneId: "0123456789abcdef0123456789abcdef" }).code).toBe(0);
-  expect(plan(BASE).code).toBe(0);
+describe.each([
+  ["dns off", { ...NO_ZONE, dns: "off" }],
+  ["a zone id", { ...NO_ZONE, cloudflareZoneId: "0123456789abcdef0123456789abcdef" }],
+  ["a zone name", BASE],
+])("the rules' stacks with the rule met (%s): each breaks only its rule", (_label, raw) => {
+  test("the plan accepts it", () => {
+    expect(plan(raw)).toEqual({ code: 0, stderr: "" });
+  });
+  test("and so does the program", async () => {
+    const run = await runProgram(raw);
+    expect(run.error).toBeUndefined();
+    expect(run.resources.length).toBeGreaterThan(0);
+  });
 });
