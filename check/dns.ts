@@ -4,7 +4,7 @@
 import { Resolver } from "node:dns/promises";
 import { inCidr, isLocalOnly } from "../model/net";
 import type { Expected } from "./expected";
-import { isUnreachableCode } from "./reach";
+import { isNoDnsAnswer } from "./reach";
 import type { CheckResult } from "./report";
 import { fail, pass, run, withTimeout, type Outcome } from "./timed";
 
@@ -52,7 +52,7 @@ export async function resolverProblem(r: Resolver, name: string, timeoutMs: numb
     return undefined;
   } catch (e) {
     const code = (e as NodeJS.ErrnoException).code;
-    if (isUnreachableCode(code)) return `${code} (SOA ${name})`;
+    if (isNoDnsAnswer(code)) return `${code} (SOA ${name})`;
     if (code === undefined && /no answer within/.test((e as Error).message)) return (e as Error).message;
     return undefined;
   }

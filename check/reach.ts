@@ -4,11 +4,15 @@
 import * as dgram from "node:dgram";
 import * as net from "node:net";
 
-/** Socket and resolver error codes that say "this machine got nowhere", not "the other side said no". */
-const UNREACHABLE = ["ENETUNREACH", "EHOSTUNREACH", "ENETDOWN", "EADDRNOTAVAIL", "ECONNREFUSED", "ETIMEOUT", "ETIMEDOUT"];
+/**
+ * node:dns error codes that mean no DNS answer came at all (ECONNREFUSED is
+ * c-ares' "could not contact DNS servers"), as opposed to an answer saying
+ * no such record (ENOTFOUND, ENODATA) or a server failure (ESERVFAIL).
+ */
+const NO_DNS_ANSWER = ["ECONNREFUSED", "ETIMEOUT", "ETIMEDOUT", "ENETUNREACH", "EHOSTUNREACH"];
 
-export function isUnreachableCode(code: string | undefined): boolean {
-  return code !== undefined && UNREACHABLE.includes(code);
+export function isNoDnsAnswer(code: string | undefined): boolean {
+  return code !== undefined && NO_DNS_ANSWER.includes(code);
 }
 
 /**

@@ -114,7 +114,9 @@ async function bindingTcp(server: string, port: number, timeoutMs: number): Prom
 
 /** An answer from the server that failed verification: its fix says what that means. */
 class UntrustedAnswer extends Error {
-  readonly fix = "something between this client and the edge alters STUN messages, or another server answers for the edge's address: compare with a run from another network";
+  readonly fix = /no FINGERPRINT/.test(this.message)
+    ? "the edge's coturn must run with fingerprint (the pushed turnserver.conf has it: re-deploy), unless something between this client and the edge strips it"
+    : "something between this client and the edge alters STUN messages, or another server answers for the edge's address: compare with a run from another network";
 }
 
 /** The message, once its FINGERPRINT (and with `key` its MESSAGE-INTEGRITY) holds; else UntrustedAnswer. */

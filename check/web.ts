@@ -4,7 +4,7 @@ import * as http from "node:http";
 import * as https from "node:https";
 import { makeResolver } from "./dns";
 import type { Expected } from "./expected";
-import { isUnreachableCode } from "./reach";
+import { isNoDnsAnswer } from "./reach";
 import type { CheckResult } from "./report";
 import { fail, pass, run, skip, withTimeout, type Outcome } from "./timed";
 
@@ -42,7 +42,7 @@ export async function checkWeb(exp: Expected, opts: WebOptions): Promise<CheckRe
         addresses = await withTimeout(opts.timeoutMs, `A ${name}`, r.resolve4(name));
       } catch (e) {
         const code = (e as NodeJS.ErrnoException).code;
-        if (isUnreachableCode(code) || /no answer within/.test((e as Error).message)) {
+        if (isNoDnsAnswer(code) || /no answer within/.test((e as Error).message)) {
           return fail(expected, `A ${name}: ${code ?? (e as Error).message}`, "the resolver does not answer: this machine's network or --resolver, not the record (see the DNS rows)");
         }
         addresses = [];

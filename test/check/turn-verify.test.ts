@@ -101,6 +101,6 @@ test("a forged MESSAGE-INTEGRITY behind a valid FINGERPRINT fails the allocation
 test("answers without a FINGERPRINT fail", async () => {
   const r = await check("bare");
   for (const name of ["STUN binding UDP", "STUN binding TCP", "TURN allocation"]) {
-    expect(r.get(name)).toMatchObject({ status: "fail", seen: expect.stringMatching(/no FINGERPRINT/) });
+    expect(r.get(name)).toMatchObject({ status: "fail", seen: expect.stringMatching(/no FINGERPRINT/), fix: expect.stringMatching(/must run with fingerprint/) });
   }
 });
