@@ -37,10 +37,23 @@ export function outDirProblem(outDir: string, keep: Protected): string | undefin
   if (stat.isSymbolicLink()) return `--out ${outDir}: is a symbolic link; give the directory itself`;
   if (!stat.isDirectory()) return `--out ${outDir}: exists and is not a directory`;
   const entries = fs.readdirSync(outDir);
-  if (entries.length > 0 && !entries.includes(PLAN_MARKER)) {
+  if (entries.length > 0 && !entries.includes(PLAN_MARKER) && !isUnmarkedPlan(outDir, entries)) {
     return `--out ${outDir}: exists, is not empty and holds no plan (no ${PLAN_MARKER} file, which every plan writes); give a new or empty directory, or remove this one yourself`;
   }
   return undefined;
+}
+
+/** What a plan directory holds at its top (render/plan.ts). */
+const PLAN_ENTRIES = ["PLAN.md", "vps", "home", "edges", "dns.json", "tailscale-acl.json", "firewall.json", "cloud-init.yaml"];
+
+/** A plan written without the marker: nothing but a plan's entries, and a plan's PLAN.md. */
+function isUnmarkedPlan(dir: string, entries: string[]): boolean {
+  if (!entries.every((e) => PLAN_ENTRIES.includes(e)) || !entries.includes("PLAN.md")) return false;
+  try {
+    return fs.readFileSync(path.join(dir, "PLAN.md"), "utf8").startsWith("# xmpp-edge plan: ");
+  } catch {
+    return false;
+  }
 }
 
 /** Writes the files into a new directory next to `outDir`, then swaps it in: a failed write never leaves half a plan. */

@@ -43,6 +43,22 @@ test("a new directory, an empty one, and an earlier plan are written; the plan c
   expect(fs.existsSync(path.join(empty, "PLAN.md"))).toBe(true);
 });
 
+test("a plan written without the marker is replaced; the same names around other files are not", () => {
+  const dir = path.join(tmp(), "plan");
+  expect(plan(["--out", dir]).code).toBe(0);
+  fs.rmSync(path.join(dir, PLAN_MARKER));
+  expect(plan(["--out", dir])).toMatchObject({ code: 0, stderr: "" });
+  expect(fs.existsSync(path.join(dir, PLAN_MARKER))).toBe(true);
+  const mixed = tmp();
+  fs.writeFileSync(path.join(mixed, "PLAN.md"), "# xmpp-edge plan: chat.example.com\n");
+  fs.writeFileSync(path.join(mixed, "notes.txt"), "mine");
+  expect(plan(["--out", mixed]).stderr).toContain("holds no plan");
+  const other = tmp();
+  fs.writeFileSync(path.join(other, "PLAN.md"), "# My plan for the week\n");
+  expect(plan(["--out", other]).stderr).toContain("holds no plan");
+  expect(fs.readFileSync(path.join(other, "PLAN.md"), "utf8")).toBe("# My plan for the week\n");
+});
+
 test("the repository, a parent of it and the file system root are refused", () => {
   const before = fs.readdirSync(ROOT).sort();
   expect(plan(["--out", "."]).stderr).toContain(`--out ${ROOT}: is the repository;`);
