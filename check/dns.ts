@@ -4,6 +4,7 @@
 import { Resolver } from "node:dns/promises";
 import { inCidr, isLocalOnly } from "../model/net";
 import type { Expected } from "./expected";
+import { isNoDnsAnswer } from "./reach";
 import type { CheckResult } from "./report";
 import { fail, pass, run, withTimeout, type Outcome } from "./timed";
 
@@ -40,9 +41,44 @@ export function forbiddenReason(address: string, forbidden: Expected["dns"]["for
   return undefined;
 }
 
+/**
+ * Why the resolver cannot be asked anything, or undefined when it answers.
+ * Any DNS answer counts, "no such name" and "refused" included: only silence
+ * or an unreachable server means the records cannot be judged from here.
+ */
+export async function resolverProblem(r: Resolver, name: string, timeoutMs: number): Promise<string | undefined> {
+  try {
+    await withTimeout(timeoutMs, `SOA ${name}`, r.resolveSoa(name));
+    return undefined;
+  } catch (e) {
+    const code = (e as NodeJS.ErrnoException).code;
+    if (isNoDnsAnswer(code)) return `${code} (SOA ${name})`;
+    if (code === undefined && /no answer within/.test((e as Error).message)) return (e as Error).message;
+    return undefined;
+  }
+}
+
+/** What the DNS rows say when the resolver does not answer: one failure naming it, every record not judged. */
+function resolverDown(exp: Expected, opts: DnsOptions, problem: string): CheckResult[] {
+  const who = opts.resolver ? `--resolver ${opts.resolver}` : "the system's resolver";
+  const notAsked = "not asked: the resolver does not answer";
+  const names = [
+    ...exp.dns.addressNames.flatMap((n) => [n.ipv4.length ? `A ${n.name}` : [], n.ipv6.length ? `AAAA ${n.name}` : []].flat()),
+    ...exp.dns.cnames.map((c) => `CNAME ${c.name}`),
+    ...exp.dns.srv.map((s) => `SRV ${s.name}`),
+  ];
+  return [
+    { area: "dns", name: `resolver (${who})`, status: "fail", expected: "answers DNS queries", seen: problem, ms: 0,
+      fix: `this machine gets no DNS answer from ${who}: no network here, or a wrong --resolver. Nothing is known about the records, and nothing needs changing at Cloudflare; check this machine's network, or pass --resolver ADDR` },
+    ...names.map((name): CheckResult => ({ area: "dns", name, status: "skip", expected: "as planned", seen: notAsked, ms: 0 })),
+  ];
+}
+
 export async function checkDns(exp: Expected, opts: DnsOptions): Promise<CheckResult[]> {
   const r = makeResolver(opts);
   const t = opts.timeoutMs;
+  const down = await resolverProblem(r, exp.domain, t);
+  if (down !== undefined) return resolverDown(exp, opts, down);
   const checks: Promise<CheckResult>[] = [];
 
   for (const n of exp.dns.addressNames) {

@@ -6,9 +6,9 @@ import { SSH_PORT } from "../model/ports";
 import type { Expected } from "./expected";
 import type { CheckResult } from "./report";
 
-export type PortState = "open" | "closed" | "filtered";
+export type PortState = "open" | "closed" | "filtered" | "unreachable";
 
-/** open: connected; closed: refused (RST); filtered: no answer in time (dropped). */
+/** open: connected; closed: refused (RST); filtered: no answer in time (dropped); unreachable: no route from here. */
 export function probe(host: string, port: number, timeoutMs: number): Promise<PortState> {
   return new Promise((resolve) => {
     const s = net.connect({ host, port });
@@ -19,7 +19,10 @@ export function probe(host: string, port: number, timeoutMs: number): Promise<Po
     };
     const timer = setTimeout(() => done("filtered"), timeoutMs);
     s.once("connect", () => done("open"));
-    s.once("error", (e) => done((e as NodeJS.ErrnoException).code === "ECONNREFUSED" ? "closed" : "filtered"));
+    s.once("error", (e) => {
+      const code = (e as NodeJS.ErrnoException).code;
+      done(code === "ECONNREFUSED" ? "closed" : code === "ENETUNREACH" || code === "EHOSTUNREACH" || code === "ENETDOWN" ? "unreachable" : "filtered");
+    });
   });
 }
 
@@ -60,7 +63,9 @@ export async function checkPorts(exp: Expected, timeoutMs: number): Promise<Chec
       ? { area: "ports", name: `TCP ports of ${address}`, status: "pass", expected, seen: `open: ${openList.join(", ")}`, ms }
       : {
           area: "ports", name: `TCP ports of ${address}`, status: "fail", expected, seen: problems.join("; "), ms,
-          fix: extra.length
+          fix: notOpen.some((p) => seen(p.port) === "unreachable")
+            ? `this machine has no route to ${address} (no network here, or no IPv6): nothing is known about the edge's ports from here`
+            : extra.length
             ? "something listens and is let through that the plan does not serve: close it, or check the Hetzner firewall and nftables (the apply loads only the planned ports)"
             : "a planned port does not answer: closed = the edge forwards but nothing listens at home; filtered = a firewall drops it (Hetzner firewall, nftables)",
         });

@@ -154,7 +154,7 @@ function attributeOffset(msg: StunMessage, type: number): number {
 
 export function verifyIntegrity(msg: StunMessage, key: Buffer): boolean {
   const at = attributeOffset(msg, Attr.MessageIntegrity);
-  if (at < 0) return false;
+  if (at < 0 || msg.raw.length < at + 24) return false;
   const h = Buffer.from(msg.raw.subarray(0, HEADER_BYTES));
   h.writeUInt16BE(at - HEADER_BYTES + 24, 2);
   const hmac = crypto.createHmac("sha1", key).update(h).update(msg.raw.subarray(HEADER_BYTES, at)).digest();
@@ -163,12 +163,37 @@ export function verifyIntegrity(msg: StunMessage, key: Buffer): boolean {
 
 export function verifyFingerprint(msg: StunMessage): boolean {
   const at = attributeOffset(msg, Attr.Fingerprint);
-  if (at < 0) return false;
+  if (at < 0 || msg.raw.length < at + 8) return false;
   const h = Buffer.from(msg.raw.subarray(0, HEADER_BYTES));
   h.writeUInt16BE(at - HEADER_BYTES + 8, 2);
   const crc = (zlib.crc32(Buffer.concat([h, msg.raw.subarray(HEADER_BYTES, at)])) ^ FINGERPRINT_XOR) >>> 0;
   return crc === msg.raw.readUInt32BE(at + 4);
 }
+
+/**
+ * Why a message from the server is not to be trusted, or undefined. Every
+ * message must end in a valid FINGERPRINT (the edge's coturn is configured
+ * with `fingerprint`). With `key` (the request was authenticated), it must
+ * carry a valid MESSAGE-INTEGRITY followed by nothing but the FINGERPRINT,
+ * except the error responses that RFC 5389 10.2 sends without one (400, 401,
+ * 438). RFC 5389 says to drop such a message; the check reports it instead.
+ */
+export function responseProblem(msg: StunMessage, key?: Buffer): string | undefined {
+  const last = msg.attributes[msg.attributes.length - 1];
+  if (last?.type !== Attr.Fingerprint) return "no FINGERPRINT as its last attribute";
+  if (!verifyFingerprint(msg)) return "its FINGERPRINT does not match the message (altered on the way?)";
+  if (key === undefined) return undefined;
+  const code = msg.cls === "error" ? errorCode(msg)?.code : undefined;
+  if (code !== undefined && UNAUTHENTICATED_ERRORS.includes(code)) return undefined;
+  const at = msg.attributes.findIndex((a) => a.type === Attr.MessageIntegrity);
+  if (at < 0) return "no MESSAGE-INTEGRITY on the answer to an authenticated request";
+  if (at !== msg.attributes.length - 2) return "attributes between MESSAGE-INTEGRITY and FINGERPRINT, which the integrity does not cover";
+  if (!verifyIntegrity(msg, key)) return "its MESSAGE-INTEGRITY does not match the TURN credentials (altered on the way, or not the edge's coturn)";
+  return undefined;
+}
+
+/** Error responses to an authenticated request that carry no MESSAGE-INTEGRITY (RFC 5389 10.2.2, 10.2.4). */
+const UNAUTHENTICATED_ERRORS = [400, 401, 438];
 
 /** RFC 5389 15.4: key = MD5(username ":" realm ":" password) (the inputs already SASLprep'd). */
 export function longTermKey(username: string, realm: string, password: string): Buffer {

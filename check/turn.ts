@@ -1,7 +1,8 @@
 // STUN/TURN: binding requests on 3478 over UDP and TCP; with the TURN secret
 // an allocation whose relay is the edge's public address, a datagram relayed
 // back to this client, and relays to the edge itself, the tailnet, private
-// and loopback addresses refused.
+// and loopback addresses refused. Every answer is verified (FINGERPRINT, and
+// MESSAGE-INTEGRITY on authenticated ones) before anything in it is believed.
 import * as crypto from "node:crypto";
 import * as dgram from "node:dgram";
 import * as net from "node:net";
@@ -31,6 +32,8 @@ class StunUdp {
         const data = S.attr(m, S.Attr.Data);
         const from = S.attr(m, S.Attr.XorPeerAddress);
         if (m.method === S.Method.Data && m.cls === "indication" && data && from) {
+          // An indication answers nothing, so nothing can report it: one that fails its FINGERPRINT is dropped (RFC 5389 7.3).
+          if (S.responseProblem(m) !== undefined) return;
           // Relayed to this allocation by the server (RFC 5766 10.3): the peer's datagram.
           const p = S.decodeXorAddress(from, m.transactionId);
           this.datagrams.push({ from: p.address, port: p.port, data });
@@ -99,7 +102,7 @@ async function bindingTcp(server: string, port: number, timeoutMs: number): Prom
       if (len === undefined) return;
       s.destroy();
       try {
-        resolve(mapped(S.decode(buf.subarray(0, len))));
+        resolve(mapped(verified(S.decode(buf.subarray(0, len)), `the STUN binding answer over TCP from ${server}`)));
       } catch (e) {
         reject(e);
       }
@@ -107,6 +110,28 @@ async function bindingTcp(server: string, port: number, timeoutMs: number): Prom
     s.once("error", (e) => reject(new Error(`TCP ${server} port ${port}: ${(e as NodeJS.ErrnoException).code ?? e.message}`)));
     s.once("close", () => reject(new Error(`TCP ${server} port ${port}: closed without a STUN answer`)));
   }));
+}
+
+/** An answer from the server that failed verification: its fix says what that means. */
+class UntrustedAnswer extends Error {
+  readonly fix = /no FINGERPRINT/.test(this.message)
+    ? "the edge's coturn must run with fingerprint (the pushed turnserver.conf has it: re-deploy), unless something between this client and the edge strips it"
+    : "something between this client and the edge alters STUN messages, or another server answers for the edge's address: compare with a run from another network";
+}
+
+/** The message, once its FINGERPRINT (and with `key` its MESSAGE-INTEGRITY) holds; else UntrustedAnswer. */
+function verified(m: S.StunMessage, what: string, key?: Buffer): S.StunMessage {
+  const problem = S.responseProblem(m, key);
+  if (problem !== undefined) throw new UntrustedAnswer(`${what} fails verification: ${problem}`);
+  return m;
+}
+
+/** A check's body whose untrusted answers fail with their own fix rather than the check's. */
+function trusting(expected: string, body: () => Promise<Outcome>): () => Promise<Outcome> {
+  return () => body().catch((e: Error) => {
+    if (e instanceof UntrustedAnswer) return fail(expected, e.message, e.fix);
+    throw e;
+  });
 }
 
 function mapped(m: S.StunMessage): S.TransportAddress {
@@ -127,17 +152,18 @@ export async function checkTurn(exp: Expected, opts: TurnOptions): Promise<Check
   const checks: Promise<CheckResult | CheckResult[]>[] = [];
   for (const server of addresses) {
     const expected = "a binding response with this client's public address";
-    checks.push(run("stun-turn", `STUN binding UDP ${server} port ${turn.port}`, expected, fixCoturn, async () => {
+    checks.push(run("stun-turn", `STUN binding UDP ${server} port ${turn.port}`, expected, fixCoturn, trusting(expected, async () => {
       const c = new StunUdp(server, turn.port);
       try {
         const tid = S.newTransactionId();
-        const m = await c.request(S.encode(S.Method.Binding, "request", tid, [], { fingerprint: true }), tid, t, `STUN binding over UDP to ${server} port ${turn.port}`);
-        return pass(expected, `this client is ${showAddr(mapped(m))}`);
+        const what = `STUN binding over UDP to ${server} port ${turn.port}`;
+        const m = await c.request(S.encode(S.Method.Binding, "request", tid, [], { fingerprint: true }), tid, t, what);
+        return pass(expected, `this client is ${showAddr(mapped(verified(m, `the answer to the ${what}`)))}`);
       } finally {
         c.close();
       }
-    }));
-    checks.push(run("stun-turn", `STUN binding TCP ${server} port ${turn.port}`, expected, fixCoturn, async () => pass(expected, `this client is ${showAddr(await bindingTcp(server, turn.port, t))}`)));
+    })));
+    checks.push(run("stun-turn", `STUN binding TCP ${server} port ${turn.port}`, expected, fixCoturn, trusting(expected, async () => pass(expected, `this client is ${showAddr(await bindingTcp(server, turn.port, t))}`))));
   }
   // The allocation's steps run one after another: bounded together, like one check.
   checks.push(...exp.edges.map((e) => withTimeout(2 * CHECK_BUDGET_MS, `TURN on ${e.ipv4}`, allocationChecks(e.ipv4, turn, opts)).catch((err: Error): CheckResult => (
@@ -164,7 +190,7 @@ class Allocation {
     try {
       // Unauthenticated first: the server names its realm and a nonce (401).
       const tid = S.newTransactionId();
-      const first = await a.client.request(S.encode(S.Method.Allocate, "request", tid, [ALLOC_UDP], { fingerprint: true }), tid, timeoutMs, `TURN Allocate to ${server}`);
+      const first = verified(await a.client.request(S.encode(S.Method.Allocate, "request", tid, [ALLOC_UDP], { fingerprint: true }), tid, timeoutMs, `TURN Allocate to ${server}`), `the answer to an unauthenticated TURN Allocate to ${server}`);
       const realm = S.attr(first, S.Attr.Realm)?.toString("utf8");
       const nonce = S.attr(first, S.Attr.Nonce);
       if (first.cls !== "error" || S.errorCode(first)?.code !== 401 || !realm || !nonce) {
@@ -198,7 +224,7 @@ class Allocation {
         { type: S.Attr.Realm, value: Buffer.from(this.realm) },
         { type: S.Attr.Nonce, value: this.nonce },
       ], { integrityKey: this.key, fingerprint: true });
-      const m = await this.client.request(msg, tid, this.timeoutMs, what);
+      const m = verified(await this.client.request(msg, tid, this.timeoutMs, what), `the answer to the ${what}`, this.key);
       if (m.cls === "error" && S.errorCode(m)?.code === 438 && attempt === 0) {
         this.nonce = S.attr(m, S.Attr.Nonce) ?? this.nonce;
         continue;
@@ -267,7 +293,7 @@ async function allocationChecks(server: string, turn: NonNullable<Expected["turn
   try {
     a = await Allocation.open(server, turn.port, secret, t);
   } catch (e) {
-    const fix = e instanceof AllocationRefused ? e.fix : "coturn on the edge does not answer on UDP 3478: running? firewall?";
+    const fix = e instanceof AllocationRefused || e instanceof UntrustedAnswer ? e.fix : "coturn on the edge does not answer on UDP 3478: running? firewall?";
     return [{ area: "stun-turn", name: names.alloc, status: "fail", expected: expAlloc, seen: (e as Error).message, fix, ms: Math.round(performance.now() - t0) }, ...skipped("no allocation")];
   }
   try {
@@ -282,7 +308,7 @@ async function allocationChecks(server: string, turn: NonNullable<Expected["turn
     const relayFix = "the relay range must be open (UDP) in the Hetzner firewall and nftables";
 
     // A datagram to this client's own public address, where the server sees it.
-    results.push(await run("stun-turn", names.relay, expRelay, `${relayFix}; a NAT in front of this client that maps each destination to another port (symmetric) also drops it`, async (): Promise<Outcome> => {
+    results.push(await run("stun-turn", names.relay, expRelay, `${relayFix}; a NAT in front of this client that maps each destination to another port (symmetric) also drops it`, trusting(expRelay, async (): Promise<Outcome> => {
       const perm = await a.permit(a.self.address);
       if (perm.cls !== "success") return fail(expRelay, `CreatePermission for this client: ${JSON.stringify(S.errorCode(perm))}`, "coturn refused a public peer: check denied-peer-ip in turnserver.conf");
       // A datagram from this socket to the relay first: a NAT in front of this client
@@ -293,12 +319,12 @@ async function allocationChecks(server: string, turn: NonNullable<Expected["turn
       a.send(a.self, token);
       const got = await a.client.datagram((d) => d.data.equals(token), t, "the relayed datagram");
       return pass(expRelay, `${token.length} bytes from ${got.from}:${got.port}`);
-    }));
+    })));
 
     // Two users of this edge, both relayed: each permits the other's relay (the edge's own
     // address), one sends, the other gets a Data indication. This is why the edge's own
     // address is not among the refused peers: coturn admits its relay addresses as peers.
-    results.push(await run("stun-turn", names.pair, expPair, relayFix, async (): Promise<Outcome> => {
+    results.push(await run("stun-turn", names.pair, expPair, relayFix, trusting(expPair, async (): Promise<Outcome> => {
       const b = await Allocation.open(server, turn.port, secret, t);
       try {
         for (const [x, y] of [[a, b], [b, a]] as const) {
@@ -312,15 +338,15 @@ async function allocationChecks(server: string, turn: NonNullable<Expected["turn
       } finally {
         await b.close();
       }
-    }));
+    })));
 
     for (const p of denied) {
-      results.push(await run("stun-turn", names.denied(p), "403 Forbidden", "", async (): Promise<Outcome> => {
+      results.push(await run("stun-turn", names.denied(p), "403 Forbidden", "", trusting("403 Forbidden", async (): Promise<Outcome> => {
         const m = await a.permit(p.address);
         const err = S.errorCode(m);
         if (m.cls === "error" && err?.code === 403) return pass("403 Forbidden", `${err.code} ${err.reason}`);
         return fail("403 Forbidden", m.cls === "success" ? "permission granted" : `${err?.code} ${err?.reason}`, `coturn must deny ${p.address}: denied-peer-ip in turnserver.conf (render/coturn.ts TURN_DENIED_PEERS)`);
-      }));
+      })));
     }
     return results;
   } finally {

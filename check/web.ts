@@ -4,6 +4,7 @@ import * as http from "node:http";
 import * as https from "node:https";
 import { makeResolver } from "./dns";
 import type { Expected } from "./expected";
+import { isNoDnsAnswer } from "./reach";
 import type { CheckResult } from "./report";
 import { fail, pass, run, skip, withTimeout, type Outcome } from "./timed";
 
@@ -36,7 +37,16 @@ export async function checkWeb(exp: Expected, opts: WebOptions): Promise<CheckRe
   for (const name of exp.web.names) {
     const expected = "an HTTPS answer through the proxy (status below 500)";
     checks.push(run("web", `https://${name}/ through Cloudflare`, expected, "see the DNS rows for this name; a 52x from Cloudflare means it cannot reach the edge (origin lock without Cloudflare's ranges? nginx down?)", async (): Promise<Outcome> => {
-      const addresses = await withTimeout(opts.timeoutMs, `A ${name}`, r.resolve4(name)).catch(() => [] as string[]);
+      let addresses: string[];
+      try {
+        addresses = await withTimeout(opts.timeoutMs, `A ${name}`, r.resolve4(name));
+      } catch (e) {
+        const code = (e as NodeJS.ErrnoException).code;
+        if (isNoDnsAnswer(code) || /no answer within/.test((e as Error).message)) {
+          return fail(expected, `A ${name}: ${code ?? (e as Error).message}`, "the resolver does not answer: this machine's network or --resolver, not the record (see the DNS rows)");
+        }
+        addresses = [];
+      }
       if (addresses.length === 0) return fail(expected, `${name} has no A record`, "create the proxied record (pulumi up with dns: cloudflare)");
       const status = await httpStatus("https", addresses[0], name, opts);
       return status > 0 && status < 500 ? pass(expected, `HTTP ${status} via ${addresses[0]}`) : fail(expected, `HTTP ${status} via ${addresses[0]}`, "the proxy answers but the origin does not: nginx on the edge, the tailnet, the home web server");

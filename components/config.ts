@@ -1,13 +1,13 @@
 // Stack config for the Pulumi program: the engine's config through the same
 // reader and validation as the offline plan (model/source.ts: loadConfig), so
-// both accept the same stack files and fail with the same words; then
-// the one check only a deploy needs: where the DNS records go. Everything
-// here runs before the first resource is registered.
+// both accept the same stack files and fail with the same words. No rule
+// lives here: a rule the deploy needs belongs to that one validation, so the
+// plan refuses what the deploy would (test/components/deploy-rules.test.ts).
+// Everything here runs before the first resource is registered.
 import * as pulumi from "@pulumi/pulumi";
-import { PROJECT_NAME, SECRET_KEYS } from "../model/config";
+import { SECRET_KEYS } from "../model/config";
 import { buildModel, type EdgeModel } from "../model/model";
 import { loadConfig, readEngineConfig } from "../model/source";
-import { ConfigError } from "../model/validate";
 
 export interface StackSecrets {
   tailscaleAuthKey?: pulumi.Output<string>;
@@ -22,13 +22,8 @@ export interface DeployConfig {
 
 /** Loads and checks the stack config; throws ConfigError listing every problem. */
 export function loadDeployConfig(cfg: pulumi.Config): DeployConfig {
-  // Invalid config: exactly the plan's error, nothing added.
+  // Invalid config: exactly the plan's error.
   const config = loadConfig(readEngineConfig(pulumi.runtime.allConfig(), engineSecretTest()));
-  if (config.dns === "cloudflare" && config.cloudflareZoneId === undefined && config.zone === undefined) {
-    throw new ConfigError([
-      `${PROJECT_NAME}:cloudflareZoneId: is required to create the DNS records (dns "cloudflare"); set it, or zone (the zone is then looked up by name), or dns "off" and create the records from the dnsRecords output yourself`,
-    ]);
-  }
   const secrets: StackSecrets = {};
   for (const key of SECRET_KEYS) {
     const value = cfg.getSecret(key);

@@ -73,7 +73,7 @@ export const configSchema = z
     webOriginExtraAllow: z.array(z.string()).default([]).meta({ description: "CIDRs allowed to reach web names besides Cloudflare (monitoring, another CDN)" }),
     extraForwards: z.array(forward).default([]).meta({ description: "Other ports or ranges (\"6000-6010\") forwarded to home; toPort only for a single port, never home's PROXY-protocol ports 15222/15269" }),
     serverName: z.string().default("xmpp-edge").meta({ description: "Hetzner server name and tailnet hostname of the VPS" }),
-    serverType: z.string().default("cax11").meta({ description: "Hetzner server type (cax11 arm64, cx23 x86); checked for shape only, Hetzner's API says which exist" }),
+    serverType: z.string().default("cax11").meta({ description: "Hetzner server type (cax11 arm64, cx23 x86), one of Hetzner's list kept in model/hetzner.ts" }),
     location: z.string().default("fsn1").meta({ description: "Hetzner location" }),
     image: z.string().default("debian-12").meta({ description: "Hetzner image" }),
     cloudflareZoneId: z.string().optional().meta({ description: "Cloudflare zone id (32 hex digits) holding the records; required to deploy unless zone is set" }),
@@ -199,6 +199,8 @@ const SECRET_PLACEHOLDER: Record<SecretKey, string> = {
 export interface Problem {
   key: string;
   message: string;
+  /** A key outside the project's namespace (a stray "xmppedge:domain"): shown as written instead of as xmpp-edge:key. */
+  written?: string;
 }
 
 /** Keys whose stack value is structured (list, object, bool): Pulumi hands them to the program as JSON text. */

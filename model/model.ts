@@ -130,7 +130,8 @@ function xmppWeb(config: EdgeConfig, tls: boolean): { homePort: number; what: st
  * send h2 or http/1.1, ACME's TLS-ALPN-01 sends acme-tls/1), so it goes to the
  * client direct TLS port; with any other ALPN to the XMPP server's own web
  * front. Only the configured web names reach the home web server, and only
- * from the web origins; every other name, or none, is closed.
+ * from the web origins (no web names: no such route); every other name, or
+ * none, is closed.
  */
 function httpsRoutes(config: EdgeConfig): HttpsRoute[] {
   const routes: HttpsRoute[] = [];
@@ -142,10 +143,9 @@ function httpsRoutes(config: EdgeConfig): HttpsRoute[] {
       { alpn: "none", names: "xmpp", from: "anywhere", ...c2s },
     );
   }
-  routes.push(
-    { alpn: "any", names: "xmpp", from: "anywhere", ...xmppWeb(config, true) },
-    { alpn: "any", names: "web", from: "web-origins", homePort: P.HTTPS_PORT, what: "the home web server (HTTPS)" },
-  );
+  routes.push({ alpn: "any", names: "xmpp", from: "anywhere", ...xmppWeb(config, true) });
+  // No web names, no way to the home web server: not routed, not granted in the tailnet, not listed at home.
+  if (config.webHostnames.length > 0) routes.push({ alpn: "any", names: "web", from: "web-origins", homePort: P.HTTPS_PORT, what: "the home web server (HTTPS)" });
   return routes;
 }
 
@@ -156,11 +156,12 @@ function httpsRoutes(config: EdgeConfig): HttpsRoute[] {
  */
 function httpRoutes(config: EdgeConfig): HttpRoute[] {
   const acme = config.preset === "snikket" ? xmppWeb(config, false) : { homePort: P.HTTP_PORT, what: "the home web server, ACME challenges only" };
-  return [
+  const routes: HttpRoute[] = [
     { names: "xmpp", path: ACME_CHALLENGE_PATH, from: "anywhere", ...acme },
     { names: "xmpp", path: "/", from: "anywhere", ...xmppWeb(config, false) },
-    { names: "web", path: "/", from: "web-origins", homePort: P.HTTP_PORT, what: "the home web server (HTTP)" },
   ];
+  if (config.webHostnames.length > 0) routes.push({ names: "web", path: "/", from: "web-origins", homePort: P.HTTP_PORT, what: "the home web server (HTTP)" });
+  return routes;
 }
 
 /** Every home port that 80 and 443 route to. */

@@ -10,6 +10,7 @@ import { CONFIG_KEYS, isSecretKey, isStructuredKey, plainSecretMessage, PROJECT_
 import { hideUrlCredentials } from "./checks/report";
 import { pulumiConfigSchema } from "./declared";
 import { isStructuredText, structuredSecretMessage, turnSecretProblem } from "./secrets";
+import { editDistance, nearest } from "./nearest";
 import { validateConfig } from "./validate";
 
 /** Pulumi.yaml's declarations, which the CLI enforces on every stack. */
@@ -51,27 +52,51 @@ export const FORBIDDEN_KEYS: readonly string[] = ["__proto__", "constructor", "p
  */
 export function readStackFile(path: string): StackConfig {
   let doc: YAML.Document;
+  const lines = new YAML.LineCounter();
   try {
-    doc = YAML.parseDocument(fs.readFileSync(path, "utf8"));
-    if (doc.errors.length > 0) throw doc.errors[0];
+    doc = YAML.parseDocument(fs.readFileSync(path, "utf8"), { uniqueKeys: true, lineCounter: lines });
+    const fatal = doc.errors.find((e) => e.code !== "DUPLICATE_KEY");
+    if (fatal) throw fatal;
   } catch (e) {
     // The parser quotes the lines around the error: no URL's credentials from them.
     throw new Error(`cannot read stack config ${path}: ${hideUrlCredentials((e as Error).message)}`);
   }
   const values = new Map<string, StackValue>();
   const problems: Problem[] = [];
+  // A key written twice: which one wins differs between YAML readers, so neither does here.
+  for (const d of duplicateKeys(doc, lines)) {
+    const [top, key, ...rest] = d.path;
+    const where = `(lines ${d.lines.join(" and ")}); YAML keys must be unique: keep one`;
+    if (top !== "config" || typeof key !== "string" || (key.includes(":") && !key.startsWith(`${PROJECT_NAME}:`))) {
+      throw new Error(`cannot read stack config ${path}: ${formatPath(d.path)} is given twice ${where}`);
+    }
+    const bare = key.includes(":") ? key.slice(key.indexOf(":") + 1) : key;
+    problems.push({ key: formatPath([bare, ...rest]), message: `is given twice in the stack file ${where}` });
+  }
   const config = doc.get("config", true);
   if (config === undefined || config === null || (YAML.isScalar(config) && config.value === null)) return { values, problems };
   if (!YAML.isMap(config)) throw new Error(`cannot read stack config ${path}: "config" is not a map of keys to values`);
+  const seen = new Set<string>();
   for (const pair of config.items) {
     const written = YAML.isScalar(pair.key) ? String(pair.key.value) : String(pair.key);
+    if (seen.has(written)) continue; // reported above
+    seen.add(written);
     const key = written.includes(":") ? written : `${PROJECT_NAME}:${written}`;
     if (values.has(key)) {
       problems.push({ key: key.slice(key.indexOf(":") + 1), message: `is given twice (as ${written} and with its namespace); keep one` });
       continue;
     }
     const node = pair.value as YAML.Node | null;
-    const value = node === null ? null : node.toJS(doc);
+    let value: unknown;
+    try {
+      value = node === null ? null : node.toJS(doc, { maxAliasCount: MAX_ALIAS_COUNT });
+    } catch (e) {
+      // The yaml library stops an alias that expands past the limit (a "billion laughs" file).
+      const message = `expands YAML aliases past ${MAX_ALIAS_COUNT} (${(e as Error).message}); write the value out without aliases`;
+      if (!key.startsWith(`${PROJECT_NAME}:`)) throw new Error(`cannot read stack config ${path}: ${written}: ${message}`);
+      problems.push({ key: key.slice(key.indexOf(":") + 1), message });
+      continue;
+    }
     if (hasSecure(node)) values.set(key, { text: undefined, secret: true, object: !isSecureValue(node) });
     else if (typeof value === "string") values.set(key, { text: value, secret: false, object: false });
     else if (typeof value === "boolean" || typeof value === "number") values.set(key, { text: JSON.stringify(value), secret: false, object: false });
@@ -83,6 +108,33 @@ export function readStackFile(path: string): StackConfig {
 /** `{secure: …}` itself: one encrypted value. */
 function isSecureValue(node: unknown): boolean {
   return YAML.isMap(node) && node.items.length === 1 && YAML.isScalar(node.items[0].key) && node.items[0].key.value === "secure";
+}
+
+/** How many alias expansions one value may take: enough for any real stack file, far from an alias bomb. */
+export const MAX_ALIAS_COUNT = 100;
+
+/** Every key written twice in one map, anywhere in the document: its path and the lines of both. */
+function duplicateKeys(doc: YAML.Document, lines: YAML.LineCounter): { path: (string | number)[]; lines: number[] }[] {
+  const found: { path: (string | number)[]; lines: number[] }[] = [];
+  const walk = (node: unknown, path: (string | number)[]) => {
+    if (YAML.isMap(node)) {
+      const first = new Map<string, number>();
+      for (const pair of node.items) {
+        const k = YAML.isScalar(pair.key) ? String(pair.key.value) : String(pair.key);
+        const line = YAML.isNode(pair.key) && pair.key.range ? lines.linePos(pair.key.range[0]).line : 0;
+        if (first.has(k)) found.push({ path: [...path, k], lines: [first.get(k)!, line] });
+        else first.set(k, line);
+        walk(pair.value, [...path, k]);
+      }
+    } else if (YAML.isSeq(node)) node.items.forEach((item, i) => walk(item, [...path, i]));
+  };
+  walk(doc.contents, []);
+  return found;
+}
+
+/** A key path as the messages write it: existingHost.address, extraForwards[1].port. */
+function formatPath(path: (string | number)[]): string {
+  return path.map((p, i) => (typeof p === "number" ? `[${p}]` : i ? `.${p}` : p)).join("");
 }
 
 function hasSecure(node: unknown): boolean {
@@ -116,8 +168,15 @@ export function rawConfig(stack: StackConfig): { raw: Record<string, unknown>; p
   const problems: Problem[] = [...stack.problems];
   for (const [full, value] of stack.values) {
     const colon = full.indexOf(":");
-    if (full.slice(0, colon) !== PROJECT_NAME) continue; // provider keys (hcloud:token, …) are not ours
     const key = full.slice(colon + 1);
+    if (full.slice(0, colon) !== PROJECT_NAME) {
+      // Provider keys (hcloud:token, …) are not ours; a namespace that is nearly ours is a typo that would drop the key silently.
+      const namespace = full.slice(0, colon);
+      if (isNamespaceTypo(namespace)) {
+        problems.push({ key: full, written: full, message: `is not read: ${JSON.stringify(namespace)} is not this project's namespace; did you mean ${PROJECT_NAME}:${nearest(key, CONFIG_KEYS) ?? key}?` });
+      }
+      continue;
+    }
     if (FORBIDDEN_KEYS.includes(key)) {
       problems.push({ key, message: `is not a configuration key and is refused (it would reach the config object's prototype)` });
       continue;
@@ -159,6 +218,12 @@ function secretValueProblem(key: SecretKey, value: StackValue): string | undefin
   if (value.object === true || (value.text !== undefined && isStructuredText(value.text))) return structuredSecretMessage(key);
   if (key === "turnSecret" && value.text !== undefined) return turnSecretProblem(value.text);
   return undefined;
+}
+
+/** A namespace written for this project's but misspelt: "xmppedge", "xmpp_edge", "XMPP-Edge", "xmpp-egde". */
+function isNamespaceTypo(namespace: string): boolean {
+  const letters = (t: string) => t.toLowerCase().replace(/[^a-z0-9]/g, "");
+  return letters(namespace) === letters(PROJECT_NAME) || editDistance(namespace.toLowerCase(), PROJECT_NAME) <= 2;
 }
 
 /** Reads and validates a stack's config: one ConfigError for every problem, the reader's and validation's. */

@@ -8,6 +8,7 @@ import { z } from "zod";
 import { checkFields, type Checks } from "./checks";
 import { show } from "./checks/report";
 import { configSchema, isSecretKey, plainSecretMessage, PROJECT_NAME, type EdgeConfig, type Problem } from "./config";
+import { nearest } from "./nearest";
 
 export class ConfigError extends Error {
   constructor(readonly problems: string[]) {
@@ -21,7 +22,7 @@ export class ConfigError extends Error {
  * already reported and are not judged again.
  */
 export function validateConfig(raw: Record<string, unknown>, earlier: Problem[] = []): EdgeConfig {
-  const problems = earlier.map((p) => `${PROJECT_NAME}:${p.key}: ${p.message}`);
+  const problems = earlier.map((p) => `${p.written ?? `${PROJECT_NAME}:${p.key}`}: ${p.message}`);
   const rejected = new RejectedKeys(earlier.map((p) => p.key));
   const input: Record<string, unknown> = Object.create(null);
   for (const [k, v] of Object.entries(raw)) if (!rejected.covers(k)) input[k] = v;
@@ -126,7 +127,7 @@ function formatZodIssue(issue: z.core.$ZodIssue): string[] {
   if (issue.code === "unrecognized_keys") {
     const valid = issue.path.length === 0 ? Object.keys(configSchema.shape) : validKeysAt(issue.path);
     return issue.keys.map((k) => {
-      const near = nearestKey(k, valid);
+      const near = nearest(k, valid);
       return `${PROJECT_NAME}:${key ? `${key}.` : ""}${k}: unknown key; ${near ? `did you mean ${near}? ` : ""}valid keys: ${valid.join(", ")}`;
     });
   }
@@ -172,24 +173,4 @@ function validKeysAt(path: PropertyKey[]): string[] {
 
 function descriptionAt(path: PropertyKey[]): string | undefined {
   return schemaAt(path).description;
-}
-
-/** The valid key a typo most likely meant: same letters ignoring case, or at most two edits away. */
-function nearestKey(typo: string, valid: string[]): string | undefined {
-  let best: { key: string; d: number } | undefined;
-  for (const key of valid) {
-    const d = key.toLowerCase() === typo.toLowerCase() ? 0 : editDistance(typo.toLowerCase(), key.toLowerCase());
-    if (d <= Math.min(2, Math.floor(key.length / 3)) && (!best || d < best.d)) best = { key, d };
-  }
-  return best?.key;
-}
-
-function editDistance(a: string, b: string): number {
-  let prev = Array.from({ length: b.length + 1 }, (_, j) => j);
-  for (let i = 1; i <= a.length; i++) {
-    const row = [i];
-    for (let j = 1; j <= b.length; j++) row[j] = Math.min(prev[j] + 1, row[j - 1] + 1, prev[j - 1] + (a[i - 1] === b[j - 1] ? 0 : 1));
-    prev = row;
-  }
-  return prev[b.length];
 }

@@ -52,7 +52,7 @@ function routingTables(model: EdgeModel): string[] {
     ...table(
       ["80: name (Host)", "path", "from", "goes to (home port)"],
       [
-        ...model.http.filter((r) => r.names === "xmpp" || model.webNames.length > 0).map((r) => [NAMES_TEXT[r.names], r.path, from(r.from), `${r.homePort}: ${r.what}`]),
+        ...model.http.map((r) => [NAMES_TEXT[r.names], r.path, from(r.from), `${r.homePort}: ${r.what}`]),
         ["anything else", "", "", "closed, no answer (444)"],
       ],
     ),

@@ -76,8 +76,13 @@ export function makePlan(input: StackConfig | Record<string, unknown>, opts: Pla
         : `Edges this stack creates have documentation addresses (${EXAMPLE_VPS_IPV4}, ${EXAMPLE_VPS_IPV6}, then .11, ::11, …) until they exist; --vps-ipv4/--vps-ipv6 give the first edge's real ones.`,
     );
   }
-  if (!c.home.ipv4) notes.push(`The home address is looked up in the tailnet at deploy (${c.home.hostname}); ${homeIPv4} stands in for it here.`);
-  if (!c.home.ipv6) notes.push("No homeTailnetIPv6: IPv6 clients are not forwarded on the DNAT ports (they fall back to IPv4).");
+  // As components/tailnet.ts does: without homeTailnetIPv4 the device is looked up, and its IPv6 with it.
+  if (!c.home.ipv4) {
+    notes.push(
+      `The home address is looked up in the tailnet at deploy (${c.home.hostname}); ${homeIPv4} stands in for it here.` +
+        (c.home.ipv6 ? "" : " Its IPv6 address is looked up too: when the device has one, IPv6 clients of the DNAT ports are forwarded to it (without one they fall back to IPv4)."),
+    );
+  } else if (!c.home.ipv6) notes.push("No homeTailnetIPv6: IPv6 clients are not forwarded on the DNAT ports (they fall back to IPv4).");
   notes.push("Secrets (TURN secret, SSH host key, tailnet auth key) are not part of the plan; a deploy adds them.");
   const facts = edges[0].facts;
   const bundle = edges[0].bundle;

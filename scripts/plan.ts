@@ -4,12 +4,14 @@
 // command, callable in-process (test/model/bad-inputs.test.ts runs it a few
 // hundred times); the last line runs it as a script.
 import * as fs from "node:fs";
+import * as os from "node:os";
 import * as path from "node:path";
 import { parseArgs } from "node:util";
 import { ipFamily } from "../model/net";
 import { readStackFile } from "../model/source";
 import { ConfigError } from "../model/validate";
 import { makePlan } from "../render/plan";
+import { outDirProblem, PLAN_MARKER, replacePlanDir } from "./plan-out";
 
 const ROOT = path.resolve(__dirname, "..");
 
@@ -28,7 +30,9 @@ command exits 1.
   --config FILE     a stack file anywhere, instead of --stack; a relative path is
                     taken from the directory you run the command in
   --out DIR         where the plan goes (default: out/NAME); replaced as a whole,
-                    and only when the config is valid
+                    and only when the config is valid. DIR must be new, empty, or
+                    an earlier plan (it holds the plan's ${PLAN_MARKER} file); never the
+                    repository, your home directory, or a directory holding either
   --vps-ipv4 A      the VPS's public IPv4 address, once it exists (default: the
                     documentation address 192.0.2.10, or existingHost's)
   --vps-ipv6 A      the VPS's public IPv6 address (default: 2001:db8::10, or existingHost's)
@@ -98,17 +102,9 @@ export function runPlan(argv: string[], io: PlanIo): number {
     return fail(e instanceof ConfigError ? `${configFile}: ${e.message}` : (e as Error).message);
   }
 
-  // Render next to the target, then swap: a failed write never leaves half a plan.
-  fs.mkdirSync(path.dirname(outDir), { recursive: true });
-  const tmp = fs.mkdtempSync(`${outDir}.tmp-`);
-  for (const [rel, content] of Object.entries(plan.files)) {
-    const file = path.join(tmp, rel);
-    fs.mkdirSync(path.dirname(file), { recursive: true });
-    const mode = plan.modes[rel] ?? "0644";
-    fs.writeFileSync(file, content, { mode: parseInt(mode, 8) });
-  }
-  fs.rmSync(outDir, { recursive: true, force: true });
-  fs.renameSync(tmp, outDir);
+  const refused = outDirProblem(outDir, { repository: ROOT, home: os.homedir() });
+  if (refused) return fail(refused);
+  replacePlanDir(outDir, plan.files, plan.modes);
   const ports = plan.model.services.length;
   io.stdout(`plan for ${plan.model.config.domain} written to ${outDir}: ${Object.keys(plan.files).length} files, ${ports} services; see ${path.join(outDir, "PLAN.md")}\n`);
   return 0;

@@ -31,6 +31,7 @@ test("invalid config: exit 1, every problem on stderr, nothing written, an earli
   fs.writeFileSync(cfg, [
     "config:",
     "  xmpp-edge:domain: chat.example.com",
+    "  xmpp-edge:dns: \"off\"",
     "  xmpp-edge:homeTailnetIPv4: 192.168.1.5",
     "  xmpp-edge:preset: matrix",
     "  xmpp-edge:sshAllowFrom: [tailnet]",
@@ -84,6 +85,7 @@ test("several edges: the first edge's files where one edge's go, the others unde
   fs.writeFileSync(cfg, [
     "config:",
     "  xmpp-edge:domain: chat.example.com",
+    "  xmpp-edge:zone: example.com",
     "  xmpp-edge:homeTailnetIPv4: 100.101.102.103",
     "  xmpp-edge:sshAllowFrom: [203.0.113.0/24]",
     "  xmpp-edge:edges:",

@@ -1,5 +1,6 @@
 // DNS names: the domain, the XMPP host, the proxied web names, the zone they
-// must lie in and the Cloudflare zone id.
+// must lie in and the Cloudflare zone (by id or by name) the deploy puts
+// the records in.
 import type { ParsedConfig } from "../config";
 import { snikketAliases, xmppNames } from "../names";
 import { CLOUDFLARE_ZONE_ID, isHostname, isInZone } from "../shapes";
@@ -44,6 +45,11 @@ export function checkNames(p: ParsedConfig, c: Checks): { xmppHost: string } {
   if (p.cloudflareZoneId !== undefined && !CLOUDFLARE_ZONE_ID.test(p.cloudflareZoneId)) {
     const name = isHostname(p.cloudflareZoneId) ? `; it looks like a zone name: put that in zone` : "";
     c.report("cloudflareZoneId", `${show(p.cloudflareZoneId)} is not a Cloudflare zone id; expected the 32 hex digits shown as "Zone ID" on the zone's overview page${name}`);
+  }
+  // The deploy puts the records in a Cloudflare zone it must find: by id, or by name.
+  // A zone or id given but refused is reported already: not "missing" as well.
+  if (p.dns === "cloudflare" && p.cloudflareZoneId === undefined && p.zone === undefined && c.ok("zone") && c.ok("cloudflareZoneId")) {
+    c.report("cloudflareZoneId", `is required to create the DNS records (dns "cloudflare"); set it, or zone (the zone is then looked up by name), or dns "off" and create the records from the dnsRecords output yourself`);
   }
   return { xmppHost };
 }

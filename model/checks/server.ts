@@ -1,15 +1,43 @@
-// The Hetzner server: its name, type, location and image.
+// The Hetzner server: its name, type, location and image. Types and
+// locations are checked against the lists in model/hetzner.ts (refresh them
+// there when Hetzner adds one); the image only for its shape.
 import type { ParsedConfig } from "../config";
+import { HETZNER_LISTS_AS_OF, HETZNER_LOCATIONS, HETZNER_SERVER_TYPES, RETIRED_SERVER_TYPES } from "../hetzner";
+import { nearest } from "../nearest";
 import { HETZNER_NAME, HOST_LABEL } from "../shapes";
 import { show, type Checks } from "./report";
 
 export function checkServer(p: ParsedConfig, c: Checks): void {
   if (!HOST_LABEL.test(p.serverName)) c.report("serverName", `${show(p.serverName)} is not a valid host name; expected lower-case letters, digits and hyphens`);
-  // Hetzner's own lists change (new types and locations); check the shape only, the API names what exists.
-  const hetznerName = (key: "serverType" | "location" | "image", example: string) => {
-    if (!HETZNER_NAME.test(p[key])) c.report(key, `${show(p[key])} is not a Hetzner ${key === "serverType" ? "server type" : key} name; expected lower-case letters, digits, dots and hyphens, e.g. ${show(example)}`);
+  const hetznerName = (key: "serverType" | "location" | "image", example: string): boolean => {
+    if (HETZNER_NAME.test(p[key])) return true;
+    c.report(key, `${show(p[key])} is not a Hetzner ${key === "serverType" ? "server type" : key} name; expected lower-case letters, digits, dots and hyphens, e.g. ${show(example)}`);
+    return false;
   };
-  hetznerName("serverType", "cax11");
-  hetznerName("location", "fsn1");
+  if (hetznerName("serverType", "cax11")) checkServerType("serverType", p.serverType, c);
+  if (hetznerName("location", "fsn1")) checkLocation("location", p.location, c);
   hetznerName("image", "debian-12");
+  // An edge's own values: their shape is checkEdges' to judge, the lists are judged here.
+  p.edges?.forEach((e, i) => {
+    if (e.serverType !== undefined && HETZNER_NAME.test(e.serverType)) checkServerType(`edges[${i}].serverType`, e.serverType, c);
+    if (e.location !== undefined && HETZNER_NAME.test(e.location)) checkLocation(`edges[${i}].location`, e.location, c);
+  });
+}
+
+function checkServerType(key: string, value: string, c: Checks): void {
+  if (HETZNER_SERVER_TYPES.includes(value)) return;
+  const successor = RETIRED_SERVER_TYPES[value];
+  if (successor !== undefined) {
+    c.report(key, `${show(value)} is retired: Hetzner creates no new servers of it; its successor is ${show(successor)}`);
+    return;
+  }
+  const near = nearest(value, HETZNER_SERVER_TYPES);
+  c.report(key, `${show(value)} is not a Hetzner server type; ${near ? `did you mean ${show(near)}? ` : ""}valid (Hetzner's list as of ${HETZNER_LISTS_AS_OF}, model/hetzner.ts): ${HETZNER_SERVER_TYPES.join(", ")}`);
+}
+
+function checkLocation(key: string, value: string, c: Checks): void {
+  const names = Object.keys(HETZNER_LOCATIONS);
+  if (names.includes(value)) return;
+  const near = nearest(value, names);
+  c.report(key, `${show(value)} is not a Hetzner location; ${near ? `did you mean ${show(near)}? ` : ""}valid (Hetzner's list as of ${HETZNER_LISTS_AS_OF}, model/hetzner.ts): ${names.map((n) => `${n} (${HETZNER_LOCATIONS[n]})`).join(", ")}`);
 }

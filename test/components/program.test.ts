@@ -35,17 +35,6 @@ describe("invalid config fails before any resource, with the plan's messages", (
   });
 });
 
-describe("deploy-only checks, after the plan's (which this config passes)", () => {
-  test("dns cloudflare needs a zone id or a zone name", async () => {
-    const { zone: _zone, ...raw } = BASE;
-    expect(() => makePlan(raw)).not.toThrow();
-    const run = await runProgram(raw);
-    expect(run.error?.message).toMatch(/xmpp-edge:cloudflareZoneId: is required to create the DNS records/);
-    expect(run.resources).toEqual([]);
-  });
-
-});
-
 describe("existingHost is checked by the plan and the program alike", () => {
   test("it needs a host key to pin, a public IPv4 and a deploy key it accepts", async () => {
     const raw = { ...BASE, ...ZONE, existingHost: { address: "100.70.1.2" } };

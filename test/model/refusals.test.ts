@@ -24,7 +24,7 @@ describe("each real problem once, never a consequence of a default standing in",
     expect(problems({ zone: "Example.com" })).toEqual([expect.stringMatching(/^xmpp-edge:zone: "Example\.com" is not a valid hostname/)]);
   });
   test("a broken domain is not compared with the web names", () => {
-    expect(problems({ domain: 42, zone: undefined, webHostnames: ["stand-in.invalid"] })).toEqual([expect.stringMatching(/^xmpp-edge:domain: expected string, received number/)]);
+    expect(problems({ domain: 42, zone: undefined, dns: "off", webHostnames: ["stand-in.invalid"] })).toEqual([expect.stringMatching(/^xmpp-edge:domain: expected string, received number/)]);
   });
   test("a rejected existing host's SSH port is not replaced by 22 and judged", () => {
     expect(problems({ ...EXISTING, existingHost: { address: "", hostKey: HOST_KEY, port: 2222 }, extraForwards: [{ port: 22, protocol: "tcp" }] })).toEqual([

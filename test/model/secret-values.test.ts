@@ -11,8 +11,8 @@ import { renderHomeSnippets } from "../../render/home";
 import { FACTS, model } from "../fixtures";
 
 const tmp = fs.mkdtempSync(path.join(os.tmpdir(), "xe-secrets-"));
-const BASE = ["xmpp-edge:domain: chat.example.com", "xmpp-edge:homeTailnetIPv4: 100.101.102.103", "xmpp-edge:sshAllowFrom: [203.0.113.0/24]"];
-const ENGINE_BASE = { "xmpp-edge:domain": "chat.example.com", "xmpp-edge:homeTailnetIPv4": "100.101.102.103", "xmpp-edge:sshAllowFrom": '["203.0.113.0/24"]' };
+const BASE = ["xmpp-edge:domain: chat.example.com", "xmpp-edge:zone: example.com", "xmpp-edge:homeTailnetIPv4: 100.101.102.103", "xmpp-edge:sshAllowFrom: [203.0.113.0/24]"];
+const ENGINE_BASE = { "xmpp-edge:domain": "chat.example.com", "xmpp-edge:zone": "example.com", "xmpp-edge:homeTailnetIPv4": "100.101.102.103", "xmpp-edge:sshAllowFrom": '["203.0.113.0/24"]' };
 
 function stackFile(lines: string[]): StackConfig {
   const file = path.join(tmp, `Pulumi.t${Math.random().toString(36).slice(2)}.yaml`);

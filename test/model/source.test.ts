@@ -27,11 +27,12 @@ function outcome(stack: StackConfig): unknown {
 
 const BASE = [
   "xmpp-edge:domain: chat.example.com",
+  "xmpp-edge:cloudflareZoneId: 0123456789abcdef0123456789abcdef",
   "xmpp-edge:homeTailnetIPv4: 100.101.102.103",
   "xmpp-edge:sshAllowFrom: [203.0.113.0/24]",
   "hcloud:token: {secure: AAAA}",
 ];
-const ENGINE_BASE = { "xmpp-edge:domain": "chat.example.com", "xmpp-edge:homeTailnetIPv4": "100.101.102.103", "xmpp-edge:sshAllowFrom": '["203.0.113.0/24"]', "hcloud:token": "decrypted" };
+const ENGINE_BASE = { "xmpp-edge:domain": "chat.example.com", "xmpp-edge:cloudflareZoneId": "0123456789abcdef0123456789abcdef", "xmpp-edge:homeTailnetIPv4": "100.101.102.103", "xmpp-edge:sshAllowFrom": '["203.0.113.0/24"]', "hcloud:token": "decrypted" };
 
 const cases: [string, string[], Record<string, string>, string[], RegExp | null][] = [
   ["a valid stack", [], {}, [], null],

@@ -44,6 +44,19 @@ test("a hostname-only home is shown with a stand-in and a note", () => {
   expect(plan.files["PLAN.md"]).toContain("looked up in the tailnet at deploy (homeserver)");
 });
 
+test("PLAN.md says what the deploy does with home's IPv6: looked up with the device, or not forwarded without homeTailnetIPv6", () => {
+  const { homeTailnetIPv4: _4, homeTailnetIPv6: _6, ...rest } = BASE;
+  const lookedUp = makePlan({ ...rest, homeTailnetHostname: "homeserver" }).files["PLAN.md"];
+  expect(lookedUp).toContain("Its IPv6 address is looked up too: when the device has one, IPv6 clients of the DNAT ports are forwarded to it");
+  expect(lookedUp).not.toContain("IPv6 clients are not forwarded");
+  // With homeTailnetIPv4 the deploy looks nothing up, hostname or not.
+  for (const extra of [{}, { homeTailnetHostname: "homeserver" }]) {
+    const fixed = makePlan({ ...rest, homeTailnetIPv4: "100.101.102.103", ...extra }).files["PLAN.md"];
+    expect(fixed).toContain("No homeTailnetIPv6: IPv6 clients are not forwarded on the DNAT ports");
+    expect(fixed).not.toContain("looked up");
+  }
+});
+
 test("an existing host: its own addresses, no documentation stand-ins", () => {
   const plan = makePlan({ ...BASE, existingHost: { address: "edge.example.net", hostKey: HOST_KEY, ipv4: "95.217.1.2" }, sshPublicKey: DEPLOY_KEY, sshPrivateKey: { secure: "x" } });
   expect(plan.facts.vpsIPv4).toBe("95.217.1.2");
