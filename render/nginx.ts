@@ -149,6 +149,9 @@ function httpServer(model: EdgeModel, names: string[], routes: HttpRoute[]): str
       // No answer at all, as for a name not served here: a 403 would confirm the name is.
       ...(locked && r.from === "web-origins" ? ["        if ($edge_from_origin = 0) {", "            return 444;", "        }"] : []),
       `        proxy_pass http://${upstreamName(r.homePort)};`,
+      // Home trusts this hop's X-Forwarded-For (render/home.ts): a chain the client wrote is
+      // kept only when the lock admitted the client; anyone else is named by the address seen.
+      `        set $edge_forwarded_for ${locked && r.from === "web-origins" ? "$proxy_add_x_forwarded_for" : "$remote_addr"};`,
       "    }",
     );
   }
@@ -167,7 +170,7 @@ function httpBlock(model: EdgeModel, f: HostFacts): string[] {
     "proxy_http_version 1.1;",
     "proxy_set_header Host $host;",
     "proxy_set_header X-Real-IP $remote_addr;",
-    "proxy_set_header X-Forwarded-For $proxy_add_x_forwarded_for;",
+    "proxy_set_header X-Forwarded-For $edge_forwarded_for;",
     "proxy_set_header X-Forwarded-Proto $scheme;",
     `proxy_connect_timeout ${CONNECT_TIMEOUT};`,
     "proxy_read_timeout 300s;",

@@ -29,13 +29,13 @@ describe("validateConfig accepts", () => {
     const c = validateConfig({
       ...BASE,
       extraForwards: [
-        { port: 8443, protocol: "tcp", toPort: 443 },
+        { port: 8443, protocol: "tcp", toPort: 9443 },
         { port: "6000-6010", protocol: "tcp" },
         { port: 5222, protocol: "udp" },
       ],
     });
     expect(c.extraForwards).toEqual([
-      { ports: { from: 8443, to: 8443 }, protocol: "tcp", toPort: 443, description: undefined },
+      { ports: { from: 8443, to: 8443 }, protocol: "tcp", toPort: 9443, description: undefined },
       { ports: { from: 6000, to: 6010 }, protocol: "tcp", toPort: undefined, description: undefined },
       { ports: { from: 5222, to: 5222 }, protocol: "udp", toPort: undefined, description: undefined },
     ]);
