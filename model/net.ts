@@ -110,6 +110,11 @@ function embeddedIPv4(addr: ipaddr.IPv6, text: string): { form: "IPv4-mapped" | 
   return undefined;
 }
 
+/** True when network `outer` holds every address of `inner` (the same family). */
+export function cidrContains(outer: Cidr, inner: Cidr): boolean {
+  return outer.family === inner.family && outer.prefix <= inner.prefix && ipaddr.parse(inner.address).match(ipaddr.parse(outer.address), outer.prefix);
+}
+
 /** One address (no "/n"), through parseCidr. */
 export function parseAddress(text: string): Parsed<{ family: Family; address: string }> {
   const r = parseCidr(text, "address-only");

@@ -1,7 +1,7 @@
 // SSH: who may reach it on the public address, the deploy key, and a host
 // this stack did not create (existingHost).
 import type { ExistingHost, ParsedConfig, SshAccess } from "../config";
-import { inCidr, isLocalOnly, looksLikeAddress, parseAddress, parseCidr, TAILNET_IPV4_RANGE, TAILNET_IPV6_RANGE, type Family } from "../net";
+import { cidrContains, inCidr, isLocalOnly, looksLikeAddress, parseAddress, parseCidr, TAILNET_IPV4_RANGE, TAILNET_IPV6_RANGE, type Cidr, type Family } from "../net";
 import { isHostname, UNIX_USER } from "../shapes";
 import { parseSshPublicKey } from "../ssh-key";
 import { show, type Checks } from "./report";
@@ -13,13 +13,16 @@ export function checkSshAllowFrom(p: ParsedConfig, c: Checks): SshAccess {
   } else if (p.sshAllowFrom.includes("tailnet")) {
     if (p.sshAllowFrom.length > 1) c.report("sshAllowFrom", `${show(p.sshAllowFrom)} mixes "tailnet" with CIDRs; use either ["tailnet"] alone or a list of CIDRs`);
   } else {
-    const from: string[] = [];
+    const kept: { cidr: Cidr; i: number }[] = [];
     p.sshAllowFrom.forEach((text, i) => {
       const cidr = parseCidr(text);
-      if (cidr.ok) from.push(cidr.value.text);
-      else c.report(`sshAllowFrom[${i}]`, `${show(text)} ${cidr.problem}; expected the public address or network you SSH from, e.g. "203.0.113.7/32" or "2001:db8::/64", or the single entry "tailnet"`);
+      if (!cidr.ok) return c.report(`sshAllowFrom[${i}]`, `${show(text)} ${cidr.problem}; expected the public address or network you SSH from, e.g. "203.0.113.7/32" or "2001:db8::/64", or the single entry "tailnet"`);
+      // One nftables interval set holds them: it refuses two entries that overlap.
+      const overlap = kept.find((k) => cidrContains(k.cidr, cidr.value) || cidrContains(cidr.value, k.cidr));
+      if (overlap) return c.report(`sshAllowFrom[${i}]`, `${show(text)} overlaps ${show(p.sshAllowFrom[overlap.i])} (sshAllowFrom[${overlap.i}]); list each network once: keep the wider one, ${show(cidrContains(overlap.cidr, cidr.value) ? overlap.cidr.text : cidr.value.text)}`);
+      kept.push({ cidr: cidr.value, i });
     });
-    ssh = { mode: "public", from };
+    ssh = { mode: "public", from: kept.map((k) => k.cidr.text) };
   }
   return ssh;
 }

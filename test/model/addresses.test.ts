@@ -27,6 +27,13 @@ describe("sshAllowFrom: entries that would never match the connection the user m
   ])("%s is refused", (_what, value, message) => {
     only({ sshAllowFrom: [value] }, "sshAllowFrom[0]", message);
   });
+  test.each([
+    [["0.0.0.0/0", "203.0.113.0/24"], /^xmpp-edge:sshAllowFrom\[1\]: "203\.0\.113\.0\/24" overlaps "0\.0\.0\.0\/0" \(sshAllowFrom\[0\]\); list each network once: keep the wider one, "0\.0\.0\.0\/0"$/],
+    [["203.0.113.7", "203.0.113.0/24"], /^xmpp-edge:sshAllowFrom\[1\]: "203\.0\.113\.0\/24" overlaps "203\.0\.113\.7" \(sshAllowFrom\[0\]\); list each network once: keep the wider one, "203\.0\.113\.0\/24"$/],
+    [["2001:db8::/48", "2001:DB8::/48"], /^xmpp-edge:sshAllowFrom\[1\]: "2001:DB8::\/48" overlaps "2001:db8::\/48" \(sshAllowFrom\[0\]\)/],
+  ])("overlapping entries %j (nftables refuses the set that holds both)", (list, message) => {
+    expect(problems({ sshAllowFrom: list })).toEqual([expect.stringMatching(message)]);
+  });
   test("each message says what would be valid", () => {
     expect(problems({ sshAllowFrom: ["127.0.0.1/32"] })[0]).toMatch(/; expected the public address or network you SSH from, e\.g\. "203\.0\.113\.7\/32" or "2001:db8::\/64", or the single entry "tailnet"$/);
   });
