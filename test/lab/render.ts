@@ -27,8 +27,8 @@
 //                (the origin lock off, XMPP and unknown names included), no
 //                chain source_limits, an input chain that accepts everything
 //   proxy-protocol  nginx sends no PROXY header of its own
-//   origin       what the model accepted before the origin-lock checks: a
-//                forward 8443 -> home 443 and 0.0.0.0/0, ::/0 as extra origins
+//   origin       a forward 8443 -> home 443 and 0.0.0.0/0, ::/0 as extra
+//                origins, built into the model past the checks that refuse them
 // Each must change the file it names, or render.ts fails: a weakening that
 // no longer matches the renderer would make the check unable to fail.
 import * as fs from "node:fs";

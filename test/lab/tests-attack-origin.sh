@@ -1,7 +1,7 @@
 # shellcheck shell=bash disable=SC2317,SC2016,SC2034
 # (SC2317: functions run through `check`/`attack`; SC2016: eval strings expand late;
 # SC2034: WHY is read by check/attack.)
-# What used to undo the origin lock (docs/design.md, decision 6). Sourced by
+# What would undo the origin lock (docs/design.md, decision 6). Sourced by
 # run.sh after tests-attack-web.sh, whose https_get, what_answered and
 # SPOOFED it uses; the group is listed in run_tests (tests.sh).
 #
@@ -10,8 +10,8 @@
 #                    every origin) gets nothing from the home web server on
 #                    8443 or on 443 with the web name and a forged
 #                    X-Forwarded-For; against $LAB/push/weak-origin (render.ts
-#                    --weaken origin: both configs as the model accepted them
-#                    before its checks) it gets the home web server, which
+#                    --weaken origin: both configs built into the model past
+#                    the checks that refuse them) it gets the home web server, which
 #                    takes the forged address for the client's; then the good
 #                    push back.
 
