@@ -118,8 +118,11 @@ export function forEdge(model: EdgeModel, index: number): EdgeModel {
   return buildModel({ ...c, server: { ...c.server, name: e.serverName, type: e.type, location: e.location }, existingHost: e.existingHost });
 }
 
+/** What 80's and 443's routing depends on (the checks read the routes before the config is complete). */
+export type RouteInputs = Pick<EdgeConfig, "preset" | "directTls" | "webHostnames">;
+
 /** The home XMPP server's own HTTP front: Snikket's web port, or Prosody's mod_http port; never the home web server. */
-function xmppWeb(config: EdgeConfig, tls: boolean): { homePort: number; what: string } {
+function xmppWeb(config: RouteInputs, tls: boolean): { homePort: number; what: string } {
   if (config.preset === "snikket") return tls ? { homePort: P.SNIKKET_HOME_HTTPS_PORT, what: "Snikket's web front (HTTPS)" } : { homePort: P.SNIKKET_HOME_HTTP_PORT, what: "Snikket's web front (HTTP)" };
   return tls ? { homePort: P.PROSODY_HOME_HTTPS_PORT, what: "Prosody's https_ports" } : { homePort: P.PROSODY_HOME_HTTP_PORT, what: "Prosody's http_ports" };
 }
@@ -133,7 +136,7 @@ function xmppWeb(config: EdgeConfig, tls: boolean): { homePort: number; what: st
  * from the web origins (no web names: no such route); every other name, or
  * none, is closed.
  */
-function httpsRoutes(config: EdgeConfig): HttpsRoute[] {
+export function httpsRoutes(config: RouteInputs): HttpsRoute[] {
   const routes: HttpsRoute[] = [];
   if (config.directTls) {
     const c2s = { homePort: P.HOME_C2S_DIRECT_TLS_PORT, what: "XMPP client direct TLS (c2s_direct_tls_ports)" };
@@ -154,7 +157,7 @@ function httpsRoutes(config: EdgeConfig): HttpsRoute[] {
  * certificates are made (Snikket answers them itself; with Prosody, the home
  * web server's webroot, for that path only), the rest to the XMPP web front.
  */
-function httpRoutes(config: EdgeConfig): HttpRoute[] {
+export function httpRoutes(config: RouteInputs): HttpRoute[] {
   const acme = config.preset === "snikket" ? xmppWeb(config, false) : { homePort: P.HTTP_PORT, what: "the home web server, ACME challenges only" };
   const routes: HttpRoute[] = [
     { names: "xmpp", path: ACME_CHALLENGE_PATH, from: "anywhere", ...acme },

@@ -96,20 +96,25 @@ function snikket(model: EdgeModel, turnSecret: string | undefined): string {
 }
 
 /**
- * X-Forwarded-For is only as good as the hop that wrote it. On 80 the edge
- * appends the address it saw; on 443 it passes TLS through, so the header is
- * whatever the connecting party wrote: Cloudflare (and webOriginExtraAllow)
- * with the origin lock on, anyone with it off. So the edge is trusted only
- * with the lock on, and only by its exact tailnet address (another tailnet
- * node could write anything); the XMPP web front, reached on 443 from
- * anywhere, must not take this snippet.
+ * X-Forwarded-For is only as good as the hop that wrote it. With the lock
+ * on, the edge reaches the home web server in two ways only: 443 from the web
+ * origins, where it passes TLS through and the header is what Cloudflare (or
+ * a webOriginExtraAllow network, hence their bound) wrote; and 80, where it
+ * keeps the chain for requests from the web origins and sends only the
+ * address it saw for anyone else (render/nginx.ts). No forward reaches 80 or
+ * 443 at home then (checks/origin-lock.ts), so every request from the edge's
+ * address is one the lock admitted or one the edge named itself. The edge is
+ * trusted only then, and only by its exact tailnet address (another tailnet
+ * node could write anything); with the lock off nothing is trusted. The XMPP
+ * web front, reached on 443 from anywhere, must not take this snippet.
  */
 function nginxRealIp(model: EdgeModel, facts: HostFacts): string {
   const head = [
     header("#"),
     "# For the home web server's http {} block (the web names' server blocks only, never the XMPP",
     "# server's web front): web names arrive through Cloudflare and the edge, which both append to",
-    "# X-Forwarded-For; trust exactly those hops to recover the visitor's address.",
+    "# X-Forwarded-For; trust exactly those hops to recover the visitor's address. The edge sends this",
+    "# server only what the origin lock admitted, or a header naming the address it saw itself.",
   ];
   if (model.webOrigins === null) {
     return [

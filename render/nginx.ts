@@ -153,6 +153,9 @@ function httpServer(model: EdgeModel, names: string[], routes: HttpRoute[]): str
       // may still say "/.well-known/acme-challenge/..;/x/../../admin", which a
       // server behind reads as /admin. Only the normalised token goes home.
       `        proxy_pass http://${upstreamName(r.homePort)}${acme ? "$uri" : ""};`,
+      // Home trusts this hop's X-Forwarded-For (render/home.ts): a chain the client wrote is
+      // kept only when the lock admitted the client; anyone else is named by the address seen.
+      `        set $edge_forwarded_for ${locked && r.from === "web-origins" ? "$proxy_add_x_forwarded_for" : "$remote_addr"};`,
       "    }",
     );
   }
@@ -171,7 +174,7 @@ function httpBlock(model: EdgeModel, f: HostFacts): string[] {
     "proxy_http_version 1.1;",
     "proxy_set_header Host $host;",
     "proxy_set_header X-Real-IP $remote_addr;",
-    "proxy_set_header X-Forwarded-For $proxy_add_x_forwarded_for;",
+    "proxy_set_header X-Forwarded-For $edge_forwarded_for;",
     "proxy_set_header X-Forwarded-Proto $scheme;",
     `proxy_connect_timeout ${CONNECT_TIMEOUT};`,
     "proxy_read_timeout 300s;",

@@ -1,6 +1,6 @@
 // Where home is on the tailnet: an address, or a device name looked up at deploy.
 import type { EdgeConfig, EdgeSpec, ParsedConfig } from "../config";
-import { inCidr, ipFamily, TAILNET_IPV4_RANGE, TAILNET_IPV6_RANGE, TAILSCALE_SERVICE_ADDRESSES } from "../net";
+import { inCidr, parseAddress, TAILNET_IPV4_RANGE, TAILNET_IPV6_RANGE, TAILSCALE_SERVICE_ADDRESSES } from "../net";
 import { HOST_LABEL } from "../shapes";
 import { show, type Checks } from "./report";
 
@@ -9,11 +9,15 @@ export function checkHome(p: ParsedConfig, c: Checks): EdgeConfig["home"] {
   const address = (key: "homeTailnetIPv4" | "homeTailnetIPv6", family: 4 | 6, range: string) => {
     const value = p[key];
     if (value === undefined) return undefined;
-    if (ipFamily(value) !== family || !inCidr(value, range)) {
-      c.report(key, `${show(value)} is not a tailnet IPv${family} address; expected an address in ${range} (see "tailscale ip -${family}" on the home server)`);
-    } else if (TAILSCALE_SERVICE_ADDRESSES.some((a) => ipFamily(a) === family && inCidr(value, `${a}/${family === 4 ? 32 : 128}`))) {
+    const expected = `expected an address in ${range} (see "tailscale ip -${family}" on the home server)`;
+    const parsed = parseAddress(value);
+    if (!parsed.ok && !parsed.malformed) {
+      c.report(key, `${show(value)} ${parsed.problem}; ${expected}`);
+    } else if (!parsed.ok || parsed.value.family !== family || !inCidr(parsed.value.address, range)) {
+      c.report(key, `${show(value)} is not a tailnet IPv${family} address; ${expected}`);
+    } else if (TAILSCALE_SERVICE_ADDRESSES.includes(parsed.value.address)) {
       c.report(key, `${show(value)} is Tailscale's own service address (MagicDNS), reserved on every node; expected the home server's address (see "tailscale ip -${family}" on it)`);
-    } else return value;
+    } else return parsed.value.address;
     return undefined;
   };
   home.ipv4 = address("homeTailnetIPv4", 4, TAILNET_IPV4_RANGE);

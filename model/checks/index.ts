@@ -4,6 +4,7 @@ import type { EdgeConfig, ParsedConfig } from "../config";
 import { checkEdges } from "./edges";
 import { checkHome, checkHomeIsNoEdge } from "./home";
 import { checkNames } from "./names";
+import { checkForwardsPastTheLock } from "./origin-lock";
 import { checkExtraForwards, checkTurnRelayPorts, checkTurnSession, firstExistingHost } from "./ports";
 import type { Checks } from "./report";
 import { checkServer } from "./server";
@@ -22,6 +23,7 @@ export function checkFields(p: ParsedConfig, c: Checks): EdgeConfig {
   const ssh = checkSshAllowFrom(p, c);
   const webOriginExtraAllow = checkWebOrigins(p, c);
   const extraForwards = checkExtraForwards(p, relay, c);
+  checkForwardsPastTheLock(p, c);
   checkTailnet(p, c);
   checkDeployKey(p, c);
   const first = firstExistingHost(p);

@@ -1,7 +1,7 @@
 // SSH: who may reach it on the public address, the deploy key, and a host
 // this stack did not create (existingHost).
 import type { ExistingHost, ParsedConfig, SshAccess } from "../config";
-import { cidrFamily, inCidr, ipFamily, isLocalOnly, normaliseCidr, TAILNET_INTERFACE, TAILNET_IPV4_RANGE, TAILNET_IPV6_RANGE } from "../net";
+import { cidrContains, inCidr, isLocalOnly, looksLikeAddress, parseAddress, parseCidr, TAILNET_INTERFACE, TAILNET_IPV4_RANGE, TAILNET_IPV6_RANGE, type Cidr, type Family } from "../net";
 import { INTERFACE_NAME, isHostname, UNIX_USER } from "../shapes";
 import { parseSshPublicKey } from "../ssh-key";
 import { show, type Checks } from "./report";
@@ -13,10 +13,16 @@ export function checkSshAllowFrom(p: ParsedConfig, c: Checks): SshAccess {
   } else if (p.sshAllowFrom.includes("tailnet")) {
     if (p.sshAllowFrom.length > 1) c.report("sshAllowFrom", `${show(p.sshAllowFrom)} mixes "tailnet" with CIDRs; use either ["tailnet"] alone or a list of CIDRs`);
   } else {
-    p.sshAllowFrom.forEach((cidr, i) => {
-      if (cidrFamily(cidr) === undefined) c.report(`sshAllowFrom[${i}]`, `${show(cidr)} is not a valid CIDR; expected e.g. "203.0.113.7/32" or "2001:db8::/64", or the single entry "tailnet"`);
+    const kept: { cidr: Cidr; i: number }[] = [];
+    p.sshAllowFrom.forEach((text, i) => {
+      const cidr = parseCidr(text);
+      if (!cidr.ok) return c.report(`sshAllowFrom[${i}]`, `${show(text)} ${cidr.problem}; expected the public address or network you SSH from, e.g. "203.0.113.7/32" or "2001:db8::/64", or the single entry "tailnet"`);
+      // One nftables interval set holds them: it refuses two entries that overlap.
+      const overlap = kept.find((k) => cidrContains(k.cidr, cidr.value) || cidrContains(cidr.value, k.cidr));
+      if (overlap) return c.report(`sshAllowFrom[${i}]`, `${show(text)} overlaps ${show(p.sshAllowFrom[overlap.i])} (sshAllowFrom[${overlap.i}]); list each network once: keep the wider one, ${show(cidrContains(overlap.cidr, cidr.value) ? overlap.cidr.text : cidr.value.text)}`);
+      kept.push({ cidr: cidr.value, i });
     });
-    ssh = { mode: "public", from: p.sshAllowFrom.filter((x) => cidrFamily(x) !== undefined).map(normaliseCidr) };
+    ssh = { mode: "public", from: kept.map((k) => k.cidr.text) };
   }
   return ssh;
 }
@@ -35,7 +41,7 @@ export function checkDeployKey(p: ParsedConfig, c: Checks): string | undefined {
   return key.key;
 }
 
-const isTailnetAddress = (a: string) => (ipFamily(a) === 4 && inCidr(a, TAILNET_IPV4_RANGE)) || (ipFamily(a) === 6 && inCidr(a, TAILNET_IPV6_RANGE));
+const isTailnetAddress = (a: { family: Family; address: string }) => inCidr(a.address, a.family === 4 ? TAILNET_IPV4_RANGE : TAILNET_IPV6_RANGE);
 
 /**
  * A host we did not create: its host key must be given (there is no
@@ -49,8 +55,13 @@ export function checkExistingHost(p: ParsedConfig, h: NonNullable<ParsedConfig["
     c.report(`${at}.${key}`, msg);
     ok = false;
   };
-  if (ipFamily(h.address) === undefined && !isHostname(h.address)) bad("address", `${show(h.address)} is neither an IP address nor a hostname`);
-  else if (c.ok("sshAllowFrom") && p.sshAllowFrom.length === 1 && p.sshAllowFrom[0] === "tailnet" && !isTailnetAddress(h.address) && !h.address.endsWith(".ts.net")) {
+  // An address (parsed: it may be private or a tailnet one, never one that reaches no host), else a host name.
+  const ip = looksLikeAddress(h.address) ? parseAddress(h.address) : undefined;
+  const sshAddress = ip?.ok ? ip.value : undefined;
+  if (ip && !ip.ok && ip.malformed && !isHostname(h.address)) bad("address", `${show(h.address)} is neither an IP address nor a hostname`);
+  else if (ip && !ip.ok) bad("address", `${show(h.address)} ${ip.problem}; expected the address or host name to SSH to (a public, private or tailnet address, e.g. "5.9.10.11" or "100.70.1.2")`);
+  else if (!ip && !isHostname(h.address)) bad("address", `${show(h.address)} is neither an IP address nor a hostname`);
+  else if (c.ok("sshAllowFrom") && p.sshAllowFrom.length === 1 && p.sshAllowFrom[0] === "tailnet" && !(sshAddress ? isTailnetAddress(sshAddress) : h.address.endsWith(".ts.net"))) {
     bad("address", `${show(h.address)} is not a tailnet address, but sshAllowFrom is ["tailnet"]: the pushed ruleset closes public SSH, so every push would cut the connection it runs over and revert itself; set address to the host's tailnet address (tailscale ip -4 on it) or its MagicDNS name, or list your CIDRs in sshAllowFrom`);
   }
   if (!UNIX_USER.test(h.user)) bad("user", `${show(h.user)} is not a user name; expected lower-case letters, digits, "_" and "-" (e.g. "root")`);
@@ -64,12 +75,15 @@ export function checkExistingHost(p: ParsedConfig, h: NonNullable<ParsedConfig["
     if (typeof key === "string") bad("hostKey", `${key}; expected the host's public key like "ssh-ed25519 AAAA…" (ssh-keyscan -t ed25519 ${h.address}, checked out of band)`);
     else hostKey = key.key;
   }
-  const address = (family: 4 | 6): string | undefined => {
+  const address = (family: Family): string | undefined => {
     const given = family === 4 ? h.ipv4 : h.ipv6;
-    if (given !== undefined && (ipFamily(given) !== family || isLocalOnly(given))) {
-      bad(`ipv${family}`, `${show(given)} is not a public IPv${family} address; the DNS records and coturn need the host's public address (not a private or tailnet one)`);
-    }
-    return given ?? (ipFamily(h.address) === family && !isLocalOnly(h.address) ? h.address : undefined);
+    if (given === undefined) return sshAddress?.family === family && !isLocalOnly(sshAddress.address) ? sshAddress.address : undefined;
+    const expected = `expected the host's public IPv${family} address (the DNS records and coturn publish it), e.g. ${family === 4 ? '"5.9.10.11"' : '"2a01:4f8::2"'}`;
+    const parsed = parseAddress(given);
+    if (!parsed.ok) bad(`ipv${family}`, `${show(given)} ${parsed.problem}; ${expected}`);
+    else if (parsed.value.family !== family || isLocalOnly(parsed.value.address)) bad(`ipv${family}`, `${show(given)} is not a public IPv${family} address (not a private or tailnet one); ${expected}`);
+    else return parsed.value.address;
+    return given;
   };
   const ipv4 = address(4);
   const ipv6 = address(6);
@@ -77,7 +91,7 @@ export function checkExistingHost(p: ParsedConfig, h: NonNullable<ParsedConfig["
   if (iface !== undefined && (!INTERFACE_NAME.test(iface) || iface === TAILNET_INTERFACE || iface === "lo")) {
     bad("publicInterface", `${show(iface)} is not a public interface name; expected the host's interface with the public addresses as "ip -br addr" shows it (1-15 letters, digits, "_", "." or "-", e.g. "ens3"), not lo or ${TAILNET_INTERFACE}`);
   }
-  if (ipv4 === undefined && h.ipv4 === undefined) bad("ipv4", `is required: the DNS records and coturn need the host's public IPv4 address, and address ${show(h.address)} is not one`);
+  if (ipv4 === undefined && h.ipv4 === undefined && c.ok(`${at}.address`)) bad("ipv4", `is required: the DNS records and coturn need the host's public IPv4 address, and address ${show(h.address)} is not one`);
   if (p.sshPrivateKey === undefined && c.ok("sshPrivateKey")) {
     c.report("sshPrivateKey", `is required with ${at}: a generated key is not authorized on a host this stack did not create; set sshPublicKey and, as a secret, sshPrivateKey to a key ${show(h.user)} accepts`);
     ok = false;

@@ -27,6 +27,8 @@
 //                (the origin lock off, XMPP and unknown names included), no
 //                chain source_limits, an input chain that accepts everything
 //   proxy-protocol  nginx sends no PROXY header of its own
+//   origin       a forward 8443 -> home 443 and 0.0.0.0/0, ::/0 as extra
+//                origins, built into the model past the checks that refuse them
 // Each must change the file it names, or render.ts fails: a weakening that
 // no longer matches the renderer would make the check unable to fail.
 import * as fs from "node:fs";
@@ -41,8 +43,8 @@ import { COTURN_CONF_PATH } from "../../render/coturn";
 import { TAILNET_INTERFACE } from "../../model/net";
 import { NFT_RULESET_PATH } from "../../render/nftables";
 import { SOURCE_LIMITS_CHAIN } from "../../render/source-limits";
-import type { EdgeModel, HttpRoute, HttpsRoute } from "../../model/model";
-import { HTTP_PORT, HTTPS_PORT } from "../../model/ports";
+import { buildModel, type EdgeModel, type HttpRoute, type HttpsRoute } from "../../model/model";
+import { HTTP_PORT, HTTPS_PORT, single } from "../../model/ports";
 import { makePlan } from "../../render/plan";
 import { CONFIRM_COMMAND, PUSH_COMMAND, REMOVE_COMMAND, renderPushScript } from "../../render/push";
 import { renderAclSnippet } from "../../render/tailscale-acl";
@@ -105,7 +107,27 @@ if (weakenings.includes("web")) {
   edge = { ...edge, https, http, webOrigins: null };
   notes.push("weakened: every name on 80/443 to the home web server from anywhere");
 }
+/** The public port of the "origin" weakening's forward onto home 443. */
+const WEAK_ORIGIN_PORT = 8443;
+if (weakenings.includes("origin")) {
+  // Built past validation (checks/origin-lock.ts, checks/web.ts refuse both), with the renderers unchanged.
+  const c = edge.config;
+  edge = buildModel({
+    ...c,
+    extraForwards: [...c.extraForwards, { ports: single(WEAK_ORIGIN_PORT), protocol: "tcp", toPort: HTTPS_PORT, description: "weakened: to home 443" }],
+    webOriginExtraAllow: [...c.webOriginExtraAllow, "0.0.0.0/0", "::/0"],
+  });
+  notes.push(`weakened: extraForwards ${WEAK_ORIGIN_PORT} -> home ${HTTPS_PORT}, webOriginExtraAllow 0.0.0.0/0 and ::/0`);
+}
 const bundle: Bundle = { ...renderVpsBundle(edge, facts, values["turn-secret"]) };
+if (weakenings.includes("origin")) {
+  const nft = bundle[NFT_RULESET_PATH].content;
+  const nginx = bundle[NGINX_CONF_PATH].content;
+  if (!new RegExp(`tcp \\. ${WEAK_ORIGIN_PORT} comment "[^"]*" : ${HTTPS_PORT}\\b`).test(nft) || !nginx.includes("0.0.0.0/0 1;") || !nginx.includes("::/0 1;")) {
+    process.stderr.write("--weaken origin: the rendered files no longer look as expected; update test/lab/render.ts\n");
+    process.exit(1);
+  }
+}
 if (weakenings.includes("web")) {
   const nginx = bundle[NGINX_CONF_PATH].content;
   const nft = bundle[NFT_RULESET_PATH].content;
@@ -142,10 +164,10 @@ const WEAKENINGS: Record<string, { file: string; change: (text: string) => strin
   // nginx passes the client's bytes through as they come: a PROXY header the client wrote reaches home first.
   "proxy-protocol": { file: NGINX_CONF_PATH, change: (t) => t.replace(/^\s*proxy_protocol on;\n/gm, "") },
 };
-for (const w of weakenings.filter((x) => x !== "web")) {
+for (const w of weakenings.filter((x) => x !== "web" && x !== "origin")) {
   const how = WEAKENINGS[w];
   if (!how) {
-    process.stderr.write(`--weaken ${w}: expected some of web, ${Object.keys(WEAKENINGS).join(", ")}\n`);
+    process.stderr.write(`--weaken ${w}: expected some of web, origin, ${Object.keys(WEAKENINGS).join(", ")}\n`);
     process.exit(2);
   }
   const before = bundle[how.file]?.content;

@@ -85,6 +85,8 @@ source "$HERE/attack.sh"
 source "$HERE/tests-attack-host.sh"
 # shellcheck source=test/lab/tests-attack-web.sh
 source "$HERE/tests-attack-web.sh"
+# shellcheck source=test/lab/tests-attack-origin.sh
+source "$HERE/tests-attack-origin.sh"
 # shellcheck source=test/lab/tests-edges.sh
 source "$HERE/tests-edges.sh"
 WORD=$(tailnet_word)

@@ -29,13 +29,13 @@ describe("validateConfig accepts", () => {
     const c = validateConfig({
       ...BASE,
       extraForwards: [
-        { port: 8443, protocol: "tcp", toPort: 443 },
+        { port: 8443, protocol: "tcp", toPort: 9443 },
         { port: "6000-6010", protocol: "tcp" },
         { port: 5222, protocol: "udp" },
       ],
     });
     expect(c.extraForwards).toEqual([
-      { ports: { from: 8443, to: 8443 }, protocol: "tcp", toPort: 443, description: undefined },
+      { ports: { from: 8443, to: 8443 }, protocol: "tcp", toPort: 9443, description: undefined },
       { ports: { from: 6000, to: 6010 }, protocol: "tcp", toPort: undefined, description: undefined },
       { ports: { from: 5222, to: 5222 }, protocol: "udp", toPort: undefined, description: undefined },
     ]);
@@ -105,7 +105,7 @@ describe("validateConfig rejects, naming the key, the bad value and what is vali
     ["an unknown protocol", { extraForwards: [{ port: 6000, protocol: "sctp" }] }, /^xmpp-edge:extraForwards\[0\]\.protocol: expected one of "tcp"\|"udp"; got "sctp"/],
     ["an invalid hostname", { domain: "Chat_Example" }, /^xmpp-edge:domain: "Chat_Example" is not a valid hostname; expected a lower-case fully qualified name/],
     ["a URL as xmppHost", { xmppHost: "https://xmpp.example.com" }, /^xmpp-edge:xmppHost: "https:\/\/xmpp\.example\.com" is not a valid hostname/],
-    ["an invalid CIDR", { sshAllowFrom: ["203.0.113.0/33"] }, /^xmpp-edge:sshAllowFrom\[0\]: "203\.0\.113\.0\/33" is not a valid CIDR; expected e\.g\./],
+    ["an invalid CIDR", { sshAllowFrom: ["203.0.113.0/33"] }, /^xmpp-edge:sshAllowFrom\[0\]: "203\.0\.113\.0\/33" is not a valid CIDR; expected the public address or network you SSH from, e\.g\./],
     ["tailnet mixed with CIDRs", { sshAllowFrom: ["tailnet", "203.0.113.0/24"] }, /^xmpp-edge:sshAllowFrom: .* mixes "tailnet" with CIDRs/],
     ["an empty sshAllowFrom", { sshAllowFrom: [] }, /^xmpp-edge:sshAllowFrom: is empty/],
     ["an unknown preset", { preset: "ejabberd" }, /^xmpp-edge:preset: expected one of "snikket"\|"prosody"; got "ejabberd"/],

@@ -56,7 +56,7 @@ test("prosody preset: XMPP names go to Prosody's own HTTP ports, never the web s
   const c = conf({ preset: "prosody" });
   expect(routes(c)).toContain('"~^[a-z-]+ xmpp [01]$" home_port_5281;');
   expect(routes(c).filter((r) => r.includes("xmpp [01]")).join("\n")).not.toContain("home_port_443");
-  expect(c).toMatch(/server_name chat\.example\.com;\n\s+location ~ "\^\/\\\.well-known\/acme-challenge\/\[A-Za-z0-9_-\]\+\$" \{\n\s+proxy_pass http:\/\/home_port_80\$uri;\n\s+\}\n\s+location \/ \{\n\s+proxy_pass http:\/\/home_port_5280;/);
+  expect(c).toMatch(/server_name chat\.example\.com;\n\s+location ~ "\^\/\\\.well-known\/acme-challenge\/\[A-Za-z0-9_-\]\+\$" \{\n\s+proxy_pass http:\/\/home_port_80\$uri;\n\s+set \$edge_forwarded_for \$remote_addr;\n\s+\}\n\s+location \/ \{\n\s+proxy_pass http:\/\/home_port_5280;/);
   expect(c).not.toContain("groups.chat.example.com");
 });
 
@@ -70,7 +70,7 @@ test("proxy-protocol: nginx listens on 5222/5269 and sends PROXY v1 to the dedic
 
 test("80: XMPP names open to all (ACME), web names closed (444, not 403) outside the origin, unknown names closed", () => {
   const c = conf();
-  expect(c).toMatch(/server_name chat\.example\.com groups\.chat\.example\.com share\.chat\.example\.com;\n\s+location ~ "\^\/\\\.well-known\/acme-challenge\/\[A-Za-z0-9_-\]\+\$" \{\n\s+proxy_pass http:\/\/home_port_5080\$uri;\n\s+\}\n\s+location \/ \{\n\s+proxy_pass http:\/\/home_port_5080;/);
+  expect(c).toMatch(/server_name chat\.example\.com groups\.chat\.example\.com share\.chat\.example\.com;\n\s+location ~ "\^\/\\\.well-known\/acme-challenge\/\[A-Za-z0-9_-\]\+\$" \{\n\s+proxy_pass http:\/\/home_port_5080\$uri;\n\s+set \$edge_forwarded_for \$remote_addr;\n\s+\}\n\s+location \/ \{\n\s+proxy_pass http:\/\/home_port_5080;/);
   expect(c).toMatch(/server_name www\.example\.com;\n\s+location \/ \{\n\s+if \(\$edge_from_origin = 0\) \{\n\s+return 444;/);
   expect(c).not.toContain("return 403;");
   expect(c).toMatch(/listen 80 default_server;\n\s+listen \[::\]:80 default_server;\n\s+server_name _;\n\s+return 444;/);
