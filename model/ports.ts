@@ -74,6 +74,8 @@ export const SOURCE_LIMITS = {
 } as const;
 
 export const DEFAULT_TURN_RELAY_PORTS = "49152-65535";
+/** Ports below this are privileged: the host's own daemons, never a relay range. */
+export const FIRST_UNPRIVILEGED_PORT = 1024;
 
 /**
  * One TURN session's cap, each way: an HD video call needs about 2.5 Mbit/s;

@@ -80,6 +80,61 @@ describe("ports: everything the edge listens on, relays or forwards, against eve
   });
 });
 
+describe("ports: the relay range on each protocol it opens, against SSH and every fixed port", () => {
+  const SSH_2222 = { ...EXISTING, existingHost: { ...EXISTING.existingHost, port: 2222 } };
+  const laterEdge = (port: number) => ({ ...EXISTING, existingHost: undefined, edges: [{ name: "a" }, { name: "b", existingHost: { address: "5.9.10.12", hostKey: HOST_KEY, port } }] });
+  test("a TCP relay range over the first edge's SSH port", () => {
+    expect(problems({ ...SSH_2222, turnTcpRelay: true, turnRelayPorts: "2000-2300" })).toEqual([
+      expect.stringMatching(/^xmpp-edge:existingHost\.port: 2222\/tcp overlaps 2000-2300\/tcp, the planned turn-relay-tcp port .*, set by turnRelayPorts; the edge's SSH needs a port of its own/),
+    ]);
+    // A UDP relay range does not reach a TCP port.
+    expect(problems({ ...SSH_2222, turnRelayPorts: "2000-2300" })).toEqual([]);
+  });
+  test("a TCP relay range over a later edge's SSH port", () => {
+    expect(problems({ ...laterEdge(50022), turnTcpRelay: true, turnRelayPorts: "50000-50999" })).toEqual([
+      expect.stringMatching(/^xmpp-edge:edges\[1\]\.existingHost\.port: 50022\/tcp overlaps 50000-50999\/tcp, the planned turn-relay-tcp port .*, set by turnRelayPorts; the edge's SSH needs a port of its own/),
+    ]);
+    expect(problems({ ...laterEdge(50022), turnRelayPorts: "50000-50999" })).toEqual([]);
+  });
+  test("a later edge's SSH port on tailscaled's number is no clash (another protocol)", () => {
+    expect(problems({ ...laterEdge(41641) })).toEqual([]);
+  });
+  test("a TCP relay range over the services every edge serves on TCP", () => {
+    expect(problems({ turnTcpRelay: true, turnRelayPorts: "5000-6000" })).toEqual(
+      ["5222/tcp, the planned xmpp-c2s", "5269/tcp, the planned xmpp-s2s", "5000/tcp, the planned proxy65"].map((hit) =>
+        expect.stringMatching(new RegExp(`^xmpp-edge:turnRelayPorts: 5000-6000/tcp overlaps ${hit} port .*; with turnTcpRelay the range is open to anyone over TCP too; choose a relay range clear of it .*, or turnTcpRelay false$`)),
+      ),
+    );
+    expect(problems({ turnRelayPorts: "5000-6000" })).toEqual([]);
+  });
+  test("a TCP relay range over STUN/TURN itself: both protocols reported", () => {
+    expect(problems({ turnTcpRelay: true, turnRelayPorts: "3000-4000" })).toEqual([
+      expect.stringMatching(/^xmpp-edge:turnRelayPorts: 3000-4000\/udp overlaps 3478\/udp, the planned stun-turn-udp port/),
+      expect.stringMatching(/^xmpp-edge:turnRelayPorts: 3000-4000\/tcp overlaps 3478\/tcp, the planned stun-turn-tcp port/),
+    ]);
+  });
+  test.each(["10-3000", "68-2000", "1000-1100"])("a relay range below 1024 (%s): the host's own ports, SSH 22 and DHCP among them", (range) => {
+    expect(problems({ turnTcpRelay: true, turnRelayPorts: range })).toEqual([
+      `xmpp-edge:turnRelayPorts: "${range}" reaches below 1024, where the host's own daemons listen (SSH 22, DHCP 68, NTP 123); choose a range within 1024-65535 (e.g. "49152-65535")`,
+    ]);
+  });
+  test("what the refusal prevents: the same model unchecked opens the relay range, SSH inside it, to anyone", () => {
+    const accepted = validateConfig({ ...BASE, ...SSH_2222, turnRelayPorts: "50000-50999" });
+    const hostile = buildModel({ ...accepted, turnTcpRelay: true, turnRelayPorts: { from: 2000, to: 2300 } });
+    const nft = renderNftables(hostile, FACTS);
+    expect(nft).toContain("ip saddr @ssh_allow_v4 tcp dport 2222 accept");
+    expect(nft).toMatch(/\n\s+tcp dport \{ 3478, 2000-2300 \} accept comment "coturn/);
+    expect(renderFirewallRules(hostile).filter((r) => r.port === "2000-2300" && r.protocol === "tcp").map((r) => r.sourceIps)).toEqual([["0.0.0.0/0", "::/0"]]);
+  });
+  test("two fixed ports that overlap are a bug in model/ports.ts, not a refusal", () => {
+    jest.isolateModules(() => {
+      jest.doMock("../../model/ports", () => ({ ...jest.requireActual("../../model/ports"), TURN_PORT: 443 }));
+      const { validateConfig: broken } = jest.requireActual("../../model/validate") as typeof import("../../model/validate");
+      expect(() => broken({ ...BASE })).toThrow(/model\/ports\.ts: the fixed ports 443\/tcp .* and 443\/tcp .* overlap/);
+    });
+  });
+});
+
 describe("names", () => {
   test("xmppHost that is a Snikket CNAME (an SRV target must not be an alias)", () => {
     expect(problems({ xmppHost: "groups.chat.example.com" })).toEqual([expect.stringMatching(/^xmpp-edge:xmppHost: "groups\.chat\.example\.com" is one of Snikket's CNAME records .*RFC 2782/)]);
