@@ -5,7 +5,8 @@ import { IMPLICIT_EDGE_NAME, type EdgeSpec, type ExistingHost, type ParsedConfig
 import { snikketAliases, xmppNames } from "../names";
 import { HETZNER_NAME, HOST_LABEL, isHostname } from "../shapes";
 import { show, type Checks } from "./report";
-import { checkEdgeSshPort } from "./port-conflicts";
+import { checkOwnHost, type PlacedHost } from "./edge-hosts";
+import { checkEdgeSshPort, firstExistingHost } from "./port-conflicts";
 import { checkExistingHost } from "./ssh";
 
 /** The Hetzner server name (and tailnet hostname) of edge `index`: the first keeps serverName. */
@@ -44,6 +45,8 @@ export function checkEdges(p: ParsedConfig, xmppHost: string, firstHost: Existin
 
   const seen = new Set<string>();
   const specs: EdgeSpec[] = [];
+  const first = firstExistingHost(p);
+  const placed: PlacedHost[] = first && firstHost ? [{ key: first.key, raw: first.host, host: firstHost }] : [];
   p.edges.forEach((e, i) => {
     const at = `edges[${i}]`;
     let ok = true;
@@ -79,8 +82,11 @@ export function checkEdges(p: ParsedConfig, xmppHost: string, firstHost: Existin
     if (i === 0) host = firstHost;
     else if (e.existingHost !== undefined) {
       host = checkExistingHost(p, e.existingHost, c, `${at}.existingHost`);
-      if (host) ok = checkEdgeSshPort(p, host.port, `${at}.existingHost.port`, c) && ok;
-      else ok = false;
+      if (host) {
+        const here = { key: `${at}.existingHost`, raw: e.existingHost, host };
+        ok = checkOwnHost(here, placed, c) && checkEdgeSshPort(p, host.port, `${at}.existingHost.port`, c) && ok;
+        placed.push(here);
+      } else ok = false;
     }
     if (e.existingHost !== undefined && i === 0 && !firstHost) ok = false;
     if (!ok) return;

@@ -135,6 +135,35 @@ describe("ports: the relay range on each protocol it opens, against SSH and ever
   });
 });
 
+describe("several edges on one machine", () => {
+  const edges = (...hosts: Record<string, unknown>[]) => problems({ ...EXISTING, existingHost: undefined, edges: hosts.map((h, i) => ({ name: `e${i}`, existingHost: { hostKey: HOST_KEY, ...h } })) });
+  const WHY = "two edges on one machine overwrite each other's pushes and fail together, so failing over from one to the other is false; give each edge a host of its own";
+  test("the same address and port", () => {
+    expect(edges({ address: "5.9.10.11" }, { address: "5.9.10.11" })).toEqual([
+      `xmpp-edge:edges[1].existingHost.address: "5.9.10.11" port 22 is also where edges[0].existingHost is (edges[0].existingHost.address, edges[0].existingHost.port): ${WHY}`,
+    ]);
+    expect(edges({ address: "edge.example.net", ipv4: "5.9.10.11" }, { address: "edge.example.net", ipv4: "5.9.10.12" })).toEqual([expect.stringMatching(/^xmpp-edge:edges\[1\]\.existingHost\.address: "edge\.example\.net" port 22 is also where edges\[0\]\.existingHost is/)]);
+  });
+  test("the same public IPv4 under another name: named by the key that gave it", () => {
+    expect(edges({ address: "a.example.net", ipv4: "5.9.10.11" }, { address: "b.example.net", ipv4: "5.9.10.11" })).toEqual([
+      `xmpp-edge:edges[1].existingHost.ipv4: "5.9.10.11" is also the public IPv4 address of edges[0].existingHost (edges[0].existingHost.ipv4): ${WHY}`,
+    ]);
+    expect(edges({ address: "5.9.10.11" }, { address: "5.9.10.11", port: 2222 })).toEqual([
+      `xmpp-edge:edges[1].existingHost.address: "5.9.10.11" is also the public IPv4 address of edges[0].existingHost (edges[0].existingHost.address): ${WHY}`,
+    ]);
+  });
+  test("the same public IPv6, against any earlier edge", () => {
+    expect(edges({ address: "5.9.10.11", ipv6: "2a01:4f8::2" }, { address: "5.9.10.12" }, { address: "5.9.10.13", ipv6: "2a01:4f8:0::2" })).toEqual([
+      `xmpp-edge:edges[2].existingHost.ipv6: "2a01:4f8:0::2" is also the public IPv6 address of edges[0].existingHost (edges[0].existingHost.ipv6): ${WHY}`,
+    ]);
+  });
+  test("machines of their own are accepted: other addresses, or one SSH name with other ports and other public addresses", () => {
+    expect(edges({ address: "5.9.10.11", ipv6: "2a01:4f8::2" }, { address: "5.9.10.12", ipv6: "2a01:4f8::3" })).toEqual([]);
+    expect(edges({ address: "nat.example.net", port: 2201, ipv4: "5.9.10.11" }, { address: "nat.example.net", port: 2202, ipv4: "5.9.10.12" })).toEqual([]);
+    expect(problems({ ...EXISTING, existingHost: undefined, edges: [{ name: "a" }, { name: "b" }] })).toEqual([]);
+  });
+});
+
 describe("names", () => {
   test("xmppHost that is a Snikket CNAME (an SRV target must not be an alias)", () => {
     expect(problems({ xmppHost: "groups.chat.example.com" })).toEqual([expect.stringMatching(/^xmpp-edge:xmppHost: "groups\.chat\.example\.com" is one of Snikket's CNAME records .*RFC 2782/)]);
