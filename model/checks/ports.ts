@@ -15,8 +15,16 @@ export function checkTurnRelayPorts(p: ParsedConfig, c: Checks): PortRange | und
   else if (relay.to - relay.from < 15) c.report("turnRelayPorts", `${show(p.turnRelayPorts)} is too small; coturn needs a range of at least 16 ports (e.g. "49152-65535")`);
   // Below 1024 are the host's own daemons, some opened by the ruleset outside the services list (DHCP replies on 68/udp, 546/udp).
   else if (relay.from < P.FIRST_UNPRIVILEGED_PORT) c.report("turnRelayPorts", `${show(p.turnRelayPorts)} reaches below ${P.FIRST_UNPRIVILEGED_PORT}, where the host's own daemons listen (SSH 22, DHCP 68, NTP 123); choose a range within ${P.FIRST_UNPRIVILEGED_PORT}-65535 (e.g. "${P.DEFAULT_TURN_RELAY_PORTS}")`);
+  else if (ephemeralLeft(relay) < P.MIN_EPHEMERAL_LEFT) c.report("turnRelayPorts", `${show(p.turnRelayPorts)} leaves ${ephemeralLeft(relay)} of the kernel's ephemeral ports (${formatRange(P.EPHEMERAL_PORTS)}) for the host's own connections, which the relay range is reserved from; leave at least ${P.MIN_EPHEMERAL_LEFT} (e.g. "${P.DEFAULT_TURN_RELAY_PORTS}")`);
   else return relay;
   return undefined;
+}
+
+/** How many of the kernel's ephemeral ports the reserved relay range leaves. */
+function ephemeralLeft(relay: PortRange): number {
+  const e = P.EPHEMERAL_PORTS;
+  const covered = overlaps(relay, e) ? Math.min(relay.to, e.to) - Math.max(relay.from, e.from) + 1 : 0;
+  return e.to - e.from + 1 - covered;
 }
 
 /** One TURN session's cap, in whole kbit/s. */
