@@ -29,7 +29,7 @@
 //   proxy-protocol  nginx sends no PROXY header of its own
 //   relay-over-ssh  the ruleset of this edge's model taken past its port
 //                checks: TCP relays on 10-3000, over SSH (22) and the served
-//                ports (what the model planned before it compared them)
+//                ports (what a model past the checks renders)
 // Each must change the file it names, or render.ts fails: a weakening that
 // no longer matches the renderer would make the check unable to fail.
 import * as fs from "node:fs";

@@ -3,8 +3,9 @@
 // coturn's user sends to this host. It reaches the relay ports on the relay
 // addresses (relay to relay) and nothing else of the host: not loopback, not
 // the tailnet address, not a port outside the range (sshd). The last tests
-// put the guard's earlier local accept back and see loopback reached (the
-// check can fail), and show the kernel keeping other sockets out of the range.
+// give the guard an accept for any local address on the relay ports and see
+// loopback reached (the check can fail), and show the kernel keeping other
+// sockets out of the range.
 import * as fs from "node:fs";
 import * as path from "node:path";
 import { EXAMPLE_VPS_IPV4, EXAMPLE_VPS_IPV6 } from "../../render/plan";
