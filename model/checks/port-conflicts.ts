@@ -130,5 +130,5 @@ export function checkEdgeSshPort(p: ParsedConfig, port: number, key: string, c: 
     const ports = parsePortRange(String(f.port));
     return typeof ports === "string" || !c.ok(`extraForwards[${i}].port`) ? [] : [forwardTaken({ ports, protocol: f.protocol }, i)];
   });
-  return compare(sshTaken(port, key) as Taken & { key: string }, [...plannedPorts(p, relay, c), ...otherHostPorts(), ...forwards], c);
+  return compare({ ...sshTaken(port, key), key }, [...plannedPorts(p, relay, c), ...otherHostPorts(), ...forwards], c);
 }
