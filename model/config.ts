@@ -65,7 +65,7 @@ export const configSchema = z
     directTls: z.boolean().default(true).meta({ description: "XMPP on 443 by ALPN (xmpp-client, xmpp-server) and _xmpps-* SRV records" }),
     clientIp: z.enum(["masquerade", "proxy-protocol"]).default("masquerade").meta({ description: "How 5222/5269 reach home: kernel DNAT + masquerade, or nginx with PROXY protocol v1 (Prosody mod_net_proxy)" }),
     turn: z.enum(["edge", "off"]).default("edge").meta({ description: "STUN/TURN by coturn on the VPS (DNAT cannot carry TURN correctly), or none" }),
-    turnRelayPorts: z.string().default(DEFAULT_TURN_RELAY_PORTS).meta({ description: "TURN relay UDP port range (at least 16 ports, clear of every other port)" }),
+    turnRelayPorts: z.string().default(DEFAULT_TURN_RELAY_PORTS).meta({ description: "TURN relay port range, UDP and with turnTcpRelay TCP (at least 16 ports within 1024-65535, clear of every other port and every edge's SSH port)" }),
     turnTcpRelay: z.boolean().default(false).meta({ description: "TURN TCP relays (RFC 6062; the relay range then opens for TCP too). Off: a relay that opens TCP connections reaches any TCP service its guard lets through, and few clients need it" }),
     turnSessionKbps: z.number().default(DEFAULT_TURN_SESSION_KBPS).meta({ description: "Bandwidth cap of one TURN session, kbit/s each way (coturn max-bps; HD video needs about 2500), 64-1000000" }),
     sshAllowFrom: z.array(z.string()).meta({ description: 'CIDRs allowed to reach SSH on the public address, or ["tailnet"] (no public SSH; push over the tailnet)' }),

@@ -61,7 +61,7 @@ export function renderVpsBundle(model: EdgeModel, facts: HostFacts, turnSecret: 
     [NGINX_CONF_PATH]: { content: renderNginxConf(model, facts), mode: "0644" },
     [NFT_RULESET_PATH]: { content: renderNftables(model, facts), mode: "0644" },
     [NFT_BOOT_UNIT_PATH]: { content: renderNftBootUnit(), mode: "0644" },
-    [SYSCTL_PATH]: { content: renderSysctl(), mode: "0644" },
+    [SYSCTL_PATH]: { content: renderSysctl(model), mode: "0644" },
     [APPLY_PATH]: { content: APPLY_SCRIPT, mode: "0755" },
     [UNATTENDED_UPGRADES_PATH]: { content: renderUnattendedUpgrades(model), mode: "0644" },
   };

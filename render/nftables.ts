@@ -5,7 +5,9 @@
 import { cidrFamily, TAILNET_INTERFACE } from "../model/net";
 import type { EdgeModel, HostFacts } from "../model/model";
 import { formatRange, type PortRange } from "../model/ports";
+import { ipFamily } from "../model/net";
 import { METADATA_IPV4, RELAY_DENIED_IPV4, RELAY_DENIED_IPV6 } from "../model/relay-peers";
+import { relayAddresses } from "./coturn";
 import type { Service } from "../model/services";
 import { generatedHeader } from "./header";
 import { renderForwards } from "./forwards";
@@ -108,7 +110,7 @@ export function renderNftables(model: EdgeModel, facts: HostFacts): string {
     ...chain("postrouting", "type nat hook postrouting priority srcnat; policy accept;", [
       `oifname "${TAILNET_INTERFACE}" ct status dnat masquerade`,
     ]),
-    ...outputGuard(model),
+    ...outputGuard(model, facts),
     "}",
     "",
   ].join("\n");
@@ -126,11 +128,16 @@ export const COTURN_USER = "turnserver";
  * What local processes may send, by the socket's owner. The metadata service
  * hands out user-data (the SSH host key, the tailnet key): root only. coturn's
  * relays may reach only public unicast addresses, whatever its own
- * denied-peer-ip list says: nothing local (a relay to the VPS's own address
- * arrives on `lo`, past the input filter), nothing in the tailnet, private or
- * special-purpose space (model/relay-peers.ts, the list coturn gets too).
+ * denied-peer-ip list says: nothing in the tailnet, private or special-purpose
+ * space (model/relay-peers.ts, the list coturn gets too), and of this host
+ * (a relay to its own address arrives on `lo`, past the input filter) only
+ * what relay to relay needs: coturn's relay addresses on the relay ports.
+ * Nothing else binds there: the checks keep every served port and every
+ * edge's SSH port out of the range, and the kernel gives no other socket a
+ * port in it (ip_local_reserved_ports, render/sysctl.ts). Loopback, the
+ * tailnet address and every other port of this host are refused.
  */
-function outputGuard(model: EdgeModel): string[] {
+function outputGuard(model: EdgeModel, facts: HostFacts): string[] {
   const lines = [
     "",
     "    chain output {",
@@ -148,9 +155,11 @@ function outputGuard(model: EdgeModel): string[] {
     ...set("relay_denied_v6", "ipv6_addr", RELAY_DENIED_IPV6),
     "",
     "    chain turn_relay_guard {",
-    // Two users of this edge relay to each other's relay address: this host, the relay ports only.
-    ...relayProtocols(model).map((p) => `        fib daddr type local ${p} dport ${formatRange(model.config.turnRelayPorts)} accept comment "relay to relay on this edge"`),
-    '        fib daddr type { local, broadcast, anycast, multicast } counter reject comment "a TURN relay to this host itself (sshd, local services)"',
+    // Two users of this edge relay to each other's relay address: coturn's relay addresses, the relay ports only.
+    ...relayProtocols(model).flatMap((p) =>
+      relayAddresses(facts).map((a) => `        ${ipFamily(a) === 6 ? "ip6" : "ip"} daddr ${a} ${p} dport ${formatRange(model.config.turnRelayPorts)} accept comment "relay to relay on this edge"`),
+    ),
+    '        fib daddr type { local, broadcast, anycast, multicast } counter reject comment "a TURN relay to this host itself (sshd, nginx, loopback, the tailnet address, local services)"',
     '        ip daddr @relay_denied_v4 counter reject comment "a TURN relay into the tailnet, private or special-purpose space"',
     '        ip6 daddr @relay_denied_v6 counter reject comment "a TURN relay into the tailnet, private or special-purpose space"',
     "    }",

@@ -86,10 +86,16 @@ test("output: the metadata address for root only; coturn's relays only to public
   expect(output).toContain('meta skuid "turnserver" jump turn_relay_guard');
   const guard = r.split("chain turn_relay_guard {")[1].split("\n    }")[0];
   expect(guard).toContain("fib daddr type { local, broadcast, anycast, multicast } counter reject");
-  // Relay to relay (two users of this edge): this host, on the relay ports only, and first.
-  expect(guard.indexOf("fib daddr type local udp dport 49152-65535 accept")).toBeLessThan(guard.indexOf("fib daddr type { local"));
-  expect(guard).not.toContain("tcp dport");
-  expect(rules({ turnTcpRelay: true })).toContain("fib daddr type local tcp dport 49152-65535 accept");
+  // Relay to relay (two users of this edge): coturn's relay addresses on the relay ports, and nothing else of this host.
+  const accepts = guard.split("\n").filter((l) => l.includes(" accept"));
+  expect(accepts.map((l) => l.trim().replace(/ comment .*/, ""))).toEqual([`ip daddr ${FACTS.vpsIPv4} udp dport 49152-65535 accept`, `ip6 daddr ${FACTS.vpsIPv6} udp dport 49152-65535 accept`]);
+  expect(guard.indexOf(" accept")).toBeLessThan(guard.indexOf("fib daddr type { local"));
+  expect(guard).not.toContain("fib daddr type local");
+  const tcpGuard = rules({ turnTcpRelay: true }).split("chain turn_relay_guard {")[1].split("\n    }")[0];
+  expect(tcpGuard).toContain(`ip daddr ${FACTS.vpsIPv4} tcp dport 49152-65535 accept`);
+  expect(tcpGuard).toContain(`ip6 daddr ${FACTS.vpsIPv6} tcp dport 49152-65535 accept`);
+  // An IPv4-only host: no IPv6 relay address, no IPv6 accept.
+  expect(renderNftables(model(), { ...FACTS, vpsIPv6: undefined }).split("chain turn_relay_guard {")[1].split("\n    }")[0]).not.toContain("ip6 daddr 2001");
   expect(guard).toContain("ip daddr @relay_denied_v4 counter reject");
   expect(guard).toContain("ip6 daddr @relay_denied_v6 counter reject");
   for (const cidr of ["100.64.0.0/10", "10.0.0.0/8", "169.254.0.0/16", "192.0.0.0/24", "198.18.0.0/15", "240.0.0.0/4"]) expect(r.split("set relay_denied_v4")[1].split("}")[0]).toContain(cidr);
