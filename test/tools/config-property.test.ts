@@ -234,12 +234,14 @@ function sound(c: EdgeConfig): void {
     for (const a of [host?.ipv4, host?.ipv6]) if (a !== undefined && !parseAddress(a).ok) throw new Error(`an accepted config publishes ${JSON.stringify(a)}`);
   }
   if (c.webOriginLock !== "cloudflare") return;
-  const home = c.extraForwards.map((f) => (f.toPort === undefined ? f.ports : { from: f.toPort, to: f.toPort }));
-  if (home.some((r) => [80, 443].some((port) => r.from <= port && port <= r.to))) throw new Error(`an accepted config forwards onto home 80/443 with the origin lock on: ${JSON.stringify(c.extraForwards)}`);
   for (const text of c.webOriginExtraAllow) {
     const r = parseCidr(text);
     if (r.ok && r.value.prefix < (r.value.family === 4 ? 16 : 32)) throw new Error(`an accepted config trusts ${text} as a web origin`);
   }
+  // Home 80/443 are locked routes only when there are web names to serve (no web names: no such route).
+  if (c.webHostnames.length === 0) return;
+  const home = c.extraForwards.map((f) => (f.toPort === undefined ? f.ports : { from: f.toPort, to: f.toPort }));
+  if (home.some((r) => [80, 443].some((port) => r.from <= port && port <= r.to))) throw new Error(`an accepted config forwards onto home 80/443 with the origin lock on: ${JSON.stringify(c.extraForwards)}`);
 }
 
 
@@ -276,7 +278,7 @@ function hostPortsOnlyToTheirSources(config: EdgeConfig, edge: number, nft: stri
       continue;
     }
     if (config.ssh.mode === "tailnet") {
-      const wrong = rules.find((r) => r.from.kind !== "interface" || r.from.name !== TAILNET_INTERFACE);
+      const wrong = rules.find((r) => r.from.kind !== "interface" || r.from.name !== TAILNET_INTERFACE || r.from.negated || r.from.saddr !== undefined);
       if (wrong) throw new Error(`${h.name} with sshAllowFrom ["tailnet"] is opened beyond the tailnet interface: ${wrong.rule}`);
       continue;
     }

@@ -11,7 +11,8 @@ test("reads SSH's sets, the services, DHCP replies and the DNAT sets", () => {
   const ssh = r.input.filter((x) => x.protocol === "tcp" && x.ports.some((p) => p.from === 22));
   expect(ssh.map((x) => x.from)).toEqual([{ kind: "set", family: 4, elements: ["203.0.113.0/24"] }, { kind: "set", family: 6, elements: ["2001:db8:1234::/48"] }]);
   expect(r.input.find((x) => x.rule.includes("coturn: stun-turn-tcp"))).toMatchObject({ protocol: "tcp", ports: [{ from: 3478, to: 3478 }, { from: 49152, to: 65535 }], from: { kind: "anywhere" } });
-  expect(r.input.find((x) => x.rule.includes("DHCPv4"))).toMatchObject({ protocol: "udp", ports: [{ from: 68, to: 68 }], from: { kind: "anywhere" } });
+  expect(r.input.find((x) => x.rule.includes("DHCPv4"))).toMatchObject({ protocol: "udp", ports: [{ from: 68, to: 68 }], from: { kind: "interface", name: "eth0" } });
+  expect(r.input.find((x) => x.rule.includes("DHCPv6"))).toMatchObject({ protocol: "udp", ports: [{ from: 546, to: 546 }], from: { kind: "interface", name: "eth0", saddr: "fe80::/10" } });
   expect(r.dnat).toContainEqual({ protocol: "tcp", ports: { from: 7000, to: 7002 } });
   expect(r.dnat).toContainEqual({ protocol: "tcp", ports: { from: 6000, to: 6000 } });
   expect(readRuleset(nft({ sshAllowFrom: ["tailnet"] })).input.find((x) => x.ports.some((p) => p.from === 22))?.from).toEqual({ kind: "interface", name: "tailscale0" });

@@ -5,7 +5,14 @@
 // of rule cannot slip past the property that uses it.
 import { parsePortRange, type PortRange, type Protocol } from "../../model/ports";
 
-export type RuleSource = { kind: "anywhere" } | { kind: "interface"; name: string } | { kind: "set"; family: 4 | 6; elements: string[] };
+/**
+ * Where a rule admits from: anyone, one interface (or, negated, every other;
+ * with a literal source prefix when the rule names one), or an address set.
+ */
+export type RuleSource =
+  | { kind: "anywhere" }
+  | { kind: "interface"; name: string; negated?: true; saddr?: string }
+  | { kind: "set"; family: 4 | 6; elements: string[] };
 
 export interface OpenPort {
   protocol: Protocol;
@@ -52,11 +59,16 @@ export function readRuleset(text: string): ReadRuleset {
   for (const raw of block(text, /^    chain input \{$/)) {
     const rule = raw.replace(/ comment "[^"]*"$/, "");
     if (!/\baccept$/.test(rule) || NOT_A_PORT.some((r) => r.test(rule))) continue;
-    const m = /^(?:iifname "(?<iface>[^"]+)" )?(?:(?<fam>ip6?) saddr @(?<set>\w+) )?(?:(?:tcp|udp) sport \d+ )?(?<proto>tcp|udp) dport (?<ports>\d+(?:-\d+)?|\{ [^}]+ \}) accept$/.exec(rule);
+    const m = /^(?:iifname (?<neg>!= )?"(?<iface>[^"]+)" )?(?:(?<fam>ip6?) saddr (?:@(?<set>\w+)|(?<cidr>[0-9a-f.:]+\/\d+)) )?(?:(?:tcp|udp) sport \d+ )?(?<proto>tcp|udp) dport (?<ports>\d+(?:-\d+)?|\{ [^}]+ \}) accept$/.exec(rule);
     if (!m?.groups) throw new Error(`ruleset: an accept rule in the input chain this reader does not know: ${raw}`);
     const g = m.groups;
     if (g.iface && g.set) throw new Error(`ruleset: an interface and an address set in one rule: ${raw}`);
-    const from: RuleSource = g.set ? { kind: "set", family: g.fam === "ip6" ? 6 : 4, elements: elements(text, g.set) } : g.iface ? { kind: "interface", name: g.iface } : { kind: "anywhere" };
+    if (g.cidr && !g.iface) throw new Error(`ruleset: a literal source prefix without an interface: ${raw}`);
+    const from: RuleSource = g.set
+      ? { kind: "set", family: g.fam === "ip6" ? 6 : 4, elements: elements(text, g.set) }
+      : g.iface
+        ? { kind: "interface", name: g.iface, ...(g.neg ? { negated: true as const } : {}), ...(g.cidr ? { saddr: g.cidr } : {}) }
+        : { kind: "anywhere" };
     input.push({ protocol: g.proto as Protocol, ports: ports(g.ports), from, rule: raw });
   }
   const dnat: ReadRuleset["dnat"] = [];
