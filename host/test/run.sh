@@ -494,6 +494,16 @@ poll 150 revert_done
 check "the apply ran to the end despite the closed channel (exit $RC)" eval 'lab grep "not confirmed within 3s: reverting" /var/lib/xmpp-edge/revert.log >/dev/null && lab grep "restored /etc/xmpp-edge/xmpp-edge.nft" /var/lib/xmpp-edge/revert.log >/dev/null'
 check "the revert put bundle A back: files and ruleset" eval 'same files "$(bundle_digest A)" "$(digest)" && same ruleset "$RULESET_NOW" "$(ruleset)"'
 
+section "12b. the SSH stream is cut inside the last line: nothing runs"
+# Cut just before " --confirm-timeout 120": bash -s would run the apply without it (confirmed at once).
+cut=$(grep -bo ' --confirm-timeout 120$' "$R/B/push-120.sh" | tail -n 1 | cut -d: -f1)
+before_digest=$(digest)
+before_rules=$(ruleset)
+lab bash -s < <(head -c "$cut" "$R/B/push-120.sh") >"$OUT/cut.out" 2>"$OUT/cut.err"
+RC=$?
+check "the cut push exits 3 and says it did not arrive whole" eval 'rc_is 3 cut && has cut "did not arrive whole"'
+check "nothing changed: files, ruleset, no revert pending, nothing staged" eval 'same files "$before_digest" "$(digest)" && same ruleset "$before_rules" "$(ruleset)" && pending_none && [ -z "$(lab find /var/tmp -maxdepth 1 -name "xmpp-edge-*")" ]'
+
 # ---- 8. remove ----------------------------------------------------------------------------------
 
 section "8. --remove leaves the host as found"
