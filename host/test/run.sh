@@ -303,7 +303,7 @@ check "sysctl net.ipv6.conf.all.forwarding = 1 in the netns" sysctl_is net.ipv6.
 check "coturn (turnserver) runs and listens on udp/3478" eval 'turn_alive && listening udp 3478'
 check "installed files match bundle A (content, mode, group; turnserver.conf 0640 root:turnserver)" same "files" "$(bundle_digest A)" "$(digest)"
 check "the installed copy of xmpp-edge-apply is executable" lab test -x "$APPLY"
-check "the apply never loads the fallback table (only the boot unit's OnFailure= does)" lacks a1 "xmpp-edge-fallback.nft"
+check "the apply never loads the fallback table (only the boot unit's OnFailure= does)" lacks a1 "from /etc/xmpp-edge/xmpp-edge-fallback.nft"
 check "3. the foreign tables survive the apply byte-identically" same "foreign tables" "$FOREIGN0" "$(foreign)"
 RULESET_A=$(ruleset)
 NGINX_A=$(nginx_pid)
@@ -413,7 +413,7 @@ check "the table is gone (reboot)" no_table
 # shellcheck disable=SC2086 # the unit's command line, split like systemd does for plain words
 run boot7 $exec_start
 check "--boot exits 0 and reports nothing pending to revert" eval 'rc_is 0 boot7 && lacks boot7 "reverted"'
-check "--boot loads the ruleset, not the fallback table" eval 'has boot7 "loaded table inet xmpp_edge from /etc/xmpp-edge/xmpp-edge.nft" && lacks boot7 "xmpp-edge-fallback.nft"'
+check "--boot loads the ruleset, not the fallback table" eval 'has boot7 "loaded table inet xmpp_edge from /etc/xmpp-edge/xmpp-edge.nft" && lacks boot7 "from /etc/xmpp-edge/xmpp-edge-fallback.nft"'
 check "after the boot command the forwarding rules are back" eval 'our_table | grep "dnat ip to 100.101.102.103" >/dev/null'
 check "after the boot command the ruleset is as before, byte for byte" same ruleset "$RULESET_NOW" "$(ruleset)"
 
