@@ -1,6 +1,7 @@
 # shellcheck shell=bash
 # Crash windows of host/xmpp-edge-apply, sourced by host/test/run.sh (its lab,
-# helpers and bundles; XEA_ONLY=crash runs only this part). At each named step
+# helpers and bundles; XEA_ONLY=crash runs only this part, XEA_CRASH_SCENARIOS
+# picks among "confirmed pending first"). At each named step
 # of an apply (crash_point in the script) the apply is killed by SIGKILL
 # (XMPP_EDGE_APPLY_TEST_CRASH_AT), like a power loss or an OOM kill; then
 # --confirm must not confirm anything, and a simulated reboot (timers and
