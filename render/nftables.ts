@@ -16,6 +16,8 @@ import { renderSourceLimits } from "./source-limits";
 export const NFT_TABLE = "xmpp_edge";
 export const NFT_FAMILY = "inet";
 export const NFT_RULESET_PATH = "/etc/xmpp-edge/xmpp-edge.nft";
+/** Loaded in place of the ruleset when the boot unit fails (render/bundle.ts): the apply never loads it. */
+export const NFT_FALLBACK_PATH = "/etc/xmpp-edge/xmpp-edge-fallback.nft";
 
 const ports = (r: PortRange) => formatRange(r);
 
@@ -55,12 +57,9 @@ function dhcpReplies(model: EdgeModel): string[] {
   return [`${on} udp sport 67 udp dport 68 accept comment "DHCPv4 replies"`, `${on} ip6 saddr fe80::/10 udp sport 547 udp dport 546 accept comment "DHCPv6 replies"`];
 }
 
-export function renderNftables(model: EdgeModel, facts: HostFacts): string {
-  const open = model.services.filter((s) => s.handler !== "nftables");
-  const forwards = renderForwards(model, facts);
-  const host = hostPortRules(model);
-
-  const input: string[] = [
+/** What the host itself needs on input: replies, loopback, ICMP, DHCP, and its own ports (SSH, tailscaled) from their sources. */
+function hostInput(model: EdgeModel, host: { rules: string[] }): string[] {
+  return [
     "ct state established,related accept",
     "ct state invalid drop",
     'iif "lo" accept',
@@ -69,6 +68,16 @@ export function renderNftables(model: EdgeModel, facts: HostFacts): string {
     ...dhcpReplies(model),
     ...host.rules,
   ];
+}
+
+const chain = (name: string, hook: string, body: string[]) => [`    chain ${name} {`, `        ${hook}`, ...body.map((l) => `        ${l}`), "    }"];
+
+export function renderNftables(model: EdgeModel, facts: HostFacts): string {
+  const open = model.services.filter((s) => s.handler !== "nftables");
+  const forwards = renderForwards(model, facts);
+  const host = hostPortRules(model);
+
+  const input = hostInput(model, host);
   // The edge's services are open to anyone; nginx locks the web names to their origins.
   for (const protocol of ["tcp", "udp"] as const) {
     for (const handler of ["nginx-http", "nginx-stream", "coturn"] as const) {
@@ -82,8 +91,6 @@ export function renderNftables(model: EdgeModel, facts: HostFacts): string {
     "fib daddr type != local return",
     ...forwards.rules,
   ];
-
-  const chain = (name: string, hook: string, body: string[]) => [`    chain ${name} {`, `        ${hook}`, ...body.map((l) => `        ${l}`), "    }"];
 
   return [
     generatedHeader("#", `nftables table ${NFT_FAMILY} ${NFT_TABLE}: per-source limits, input filter, DNAT of forwarded ports to home, masquerade onto the tailnet.`),
@@ -110,6 +117,31 @@ export function renderNftables(model: EdgeModel, facts: HostFacts): string {
     ...chain("postrouting", "type nat hook postrouting priority srcnat; policy accept;", [
       `oifname "${TAILNET_INTERFACE}" ct status dnat masquerade`,
     ]),
+    ...outputGuard(model, facts),
+    "}",
+    "",
+  ].join("\n");
+}
+
+/**
+ * The table the boot unit's OnFailure= loads when --boot failed and our table
+ * may be missing (no filter at all): deny by default, open only what it takes
+ * to log in and fix it (SSH from its sources, tailscaled's port, replies,
+ * ICMP, DHCP). No service, no forward, no DNAT. Same table name, so the next
+ * successful load of the ruleset replaces it.
+ */
+export function renderNftFallback(model: EdgeModel, facts: HostFacts): string {
+  const host = hostPortRules(model);
+  return [
+    generatedHeader("#", `nftables table ${NFT_FAMILY} ${NFT_TABLE}, fallback: only SSH and tailscaled in, nothing forwarded. Loaded when the boot unit fails.`),
+    `table ${NFT_FAMILY} ${NFT_TABLE}`,
+    `delete table ${NFT_FAMILY} ${NFT_TABLE}`,
+    `table ${NFT_FAMILY} ${NFT_TABLE} {`,
+    ...host.sets,
+    "",
+    ...chain("input", "type filter hook input priority filter; policy drop;", hostInput(model, host)),
+    "",
+    ...chain("forward", "type filter hook forward priority filter; policy drop;", []),
     ...outputGuard(model, facts),
     "}",
     "",

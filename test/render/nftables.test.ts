@@ -1,4 +1,5 @@
-import { renderNftables } from "../../render/nftables";
+import { NFT_FALLBACK_UNIT, NFT_FALLBACK_UNIT_PATH, renderNftBootUnit, renderNftFallbackUnit } from "../../render/bundle";
+import { NFT_FALLBACK_PATH, renderNftables, renderNftFallback } from "../../render/nftables";
 import { FACTS, model } from "../fixtures";
 
 const rules = (o: Record<string, unknown> = {}, facts = FACTS) => renderNftables(model(o), facts);
@@ -111,4 +112,47 @@ test("output without TURN: the metadata rule only, no rule naming coturn's user 
 
 test("forward chain passes only our DNATed connections", () => {
   expect(rules()).toMatch(/chain forward \{\n\s+type filter hook forward priority filter; policy drop;\n\s+ct state established,related accept\n\s+ct status dnat accept/);
+});
+
+describe("the fallback table the boot unit's OnFailure= loads", () => {
+  const chainBody = (r: string, name: string) => r.match(new RegExp(`chain ${name} \\{\\n([\\s\\S]*?)\\n    \\}`))![1];
+
+  test("the boot unit pulls in the fallback unit on failure; that unit loads the fallback file and is not enabled itself", () => {
+    expect(renderNftBootUnit()).toContain(`OnFailure=${NFT_FALLBACK_UNIT}`);
+    const unit = renderNftFallbackUnit();
+    expect(unit).toContain(`ExecStart=/usr/sbin/nft -f ${NFT_FALLBACK_PATH}`);
+    expect(unit).not.toContain("[Install]");
+    expect(NFT_FALLBACK_UNIT_PATH.endsWith(`/${NFT_FALLBACK_UNIT}`)).toBe(true);
+  });
+
+  test("deny by default: input drops all but replies, ICMP, DHCP, SSH from sshAllowFrom and tailscaled; nothing forwarded or DNATed", () => {
+    const r = renderNftFallback(model({ sshAllowFrom: ["198.51.100.7/32", "2001:db8:5::/48"], extraForwards: [{ port: 6000, protocol: "udp" }] }), FACTS);
+    expect(r).toMatch(/^table inet xmpp_edge\ndelete table inet xmpp_edge\ntable inet xmpp_edge \{/m);
+    expect(r).not.toMatch(/flush ruleset|dnat|masquerade|hook prerouting|hook postrouting|forwards_/);
+    const input = chainBody(r, "input");
+    expect(input).toMatch(/^\s+type filter hook input priority filter; policy drop;/);
+    const accepts = input.split("\n").filter((l) => / accept( |$)/.test(l)).map((l) => l.trim().replace(/ comment .*/, ""));
+    expect(accepts).toEqual([
+      "ct state established,related accept",
+      'iif "lo" accept',
+      "meta l4proto icmp accept",
+      "meta l4proto ipv6-icmp accept",
+      'iifname "eth0" udp sport 67 udp dport 68 accept',
+      'iifname "eth0" ip6 saddr fe80::/10 udp sport 547 udp dport 546 accept',
+      "ip saddr @ssh_allow_v4 tcp dport 22 accept",
+      "ip6 saddr @ssh_allow_v6 tcp dport 22 accept",
+      "udp dport 41641 accept",
+    ]);
+    expect(r).toMatch(/set ssh_allow_v4 \{\n\s+type ipv4_addr; flags interval;\n\s+elements = \{ 198\.51\.100\.7\/32 \}/);
+    expect(r).toMatch(/set ssh_allow_v6 \{\n\s+type ipv6_addr; flags interval;\n\s+elements = \{ 2001:db8:5::\/48 \}/);
+    expect(chainBody(r, "forward").trim()).toBe("type filter hook forward priority filter; policy drop;");
+  });
+
+  test("SSH over the tailnet only: the fallback opens SSH on tailscale0 only, and the same SSH rule as the ruleset", () => {
+    const m = model({ sshAllowFrom: ["tailnet"] });
+    const r = renderNftFallback(m, FACTS);
+    const ssh = (t: string) => t.split("\n").filter((l) => /dport 22 /.test(l));
+    expect(ssh(r)).toEqual(['        iifname "tailscale0" tcp dport 22 accept comment "SSH over the tailnet only (sshAllowFrom tailnet: deploys over the tailnet)"']);
+    expect(ssh(r)).toEqual(ssh(renderNftables(m, FACTS)));
+  });
 });
