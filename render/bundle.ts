@@ -1,7 +1,6 @@
 // The `vps/` bundle: every file the push installs on the VPS, by absolute
 // path. The plan writes it to disk; the Pulumi push sends it in one SSH session.
-import * as fs from "node:fs";
-import * as path from "node:path";
+import { APPLY_SCRIPT } from "../host/apply-script";
 import type { EdgeModel, HostFacts } from "../model/model";
 import { COTURN_CONF_PATH, renderCoturnConf } from "./coturn";
 import { generatedHeader } from "./header";
@@ -69,12 +68,7 @@ export function renderNftFallbackUnit(): string {
   ].join("\n");
 }
 
-/**
- * The on-host apply travels with every bundle, so the VPS always runs the
- * apply that matches the files (a static script, not rendered).
- */
-export const APPLY_SCRIPT = fs.readFileSync(path.join(__dirname, "..", "host", "xmpp-edge-apply"), "utf8");
-
+/** The on-host apply travels with every bundle, so the VPS always runs the apply that matches the files. */
 export function renderVpsBundle(model: EdgeModel, facts: HostFacts, turnSecret: string | undefined): Bundle {
   const bundle: Bundle = {
     [NGINX_CONF_PATH]: { content: renderNginxConf(model, facts), mode: "0644" },
