@@ -29,6 +29,8 @@
 //   proxy-protocol  nginx sends no PROXY header of its own
 //   origin       a forward 8443 -> home 443 and 0.0.0.0/0, ::/0 as extra
 //                origins, built into the model past the checks that refuse them
+//   floods       the per-source limits without their rules for the sources a
+//                full set cannot hold (those sources then go unlimited)
 // Each must change the file it names, or render.ts fails: a weakening that
 // no longer matches the renderer would make the check unable to fail.
 import * as fs from "node:fs";
@@ -42,7 +44,7 @@ import { NGINX_CONF_PATH } from "../../render/nginx";
 import { COTURN_CONF_PATH } from "../../render/coturn";
 import { TAILNET_INTERFACE } from "../../model/net";
 import { NFT_RULESET_PATH } from "../../render/nftables";
-import { SOURCE_LIMITS_CHAIN } from "../../render/source-limits";
+import { OVERFLOW_COMMENT, SOURCE_LIMITS_CHAIN } from "../../render/source-limits";
 import { buildModel, type EdgeModel, type HttpRoute, type HttpsRoute } from "../../model/model";
 import { HTTP_PORT, HTTPS_PORT, single } from "../../model/ports";
 import { makePlan } from "../../render/plan";
@@ -163,6 +165,7 @@ const WEAKENINGS: Record<string, { file: string; change: (text: string) => strin
   metadata: { file: NFT_RULESET_PATH, change: (t) => t.replace(/^\s*ip daddr 169\.254\.169\.254 meta skuid != 0 .*\n/m, "") },
   // nginx passes the client's bytes through as they come: a PROXY header the client wrote reaches home first.
   "proxy-protocol": { file: NGINX_CONF_PATH, change: (t) => t.replace(/^\s*proxy_protocol on;\n/gm, "") },
+  floods: { file: NFT_RULESET_PATH, change: (t) => t.split("\n").filter((l) => !l.includes(OVERFLOW_COMMENT)).join("\n") },
 };
 for (const w of weakenings.filter((x) => x !== "web" && x !== "origin")) {
   const how = WEAKENINGS[w];

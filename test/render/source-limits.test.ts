@@ -44,3 +44,17 @@ test("a flow is counted once: later packets of an unanswered UDP flow (still sta
   expect(confirmed).toBeLessThan(lines.findIndex((l) => l.startsWith("update @new_conn_v4")));
   expect(confirmed).toBeLessThan(lines.findIndex((l) => l.startsWith("add @conn_v4")));
 });
+
+test("a full set still limits: right after each set rule, the sources not in the set share one source's limits", () => {
+  const lines = chain().split("\n").map((l) => l.trim());
+  const after = (prefix: string) => lines[lines.findIndex((l) => l.startsWith(prefix)) + 1];
+  expect(after("update @new_conn_v4")).toBe('ip saddr != @new_conn_v4 limit rate over 20/second burst 100 packets counter drop comment "new connections: sources the full set cannot hold, together"');
+  expect(after("update @new_conn_v6")).toBe('ip6 saddr and ffff:ffff:ffff:ffff:: != @new_conn_v6 limit rate over 20/second burst 100 packets counter drop comment "new connections: sources the full set cannot hold, together"');
+  expect(after("add @conn_v4")).toBe('ip saddr != @conn_v4 ct count over 64 counter drop comment "connections: sources the full set cannot hold, together"');
+  expect(after("add @conn_v6")).toBe('ip6 saddr and ffff:ffff:ffff:ffff:: != @conn_v6 ct count over 64 counter drop comment "connections: sources the full set cannot hold, together"');
+});
+
+test("a source's rate element lives as long as its bucket takes to refill (burst / rate), not longer", () => {
+  const r = renderNftables(model(), FACTS);
+  for (const f of ["v4", "v6"]) expect(r).toMatch(new RegExp(`set new_conn_${f} \\{\\n\\s+type ipv[46]_addr; size 65536; flags dynamic,timeout; timeout 5s;`));
+});

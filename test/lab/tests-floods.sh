@@ -1,0 +1,63 @@
+# shellcheck shell=bash disable=SC2317,SC2016,SC2034
+# (SC2317: check functions run through `check`/`attack`; SC2016: eval strings expand late; SC2034: WHY is read by `check`.)
+# The floods group (sourced by test/lab/run.sh; listed in run_tests): what a
+# booter sends, from the attacker, with spoofed sources (test/lab/bin/spoof.py,
+# raw sockets; SPOOF4/SPOOF6, whose replies the lab router blackholes). Every
+# flood is bounded in packets and seconds. Each protection runs against the
+# edge as rendered, where the attack must be refused, and against a weakened
+# edge (render.ts --weaken floods), where it must get through.
+
+# A spray of more sources than the per-source sets hold (render/source-limits.ts SET_SIZE).
+SPRAY_SOURCES=70000
+
+# set_elements NAME: how many elements our dynamic set NAME holds on the vps.
+set_elements() {
+  on vps nft -j list set inet xmpp_edge "$1" |
+    /usr/bin/python3 -c 'import json, sys
+print(sum(len(o["set"].get("elem", [])) for o in json.load(sys.stdin)["nftables"] if "set" in o))'
+}
+
+# overflow_drops: the packets the rules for the sources a full set cannot hold dropped.
+overflow_drops() {
+  on vps nft list chain inet xmpp_edge source_limits 2>/dev/null | grep "full set cannot hold" |
+    awk '{ for (i = 1; i < NF; i++) if ($i == "counter" && $(i + 1) == "packets") n += $(i + 2) } END { print n + 0 }'
+}
+
+# full_set_limits: SPRAY_SOURCES spoofed SYNs (one per source of SPOOF4) to
+# 443 fill the per-source sets (each SYN's conntrack entry waits for an ACK
+# that never comes); then the attacker's own address opens 200 connections at
+# once to 443. Refused when at most the per-source limit got through; 2 when
+# the spray did not fill the sets (the probe failed).
+full_set_limits() {
+  local spray n
+  spray=$(on attacker /usr/bin/python3 "$LAB/bin/spoof.py" syn "$VPS4" 443 "$SPOOF4" "$SPRAY_SOURCES" 0 20) ||
+    { WHY="spoof.py: $spray"; return 2; }
+  n=$(set_elements conn_v4)
+  [ "${n:-0}" -ge "$FLOODS_SET_SIZE" ] || { WHY="the spray ($spray) left conn_v4 with ${n:-0} of $FLOODS_SET_SIZE elements"; return 2; }
+  conn_flood_start "$VPS4" 443 200 3 || { WHY="no result: $(cat "$FLOOD_LOG")"; return 2; }
+  wait_for 15 grep -q "^done" "$FLOOD_LOG"
+  WHY="spray: $spray, conn_v4 full ($n elements); then from $ATTACKER4: $(head -n 1 "$FLOOD_LOG") (limit $FLOOD_LIMIT); the rules for the sources beyond the sets dropped $(overflow_drops) packets"
+  [ "$(flood_established)" -le "$FLOOD_LIMIT" ]
+}
+
+render_weak_floods() {
+  local st=$LAB/stacks
+  "$REPO/node_modules/.bin/tsx" "$HERE/render.ts" --config "$st/Pulumi.lab.yaml" --vps-ipv4 "$VPS4" --vps-ipv6 "$VPS6" \
+    --vps-tailnet-ipv4 "$VPS_TS4" --turn-secret "$TURN_SECRET" --out "$LAB/push/weak-floods" --weaken floods \
+    >"$LAB/logs/render-weak-floods.log" 2>&1 || { WHY=$(tail -n 5 "$LAB/logs/render-weak-floods.log"); return 1; }
+}
+
+t_floods() {
+  section "floods: spoofed sources from the attacker ($SPOOF4, $SPOOF6; replies blackholed by the lab router)"
+  mkdir -p "$LAB/bin"
+  cp "$HERE/bin/spoof.py" "$HERE/bin/conn-flood.py" "$LAB/bin/"
+  FLOOD_LIMIT=$(good_limits 'ct count over (\d+)')
+  FLOODS_SET_SIZE=$(good_limits 'set conn_v4 \{\s+type ipv4_addr; size (\d+);')
+  check "floods: the weakened variant renders (--weaken floods: no rules for the sources a full set cannot hold)" render_weak_floods
+
+  attack "full sets: $SPRAY_SOURCES spoofed SYNs fill the per-source sets, then one real source opens 200 connections to 443: at most its limit" full_set_limits
+  check "floods: the weakened edge is pushed and confirmed" eval 'push "$LAB/push/weak-floods" && confirm'
+  attack_on_weakened "full sets: one real source past full sets" only_through full_set_limits
+  check "floods: the edge as rendered is pushed back, same table as after the first push" \
+    eval 'push "$GOOD" && confirm && [ "$(edge_table)" = "$(cat "$LAB/edge-table.good")" ]'
+}
