@@ -31,6 +31,8 @@
 //                origins, built into the model past the checks that refuse them
 //   floods       the per-source limits without their rules for the sources a
 //                full set cannot hold (those sources then go unlimited)
+//   tcp-loose    conntrack's loose TCP tracking back on (the kernel's default:
+//                a bare ACK starts a connection)
 // Each must change the file it names, or render.ts fails: a weakening that
 // no longer matches the renderer would make the check unable to fail.
 import * as fs from "node:fs";
@@ -44,6 +46,7 @@ import { NGINX_CONF_PATH } from "../../render/nginx";
 import { COTURN_CONF_PATH } from "../../render/coturn";
 import { TAILNET_INTERFACE } from "../../model/net";
 import { NFT_RULESET_PATH } from "../../render/nftables";
+import { SYSCTL_PATH } from "../../render/sysctl";
 import { OVERFLOW_COMMENT, SOURCE_LIMITS_CHAIN } from "../../render/source-limits";
 import { buildModel, type EdgeModel, type HttpRoute, type HttpsRoute } from "../../model/model";
 import { HTTP_PORT, HTTPS_PORT, single } from "../../model/ports";
@@ -165,6 +168,7 @@ const WEAKENINGS: Record<string, { file: string; change: (text: string) => strin
   metadata: { file: NFT_RULESET_PATH, change: (t) => t.replace(/^\s*ip daddr 169\.254\.169\.254 meta skuid != 0 .*\n/m, "") },
   // nginx passes the client's bytes through as they come: a PROXY header the client wrote reaches home first.
   "proxy-protocol": { file: NGINX_CONF_PATH, change: (t) => t.replace(/^\s*proxy_protocol on;\n/gm, "") },
+  "tcp-loose": { file: SYSCTL_PATH, change: (t) => t.replace(/^net\.netfilter\.nf_conntrack_tcp_loose = 0$/m, "net.netfilter.nf_conntrack_tcp_loose = 1") },
   floods: { file: NFT_RULESET_PATH, change: (t) => t.split("\n").filter((l) => !l.includes(OVERFLOW_COMMENT)).join("\n") },
 };
 for (const w of weakenings.filter((x) => x !== "web" && x !== "origin")) {

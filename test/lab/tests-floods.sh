@@ -40,10 +40,27 @@ full_set_limits() {
   [ "$(flood_established)" -le "$FLOOD_LIMIT" ]
 }
 
+# acks_reach_home PORT: 1000 bare ACKs from as many spoofed sources to the
+# vps's PORT (forwarded home by DNAT); refused when none arrives at home.
+acks_reach_home() {
+  local spray n
+  on home nft -f - <<EOF || return 2
+table inet lab_acks {
+    chain in { type filter hook prerouting priority raw; policy accept; iifname "tailscale0" tcp dport $1 tcp flags & (syn | ack) == ack counter; }
+}
+EOF
+  spray=$(on attacker /usr/bin/python3 "$LAB/bin/spoof.py" ack "$VPS4" "$1" "$SPOOF4" 1000 2000 5) || { WHY="spoof.py: $spray"; return 2; }
+  sleep 0.5
+  n=$(on home nft list chain inet lab_acks in | grep -o 'packets [0-9]*' | cut -d' ' -f2)
+  on home nft delete table inet lab_acks
+  WHY="$spray to $VPS4:$1; home got ${n:-0} on tailscale0"
+  [ "${n:-0}" = 0 ]
+}
+
 render_weak_floods() {
   local st=$LAB/stacks
   "$REPO/node_modules/.bin/tsx" "$HERE/render.ts" --config "$st/Pulumi.lab.yaml" --vps-ipv4 "$VPS4" --vps-ipv6 "$VPS6" \
-    --vps-tailnet-ipv4 "$VPS_TS4" --turn-secret "$TURN_SECRET" --out "$LAB/push/weak-floods" --weaken floods \
+    --vps-tailnet-ipv4 "$VPS_TS4" --turn-secret "$TURN_SECRET" --out "$LAB/push/weak-floods" --weaken floods,tcp-loose \
     >"$LAB/logs/render-weak-floods.log" 2>&1 || { WHY=$(tail -n 5 "$LAB/logs/render-weak-floods.log"); return 1; }
 }
 
@@ -53,10 +70,14 @@ t_floods() {
   cp "$HERE/bin/spoof.py" "$HERE/bin/conn-flood.py" "$LAB/bin/"
   FLOOD_LIMIT=$(good_limits 'ct count over (\d+)')
   FLOODS_SET_SIZE=$(good_limits 'set conn_v4 \{\s+type ipv4_addr; size (\d+);')
-  check "floods: the weakened variant renders (--weaken floods: no rules for the sources a full set cannot hold)" render_weak_floods
+  check "floods: the weakened variant renders (--weaken floods,tcp-loose: no rules for the sources a full set cannot hold, loose TCP tracking)" render_weak_floods
 
+  attack "spoofed ACKs: 1000 bare ACKs to 5222 (DNAT) from spoofed sources: none reaches home" acks_reach_home 5222
+  attack "spoofed ACKs: 1000 to the TCP forward 7001: none reaches home" acks_reach_home 7001
   attack "full sets: $SPRAY_SOURCES spoofed SYNs fill the per-source sets, then one real source opens 200 connections to 443: at most its limit" full_set_limits
   check "floods: the weakened edge is pushed and confirmed" eval 'push "$LAB/push/weak-floods" && confirm'
+  attack_on_weakened "spoofed ACKs to 5222" only_through acks_reach_home 5222
+  attack_on_weakened "spoofed ACKs to 7001" only_through acks_reach_home 7001
   attack_on_weakened "full sets: one real source past full sets" only_through full_set_limits
   check "floods: the edge as rendered is pushed back, same table as after the first push" \
     eval 'push "$GOOD" && confirm && [ "$(edge_table)" = "$(cat "$LAB/edge-table.good")" ]'
