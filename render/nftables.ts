@@ -4,7 +4,7 @@
 // that would also erase tailscaled's chains (docs/linux-and-providers.md).
 import { cidrFamily, TAILNET_INTERFACE } from "../model/net";
 import type { EdgeModel, HostFacts } from "../model/model";
-import { formatRange, type PortRange } from "../model/ports";
+import { formatRange, ICMP_ECHO_LIMIT, type PortRange } from "../model/ports";
 import { METADATA_IPV4, RELAY_DENIED_IPV4, RELAY_DENIED_IPV6 } from "../model/relay-peers";
 import type { Service } from "../model/services";
 import { generatedHeader } from "./header";
@@ -57,8 +57,12 @@ export function renderNftables(model: EdgeModel, facts: HostFacts): string {
   const open = model.services.filter((s) => s.handler !== "nftables");
   const forwards = renderForwards(model, facts);
   const host = hostPortRules(model);
+  const echoLimit = `limit rate over ${ICMP_ECHO_LIMIT.perSecond}/second burst ${ICMP_ECHO_LIMIT.burst} packets`;
 
   const input: string[] = [
+    // Before the state rule: conntrack keys echo by its id, so a flood of one id is "established".
+    `icmp type echo-request ${echoLimit} counter drop comment "ICMP echo: all sources together"`,
+    `icmpv6 type echo-request ${echoLimit} counter drop comment "ICMP echo: all sources together"`,
     "ct state established,related accept",
     "ct state invalid drop",
     'iif "lo" accept',

@@ -26,9 +26,15 @@ export const SET_SIZE = 65536;
 /** Ends the comment of each rule for the sources a full set cannot hold (the lab's --weaken floods takes them out). */
 export const OVERFLOW_COMMENT = "sources the full set cannot hold, together";
 
-/** The ports whose sources are limited: nginx's and the forwarded ones (coturn has its own quotas). */
+/**
+ * The ports whose sources are limited: nginx's, the forwarded ones, and
+ * coturn's TCP listener (each TCP connection is a coturn session, its own
+ * buffers and file descriptor). coturn's UDP port and relays have its own
+ * quotas: a TURN client's whole session is one UDP flow.
+ */
 export function limitedServices(model: EdgeModel): Service[] {
-  return [...servicesBy(model, "nginx-http"), ...servicesBy(model, "nginx-stream"), ...servicesBy(model, "nftables")];
+  const turnTcp = servicesBy(model, "coturn").filter((s) => s.id === "stun-turn-tcp");
+  return [...servicesBy(model, "nginx-http"), ...servicesBy(model, "nginx-stream"), ...servicesBy(model, "nftables"), ...turnTcp];
 }
 
 function ipv6Mask(prefixLength: number): string {

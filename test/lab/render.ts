@@ -33,6 +33,9 @@
 //                full set cannot hold (those sources then go unlimited)
 //   tcp-loose    conntrack's loose TCP tracking back on (the kernel's default:
 //                a bare ACK starts a connection)
+//   turn-tcp-limit  coturn's TCP port out of the per-source limits
+//   icmp-echo    ICMP echo requests answered at any rate
+//   http-rate    no request rate on 80 for the XMPP names
 // Each must change the file it names, or render.ts fails: a weakening that
 // no longer matches the renderer would make the check unable to fail.
 import * as fs from "node:fs";
@@ -169,6 +172,9 @@ const WEAKENINGS: Record<string, { file: string; change: (text: string) => strin
   // nginx passes the client's bytes through as they come: a PROXY header the client wrote reaches home first.
   "proxy-protocol": { file: NGINX_CONF_PATH, change: (t) => t.replace(/^\s*proxy_protocol on;\n/gm, "") },
   "tcp-loose": { file: SYSCTL_PATH, change: (t) => t.replace(/^net\.netfilter\.nf_conntrack_tcp_loose = 0$/m, "net.netfilter.nf_conntrack_tcp_loose = 1") },
+  "turn-tcp-limit": { file: NFT_RULESET_PATH, change: (t) => t.replace(/(set limited_ports \{[^}]*?)(, tcp \. 3478\b|tcp \. 3478, )/, "$1") },
+  "icmp-echo": { file: NFT_RULESET_PATH, change: (t) => t.split("\n").filter((l) => !/^\s*icmp(v6)? type echo-request limit rate/.test(l)).join("\n") },
+  "http-rate": { file: NGINX_CONF_PATH, change: (t) => t.replace(/^\s*limit_req zone=.*\n/gm, "") },
   floods: { file: NFT_RULESET_PATH, change: (t) => t.split("\n").filter((l) => !l.includes(OVERFLOW_COMMENT)).join("\n") },
 };
 for (const w of weakenings.filter((x) => x !== "web" && x !== "origin")) {

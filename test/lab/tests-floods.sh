@@ -57,10 +57,33 @@ EOF
   [ "${n:-0}" = 0 ]
 }
 
+# echo_flood: 1000 ICMP echo requests (hping3, 2 ms apart) to the vps;
+# refused when fewer than half are answered.
+echo_flood() {
+  local out sent rcvd
+  out=$(ON_TIMEOUT=30 on attacker timeout 20 hping3 -q -1 -i u2000 -c 1000 "$VPS4" 2>&1)
+  read -r sent rcvd < <(sed -n 's/^\([0-9]*\) packets transmitted, \([0-9]*\) packets received.*/\1 \2/p' <<<"$out")
+  [ -n "$sent" ] || { WHY="hping3: $out"; return 2; }
+  WHY="$rcvd of $sent echo requests answered"
+  [ "$((rcvd * 2))" -lt "$sent" ]
+}
+
+# http_flood: 200 requests on one connection to the XMPP name on 80; refused
+# when fewer than half got anything but 429 (those went home).
+http_flood() {
+  local codes home i urls=()
+  for ((i = 1; i <= 200; i++)); do urls+=(-o /dev/null "http://$VPS4/?$i"); done
+  codes=$(on attacker timeout 30 curl -s -w '%{http_code}\n' -H "Host: $DOMAIN" "${urls[@]}" 2>&1)
+  home=$(grep -cv '^429$' <<<"$codes")
+  WHY="$(grep -c . <<<"$codes") requests, $home answered from home, $(grep -c '^429$' <<<"$codes") refused with 429"
+  [ "$(grep -c . <<<"$codes")" = 200 ] || return 2
+  [ "$((home * 2))" -lt 200 ]
+}
+
 render_weak_floods() {
   local st=$LAB/stacks
   "$REPO/node_modules/.bin/tsx" "$HERE/render.ts" --config "$st/Pulumi.lab.yaml" --vps-ipv4 "$VPS4" --vps-ipv6 "$VPS6" \
-    --vps-tailnet-ipv4 "$VPS_TS4" --turn-secret "$TURN_SECRET" --out "$LAB/push/weak-floods" --weaken floods,tcp-loose \
+    --vps-tailnet-ipv4 "$VPS_TS4" --turn-secret "$TURN_SECRET" --out "$LAB/push/weak-floods" --weaken floods,tcp-loose,turn-tcp-limit,icmp-echo,http-rate \
     >"$LAB/logs/render-weak-floods.log" 2>&1 || { WHY=$(tail -n 5 "$LAB/logs/render-weak-floods.log"); return 1; }
 }
 
@@ -70,14 +93,20 @@ t_floods() {
   cp "$HERE/bin/spoof.py" "$HERE/bin/conn-flood.py" "$LAB/bin/"
   FLOOD_LIMIT=$(good_limits 'ct count over (\d+)')
   FLOODS_SET_SIZE=$(good_limits 'set conn_v4 \{\s+type ipv4_addr; size (\d+);')
-  check "floods: the weakened variant renders (--weaken floods,tcp-loose: no rules for the sources a full set cannot hold, loose TCP tracking)" render_weak_floods
+  check "floods: the weakened variant renders (--weaken floods,tcp-loose,turn-tcp-limit,icmp-echo,http-rate)" render_weak_floods
 
   attack "spoofed ACKs: 1000 bare ACKs to 5222 (DNAT) from spoofed sources: none reaches home" acks_reach_home 5222
   attack "spoofed ACKs: 1000 to the TCP forward 7001: none reaches home" acks_reach_home 7001
+  attack "TCP 3478 (coturn): 200 connections at once from one address: at most its limit" conn_flood "$VPS4" 3478 200
+  attack "ICMP echo: 1000 requests in 2 s: fewer than half answered" echo_flood
+  attack "HTTP on 80: 200 requests to $DOMAIN on one connection: fewer than half reach home" http_flood
   attack "full sets: $SPRAY_SOURCES spoofed SYNs fill the per-source sets, then one real source opens 200 connections to 443: at most its limit" full_set_limits
   check "floods: the weakened edge is pushed and confirmed" eval 'push "$LAB/push/weak-floods" && confirm'
   attack_on_weakened "spoofed ACKs to 5222" only_through acks_reach_home 5222
   attack_on_weakened "spoofed ACKs to 7001" only_through acks_reach_home 7001
+  attack_on_weakened "TCP 3478 (coturn): 200 connections from one address" conn_flood "$VPS4" 3478 200
+  attack_on_weakened "ICMP echo: 1000 requests" only_through echo_flood
+  attack_on_weakened "HTTP on 80: 200 requests" only_through http_flood
   attack_on_weakened "full sets: one real source past full sets" only_through full_set_limits
   check "floods: the edge as rendered is pushed back, same table as after the first push" \
     eval 'push "$GOOD" && confirm && [ "$(edge_table)" = "$(cat "$LAB/edge-table.good")" ]'

@@ -106,3 +106,13 @@ test("output without TURN: the metadata rule only, no rule naming coturn's user 
 test("forward chain passes only our DNATed connections", () => {
   expect(rules()).toMatch(/chain forward \{\n\s+type filter hook forward priority filter; policy drop;\n\s+ct state established,related accept\n\s+ct status dnat accept/);
 });
+
+test("ICMP echo requests are answered at a rate, all sources together, before the state rule (conntrack keys echo by id)", () => {
+  const r = renderNftables(model(), FACTS);
+  const input = /chain input \{\n([\s\S]*?)\n\s+\}/.exec(r)![1].split("\n").map((l) => l.trim());
+  expect(input[1]).toBe('icmp type echo-request limit rate over 20/second burst 50 packets counter drop comment "ICMP echo: all sources together"');
+  expect(input[2]).toBe('icmpv6 type echo-request limit rate over 20/second burst 50 packets counter drop comment "ICMP echo: all sources together"');
+  expect(input[3]).toBe("ct state established,related accept");
+  // Neighbour discovery and the rest of ICMPv6 stay unlimited.
+  expect(input).toContain("meta l4proto ipv6-icmp accept");
+});

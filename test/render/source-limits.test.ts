@@ -6,10 +6,10 @@ const chain = (o: Record<string, unknown> = {}) => {
   return /chain source_limits \{\n([\s\S]*?)\n\s+\}/.exec(r)![1];
 };
 
-test("per-source limits before DNAT, on nginx's and the forwarded ports, TURN left to coturn", () => {
-  const r = renderNftables(model({ extraForwards: [{ port: "7000-7002", protocol: "tcp" }, { port: 6473, protocol: "udp" }] }), FACTS);
-  expect(r).toContain("elements = { tcp . 80, tcp . 443, tcp . 5222, tcp . 5269, tcp . 5000, tcp . 7000-7002, udp . 6473 }");
-  expect(/set limited_ports \{[^}]*\}/.exec(r)![0]).not.toContain("3478");
+test("per-source limits before DNAT, on nginx's, the forwarded ports and coturn's TCP port; TURN over UDP left to coturn", () => {
+  const r = renderNftables(model({ extraForwards: [{ port: "7000-7002", protocol: "tcp" }, { port: 6473, protocol: "udp" }], turnTcpRelay: true }), FACTS);
+  expect(r).toContain("elements = { tcp . 80, tcp . 443, tcp . 5222, tcp . 5269, tcp . 5000, tcp . 7000-7002, udp . 6473, tcp . 3478 }");
+  expect(renderNftables(model({ turn: "off" }), FACTS)).not.toMatch(/set limited_ports \{[^}]*3478/);
   const c = chain();
   expect(c).toMatch(/type filter hook prerouting priority mangle; policy accept;/);
   expect(c).toContain("update @new_conn_v4 { ip saddr limit rate over 20/second burst 100 packets } counter drop");
