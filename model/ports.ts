@@ -87,6 +87,15 @@ export const ICMP_ECHO_LIMIT = { perSecond: 20, burst: 50 } as const;
  */
 export const XMPP_HTTP_REQUEST_LIMIT = { perSecond: 10, burst: 40 } as const;
 
+/**
+ * What each UDP forward may send home, packets/s (all its flows together,
+ * after a burst of one second's worth): far above a voice server's or a
+ * game's traffic (a voice user sends about 50 a second), far below what
+ * fills a home line with small packets.
+ */
+export const DEFAULT_UDP_FORWARD_PPS = 10000;
+export const UDP_FORWARD_PPS_RANGE = { min: 100, max: 10_000_000 };
+
 export const DEFAULT_TURN_RELAY_PORTS = "49152-65535";
 
 /**

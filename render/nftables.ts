@@ -3,7 +3,7 @@
 // table, all in one file, is atomic and idempotent. Never `flush ruleset`:
 // that would also erase tailscaled's chains (docs/linux-and-providers.md).
 import { cidrFamily, TAILNET_INTERFACE } from "../model/net";
-import type { EdgeModel, HostFacts } from "../model/model";
+import { servicesBy, type EdgeModel, type HostFacts } from "../model/model";
 import { formatRange, ICMP_ECHO_LIMIT, type PortRange } from "../model/ports";
 import { METADATA_IPV4, RELAY_DENIED_IPV4, RELAY_DENIED_IPV6 } from "../model/relay-peers";
 import type { Service } from "../model/services";
@@ -102,6 +102,7 @@ export function renderNftables(model: EdgeModel, facts: HostFacts): string {
     "",
     // Nothing but our forwards (both directions, tracked by conntrack) crosses this host.
     ...chain("forward", "type filter hook forward priority filter; policy drop;", [
+      ...udpForwardBudgets(model),
       "ct state established,related accept",
       'ct status dnat accept comment "forwarded ports"',
     ]),
@@ -116,6 +117,20 @@ export function renderNftables(model: EdgeModel, facts: HostFacts): string {
     "}",
     "",
   ].join("\n");
+}
+
+/**
+ * What each UDP forward may send home: a UDP flow is counted once by the
+ * per-source limits, so one host could send any packet rate down the tunnel.
+ * Matched by the public port (conntrack's original destination), one bucket
+ * per forward, all its flows together; replies from home are not counted.
+ */
+export const UDP_BUDGET_COMMENT = "UDP forward budget";
+function udpForwardBudgets(model: EdgeModel): string[] {
+  const n = model.config.udpForwardPacketsPerSecond;
+  return servicesBy(model, "nftables")
+    .filter((s) => s.protocol === "udp")
+    .map((s) => `oifname "${TAILNET_INTERFACE}" meta l4proto udp ct original proto-dst ${ports(s.ports)} limit rate over ${n}/second burst ${n} packets counter drop comment "${UDP_BUDGET_COMMENT}: ${s.id}"`);
 }
 
 /** The protocols coturn relays on the relay range: UDP, and TCP with turnTcpRelay. */

@@ -36,6 +36,7 @@
 //   turn-tcp-limit  coturn's TCP port out of the per-source limits
 //   icmp-echo    ICMP echo requests answered at any rate
 //   http-rate    no request rate on 80 for the XMPP names
+//   udp-budget   no budget on what a UDP forward sends home
 // Each must change the file it names, or render.ts fails: a weakening that
 // no longer matches the renderer would make the check unable to fail.
 import * as fs from "node:fs";
@@ -48,7 +49,7 @@ import { renderHomeSnippets } from "../../render/home";
 import { NGINX_CONF_PATH } from "../../render/nginx";
 import { COTURN_CONF_PATH } from "../../render/coturn";
 import { TAILNET_INTERFACE } from "../../model/net";
-import { NFT_RULESET_PATH } from "../../render/nftables";
+import { NFT_RULESET_PATH, UDP_BUDGET_COMMENT } from "../../render/nftables";
 import { SYSCTL_PATH } from "../../render/sysctl";
 import { OVERFLOW_COMMENT, SOURCE_LIMITS_CHAIN } from "../../render/source-limits";
 import { buildModel, type EdgeModel, type HttpRoute, type HttpsRoute } from "../../model/model";
@@ -175,6 +176,7 @@ const WEAKENINGS: Record<string, { file: string; change: (text: string) => strin
   "turn-tcp-limit": { file: NFT_RULESET_PATH, change: (t) => t.replace(/(set limited_ports \{[^}]*?)(, tcp \. 3478\b|tcp \. 3478, )/, "$1") },
   "icmp-echo": { file: NFT_RULESET_PATH, change: (t) => t.split("\n").filter((l) => !/^\s*icmp(v6)? type echo-request limit rate/.test(l)).join("\n") },
   "http-rate": { file: NGINX_CONF_PATH, change: (t) => t.replace(/^\s*limit_req zone=.*\n/gm, "") },
+  "udp-budget": { file: NFT_RULESET_PATH, change: (t) => t.split("\n").filter((l) => !l.includes(UDP_BUDGET_COMMENT)).join("\n") },
   floods: { file: NFT_RULESET_PATH, change: (t) => t.split("\n").filter((l) => !l.includes(OVERFLOW_COMMENT)).join("\n") },
 };
 for (const w of weakenings.filter((x) => x !== "web" && x !== "origin")) {

@@ -9,6 +9,9 @@
 
 # A spray of more sources than the per-source sets hold (render/source-limits.ts SET_SIZE).
 SPRAY_SOURCES=70000
+# The attacker's second address, used only after a spray: a source the sets
+# have not tracked before (one they hold keeps its own limit).
+FRESH4=203.0.113.201
 
 # set_elements NAME: how many elements our dynamic set NAME holds on the vps.
 set_elements() {
@@ -25,8 +28,8 @@ overflow_drops() {
 
 # full_set_limits: SPRAY_SOURCES spoofed SYNs (one per source of SPOOF4) to
 # 443 fill the per-source sets (each SYN's conntrack entry waits for an ACK
-# that never comes); then the attacker's own address opens 200 connections at
-# once to 443. Refused when at most the per-source limit got through; 2 when
+# that never comes); then a real source the sets do not hold yet (FRESH4)
+# opens 200 connections at once to 443. Refused when at most the per-source limit got through; 2 when
 # the spray did not fill the sets (the probe failed).
 full_set_limits() {
   local spray n
@@ -34,9 +37,9 @@ full_set_limits() {
     { WHY="spoof.py: $spray"; return 2; }
   n=$(set_elements conn_v4)
   [ "${n:-0}" -ge "$FLOODS_SET_SIZE" ] || { WHY="the spray ($spray) left conn_v4 with ${n:-0} of $FLOODS_SET_SIZE elements"; return 2; }
-  conn_flood_start "$VPS4" 443 200 3 || { WHY="no result: $(cat "$FLOOD_LOG")"; return 2; }
+  conn_flood_start "$VPS4" 443 200 3 "$FRESH4" || { WHY="no result: $(cat "$FLOOD_LOG")"; return 2; }
   wait_for 15 grep -q "^done" "$FLOOD_LOG"
-  WHY="spray: $spray, conn_v4 full ($n elements); then from $ATTACKER4: $(head -n 1 "$FLOOD_LOG") (limit $FLOOD_LIMIT); the rules for the sources beyond the sets dropped $(overflow_drops) packets"
+  WHY="spray: $spray, conn_v4 full ($n elements); then from $FRESH4: $(head -n 1 "$FLOOD_LOG") (limit $FLOOD_LIMIT); the rules for the sources beyond the sets dropped $(overflow_drops) packets"
   [ "$(flood_established)" -le "$FLOOD_LIMIT" ]
 }
 
@@ -55,6 +58,30 @@ EOF
   on home nft delete table inet lab_acks
   WHY="$spray to $VPS4:$1; home got ${n:-0} on tailscale0"
   [ "${n:-0}" = 0 ]
+}
+
+# udp_budget: 20,000 UDP packets from one socket of the attacker (one flow,
+# as fast as it sends) to the forward 64738; home counts what arrives on
+# tailscale0 (and drops it: its echo would fork per packet). Refused when
+# fewer than half arrive.
+udp_budget() {
+  local sent n
+  on home nft -f - <<EOF || return 2
+table inet lab_udp_flood {
+    chain in { type filter hook prerouting priority raw; policy accept; iifname "tailscale0" udp dport 64738 counter drop; }
+}
+EOF
+  sent=$(on attacker /usr/bin/python3 -c 'import socket, sys, time
+s = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
+t = time.monotonic()
+for i in range(20000):
+    s.sendto(b"lab-udp-flood %d" % i, (sys.argv[1], 64738))
+print("sent 20000 in %.2f s" % (time.monotonic() - t))' "$VPS4" 2>&1) || { WHY="sender: $sent"; return 2; }
+  sleep 0.5
+  n=$(on home nft list chain inet lab_udp_flood in | grep -o 'packets [0-9]*' | cut -d' ' -f2)
+  on home nft delete table inet lab_udp_flood
+  WHY="$sent from $ATTACKER4 to $VPS4:64738; home got ${n:-0} (budget $(good_limits 'proto-dst 64738 limit rate over (\d+)/second')/s)"
+  [ "$((${n:-0} * 2))" -lt 20000 ]
 }
 
 # echo_flood: 1000 ICMP echo requests (hping3, 2 ms apart) to the vps;
@@ -83,7 +110,7 @@ http_flood() {
 render_weak_floods() {
   local st=$LAB/stacks
   "$REPO/node_modules/.bin/tsx" "$HERE/render.ts" --config "$st/Pulumi.lab.yaml" --vps-ipv4 "$VPS4" --vps-ipv6 "$VPS6" \
-    --vps-tailnet-ipv4 "$VPS_TS4" --turn-secret "$TURN_SECRET" --out "$LAB/push/weak-floods" --weaken floods,tcp-loose,turn-tcp-limit,icmp-echo,http-rate \
+    --vps-tailnet-ipv4 "$VPS_TS4" --turn-secret "$TURN_SECRET" --out "$LAB/push/weak-floods" --weaken floods,tcp-loose,turn-tcp-limit,icmp-echo,http-rate,udp-budget \
     >"$LAB/logs/render-weak-floods.log" 2>&1 || { WHY=$(tail -n 5 "$LAB/logs/render-weak-floods.log"); return 1; }
 }
 
@@ -91,12 +118,14 @@ t_floods() {
   section "floods: spoofed sources from the attacker ($SPOOF4, $SPOOF6; replies blackholed by the lab router)"
   mkdir -p "$LAB/bin"
   cp "$HERE/bin/spoof.py" "$HERE/bin/conn-flood.py" "$LAB/bin/"
+  on attacker ip addr add "$FRESH4/26" dev eth0 2>/dev/null || true
   FLOOD_LIMIT=$(good_limits 'ct count over (\d+)')
   FLOODS_SET_SIZE=$(good_limits 'set conn_v4 \{\s+type ipv4_addr; size (\d+);')
-  check "floods: the weakened variant renders (--weaken floods,tcp-loose,turn-tcp-limit,icmp-echo,http-rate)" render_weak_floods
+  check "floods: the weakened variant renders (--weaken floods,tcp-loose,turn-tcp-limit,icmp-echo,http-rate,udp-budget)" render_weak_floods
 
   attack "spoofed ACKs: 1000 bare ACKs to 5222 (DNAT) from spoofed sources: none reaches home" acks_reach_home 5222
   attack "spoofed ACKs: 1000 to the TCP forward 7001: none reaches home" acks_reach_home 7001
+  attack "UDP forward: 20,000 packets from one host (one flow) to 64738: fewer than half reach home" udp_budget
   attack "TCP 3478 (coturn): 200 connections at once from one address: at most its limit" conn_flood "$VPS4" 3478 200
   attack "ICMP echo: 1000 requests in 2 s: fewer than half answered" echo_flood
   attack "HTTP on 80: 200 requests to $DOMAIN on one connection: fewer than half reach home" http_flood
@@ -104,6 +133,7 @@ t_floods() {
   check "floods: the weakened edge is pushed and confirmed" eval 'push "$LAB/push/weak-floods" && confirm'
   attack_on_weakened "spoofed ACKs to 5222" only_through acks_reach_home 5222
   attack_on_weakened "spoofed ACKs to 7001" only_through acks_reach_home 7001
+  attack_on_weakened "UDP forward: 20,000 packets from one host" only_through udp_budget
   attack_on_weakened "TCP 3478 (coturn): 200 connections from one address" conn_flood "$VPS4" 3478 200
   attack_on_weakened "ICMP echo: 1000 requests" only_through echo_flood
   attack_on_weakened "HTTP on 80: 200 requests" only_through http_flood
