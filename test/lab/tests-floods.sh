@@ -5,7 +5,7 @@
 # raw sockets; SPOOF4/SPOOF6, whose replies the lab router blackholes). Every
 # flood is bounded in packets and seconds. Each protection runs against the
 # edge as rendered, where the attack must be refused, and against a weakened
-# edge (render.ts --weaken floods), where it must get through.
+# edge (render_weak_floods: each protection taken out), where it must get through.
 
 # A spray of more sources than the per-source sets hold (render/source-limits.ts SET_SIZE).
 SPRAY_SOURCES=70000
