@@ -3,7 +3,7 @@
 // table are generated from it (tests keep them in sync); validate.ts and
 // checks/*.ts add the checks of values and of keys against each other.
 import { z } from "zod";
-import { DEFAULT_TURN_RELAY_PORTS, DEFAULT_TURN_SESSION_KBPS, type PortRange, type Protocol } from "./ports";
+import { DEFAULT_TURN_RELAY_PORTS, DEFAULT_TURN_SESSION_KBPS, DEFAULT_UDP_FORWARD_PPS, type PortRange, type Protocol } from "./ports";
 
 export const PROJECT_NAME = "xmpp-edge";
 
@@ -72,6 +72,7 @@ export const configSchema = z
     webOriginLock: z.enum(["cloudflare", "off"]).default("cloudflare").meta({ description: "Accept web names on 80/443 only from Cloudflare's published ranges (model/cloudflare-ranges.ts)" }),
     webOriginExtraAllow: z.array(z.string()).default([]).meta({ description: "CIDRs allowed to reach web names besides Cloudflare (monitoring, another CDN), each at most /16 IPv4 or /32 IPv6: home trusts the X-Forwarded-For they write on 443" }),
     extraForwards: z.array(forward).default([]).meta({ description: "Other ports or ranges (\"6000-6010\") forwarded to home; toPort only for a single port, never home's PROXY-protocol ports 15222/15269, nor home 80/443 with webOriginLock cloudflare" }),
+    udpForwardPacketsPerSecond: z.number().default(DEFAULT_UDP_FORWARD_PPS).meta({ description: "What each UDP forward (extraForwards) may send home, packets/s, all its flows together (a flood beyond it ends at the edge), 100-10000000" }),
     serverName: z.string().default("xmpp-edge").meta({ description: "Hetzner server name and tailnet hostname of the VPS" }),
     serverType: z.string().default("cax11").meta({ description: "Hetzner server type (cax11 arm64, cx23 x86), one of Hetzner's list kept in model/hetzner.ts" }),
     location: z.string().default("fsn1").meta({ description: "Hetzner location" }),
@@ -158,6 +159,8 @@ export interface EdgeConfig {
   webOriginLock: "cloudflare" | "off";
   webOriginExtraAllow: string[];
   extraForwards: ExtraForward[];
+  /** Packets/s each UDP forward may send home. */
+  udpForwardPacketsPerSecond: number;
   /** This edge's server (the first edge's in buildModel; forEdge gives each edge's). */
   server: { name: string; type: string; location: string; image: string };
   cloudflareZoneId?: string;

@@ -73,6 +73,29 @@ export const SOURCE_LIMITS = {
   ipv6PrefixLength: 64,
 } as const;
 
+/**
+ * Echo requests the edge answers, all sources together: monitoring and a
+ * person's ping send one a second; a flood of them (spoofed, so the answers
+ * go to a victim) is cut to this.
+ */
+export const ICMP_ECHO_LIMIT = { perSecond: 20, burst: 50 } as const;
+
+/**
+ * HTTP requests per client address to the XMPP names on port 80 (open to
+ * anyone): ACME HTTP-01 validations and the redirect to HTTPS, a handful per
+ * visit. A flood of requests stops at the edge instead of at home's web front.
+ */
+export const XMPP_HTTP_REQUEST_LIMIT = { perSecond: 10, burst: 40 } as const;
+
+/**
+ * What each UDP forward may send home, packets/s (all its flows together,
+ * after a burst of one second's worth): far above a voice server's or a
+ * game's traffic (a voice user sends about 50 a second), far below what
+ * fills a home line with small packets.
+ */
+export const DEFAULT_UDP_FORWARD_PPS = 10000;
+export const UDP_FORWARD_PPS_RANGE = { min: 100, max: 10_000_000 };
+
 export const DEFAULT_TURN_RELAY_PORTS = "49152-65535";
 /** Ports below this are privileged: the host's own daemons, never a relay range. */
 export const FIRST_UNPRIVILEGED_PORT = 1024;

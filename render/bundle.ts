@@ -26,6 +26,16 @@ export interface BundleFile {
 
 export type Bundle = Record<string, BundleFile>;
 
+/**
+ * conntrack's module at boot, before systemd-sysctl: the net.netfilter keys
+ * of the sysctl file exist only once it is loaded, and nothing else loads it
+ * before our table does, after systemd-sysctl has run.
+ */
+export const MODULES_LOAD_PATH = "/etc/modules-load.d/xmpp-edge.conf";
+export function renderModulesLoad(): string {
+  return [generatedHeader("#", "Kernel modules loaded at boot, before the sysctl settings (60-xmpp-edge.conf)."), "nf_conntrack", ""].join("\n");
+}
+
 /** Loads our table at boot. Ordered after Debian's nftables.service, whose stock ruleset flushes everything, and after the local file systems are writable. */
 export function renderNftBootUnit(): string {
   return [
@@ -77,6 +87,7 @@ export function renderVpsBundle(model: EdgeModel, facts: HostFacts, turnSecret: 
     [NFT_FALLBACK_PATH]: { content: renderNftFallback(model, facts), mode: "0644" },
     [NFT_FALLBACK_UNIT_PATH]: { content: renderNftFallbackUnit(), mode: "0644" },
     [SYSCTL_PATH]: { content: renderSysctl(model), mode: "0644" },
+    [MODULES_LOAD_PATH]: { content: renderModulesLoad(), mode: "0644" },
     [APPLY_PATH]: { content: APPLY_SCRIPT, mode: "0755" },
     [UNATTENDED_UPGRADES_PATH]: { content: renderUnattendedUpgrades(model), mode: "0644" },
   };

@@ -3,8 +3,8 @@
 // table, all in one file, is atomic and idempotent. Never `flush ruleset`:
 // that would also erase tailscaled's chains (docs/linux-and-providers.md).
 import { cidrFamily, TAILNET_INTERFACE } from "../model/net";
-import type { EdgeModel, HostFacts } from "../model/model";
-import { formatRange, type PortRange } from "../model/ports";
+import { servicesBy, type EdgeModel, type HostFacts } from "../model/model";
+import { formatRange, ICMP_ECHO_LIMIT, type PortRange } from "../model/ports";
 import { ipFamily } from "../model/net";
 import { METADATA_IPV4, RELAY_DENIED_IPV4, RELAY_DENIED_IPV6 } from "../model/relay-peers";
 import { relayAddresses } from "./coturn";
@@ -57,9 +57,13 @@ function dhcpReplies(model: EdgeModel): string[] {
   return [`${on} udp sport 67 udp dport 68 accept comment "DHCPv4 replies"`, `${on} ip6 saddr fe80::/10 udp sport 547 udp dport 546 accept comment "DHCPv6 replies"`];
 }
 
-/** What the host itself needs on input: replies, loopback, ICMP, DHCP, and its own ports (SSH, tailscaled) from their sources. */
+/** What the host itself needs on input: replies, loopback, ICMP (echo at a rate), DHCP, and its own ports (SSH, tailscaled) from their sources. */
 function hostInput(model: EdgeModel, host: { rules: string[] }): string[] {
+  const echoLimit = `limit rate over ${ICMP_ECHO_LIMIT.perSecond}/second burst ${ICMP_ECHO_LIMIT.burst} packets`;
   return [
+    // Before the state rule: conntrack keys echo by its id, so a flood of one id is "established".
+    `icmp type echo-request ${echoLimit} counter drop comment "ICMP echo: all sources together"`,
+    `icmpv6 type echo-request ${echoLimit} counter drop comment "ICMP echo: all sources together"`,
     "ct state established,related accept",
     "ct state invalid drop",
     'iif "lo" accept',
@@ -107,6 +111,7 @@ export function renderNftables(model: EdgeModel, facts: HostFacts): string {
     "",
     // Nothing but our forwards (both directions, tracked by conntrack) crosses this host.
     ...chain("forward", "type filter hook forward priority filter; policy drop;", [
+      ...udpForwardBudgets(model),
       "ct state established,related accept",
       'ct status dnat accept comment "forwarded ports"',
     ]),
@@ -146,6 +151,20 @@ export function renderNftFallback(model: EdgeModel, facts: HostFacts): string {
     "}",
     "",
   ].join("\n");
+}
+
+/**
+ * What each UDP forward may send home: a UDP flow is counted once by the
+ * per-source limits, so one host could send any packet rate down the tunnel.
+ * Matched by the public port (conntrack's original destination), one bucket
+ * per forward, all its flows together; replies from home are not counted.
+ */
+export const UDP_BUDGET_COMMENT = "UDP forward budget";
+function udpForwardBudgets(model: EdgeModel): string[] {
+  const n = model.config.udpForwardPacketsPerSecond;
+  return servicesBy(model, "nftables")
+    .filter((s) => s.protocol === "udp")
+    .map((s) => `oifname "${TAILNET_INTERFACE}" meta l4proto udp ct original proto-dst ${ports(s.ports)} limit rate over ${n}/second burst ${n} packets counter drop comment "${UDP_BUDGET_COMMENT}: ${s.id}"`);
 }
 
 /** The protocols coturn relays on the relay range: UDP, and TCP with turnTcpRelay. */

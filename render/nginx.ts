@@ -8,6 +8,7 @@
 // Per-source connection limits live in nftables (render/nftables.ts), which
 // can count IPv6 sources per /64.
 import { ACME_CHALLENGE_PATH, ACME_TOKEN, listenerOf, servicesBy, type EdgeModel, type HostFacts, type HttpRoute, type HttpsRoute } from "../model/model";
+import { XMPP_HTTP_REQUEST_LIMIT } from "../model/ports";
 import { generatedHeader } from "./header";
 
 export const NGINX_CONF_PATH = "/etc/nginx/nginx.conf";
@@ -140,7 +141,10 @@ function streamBlock(model: EdgeModel, f: HostFacts): string[] {
 }
 
 /** A server block for one name class on 80: its routes as locations, the origin check for web-origins routes. */
-function httpServer(model: EdgeModel, names: string[], routes: HttpRoute[]): string[] {
+/** The request rate zone of the XMPP names on 80, per client address. */
+const XMPP_HTTP_ZONE = "xmpp_http";
+
+function httpServer(model: EdgeModel, names: string[], routes: HttpRoute[], limitZone?: string): string[] {
   const locked = model.webOrigins !== null;
   const lines = ["server {", ...indent(listen(listenerOf(model, "http"))), `    server_name ${names.join(" ")};`];
   for (const r of routes) {
@@ -159,6 +163,7 @@ function httpServer(model: EdgeModel, names: string[], routes: HttpRoute[]): str
       "    }",
     );
   }
+  if (limitZone) lines.push(`    limit_req zone=${limitZone} burst=${XMPP_HTTP_REQUEST_LIMIT.burst} nodelay;`);
   lines.push("}");
   return lines;
 }
@@ -181,6 +186,10 @@ function httpBlock(model: EdgeModel, f: HostFacts): string[] {
     "",
     ...originGeo(model),
     "",
+    "# Requests from anywhere (the XMPP names) per client address; over it: 429, nothing sent home.",
+    `limit_req_zone $binary_remote_addr zone=${XMPP_HTTP_ZONE}:1m rate=${XMPP_HTTP_REQUEST_LIMIT.perSecond}r/s;`,
+    "limit_req_status 429;",
+    "",
   ];
   for (const port of [...new Set(model.http.map((r) => r.homePort))]) lines.push(`upstream ${upstreamName(port)} {`, `    server ${home}:${port};`, "}");
   lines.push(
@@ -193,7 +202,7 @@ function httpBlock(model: EdgeModel, f: HostFacts): string[] {
     "}",
   );
   const byClass = (c: HttpRoute["names"]) => model.http.filter((r) => r.names === c);
-  lines.push("", "# XMPP names: from anywhere (ACME HTTP-01 for the home certificates).", ...httpServer(model, model.xmppNames, byClass("xmpp")));
+  lines.push("", "# XMPP names: from anywhere (ACME HTTP-01 for the home certificates).", ...httpServer(model, model.xmppNames, byClass("xmpp"), XMPP_HTTP_ZONE));
   if (model.webNames.length > 0) {
     lines.push("", "# Web names: through Cloudflare only when the origin lock is on.", ...httpServer(model, model.webNames, byClass("web")));
   }

@@ -1,14 +1,19 @@
-// The per-source limits of the edge's nftables table (finding: limits that
-// vanished with the origin lock off, and IPv6 counted per address): one base
-// chain in prerouting, after conntrack and before DNAT, so it sees the public
-// port for nginx's ports and the forwarded ones alike. A source is an IPv4
-// address or an IPv6 /64; only Cloudflare's ranges are exempt, on 80/443.
-// Over the limit a new connection is dropped (the client's SYN retry comes
-// back when the source is under it again). A connection is counted once, on
-// the packet that creates its conntrack entry: a UDP flow stays in state
-// "new" until home answers, so counting "new" packets would hold a one-way
-// stream (a camera, a voice sender nobody answers yet) to 20 packets/s
-// (found by npm run bench: 120 of 135,000 packets in a second arrived).
+// The per-source limits of the edge's nftables table: one base chain in
+// prerouting, after conntrack and before DNAT, so it sees the public port for
+// nginx's ports and the forwarded ones alike. A source is an IPv4 address or
+// an IPv6 /64; only Cloudflare's ranges are exempt, on 80/443. Over the limit
+// a new connection is dropped (the client's SYN retry comes back when the
+// source is under it again). A connection is counted once, on the packet that
+// creates its conntrack entry: a UDP flow stays in state "new" until home
+// answers, so counting "new" packets would hold a one-way stream (a camera, a
+// voice sender nobody answers yet) to 20 packets/s (found by npm run bench:
+// 120 of 135,000 packets in a second arrived).
+//
+// A dynamic set that is full adds no element, and a rule whose `update`/`add`
+// cannot add one does not match: the packet falls through unlimited. Spoofed
+// sources fill a set quickly (65,536 elements), after which every new source
+// would escape its limits. So each set rule is followed by one for the
+// sources not in the set: together they get one source's limits.
 import { servicesBy, type EdgeModel } from "../model/model";
 import { formatRange } from "../model/ports";
 import type { Service } from "../model/services";
@@ -16,12 +21,20 @@ import type { Service } from "../model/services";
 export const SOURCE_LIMITS_CHAIN = "source_limits";
 /** mangle (-150): after conntrack (-200), before the DNAT of chain prerouting (dstnat, -100). */
 const PRIORITY = "mangle";
-/** Dynamic sets hold one element per source; a flood from more sources than this is limited by the others. */
-const SET_SIZE = 65536;
+/** Dynamic sets hold one element per source; the sources beyond it share one source's limits (the overflow rules). */
+export const SET_SIZE = 65536;
+/** Ends the comment of each rule for the sources a full set cannot hold (the lab's --weaken floods takes them out). */
+export const OVERFLOW_COMMENT = "sources the full set cannot hold, together";
 
-/** The ports whose sources are limited: nginx's and the forwarded ones (coturn has its own quotas). */
+/**
+ * The ports whose sources are limited: nginx's, the forwarded ones, and
+ * coturn's TCP listener (each TCP connection is a coturn session, its own
+ * buffers and file descriptor). coturn's UDP port and relays have its own
+ * quotas: a TURN client's whole session is one UDP flow.
+ */
 export function limitedServices(model: EdgeModel): Service[] {
-  return [...servicesBy(model, "nginx-http"), ...servicesBy(model, "nginx-stream"), ...servicesBy(model, "nftables")];
+  const turnTcp = servicesBy(model, "coturn").filter((s) => s.id === "stun-turn-tcp");
+  return [...servicesBy(model, "nginx-http"), ...servicesBy(model, "nginx-stream"), ...servicesBy(model, "nftables"), ...turnTcp];
 }
 
 function ipv6Mask(prefixLength: number): string {
@@ -43,9 +56,13 @@ export function renderSourceLimits(model: EdgeModel, tailnetInterface: string): 
     ...(elements ? [`        elements = { ${elements.join(", ")} }`] : []),
     "    }",
   ];
+  // A source idle this long has its full burst back: a fresh element is the
+  // same, and a spray must be this much faster to keep the set full.
+  const idle = Math.ceil(l.newBurst / l.newPerSecond);
   const exemptPorts = `tcp dport { ${l.exempt.ports.join(", ")} }`;
   const rate = `limit rate over ${l.newPerSecond}/second burst ${l.newBurst} packets`;
   const count = `ct count over ${l.connections}`;
+  const overflow = (what: string) => `comment "${what}: ${OVERFLOW_COMMENT}"`;
   const body = [
     "ct state != new return",
     "ct status confirmed return",
@@ -55,16 +72,20 @@ export function renderSourceLimits(model: EdgeModel, tailnetInterface: string): 
     `ip saddr @limit_exempt_v4 ${exemptPorts} return comment "Cloudflare: many visitors per address"`,
     `ip6 saddr @limit_exempt_v6 ${exemptPorts} return comment "Cloudflare: many visitors per address"`,
     `update @new_conn_v4 { ip saddr ${rate} } counter drop comment "new connections per source"`,
+    `ip saddr != @new_conn_v4 ${rate} counter drop ${overflow("new connections")}`,
     `update @new_conn_v6 { ${v6} ${rate} } counter drop comment "new connections per source /${l.ipv6PrefixLength}"`,
+    `${v6} != @new_conn_v6 ${rate} counter drop ${overflow("new connections")}`,
     `add @conn_v4 { ip saddr ${count} } counter drop comment "connections per source"`,
+    `ip saddr != @conn_v4 ${count} counter drop ${overflow("connections")}`,
     `add @conn_v6 { ${v6} ${count} } counter drop comment "connections per source /${l.ipv6PrefixLength}"`,
+    `${v6} != @conn_v6 ${count} counter drop ${overflow("connections")}`,
   ];
   return [
     ...set("limited_ports", "inet_proto . inet_service", "flags interval;", services.map((s) => `${s.protocol} . ${formatRange(s.ports)}`)),
     ...set("limit_exempt_v4", "ipv4_addr", "flags interval;", l.exempt.ipv4),
     ...set("limit_exempt_v6", "ipv6_addr", "flags interval;", l.exempt.ipv6),
-    ...set("new_conn_v4", "ipv4_addr", `size ${SET_SIZE}; flags dynamic,timeout; timeout 1m;`),
-    ...set("new_conn_v6", "ipv6_addr", `size ${SET_SIZE}; flags dynamic,timeout; timeout 1m;`),
+    ...set("new_conn_v4", "ipv4_addr", `size ${SET_SIZE}; flags dynamic,timeout; timeout ${idle}s;`),
+    ...set("new_conn_v6", "ipv6_addr", `size ${SET_SIZE}; flags dynamic,timeout; timeout ${idle}s;`),
     ...set("conn_v4", "ipv4_addr", `size ${SET_SIZE}; flags dynamic;`),
     ...set("conn_v6", "ipv6_addr", `size ${SET_SIZE}; flags dynamic;`),
     "",

@@ -106,7 +106,7 @@ E_CHANGES=$(diff <(printf '%s\n' "$DIGEST_A") <(printf '%s\n' "$DIGEST_E") | gre
 check "bundle E changes some of bundle A's files ($E_CHANGES)" test "$E_CHANGES" -ge 4
 mapfile -t INSTALL_STEPS < <(seq -f 'install-%g' "$E_CHANGES")
 CRASH_STEPS=(validated originals snapshot timer journal "${INSTALL_STEPS[@]}" installed
-  act-units act-sysctl act-nft act-nginx act-coturn activated committed)
+  act-units act-nft act-sysctl act-nginx act-coturn activated committed)
 
 # crash_case SCENARIO STEP: from SCENARIO's starting point, apply E killed at STEP.
 crash_case() {

@@ -6,7 +6,7 @@ import { checkHome, checkHomeIsNoEdge } from "./home";
 import { checkNames } from "./names";
 import { checkForwardsPastTheLock } from "./origin-lock";
 import { firstExistingHost } from "./port-conflicts";
-import { checkExtraForwards, checkTurnRelayPorts, checkTurnSession } from "./ports";
+import { checkExtraForwards, checkTurnRelayPorts, checkTurnSession, checkUdpForwardBudget } from "./ports";
 import type { Checks } from "./report";
 import { checkServer } from "./server";
 import { checkDeployKey, checkExistingHost, checkSshAllowFrom } from "./ssh";
@@ -21,6 +21,7 @@ export function checkFields(p: ParsedConfig, c: Checks): EdgeConfig {
   const home = checkHome(p, c);
   const relay = checkTurnRelayPorts(p, c);
   checkTurnSession(p, c);
+  checkUdpForwardBudget(p, c);
   const ssh = checkSshAllowFrom(p, c);
   const webOriginExtraAllow = checkWebOrigins(p, c);
   const extraForwards = checkExtraForwards(p, relay, c);
@@ -53,6 +54,7 @@ export function checkFields(p: ParsedConfig, c: Checks): EdgeConfig {
     webOriginLock: p.webOriginLock,
     webOriginExtraAllow,
     extraForwards,
+    udpForwardPacketsPerSecond: p.udpForwardPacketsPerSecond,
     server: { name: p.serverName, type: firstEdge?.type ?? p.serverType, location: firstEdge?.location ?? p.location, image: p.image },
     cloudflareZoneId: p.cloudflareZoneId,
     zone: p.zone,

@@ -35,6 +35,15 @@ export function checkTurnSession(p: ParsedConfig, c: Checks): void {
   }
 }
 
+/** What each UDP forward may send home, in whole packets/s. */
+export function checkUdpForwardBudget(p: ParsedConfig, c: Checks): void {
+  const r = P.UDP_FORWARD_PPS_RANGE;
+  const v = p.udpForwardPacketsPerSecond;
+  if (!Number.isInteger(v) || v < r.min || v > r.max) {
+    c.report("udpForwardPacketsPerSecond", `${show(v)} is not a packet rate; expected whole packets/s from ${r.min} to ${r.max} (default ${P.DEFAULT_UDP_FORWARD_PPS})`);
+  }
+}
+
 export function checkExtraForwards(p: ParsedConfig, turnRelayPorts: PortRange | undefined, c: Checks): ExtraForward[] {
   const extraForwards: ExtraForward[] = [];
   const extraIndex: number[] = []; // each valid entry's position in the user's list, for messages

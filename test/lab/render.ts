@@ -32,6 +32,14 @@
 //   relay-over-ssh  the ruleset of this edge's model taken past its port
 //                checks: TCP relays on 10-3000, over SSH (22) and the served
 //                ports (what a model past the checks renders)
+//   floods       the per-source limits without their rules for the sources a
+//                full set cannot hold (those sources then go unlimited)
+//   tcp-loose    conntrack's loose TCP tracking back on (the kernel's default:
+//                a bare ACK starts a connection)
+//   turn-tcp-limit  coturn's TCP port out of the per-source limits
+//   icmp-echo    ICMP echo requests answered at any rate
+//   http-rate    no request rate on 80 for the XMPP names
+//   udp-budget   no budget on what a UDP forward sends home
 // Each must change the file it names, or render.ts fails: a weakening that
 // no longer matches the renderer would make the check unable to fail.
 import * as fs from "node:fs";
@@ -44,8 +52,9 @@ import { renderHomeSnippets } from "../../render/home";
 import { NGINX_CONF_PATH } from "../../render/nginx";
 import { COTURN_CONF_PATH } from "../../render/coturn";
 import { TAILNET_INTERFACE } from "../../model/net";
-import { NFT_RULESET_PATH, renderNftables } from "../../render/nftables";
-import { SOURCE_LIMITS_CHAIN } from "../../render/source-limits";
+import { NFT_RULESET_PATH, renderNftables, UDP_BUDGET_COMMENT } from "../../render/nftables";
+import { SYSCTL_PATH } from "../../render/sysctl";
+import { OVERFLOW_COMMENT, SOURCE_LIMITS_CHAIN } from "../../render/source-limits";
 import { buildModel, type EdgeModel, type HttpRoute, type HttpsRoute } from "../../model/model";
 import { HTTP_PORT, HTTPS_PORT, single } from "../../model/ports";
 import { makePlan } from "../../render/plan";
@@ -178,6 +187,12 @@ const WEAKENINGS: Record<string, { file: string; change: (text: string) => strin
   metadata: { file: NFT_RULESET_PATH, change: (t) => t.replace(/^\s*ip daddr 169\.254\.169\.254 meta skuid != 0 .*\n/m, "") },
   // nginx passes the client's bytes through as they come: a PROXY header the client wrote reaches home first.
   "proxy-protocol": { file: NGINX_CONF_PATH, change: (t) => t.replace(/^\s*proxy_protocol on;\n/gm, "") },
+  "tcp-loose": { file: SYSCTL_PATH, change: (t) => t.replace(/^net\.netfilter\.nf_conntrack_tcp_loose = 0$/m, "net.netfilter.nf_conntrack_tcp_loose = 1") },
+  "turn-tcp-limit": { file: NFT_RULESET_PATH, change: (t) => t.replace(/(set limited_ports \{[^}]*?)(, tcp \. 3478\b|tcp \. 3478, )/, "$1") },
+  "icmp-echo": { file: NFT_RULESET_PATH, change: (t) => t.split("\n").filter((l) => !/^\s*icmp(v6)? type echo-request limit rate/.test(l)).join("\n") },
+  "http-rate": { file: NGINX_CONF_PATH, change: (t) => t.replace(/^\s*limit_req zone=.*\n/gm, "") },
+  "udp-budget": { file: NFT_RULESET_PATH, change: (t) => t.split("\n").filter((l) => !l.includes(UDP_BUDGET_COMMENT)).join("\n") },
+  floods: { file: NFT_RULESET_PATH, change: (t) => t.split("\n").filter((l) => !l.includes(OVERFLOW_COMMENT)).join("\n") },
 };
 for (const w of weakenings.filter((x) => x !== "web" && x !== "origin" && x !== "relay-over-ssh")) {
   const how = WEAKENINGS[w];

@@ -87,6 +87,8 @@ source "$HERE/tests-attack-host.sh"
 source "$HERE/tests-attack-web.sh"
 # shellcheck source=test/lab/tests-attack-origin.sh
 source "$HERE/tests-attack-origin.sh"
+# shellcheck source=test/lab/tests-floods.sh
+source "$HERE/tests-floods.sh"
 # shellcheck source=test/lab/tests-edges.sh
 source "$HERE/tests-edges.sh"
 WORD=$(tailnet_word)

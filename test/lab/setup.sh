@@ -12,6 +12,9 @@ PEER4=203.0.113.70 PEER6=2001:db8:70::70
 HOMEUP4=203.0.113.130 HOMEUP6=2001:db8:80::80
 # An internet host that is neither in sshAllowFrom nor Cloudflare: the attacks' source.
 ATTACKER4=203.0.113.200 ATTACKER6=2001:db8:66::66
+# The sources the attacker spoofs (test/lab/bin/spoof.py): no lab host has
+# them, and the lab router blackholes every packet to them (spoof_blackholes).
+SPOOF4=198.18.0.0/15 SPOOF6=2001:db8:f000::/36
 # The tailnet addresses: fixed on the stand-in, Headscale's on a real tailnet
 # (set by test/lab/tailnet.sh once the hosts have joined).
 # shellcheck disable=SC2034 # VPS_TS6 is read by tests.sh
@@ -320,6 +323,7 @@ build_net() {
   link_internet "${hosts[@]}" || return 1
   ip netns exec "${LAB_PREFIX}inet" sysctl -q -w net.ipv4.ip_forward=1 net.ipv6.conf.all.forwarding=1
   home_behind_nat
+  spoof_blackholes || return 1
   # No ICMP error rate limit on the vps: the scan's "closed" (port unreachable)
   # answers for planned idle UDP ports must not be dropped by the kernel's limiter.
   ip netns exec "${LAB_PREFIX}vps" sysctl -q -w net.ipv4.icmp_ratelimit=0 net.ipv6.icmp.ratelimit=0
@@ -358,6 +362,13 @@ table inet lab_router {
     }
 }
 EOF
+}
+
+# spoof_blackholes: the replies to spoofed sources (the vps's SYN-ACKs, home's
+# answers) end in the lab router, silently: no host gets them, nothing leaves.
+spoof_blackholes() {
+  ip -n "${LAB_PREFIX}inet" route add blackhole "$SPOOF4" &&
+    ip -n "${LAB_PREFIX}inet" -6 route add blackhole "$SPOOF6"
 }
 
 # start_dns: the lab zones (setup_dns, from LAB/plan/dns.json) served by nsd

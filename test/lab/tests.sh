@@ -694,7 +694,7 @@ snapshot_vps_upper() {
 run_tests() {
   local g
   snapshot_vps_upper
-  for g in dns push xmpp web routing turn forwards tailnet derp scan attack_web attack_origin check attack_host relay_ssh fault_validation fault_lockout proxy_protocol attack_web_pp remove edges; do
+  for g in dns push xmpp web routing turn forwards tailnet derp scan attack_web attack_origin check attack_host relay_ssh floods fault_validation fault_lockout proxy_protocol attack_web_pp remove edges; do
     if [ -n "${LAB_ONLY:-}" ] && [ "$g" != push ] && [[ " $LAB_ONLY " != *" $g "* ]]; then continue; fi
     "t_$g"
   done

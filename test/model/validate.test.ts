@@ -93,6 +93,8 @@ describe("validateConfig rejects, naming the key, the bad value and what is vali
     ["a TURN session cap below 64 kbit/s", { turnSessionKbps: 10 }, /^xmpp-edge:turnSessionKbps: 10 is not a session bandwidth cap; expected whole kbit\/s from 64 to 1000000/],
     ["a fractional TURN session cap", { turnSessionKbps: 100.5 }, /^xmpp-edge:turnSessionKbps: 100\.5 is not a session bandwidth cap/],
     ["a TURN session cap as text", { turnSessionKbps: "fast" }, /^xmpp-edge:turnSessionKbps: expected number, received string; got "fast"/],
+    ["a UDP forward budget below 100 packets/s", { udpForwardPacketsPerSecond: 10 }, /^xmpp-edge:udpForwardPacketsPerSecond: 10 is not a packet rate; expected whole packets\/s from 100 to 10000000/],
+    ["a fractional UDP forward budget", { udpForwardPacketsPerSecond: 1000.5 }, /^xmpp-edge:udpForwardPacketsPerSecond: 1000\.5 is not a packet rate/],
     ["turnTcpRelay as text", { turnTcpRelay: "yes" }, /^xmpp-edge:turnTcpRelay: expected boolean, received string; got "yes"/],
     ["unattendedUpgrades as text", { unattendedUpgrades: "no" }, /^xmpp-edge:unattendedUpgrades: expected boolean, received string; got "no"/],
     ["every tailnet member as SSH source", { tailscaleSshFrom: ["autogroup:member"] }, /^xmpp-edge:tailscaleSshFrom\[0\]: "autogroup:member" is not allowed; expected a user .*not "\*" or "autogroup:member"/],

@@ -156,3 +156,26 @@ describe("the fallback table the boot unit's OnFailure= loads", () => {
     expect(ssh(r)).toEqual(ssh(renderNftables(m, FACTS)));
   });
 });
+
+test("ICMP echo requests are answered at a rate, all sources together, before the state rule (conntrack keys echo by id)", () => {
+  const r = renderNftables(model(), FACTS);
+  const input = /chain input \{\n([\s\S]*?)\n\s+\}/.exec(r)![1].split("\n").map((l) => l.trim());
+  expect(input[1]).toBe('icmp type echo-request limit rate over 20/second burst 50 packets counter drop comment "ICMP echo: all sources together"');
+  expect(input[2]).toBe('icmpv6 type echo-request limit rate over 20/second burst 50 packets counter drop comment "ICMP echo: all sources together"');
+  expect(input[3]).toBe("ct state established,related accept");
+  // Neighbour discovery and the rest of ICMPv6 stay unlimited.
+  expect(input).toContain("meta l4proto ipv6-icmp accept");
+});
+
+test("each UDP forward has a budget of what it may send home (udpForwardPacketsPerSecond), by its public port, before the state rule", () => {
+  const fwd = (o: Record<string, unknown>) => /chain forward \{\n([\s\S]*?)\n\s+\}/.exec(renderNftables(model(o), FACTS))![1].split("\n").map((l) => l.trim());
+  const forwards = [{ port: 34197, protocol: "udp" }, { port: "6000-6010", protocol: "udp" }, { port: 7000, protocol: "tcp" }];
+  const lines = fwd({ extraForwards: forwards });
+  expect(lines.slice(1, 4)).toEqual([
+    'oifname "tailscale0" meta l4proto udp ct original proto-dst 34197 limit rate over 10000/second burst 10000 packets counter drop comment "UDP forward budget: extra-0"',
+    'oifname "tailscale0" meta l4proto udp ct original proto-dst 6000-6010 limit rate over 10000/second burst 10000 packets counter drop comment "UDP forward budget: extra-1"',
+    "ct state established,related accept",
+  ]);
+  expect(fwd({ extraForwards: forwards, udpForwardPacketsPerSecond: 500 })[1]).toContain("limit rate over 500/second burst 500 packets");
+  expect(fwd({}).join("\n")).not.toContain("UDP forward budget");
+});

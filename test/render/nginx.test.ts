@@ -113,3 +113,12 @@ test("80: the ACME location takes only an RFC 8555 token (base64url), and passes
   }
   expect(c).not.toMatch(/location \/\.well-known\/acme-challenge\/ /);
 });
+
+test("80: requests to the XMPP names (from anywhere) are rated per client address; the web names (Cloudflare) are not", () => {
+  const r = renderNginxConf(model(), FACTS);
+  expect(r).toContain("limit_req_zone $binary_remote_addr zone=xmpp_http:1m rate=10r/s;");
+  expect(r).toContain("limit_req_status 429;");
+  const server = (name: string) => new RegExp(`server_name ${name.replace(/\./g, "\\.")}[^;]*;[\\s\\S]*?\\n    \\}`).exec(r)![0];
+  expect(server("chat.example.com")).toContain("limit_req zone=xmpp_http burst=40 nodelay;");
+  expect(server("www.example.com")).not.toContain("limit_req");
+});

@@ -6,10 +6,10 @@ const chain = (o: Record<string, unknown> = {}) => {
   return /chain source_limits \{\n([\s\S]*?)\n\s+\}/.exec(r)![1];
 };
 
-test("per-source limits before DNAT, on nginx's and the forwarded ports, TURN left to coturn", () => {
-  const r = renderNftables(model({ extraForwards: [{ port: "7000-7002", protocol: "tcp" }, { port: 6473, protocol: "udp" }] }), FACTS);
-  expect(r).toContain("elements = { tcp . 80, tcp . 443, tcp . 5222, tcp . 5269, tcp . 5000, tcp . 7000-7002, udp . 6473 }");
-  expect(/set limited_ports \{[^}]*\}/.exec(r)![0]).not.toContain("3478");
+test("per-source limits before DNAT, on nginx's, the forwarded ports and coturn's TCP port; TURN over UDP left to coturn", () => {
+  const r = renderNftables(model({ extraForwards: [{ port: "7000-7002", protocol: "tcp" }, { port: 6473, protocol: "udp" }], turnTcpRelay: true }), FACTS);
+  expect(r).toContain("elements = { tcp . 80, tcp . 443, tcp . 5222, tcp . 5269, tcp . 5000, tcp . 7000-7002, udp . 6473, tcp . 3478 }");
+  expect(renderNftables(model({ turn: "off" }), FACTS)).not.toMatch(/set limited_ports \{[^}]*3478/);
   const c = chain();
   expect(c).toMatch(/type filter hook prerouting priority mangle; policy accept;/);
   expect(c).toContain("update @new_conn_v4 { ip saddr limit rate over 20/second burst 100 packets } counter drop");
@@ -43,4 +43,18 @@ test("a flow is counted once: later packets of an unanswered UDP flow (still sta
   expect(confirmed).toBeGreaterThanOrEqual(0);
   expect(confirmed).toBeLessThan(lines.findIndex((l) => l.startsWith("update @new_conn_v4")));
   expect(confirmed).toBeLessThan(lines.findIndex((l) => l.startsWith("add @conn_v4")));
+});
+
+test("a full set still limits: right after each set rule, the sources not in the set share one source's limits", () => {
+  const lines = chain().split("\n").map((l) => l.trim());
+  const after = (prefix: string) => lines[lines.findIndex((l) => l.startsWith(prefix)) + 1];
+  expect(after("update @new_conn_v4")).toBe('ip saddr != @new_conn_v4 limit rate over 20/second burst 100 packets counter drop comment "new connections: sources the full set cannot hold, together"');
+  expect(after("update @new_conn_v6")).toBe('ip6 saddr and ffff:ffff:ffff:ffff:: != @new_conn_v6 limit rate over 20/second burst 100 packets counter drop comment "new connections: sources the full set cannot hold, together"');
+  expect(after("add @conn_v4")).toBe('ip saddr != @conn_v4 ct count over 64 counter drop comment "connections: sources the full set cannot hold, together"');
+  expect(after("add @conn_v6")).toBe('ip6 saddr and ffff:ffff:ffff:ffff:: != @conn_v6 ct count over 64 counter drop comment "connections: sources the full set cannot hold, together"');
+});
+
+test("a source's rate element lives as long as its bucket takes to refill (burst / rate), not longer", () => {
+  const r = renderNftables(model(), FACTS);
+  for (const f of ["v4", "v6"]) expect(r).toMatch(new RegExp(`set new_conn_${f} \\{\\n\\s+type ipv[46]_addr; size 65536; flags dynamic,timeout; timeout 5s;`));
 });

@@ -1,8 +1,26 @@
-import { renderSysctl } from "../../render/sysctl";
-import { model } from "../fixtures";
+import { MODULES_LOAD_PATH, renderVpsBundle } from "../../render/bundle";
+import { renderSysctl, SYSCTL_PATH } from "../../render/sysctl";
+import { FACTS, model } from "../fixtures";
+
+const settings = () => Object.fromEntries(renderSysctl(model()).split("\n").filter((l) => /^[a-z]/.test(l)).map((l) => l.split(" = ")));
 
 test("the TURN relay range is reserved from the kernel's ephemeral ports, as configured; without TURN nothing is reserved", () => {
   expect(renderSysctl(model({ turnRelayPorts: "50000-50999" }))).toMatch(/\nnet\.ipv4\.ip_local_reserved_ports = 50000-50999\n/);
   expect(renderSysctl(model())).toMatch(/\nnet\.ipv4\.ip_local_reserved_ports = 49152-65535\n/);
   expect(renderSysctl(model({ turn: "off" }))).not.toContain("ip_local_reserved_ports");
+});
+
+test("a TCP packet that is not a SYN starts no connection (no loose tracking)", () => {
+  expect(settings()["net.netfilter.nf_conntrack_tcp_loose"]).toBe("0");
+});
+
+test("half-open connections leave conntrack within seconds, not minutes", () => {
+  expect(settings()["net.netfilter.nf_conntrack_tcp_timeout_syn_recv"]).toBe("10");
+  expect(settings()["net.netfilter.nf_conntrack_tcp_timeout_syn_sent"]).toBe("30");
+});
+
+test("conntrack is loaded at boot before the sysctl file, whose net.netfilter keys need it", () => {
+  const bundle = renderVpsBundle(model(), FACTS, "s");
+  expect(bundle[SYSCTL_PATH]).toBeDefined();
+  expect(bundle[MODULES_LOAD_PATH].content.split("\n").filter((l) => l && !l.startsWith("#"))).toEqual(["nf_conntrack"]);
 });

@@ -35,11 +35,14 @@ test("turnserver starts on the rendered config and listens on the STUN/TURN port
   });
 });
 
-test("sysctl loads the rendered file: forwarding on for IPv4 and IPv6", () => {
-  const file = path.join(writePlan({}), "vps/etc/sysctl.d/60-xmpp-edge.conf");
+test("sysctl loads the rendered file: forwarding on for IPv4 and IPv6, strict and short TCP tracking", () => {
+  const dir = writePlan({});
+  const file = path.join(dir, "vps/etc/sysctl.d/60-xmpp-edge.conf");
   withNetns((ns) => {
-    const r = sh(`ip netns exec ${ns} sysctl -p ${file}`);
+    // As the apply does: our table first (it brings conntrack, whose keys the file sets).
+    const r = sh(`ip netns exec ${ns} nft -f ${dir}/vps/etc/xmpp-edge/xmpp-edge.nft && ip netns exec ${ns} sysctl -p ${file}`);
     expect(r.status).toBe(0);
-    expect(sh(`ip netns exec ${ns} sysctl -n net.ipv4.ip_forward net.ipv6.conf.all.forwarding net.ipv6.conf.default.accept_ra`).out.split("\n").slice(0, 3)).toEqual(["1", "1", "2"]);
+    const keys = "net.ipv4.ip_forward net.ipv6.conf.all.forwarding net.ipv6.conf.default.accept_ra net.netfilter.nf_conntrack_tcp_loose net.netfilter.nf_conntrack_tcp_timeout_syn_recv net.netfilter.nf_conntrack_tcp_timeout_syn_sent";
+    expect(sh(`ip netns exec ${ns} sysctl -n ${keys}`).out.split("\n").slice(0, 6)).toEqual(["1", "1", "2", "0", "10", "30"]);
   });
 });

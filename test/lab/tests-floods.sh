@@ -1,0 +1,143 @@
+# shellcheck shell=bash disable=SC2317,SC2016,SC2034
+# (SC2317: check functions run through `check`/`attack`; SC2016: eval strings expand late; SC2034: WHY is read by `check`.)
+# The floods group (sourced by test/lab/run.sh; listed in run_tests): what a
+# booter sends, from the attacker, with spoofed sources (test/lab/bin/spoof.py,
+# raw sockets; SPOOF4/SPOOF6, whose replies the lab router blackholes). Every
+# flood is bounded in packets and seconds. Each protection runs against the
+# edge as rendered, where the attack must be refused, and against a weakened
+# edge (render_weak_floods: each protection taken out), where it must get through.
+
+# A spray of more sources than the per-source sets hold (render/source-limits.ts SET_SIZE).
+SPRAY_SOURCES=70000
+# The attacker's second address, used only after a spray: a source the sets
+# have not tracked before (one they hold keeps its own limit).
+FRESH4=203.0.113.201
+
+# set_elements NAME: how many elements our dynamic set NAME holds on the vps.
+set_elements() {
+  on vps nft -j list set inet xmpp_edge "$1" |
+    /usr/bin/python3 -c 'import json, sys
+print(sum(len(o["set"].get("elem", [])) for o in json.load(sys.stdin)["nftables"] if "set" in o))'
+}
+
+# overflow_drops: the packets the rules for the sources a full set cannot hold dropped.
+overflow_drops() {
+  on vps nft list chain inet xmpp_edge source_limits 2>/dev/null | grep "full set cannot hold" |
+    awk '{ for (i = 1; i < NF; i++) if ($i == "counter" && $(i + 1) == "packets") n += $(i + 2) } END { print n + 0 }'
+}
+
+# full_set_limits: SPRAY_SOURCES spoofed SYNs (one per source of SPOOF4) to
+# 443 fill the per-source sets (each SYN's conntrack entry waits for an ACK
+# that never comes); then a real source the sets do not hold yet (FRESH4)
+# opens 200 connections at once to 443. Refused when at most the per-source limit got through; 2 when
+# the spray did not fill the sets (the probe failed).
+full_set_limits() {
+  local spray n
+  spray=$(on attacker /usr/bin/python3 "$LAB/bin/spoof.py" syn "$VPS4" 443 "$SPOOF4" "$SPRAY_SOURCES" 0 20) ||
+    { WHY="spoof.py: $spray"; return 2; }
+  n=$(set_elements conn_v4)
+  [ "${n:-0}" -ge "$FLOODS_SET_SIZE" ] || { WHY="the spray ($spray) left conn_v4 with ${n:-0} of $FLOODS_SET_SIZE elements"; return 2; }
+  conn_flood_start "$VPS4" 443 200 3 "$FRESH4" || { WHY="no result: $(cat "$FLOOD_LOG")"; return 2; }
+  wait_for 15 grep -q "^done" "$FLOOD_LOG"
+  WHY="spray: $spray, conn_v4 full ($n elements); then from $FRESH4: $(head -n 1 "$FLOOD_LOG") (limit $FLOOD_LIMIT); the rules for the sources beyond the sets dropped $(overflow_drops) packets"
+  [ "$(flood_established)" -le "$FLOOD_LIMIT" ]
+}
+
+# acks_reach_home PORT: 1000 bare ACKs from as many spoofed sources to the
+# vps's PORT (forwarded home by DNAT); refused when none arrives at home.
+acks_reach_home() {
+  local spray n
+  on home nft -f - <<EOF || return 2
+table inet lab_acks {
+    chain in { type filter hook prerouting priority raw; policy accept; iifname "tailscale0" tcp dport $1 tcp flags & (syn | ack) == ack counter; }
+}
+EOF
+  spray=$(on attacker /usr/bin/python3 "$LAB/bin/spoof.py" ack "$VPS4" "$1" "$SPOOF4" 1000 2000 5) || { WHY="spoof.py: $spray"; return 2; }
+  sleep 0.5
+  n=$(on home nft list chain inet lab_acks in | grep -o 'packets [0-9]*' | cut -d' ' -f2)
+  on home nft delete table inet lab_acks
+  WHY="$spray to $VPS4:$1; home got ${n:-0} on tailscale0"
+  [ "${n:-0}" = 0 ]
+}
+
+# udp_budget: 20,000 UDP packets from one socket of the attacker (one flow,
+# as fast as it sends) to the forward 64738; home counts what arrives on
+# tailscale0 (and drops it: its echo would fork per packet). Refused when
+# fewer than half arrive.
+udp_budget() {
+  local sent n
+  on home nft -f - <<EOF || return 2
+table inet lab_udp_flood {
+    chain in { type filter hook prerouting priority raw; policy accept; iifname "tailscale0" udp dport 64738 counter drop; }
+}
+EOF
+  sent=$(on attacker /usr/bin/python3 -c 'import socket, sys, time
+s = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
+t = time.monotonic()
+for i in range(20000):
+    s.sendto(b"lab-udp-flood %d" % i, (sys.argv[1], 64738))
+print("sent 20000 in %.2f s" % (time.monotonic() - t))' "$VPS4" 2>&1) || { WHY="sender: $sent"; return 2; }
+  sleep 0.5
+  n=$(on home nft list chain inet lab_udp_flood in | grep -o 'packets [0-9]*' | cut -d' ' -f2)
+  on home nft delete table inet lab_udp_flood
+  WHY="$sent from $ATTACKER4 to $VPS4:64738; home got ${n:-0} (budget $(good_limits 'proto-dst 64738 limit rate over (\d+)/second')/s)"
+  [ "$((${n:-0} * 2))" -lt 20000 ]
+}
+
+# echo_flood: 1000 ICMP echo requests (hping3, 2 ms apart) to the vps;
+# refused when fewer than half are answered.
+echo_flood() {
+  local out sent rcvd
+  out=$(ON_TIMEOUT=30 on attacker timeout 20 hping3 -q -1 -i u2000 -c 1000 "$VPS4" 2>&1)
+  read -r sent rcvd < <(sed -n 's/^\([0-9]*\) packets transmitted, \([0-9]*\) packets received.*/\1 \2/p' <<<"$out")
+  [ -n "$sent" ] || { WHY="hping3: $out"; return 2; }
+  WHY="$rcvd of $sent echo requests answered"
+  [ "$((rcvd * 2))" -lt "$sent" ]
+}
+
+# http_flood: 200 requests on one connection to the XMPP name on 80; refused
+# when fewer than half got anything but 429 (those went home).
+http_flood() {
+  local codes home i urls=()
+  for ((i = 1; i <= 200; i++)); do urls+=(-o /dev/null "http://$VPS4/?$i"); done
+  codes=$(on attacker timeout 30 curl -s -w '%{http_code}\n' -H "Host: $DOMAIN" "${urls[@]}" 2>&1)
+  home=$(grep -cv '^429$' <<<"$codes")
+  WHY="$(grep -c . <<<"$codes") requests, $home answered from home, $(grep -c '^429$' <<<"$codes") refused with 429"
+  [ "$(grep -c . <<<"$codes")" = 200 ] || return 2
+  [ "$((home * 2))" -lt 200 ]
+}
+
+render_weak_floods() {
+  local st=$LAB/stacks
+  "$REPO/node_modules/.bin/tsx" "$HERE/render.ts" --config "$st/Pulumi.lab.yaml" --vps-ipv4 "$VPS4" --vps-ipv6 "$VPS6" \
+    --vps-tailnet-ipv4 "$VPS_TS4" --turn-secret "$TURN_SECRET" --out "$LAB/push/weak-floods" --weaken floods,tcp-loose,turn-tcp-limit,icmp-echo,http-rate,udp-budget \
+    >"$LAB/logs/render-weak-floods.log" 2>&1 || { WHY=$(tail -n 5 "$LAB/logs/render-weak-floods.log"); return 1; }
+}
+
+t_floods() {
+  section "floods: spoofed sources from the attacker ($SPOOF4, $SPOOF6; replies blackholed by the lab router)"
+  mkdir -p "$LAB/bin"
+  cp "$HERE/bin/spoof.py" "$HERE/bin/conn-flood.py" "$LAB/bin/"
+  on attacker ip addr add "$FRESH4/26" dev eth0 2>/dev/null || true
+  FLOOD_LIMIT=$(good_limits 'ct count over (\d+)')
+  FLOODS_SET_SIZE=$(good_limits 'set conn_v4 \{\s+type ipv4_addr; size (\d+);')
+  check "floods: the weakened variant renders (--weaken floods,tcp-loose,turn-tcp-limit,icmp-echo,http-rate,udp-budget)" render_weak_floods
+
+  attack "spoofed ACKs: 1000 bare ACKs to 5222 (DNAT) from spoofed sources: none reaches home" acks_reach_home 5222
+  attack "spoofed ACKs: 1000 to the TCP forward 7001: none reaches home" acks_reach_home 7001
+  attack "UDP forward: 20,000 packets from one host (one flow) to 64738: fewer than half reach home" udp_budget
+  attack "TCP 3478 (coturn): 200 connections at once from one address: at most its limit" conn_flood "$VPS4" 3478 200
+  attack "ICMP echo: 1000 requests in 2 s: fewer than half answered" echo_flood
+  attack "HTTP on 80: 200 requests to $DOMAIN on one connection: fewer than half reach home" http_flood
+  attack "full sets: $SPRAY_SOURCES spoofed SYNs fill the per-source sets, then one real source opens 200 connections to 443: at most its limit" full_set_limits
+  check "floods: the weakened edge is pushed and confirmed" eval 'push "$LAB/push/weak-floods" && confirm'
+  attack_on_weakened "spoofed ACKs to 5222" only_through acks_reach_home 5222
+  attack_on_weakened "spoofed ACKs to 7001" only_through acks_reach_home 7001
+  attack_on_weakened "UDP forward: 20,000 packets from one host" only_through udp_budget
+  attack_on_weakened "TCP 3478 (coturn): 200 connections from one address" conn_flood "$VPS4" 3478 200
+  attack_on_weakened "ICMP echo: 1000 requests" only_through echo_flood
+  attack_on_weakened "HTTP on 80: 200 requests" only_through http_flood
+  attack_on_weakened "full sets: one real source past full sets" only_through full_set_limits
+  check "floods: the edge as rendered is pushed back, same table as after the first push" \
+    eval 'push "$GOOD" && confirm && [ "$(edge_table)" = "$(cat "$LAB/edge-table.good")" ]'
+}
