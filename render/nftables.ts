@@ -7,6 +7,7 @@ import type { EdgeModel, HostFacts } from "../model/model";
 import { formatRange, type PortRange } from "../model/ports";
 import { METADATA_IPV4, RELAY_DENIED_IPV4, RELAY_DENIED_IPV6 } from "../model/relay-peers";
 import type { Service } from "../model/services";
+import { TURN_LOOPBACK } from "./coturn";
 import { generatedHeader } from "./header";
 import { renderForwards } from "./forwards";
 import { renderSourceLimits } from "./source-limits";
@@ -114,6 +115,17 @@ export function renderNftables(model: EdgeModel, facts: HostFacts): string {
   ].join("\n");
 }
 
+/**
+ * turnTls: coturn answers nginx, which hands it the TURN-over-TLS streams
+ * on loopback: from its loopback listener's TCP port to loopback, nothing
+ * else (relays never bind loopback: relay-ip is the public addresses).
+ */
+function terminatorAnswers(model: EdgeModel): string[] {
+  const turn = model.services.find((s) => s.id === "stun-turn-tcp");
+  if (model.turnTlsName === undefined || !turn) return [];
+  return [`        ip saddr ${TURN_LOOPBACK} ip daddr ${TURN_LOOPBACK} tcp sport ${formatRange(turn.ports)} accept comment "coturn answering the local TLS terminator (turnTls)"`];
+}
+
 /** The protocols coturn relays on the relay range: UDP, and TCP with turnTcpRelay. */
 function relayProtocols(model: EdgeModel): ("udp" | "tcp")[] {
   return model.config.turnTcpRelay ? ["udp", "tcp"] : ["udp"];
@@ -148,6 +160,7 @@ function outputGuard(model: EdgeModel): string[] {
     ...set("relay_denied_v6", "ipv6_addr", RELAY_DENIED_IPV6),
     "",
     "    chain turn_relay_guard {",
+    ...terminatorAnswers(model),
     // Two users of this edge relay to each other's relay address: this host, the relay ports only.
     ...relayProtocols(model).map((p) => `        fib daddr type local ${p} dport ${formatRange(model.config.turnRelayPorts)} accept comment "relay to relay on this edge"`),
     '        fib daddr type { local, broadcast, anycast, multicast } counter reject comment "a TURN relay to this host itself (sshd, local services)"',
