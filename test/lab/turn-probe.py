@@ -3,6 +3,16 @@
 
     turn-probe.py --server ADDR --secret S (--udp | --tcp) --peer ADDR --peer-port N
                   [--send TEXT] [--expect TEXT] [--timeout S]
+                  [--stream | --tls NAME [--ca FILE] --port 443]
+
+--stream: a UDP relay (--udp) asked for over a TCP connection to the TURN
+server (turn:…?transport=tcp): control and datagrams in that stream.
+
+--tls NAME: TURN over TLS (turns:) as Conversations and Siskin open it: TLS
+on a TCP connection with SNI NAME and no ALPN, then a UDP relay (--udp)
+whose datagrams travel inside that stream. Without --ca the certificate is
+not verified (those clients do not); with --ca it must chain to FILE and
+name NAME, as a browser would have it.
 
 Authenticates like any XMPP user's client (the shared-secret REST credentials
 a home server hands out), allocates a relay (UDP, or TCP per RFC 6062: which
@@ -22,6 +32,7 @@ import hmac
 import ipaddress
 import os
 import socket
+import ssl
 import struct
 import sys
 import time
@@ -183,6 +194,23 @@ def relay_udp(args, t, sock):
     raise Refused(f"relay allowed, but nothing came back from {args.peer}:{args.peer_port} within {args.timeout:g} s")
 
 
+def probe_stream(args):
+    """A UDP relay whose control and data travel in one TCP stream, TLS with --tls."""
+    sock = socket.create_connection((args.server, args.port), timeout=args.timeout)
+    if args.tls:
+        ctx = ssl.create_default_context(cafile=args.ca) if args.ca else ssl._create_unverified_context()
+        sock = ctx.wrap_socket(sock, server_hostname=args.tls)
+    t = Turn(args, sock, stream=True)
+    t.transact(ALLOCATE, [(REQUESTED_TRANSPORT, bytes([17, 0, 0, 0])), family_attr(args.peer)])
+    try:
+        return relay_udp(args, t, sock)
+    finally:
+        try:
+            t.transact(REFRESH, [(LIFETIME, struct.pack("!I", 0))])
+        except (Refused, ProbeError, OSError):
+            pass
+
+
 def probe_tcp(args):
     fam = socket.AF_INET6 if ":" in args.server else socket.AF_INET
     control = socket.create_connection((args.server, args.port), timeout=args.timeout)
@@ -220,19 +248,29 @@ def main():
     p.add_argument("--send", default="", help="what to send through the relay; backslash escapes (\\r\\n) are read")
     p.add_argument("--expect", required=True)
     p.add_argument("--timeout", type=float, default=3)
+    p.add_argument("--stream", action="store_true", help="with --udp: ask over TCP, not UDP")
+    p.add_argument("--tls", metavar="NAME", help="with --udp: ask over TLS with SNI NAME, no ALPN")
+    p.add_argument("--ca", help="with --tls: verify the certificate against this CA file")
     args = p.parse_args()
     args.send = args.send.encode().decode("unicode_escape")
     if args.udp == args.tcp:
         p.error("one of --udp, --tcp")
-    what = f"{'TCP' if args.tcp else 'UDP'} relay via {args.server} to {args.peer}:{args.peer_port}"
+    args.stream = args.stream or bool(args.tls)
+    if args.stream and args.tcp:
+        p.error("--stream and --tls relay UDP: use them with --udp")
+    over = f" over TLS ({args.tls} on {args.port})" if args.tls else f" over TCP {args.port}" if args.stream else ""
+    what = f"{'TCP' if args.tcp else 'UDP'} relay via {args.server}{over} to {args.peer}:{args.peer_port}"
     try:
-        answer = (probe_tcp if args.tcp else probe_udp)(args)
+        answer = (probe_tcp if args.tcp else probe_stream if args.stream else probe_udp)(args)
     except Refused as e:
         print(f"refused: {what}: {e}")
         return 1
     except ProbeError as e:
         print(f"probe failed: {what}: {e}")
         return 2
+    except ssl.SSLCertVerificationError as e:
+        print(f"refused: {what}: the certificate: {e.verify_message}")
+        return 1
     except OSError as e:
         print(f"refused: {what}: {e}")
         return 1

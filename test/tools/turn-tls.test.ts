@@ -1,0 +1,132 @@
+// TURN over TLS on 443 through the real daemons: the rendered nginx.conf,
+// turnserver.conf and nftables ruleset in a scratch "vps" namespace, a
+// client whose egress passes only TCP 443 and DNS, and a UDP echo peer.
+// The client speaks as Conversations does (SNI the TURN name, no ALPN, the
+// certificate unverified): test/lab/turn-probe.py --tls. The certificate is
+// a self-signed one made here, as the edge's placeholder is.
+import * as fs from "node:fs";
+import * as path from "node:path";
+import { buildModel } from "../../model/model";
+import { validateConfig } from "../../model/validate";
+import { renderCoturnConf } from "../../render/coturn";
+import { TURN_TLS_CERT, TURN_TLS_KEY } from "../../render/nginx";
+import { BASE, FACTS } from "../fixtures";
+import { requireRoot, sh, withNetns, writePlan } from "./helpers";
+
+beforeAll(requireRoot);
+
+const NAME = "turn.chat.example.com";
+const SECRET = "lab-secret";
+const CLIENT = "192.0.2.20";
+const PEER = "203.0.113.70";
+const PROBE = path.join(__dirname, "..", "lab", "turn-probe.py");
+
+/** Builds vps, client and peer; starts nginx, coturn (as turnserver) and the ruleset; returns what `fn` returns. */
+function withEdge<T>(fn: (run: (ns: "vps" | "client", cmd: string, t?: number) => { status: number | null; out: string }, dir: string) => T): T {
+  const dir = writePlan({ turnTls: true });
+  const model = buildModel(validateConfig({ ...BASE, turnTls: true }));
+  fs.writeFileSync(path.join(dir, "turnserver.conf"), renderCoturnConf(model, FACTS, SECRET).replace(/^syslog$/m, `log-file=${dir}/turn.log`));
+  const made = sh(
+    `openssl req -x509 -newkey ec -pkeyopt ec_paramgen_curve:P-256 -nodes -days 2 -subj /CN=${NAME} -addext subjectAltName=DNS:${NAME} -keyout ${dir}/privkey.pem -out ${dir}/fullchain.pem`,
+  );
+  expect(made.status).toBe(0);
+  fs.writeFileSync(path.join(dir, "peer.py"), [
+    "import socket",
+    `s = socket.socket(socket.AF_INET, socket.SOCK_DGRAM); s.bind(('${PEER}', 7000))`,
+    "while True:",
+    "    data, src = s.recvfrom(2048); s.sendto(b'echo:' + data, src)",
+  ].join("\n"));
+  // nginx and coturn read /etc: an overlay, private to the vps's mount namespace, holds the rendered files.
+  fs.writeFileSync(path.join(dir, "vps.sh"), [
+    "set -e",
+    `mkdir -p ${dir}/up ${dir}/work`,
+    `mount -t overlay overlay -o lowerdir=/etc,upperdir=${dir}/up,workdir=${dir}/work /etc`,
+    "mount -t tmpfs tmpfs /run && mount -t tmpfs tmpfs /var/log/nginx",
+    `cp ${dir}/vps/etc/nginx/nginx.conf /etc/nginx/nginx.conf`,
+    `mkdir -p ${path.dirname(TURN_TLS_CERT)} && cp ${dir}/fullchain.pem ${TURN_TLS_CERT} && cp ${dir}/privkey.pem ${TURN_TLS_KEY}`,
+    `nft -f ${dir}/vps/etc/xmpp-edge/xmpp-edge.nft`,
+    "nginx",
+    `turnserver -c ${dir}/turnserver.conf -o --pidfile /run/turn.pid --proc-user turnserver --proc-group turnserver >/dev/null 2>&1`,
+    "for i in $(seq 50); do ss -ltnH | grep -q '127.0.0.1:3478 ' && break; sleep 0.1; done",
+    "ss -ltnH | grep -q '127.0.0.1:3478 '",
+  ].join("\n"));
+  return withNetns((vps) =>
+    withNetns((client) =>
+      withNetns((peer) => {
+        const up = sh([
+          "set -e",
+          ...[vps, client, peer].map((n) => `ip -n ${n} link set lo up`),
+          `ip -n ${vps} link add c0 type veth peer name c1 netns ${client}`,
+          `ip -n ${vps} link add p0 type veth peer name p1 netns ${peer}`,
+          `ip -n ${vps} addr add ${FACTS.vpsIPv4}/24 dev c0 && ip -n ${vps} -6 addr add ${FACTS.vpsIPv6}/64 dev c0 nodad && ip -n ${vps} link set c0 up`,
+          `ip -n ${vps} addr add 203.0.113.1/24 dev p0 && ip -n ${vps} link set p0 up`,
+          `ip -n ${client} addr add ${CLIENT}/24 dev c1 && ip -n ${client} link set c1 up`,
+          `ip -n ${peer} addr add ${PEER}/24 dev p1 && ip -n ${peer} link set p1 up && ip -n ${peer} route add default via 203.0.113.1`,
+          `ip netns exec ${peer} /usr/bin/python3 ${dir}/peer.py >/dev/null 2>&1 &`,
+          // The hotel network: TCP 443 and DNS out, nothing else.
+          `ip netns exec ${client} nft -f - <<'EOF'
+table inet hotel {
+  chain output {
+    type filter hook output priority filter; policy drop;
+    oif "lo" accept
+    tcp dport 443 accept
+    udp dport 53 accept
+    tcp dport 53 accept
+  }
+}
+EOF`,
+        ].join("\n"));
+        expect(up.out).toBe("");
+        const started = sh(`ip netns exec ${vps} unshare -m --propagation private bash ${dir}/vps.sh`, 30000);
+        expect(`${started.status}\n${started.out}`).toBe("0\n");
+        const names = { vps, client };
+        return fn((ns, cmd, t) => sh(`ip netns exec ${names[ns]} ${cmd}`, t), dir);
+      }),
+    ),
+  );
+}
+
+const probe = (args: string) => `/usr/bin/python3 ${PROBE} --server ${FACTS.vpsIPv4} --secret ${SECRET} --udp --send ping --expect echo:ping --timeout 2 ${args}`;
+
+test("a 443-only client: TURN over TLS on 443 allocates and relays to the peer and back; UDP and TCP 3478 do not get out; denied peers stay refused; a guard without its exception breaks it", () => {
+  withEdge((run, dir) => {
+    const tls = (peer: string, port: number, extra = "") => run("client", probe(`--tls ${NAME} --port 443 --peer ${peer} --peer-port ${port} ${extra}`), 20000);
+
+    const ok = tls(PEER, 7000);
+    expect(ok.out).toBe(`got through: UDP relay via ${FACTS.vpsIPv4} over TLS (${NAME} on 443) to ${PEER}:7000: the peer answered: echo:ping\n`);
+    expect(ok.status).toBe(0);
+
+    // The hotel passes neither: UDP TURN and TCP 3478.
+    const udp = run("client", probe(`--peer ${PEER} --peer-port 7000`));
+    expect(udp.status).toBe(1);
+    expect(udp.out).toMatch(/^refused: UDP relay via [^ ]+ to .*Operation not permitted/);
+    const tcp = run("client", probe(`--stream --peer ${PEER} --peer-port 7000`));
+    expect(tcp.status).toBe(1);
+    expect(tcp.out).toMatch(/^refused: .*over TCP 3478.*(timed out|Operation not permitted)/);
+
+    // Only the TURN name: an XMPP name without ALPN is XMPP's (home's 5223, absent here), any other name closed.
+    for (const name of ["chat.example.com", "other.example.com"]) {
+      const r = run("client", probe(`--tls ${name} --port 443 --peer ${PEER} --peer-port 7000`), 20000);
+      expect(r.status).not.toBe(0);
+    }
+
+    // Denied peers over TLS: loopback, the tailnet, the metadata service, the edge's own services.
+    for (const [peer, port] of [["127.0.0.1", 22], ["100.64.0.1", 22], ["169.254.169.254", 80], [FACTS.vpsIPv4, 22], [FACTS.vpsIPv4, 443]] as const) {
+      const r = tls(peer, port);
+      expect(`${peer}:${port} ${r.out}`).toMatch(/refused: /);
+      expect(r.status).toBe(1);
+    }
+
+    // The output guard without its exception for the terminator: the allocation fails (the check can fail).
+    const broken = path.join(dir, "broken.nft");
+    fs.writeFileSync(broken, fs.readFileSync(path.join(dir, "vps/etc/xmpp-edge/xmpp-edge.nft"), "utf8").replace(/^.*coturn answering the local TLS terminator.*\n/m, ""));
+    expect(fs.readFileSync(broken, "utf8")).not.toContain("127.0.0.1");
+    expect(run("vps", `nft -f ${broken}`).status).toBe(0);
+    const cut = tls(PEER, 7000);
+    expect(cut.status).not.toBe(0);
+    expect(cut.out).toMatch(/no answer from the TURN server|closed the connection/);
+    // And back: the rendered ruleset lets it through again.
+    expect(run("vps", `nft -f ${dir}/vps/etc/xmpp-edge/xmpp-edge.nft`).status).toBe(0);
+    expect(tls(PEER, 7000).status).toBe(0);
+  });
+});
