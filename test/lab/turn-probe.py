@@ -7,6 +7,9 @@
 
 --stream: a UDP relay (--udp) asked for over a TCP connection to the TURN
 server (turn:…?transport=tcp): control and datagrams in that stream.
+--count N --interval S (with --stream or --tls): N datagrams TEXT-0 …
+TEXT-(N-1), one every S seconds, over the one allocation, as a call's
+media flows; got through only when the peer answered every one.
 
 --tls NAME: TURN over TLS (turns:) as Conversations and Siskin open it: TLS
 on a TCP connection with SNI NAME and no ALPN, then a UDP relay (--udp)
@@ -203,12 +206,43 @@ def probe_stream(args):
     t = Turn(args, sock, stream=True)
     t.transact(ALLOCATE, [(REQUESTED_TRANSPORT, bytes([17, 0, 0, 0])), family_attr(args.peer)])
     try:
-        return relay_udp(args, t, sock)
+        return relay_many(args, t, sock) if args.count > 1 else relay_udp(args, t, sock)
     finally:
         try:
             t.transact(REFRESH, [(LIFETIME, struct.pack("!I", 0))])
         except (Refused, ProbeError, OSError):
             pass
+
+
+def relay_many(args, t, sock):
+    """COUNT datagrams over one stream allocation; the answers as one text, in order of arrival."""
+    t.transact(CREATE_PERMISSION, lambda txid: [(XOR_PEER_ADDRESS, xor_address(args.peer, args.peer_port, txid))])
+    answers = []
+    for i in range(args.count):
+        txid = os.urandom(12)
+        data = f"{args.send}-{i}".encode()
+        sock.send(t.build(SEND | INDICATION, [(XOR_PEER_ADDRESS, xor_address(args.peer, args.peer_port, txid)), (DATA_ATTR, data)], txid, auth=False))
+        deadline = time.time() + args.interval
+        while time.time() < deadline:
+            try:
+                kind, _, got = parse(t.recv(timeout=max(0.05, deadline - time.time())))
+            except socket.timeout:
+                break
+            if kind == DATA | INDICATION:
+                answers.append(got.get(DATA_ATTR, b"").decode(errors="replace"))
+        # A stream delivers in order: an answer still on its way arrives before the next one.
+    deadline = time.time() + args.timeout
+    while len(answers) < args.count and time.time() < deadline:
+        try:
+            kind, _, got = parse(t.recv(timeout=max(0.05, deadline - time.time())))
+        except socket.timeout:
+            break
+        if kind == DATA | INDICATION:
+            answers.append(got.get(DATA_ATTR, b"").decode(errors="replace"))
+    missing = [i for i in range(args.count) if f"{args.expect}-{i}" not in answers]
+    if missing:
+        raise Refused(f"the peer answered {args.count - len(missing)} of {args.count}; missing: {missing[:10]}")
+    return f"{args.expect}-0 … {args.expect}-{args.count - 1}: {args.count} of {args.count}"
 
 
 def probe_tcp(args):
@@ -248,6 +282,8 @@ def main():
     p.add_argument("--send", default="", help="what to send through the relay; backslash escapes (\\r\\n) are read")
     p.add_argument("--expect", required=True)
     p.add_argument("--timeout", type=float, default=3)
+    p.add_argument("--count", type=int, default=1, help="with --stream or --tls: this many datagrams over one allocation")
+    p.add_argument("--interval", type=float, default=0.1, help="with --count: seconds between them")
     p.add_argument("--stream", action="store_true", help="with --udp: ask over TCP, not UDP")
     p.add_argument("--tls", metavar="NAME", help="with --udp: ask over TLS with SNI NAME, no ALPN")
     p.add_argument("--ca", help="with --tls: verify the certificate against this CA file")
@@ -258,6 +294,8 @@ def main():
     args.stream = args.stream or bool(args.tls)
     if args.stream and args.tcp:
         p.error("--stream and --tls relay UDP: use them with --udp")
+    if args.count > 1 and not args.stream:
+        p.error("--count needs --stream or --tls")
     over = f" over TLS ({args.tls} on {args.port})" if args.tls else f" over TCP {args.port}" if args.stream else ""
     what = f"{'TCP' if args.tcp else 'UDP'} relay via {args.server}{over} to {args.peer}:{args.peer_port}"
     try:

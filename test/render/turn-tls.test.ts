@@ -173,3 +173,17 @@ describe("validation", () => {
     refused({ ...ON, ...TWO_EDGES, turnTlsName: `${"a".repeat(63)}.${"b".repeat(63)}.${"c".repeat(63)}.${"d".repeat(48)}.example.com` }, "turnTlsName", /too long/);
   });
 });
+
+describe("the bundle", () => {
+  test("turnTls ships the certificate tool, its name and its timer; off, none of them", async () => {
+    const { renderVpsBundle } = await import("../../render/bundle");
+    const on = renderVpsBundle(model(ON), FACTS, undefined);
+    expect(on["/etc/xmpp-edge/turn-tls.conf"].content).toMatch(/\nNAME=turn\.chat\.example\.com\n$/);
+    expect(on["/usr/local/sbin/xmpp-edge-turn-cert"].mode).toBe("0755");
+    expect(on["/etc/systemd/system/xmpp-edge-turn-cert.service"].content).toContain("ExecStart=/usr/local/sbin/xmpp-edge-turn-cert obtain");
+    expect(on["/etc/systemd/system/xmpp-edge-turn-cert.timer"].content).toMatch(/OnBootSec=2min\nOnCalendar=\*-\*-\* 00,12:00:00\n/);
+    expect(on["/etc/xmpp-edge/manifest"].content).toContain("0644 root:root /etc/systemd/system/xmpp-edge-turn-cert.timer");
+    const off = Object.keys(renderVpsBundle(model(), FACTS, undefined));
+    expect(off.filter((p) => p.includes("turn-"))).toEqual([]);
+  });
+});

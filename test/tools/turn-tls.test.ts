@@ -3,13 +3,13 @@
 // client whose egress passes only TCP 443 and DNS, and a UDP echo peer.
 // The client speaks as Conversations does (SNI the TURN name, no ALPN, the
 // certificate unverified): test/lab/turn-probe.py --tls. The certificate is
-// a self-signed one made here, as the edge's placeholder is.
+// the edge's placeholder, made by host/xmpp-edge-turn-cert; a renewal is
+// that tool's deploy hook installing another one.
 import * as fs from "node:fs";
 import * as path from "node:path";
 import { buildModel } from "../../model/model";
 import { validateConfig } from "../../model/validate";
 import { renderCoturnConf } from "../../render/coturn";
-import { TURN_TLS_CERT, TURN_TLS_KEY } from "../../render/nginx";
 import { BASE, FACTS } from "../fixtures";
 import { requireRoot, sh, withNetns, writePlan } from "./helpers";
 
@@ -20,16 +20,14 @@ const SECRET = "lab-secret";
 const CLIENT = "192.0.2.20";
 const PEER = "203.0.113.70";
 const PROBE = path.join(__dirname, "..", "lab", "turn-probe.py");
+const TOOL = path.join(__dirname, "..", "..", "host", "xmpp-edge-turn-cert");
 
 /** Builds vps, client and peer; starts nginx, coturn (as turnserver) and the ruleset; returns what `fn` returns. */
-function withEdge<T>(fn: (run: (ns: "vps" | "client", cmd: string, t?: number) => { status: number | null; out: string }, dir: string) => T): T {
+type Run = (ns: "vps" | "client", cmd: string, t?: number) => { status: number | null; out: string };
+function withEdge<T>(fn: (run: Run, dir: string, client: string) => T): T {
   const dir = writePlan({ turnTls: true });
   const model = buildModel(validateConfig({ ...BASE, turnTls: true }));
   fs.writeFileSync(path.join(dir, "turnserver.conf"), renderCoturnConf(model, FACTS, SECRET).replace(/^syslog$/m, `log-file=${dir}/turn.log`));
-  const made = sh(
-    `openssl req -x509 -newkey ec -pkeyopt ec_paramgen_curve:P-256 -nodes -days 2 -subj /CN=${NAME} -addext subjectAltName=DNS:${NAME} -keyout ${dir}/privkey.pem -out ${dir}/fullchain.pem`,
-  );
-  expect(made.status).toBe(0);
   fs.writeFileSync(path.join(dir, "peer.py"), [
     "import socket",
     `s = socket.socket(socket.AF_INET, socket.SOCK_DGRAM); s.bind(('${PEER}', 7000))`,
@@ -43,7 +41,8 @@ function withEdge<T>(fn: (run: (ns: "vps" | "client", cmd: string, t?: number) =
     `mount -t overlay overlay -o lowerdir=/etc,upperdir=${dir}/up,workdir=${dir}/work /etc`,
     "mount -t tmpfs tmpfs /run && mount -t tmpfs tmpfs /var/log/nginx",
     `cp ${dir}/vps/etc/nginx/nginx.conf /etc/nginx/nginx.conf`,
-    `mkdir -p ${path.dirname(TURN_TLS_CERT)} && cp ${dir}/fullchain.pem ${TURN_TLS_CERT} && cp ${dir}/privkey.pem ${TURN_TLS_KEY}`,
+    `mkdir -p /etc/xmpp-edge && cp ${dir}/vps/etc/xmpp-edge/turn-tls.conf /etc/xmpp-edge/turn-tls.conf`,
+    `bash ${TOOL} placeholder`,
     `nft -f ${dir}/vps/etc/xmpp-edge/xmpp-edge.nft`,
     "nginx",
     `turnserver -c ${dir}/turnserver.conf -o --pidfile /run/turn.pid --proc-user turnserver --proc-group turnserver >/dev/null 2>&1`,
@@ -78,13 +77,23 @@ EOF`,
         ].join("\n"));
         expect(up.out).toBe("");
         const started = sh(`ip netns exec ${vps} unshare -m --propagation private bash ${dir}/vps.sh`, 30000);
-        expect(`${started.status}\n${started.out}`).toBe("0\n");
+        expect(`${started.status}\n${started.out}`).toBe(`0\nxmpp-edge-turn-cert: installed a self-signed placeholder for ${NAME} (until the first ACME certificate)\n`);
         const names = { vps, client };
-        return fn((ns, cmd, t) => sh(`ip netns exec ${names[ns]} ${cmd}`, t), dir);
+        return fn((ns, cmd, t) => sh(ns === "vps" ? `nsenter -t ${nginxMaster(vps)} -m -n ${cmd}` : `ip netns exec ${names[ns]} ${cmd}`, t), dir, client);
       }),
     ),
   );
 }
+
+/** nginx's master in the vps namespace: its mount namespace is the one with the overlay /etc and the tmpfs /run. */
+function nginxMaster(ns: string): string {
+  const pid = sh(`ip netns pids ${ns} | xargs -r ps -o pid=,args= -p | awk '/nginx: master/ { print $1 }'`).out.trim();
+  expect(pid).toMatch(/^\d+$/);
+  return pid;
+}
+
+/** The certificate the TURN name is served with, as a client sees it: "subject; serial". */
+const served = `bash -c "openssl s_client -connect ${FACTS.vpsIPv4}:443 -servername ${NAME} </dev/null 2>/dev/null | openssl x509 -noout -subject -serial -nameopt oneline,-space_eq | paste -sd ';'"`;
 
 const probe = (args: string) => `/usr/bin/python3 ${PROBE} --server ${FACTS.vpsIPv4} --secret ${SECRET} --udp --send ping --expect echo:ping --timeout 2 ${args}`;
 
@@ -129,4 +138,67 @@ test("a 443-only client: TURN over TLS on 443 allocates and relays to the peer a
     expect(run("vps", `nft -f ${dir}/vps/etc/xmpp-edge/xmpp-edge.nft`).status).toBe(0);
     expect(tls(PEER, 7000).status).toBe(0);
   });
+});
+
+test("renewal while a relayed stream flows: the deploy hook installs the new certificate and reloads nginx; the serial changes and no datagram is lost", () => {
+  withEdge((run, dir, client) => {
+    const before = run("client", served).out.trim();
+    expect(before).toMatch(new RegExp(`^subject=O=xmpp-edge placeholder, CN=${NAME.replace(/\./g, "\\.")};serial=[0-9A-F]+$`));
+    // The renewed lineage, as certbot leaves it: another key and certificate for the name.
+    fs.mkdirSync(path.join(dir, "renewed"));
+    expect(sh(`openssl req -x509 -newkey ec -pkeyopt ec_paramgen_curve:P-256 -nodes -days 90 -subj /O=renewed/CN=${NAME} -addext subjectAltName=DNS:${NAME} -keyout ${dir}/renewed/privkey.pem -out ${dir}/renewed/fullchain.pem`).status).toBe(0);
+    // 60 datagrams over 6 s on one allocation; the renewal lands in the middle.
+    const flow = probe(`--tls ${NAME} --port 443 --peer ${PEER} --peer-port 7000 --count 60 --interval 0.1`).replace("--send ping --expect echo:ping", "--send p --expect echo:p");
+    fs.writeFileSync(path.join(dir, "flow.sh"), `ip netns exec ${client} ${flow} > ${dir}/flow.out 2>&1; echo $? >> ${dir}/flow.out\n`);
+    expect(sh(`setsid bash ${dir}/flow.sh >/dev/null 2>&1 < /dev/null & sleep 2; echo started`).out).toBe("started\n");
+    const hook = run("vps", `env RENEWED_LINEAGE=${dir}/renewed bash ${TOOL} deploy`);
+    expect(hook.out).toMatch(/installed the certificate of .*renewed \(serial=[0-9A-F]+\)/);
+    expect(hook.status).toBe(0);
+    sh(`for i in $(seq 100); do [ "$(wc -l < ${dir}/flow.out)" -ge 2 ] && break; sleep 0.1; done`);
+    expect(fs.readFileSync(path.join(dir, "flow.out"), "utf8")).toMatch(/^got through: .*: the peer answered: echo:p-0 … echo:p-59: 60 of 60\n0\n$/);
+    const after = run("client", served).out.trim();
+    expect(after).toMatch(new RegExp(`^subject=O=renewed, CN=${NAME.replace(/\./g, "\\.")};serial=`));
+    expect(after.split(";")[1]).not.toBe(before.split(";")[1]);
+
+    // A hook that restarted nginx instead would cut the call (the check can fail).
+    fs.writeFileSync(path.join(dir, "flow.out"), "");
+    expect(sh(`setsid bash ${dir}/flow.sh >/dev/null 2>&1 < /dev/null & sleep 2; echo started`).out).toBe("started\n");
+    run("vps", `bash -c 'nginx -s stop; for i in $(seq 50); do [ -e /run/nginx.pid ] || break; sleep 0.1; done; nginx'`);
+    sh(`for i in $(seq 100); do [ "$(wc -l < ${dir}/flow.out)" -ge 2 ] && break; sleep 0.1; done`);
+    expect(fs.readFileSync(path.join(dir, "flow.out"), "utf8")).toMatch(/^(refused|probe failed): .*\n[12]\n$/);
+  });
+});
+
+test("the placeholder: made for the name, kept while it is valid, made anew for a new name; a name that is no host name is refused", () => {
+  const dir = fs.mkdtempSync("/tmp/xmpp-edge-turn-cert-");
+  fs.writeFileSync(path.join(dir, "a.conf"), "NAME=turn.chat.example.com\n");
+  fs.writeFileSync(path.join(dir, "b.conf"), "# renamed\nNAME=turns.chat.example.com\n");
+  fs.writeFileSync(path.join(dir, "bad.conf"), "NAME=turn.chat.example.com;touch /tmp/x\n");
+  fs.writeFileSync(path.join(dir, "unknown.conf"), "NAME=turn.chat.example.com\nHOOK=/bin/sh\n");
+  const serial = "openssl x509 -in /etc/xmpp-edge/turn-tls/fullchain.pem -noout -serial -subject -nameopt oneline,-space_eq";
+  const r = sh(`unshare -m --propagation private bash -c '
+    set -e
+    mkdir -p ${dir}/up ${dir}/work
+    mount -t overlay overlay -o lowerdir=/etc,upperdir=${dir}/up,workdir=${dir}/work /etc
+    bash ${TOOL} placeholder ${dir}/a.conf; ${serial}
+    bash ${TOOL} placeholder ${dir}/a.conf; ${serial}
+    stat -c "%a %U" /etc/xmpp-edge/turn-tls/privkey.pem
+    bash ${TOOL} placeholder ${dir}/b.conf; ${serial}
+    bash ${TOOL} placeholder ${dir}/bad.conf 2>&1 || echo "refused $?"
+    bash ${TOOL} placeholder ${dir}/unknown.conf 2>&1 || echo "refused $?"'`);
+  const lines = r.out.trim().split("\n");
+  expect(lines[0]).toBe("xmpp-edge-turn-cert: installed a self-signed placeholder for turn.chat.example.com (until the first ACME certificate)");
+  expect(lines[2]).toBe("subject=O=xmpp-edge placeholder, CN=turn.chat.example.com");
+  // Kept: the second run made nothing, the serial is the same.
+  expect(lines[3]).toBe(lines[1]);
+  expect(lines[5]).toBe("600 root");
+  expect(lines[6]).toBe("xmpp-edge-turn-cert: installed a self-signed placeholder for turns.chat.example.com (until the first ACME certificate)");
+  expect(lines[8]).toBe("subject=O=xmpp-edge placeholder, CN=turns.chat.example.com");
+  expect(lines.slice(9)).toEqual([
+    `xmpp-edge-turn-cert: ${dir}/bad.conf: NAME is not a host name`,
+    "refused 1",
+    `xmpp-edge-turn-cert: ${dir}/unknown.conf: unknown key HOOK`,
+    "refused 1",
+  ]);
+  expect(r.status).toBe(0);
 });
