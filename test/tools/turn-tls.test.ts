@@ -202,3 +202,52 @@ test("the placeholder: made for the name, kept while it is valid, made anew for 
   ]);
   expect(r.status).toBe(0);
 });
+
+// The live check (check/turn-tls.ts) from the 443-only client against the real daemons.
+test("npm run check's TURN-over-TLS rows: the placeholder fails, a trusted certificate passes; binding, 401 and the relay pass; a wrong name fails every row", () => {
+  withEdge((run, dir, client) => {
+    const repo = path.join(__dirname, "..", "..");
+    const script = (name: string, ca: string | undefined) => {
+      const file = path.join(dir, `check-${name}.ts`);
+      fs.writeFileSync(file, [
+        `import * as tls from "node:tls";`,
+        `import * as fs from "node:fs";`,
+        `import { expectedFacts } from "${repo}/check/expected";`,
+        `import { checkTurnTls } from "${repo}/check/turn-tls";`,
+        `import { model } from "${repo}/test/fixtures";`,
+        `const exp = expectedFacts(model({ turnTls: true, turnTlsName: "${name}" }), [{ ipv4: "${FACTS.vpsIPv4}", ipv6: "${FACTS.vpsIPv6}" }], { allowDocumentationAddresses: true });`,
+        `const ca = ${ca ? `[...tls.rootCertificates, fs.readFileSync("${ca}", "utf8")]` : "undefined"};`,
+        `checkTurnTls(exp, { secret: "${SECRET}", ca, timeoutMs: 3000 }).then((r) => { for (const x of r) console.log(x.status, x.name.replace(/ (of turns?\\.|turns?\\.|\\().*$/, ""), "|", x.seen); process.exit(0); });`,
+      ].join("\n"));
+      return sh(`ip netns exec ${client} ${repo}/node_modules/.bin/tsx ${file}`, 60000).out.trim().split("\n").sort();
+    };
+    const rows = (name: string, ca?: string) => script(name, ca).map((l) => l.replace(/ \| .*/, ""));
+
+    expect(rows(NAME)).toEqual([
+      "fail TURN over TLS: certificate",
+      "pass TURN over TLS: Allocate without credentials",
+      "pass TURN over TLS: STUN binding",
+      "pass TURN over TLS: two allocations relay a datagram",
+    ]);
+    expect(script(NAME, undefined).find((l) => l.includes("certificate"))).toMatch(/\| O=xmpp-edge placeholder, CN=turn\.chat\.example\.com/);
+
+    // The certificate certbot would install, from a CA this check trusts: every row passes.
+    fs.mkdirSync(path.join(dir, "acme"));
+    const o = (args: string) => expect(sh(`cd ${dir}/acme && openssl ${args}`).status).toBe(0);
+    o(`req -x509 -newkey ec -pkeyopt ec_paramgen_curve:P-256 -nodes -days 2 -subj /CN=lab-acme-ca -keyout ca.key -out ca.pem`);
+    o(`req -new -newkey ec -pkeyopt ec_paramgen_curve:P-256 -nodes -subj /CN=${NAME} -keyout privkey.pem -out leaf.csr`);
+    fs.writeFileSync(path.join(dir, "acme", "ext"), `subjectAltName=DNS:${NAME}\n`);
+    o(`x509 -req -in leaf.csr -CA ca.pem -CAkey ca.key -CAcreateserial -days 60 -extfile ext -out fullchain.pem`);
+    expect(run("vps", `env RENEWED_LINEAGE=${dir}/acme bash ${TOOL} deploy`).status).toBe(0);
+    sh("sleep 0.5");
+    expect(rows(NAME, `${dir}/acme/ca.pem`)).toEqual([
+      "pass TURN over TLS: Allocate without credentials",
+      "pass TURN over TLS: STUN binding",
+      "pass TURN over TLS: certificate",
+      "pass TURN over TLS: two allocations relay a datagram",
+    ]);
+
+    // A check (or a client) that asks for another name reaches nothing: every row fails.
+    expect(rows("turns.chat.example.com", `${dir}/acme/ca.pem`).map((l) => l.split(" ")[0])).toEqual(["fail", "fail", "fail", "fail"]);
+  });
+});
