@@ -39,7 +39,9 @@ function withEdge<T>(fn: (run: Run, dir: string, client: string) => T): T {
     "set -e",
     `mkdir -p ${dir}/up ${dir}/work`,
     `mount -t overlay overlay -o lowerdir=/etc,upperdir=${dir}/up,workdir=${dir}/work /etc`,
-    "mount -t tmpfs tmpfs /run && mount -t tmpfs tmpfs /var/log/nginx",
+    `mkdir -p ${dir}/varlib-up ${dir}/varlib-work`,
+    `mount -t overlay overlay -o lowerdir=/var/lib,upperdir=${dir}/varlib-up,workdir=${dir}/varlib-work /var/lib`,
+    "mount -t tmpfs tmpfs /run && mount -t tmpfs tmpfs /var/log && mkdir /var/log/nginx",
     `cp ${dir}/vps/etc/nginx/nginx.conf /etc/nginx/nginx.conf`,
     `mkdir -p /etc/xmpp-edge && cp ${dir}/vps/etc/xmpp-edge/turn-tls.conf /etc/xmpp-edge/turn-tls.conf`,
     `bash ${TOOL} placeholder`,
@@ -249,5 +251,55 @@ test("npm run check's TURN-over-TLS rows: the placeholder fails, a trusted certi
 
     // A check (or a client) that asks for another name reaches nothing: every row fails.
     expect(rows("turns.chat.example.com", `${dir}/acme/ca.pem`).map((l) => l.split(" ")[0])).toEqual(["fail", "fail", "fail", "fail"]);
+  });
+});
+
+// ACME for real: pebble (Debian's package) as the CA in the peer's namespace,
+// resolving the TURN name to the edge; certbot on the edge through
+// xmpp-edge-turn-cert obtain. Home is unreachable here: the challenge can only
+// have come from the edge's own webroot.
+test("ACME: pebble issues the TURN name's certificate over HTTP-01 from the edge's webroot; nginx serves it, verifiable against pebble's root; a second run asks nothing", () => {
+  if (sh("command -v pebble certbot").status !== 0) throw new Error("pebble and certbot are needed: apt-get install pebble certbot");
+  withEdge((run, dir, client) => {
+    const peerNs = sh(`ip netns identify $(pgrep -f "${dir}/peer.py" | head -1)`).out.trim();
+    const acme = path.join(dir, "pebble");
+    fs.mkdirSync(acme);
+    const o = (args: string) => expect(sh(`cd ${acme} && openssl ${args}`).status).toBe(0);
+    // pebble's own HTTPS (the ACME directory) under a CA certbot is told to trust.
+    o("req -x509 -newkey ec -pkeyopt ec_paramgen_curve:P-256 -nodes -days 2 -subj /CN=lab-pebble-ca -keyout ca.key -out ca.pem");
+    o("req -new -newkey ec -pkeyopt ec_paramgen_curve:P-256 -nodes -subj /CN=pebble -keyout key.pem -out srv.csr");
+    fs.writeFileSync(path.join(acme, "ext"), "subjectAltName=DNS:pebble\n");
+    o("x509 -req -in srv.csr -CA ca.pem -CAkey ca.key -CAcreateserial -days 2 -extfile ext -out cert.pem");
+    fs.writeFileSync(path.join(acme, "config.json"), JSON.stringify({
+      pebble: { listenAddress: `${PEER}:14000`, managementListenAddress: `${PEER}:15000`, certificate: `${acme}/cert.pem`, privateKey: `${acme}/key.pem`, httpPort: 80, tlsPort: 443, ocspResponderURL: "", externalAccountBindingRequired: false },
+    }));
+    // The lab DNS, as pebble's resolver reads it: the TURN name is the edge.
+    fs.writeFileSync(path.join(acme, "hosts"), `127.0.0.1 localhost\n${FACTS.vpsIPv4} ${NAME}\n`);
+    sh(`ip netns exec ${peerNs} unshare -m --propagation private bash -c 'mount --bind ${acme}/hosts /etc/hosts && PEBBLE_VA_NOSLEEP=1 PEBBLE_WFE_NONCEREJECT=0 setsid pebble -config ${acme}/config.json > ${acme}/pebble.log 2>&1 < /dev/null &'`);
+    expect(sh(`for i in $(seq 50); do ip netns exec ${peerNs} ss -ltnH | grep -q ':14000 ' && exit 0; sleep 0.1; done; exit 1`).status).toBe(0);
+
+    const conf = `NAME=${NAME}\nACME_SERVER=https://pebble:14000/dir\nACME_CA_BUNDLE=${acme}/ca.pem\n`;
+    expect(run("vps", `bash -c 'echo "${PEER} pebble" >> /etc/hosts && printf "%s" "${conf}" > /etc/xmpp-edge/turn-tls.conf'`).status).toBe(0);
+    const got = run("vps", `bash ${TOOL} obtain`, 120000);
+    expect(got.status).toBe(0);
+    expect(got.out).toContain("Successfully received certificate.");
+    expect(got.out).toMatch(/xmpp-edge-turn-cert: installed the certificate of \/etc\/letsencrypt\/live\/turn\.chat\.example\.com \(serial=[0-9A-F]+\)/);
+    // The challenge came to the edge's nginx on 80 and was answered there.
+    expect(run("vps", "cat /var/log/nginx/access.log").out).toMatch(/"GET \/\.well-known\/acme-challenge\/[A-Za-z0-9_-]+ HTTP\/1\.1" 200 /);
+
+    // Served on 443 for the name, and the check (trusting pebble's root) passes it.
+    sh("sleep 0.5");
+    const root = sh(`ip netns exec ${peerNs} curl -s --cacert ${acme}/ca.pem --resolve pebble:15000:${PEER} https://pebble:15000/roots/0`).out;
+    expect(root).toContain("BEGIN CERTIFICATE");
+    fs.writeFileSync(path.join(acme, "root.pem"), root);
+    const seen = sh(`ip netns exec ${client} ${served}`).out.trim();
+    const verify = sh(`ip netns exec ${client} bash -c "openssl s_client -connect ${FACTS.vpsIPv4}:443 -servername ${NAME} -verify_hostname ${NAME} -verify_return_error -CAfile ${acme}/root.pem </dev/null 2>&1 | grep -E '^Verify return code'"`);
+    expect(verify.out.trim()).toBe("Verify return code: 0 (ok)");
+    expect(seen).toMatch(new RegExp(`^subject=CN=${NAME.replace(/\./g, "\\.")};serial=`));
+    // A second run with nothing due asks the CA nothing and changes nothing.
+    const again = run("vps", `bash ${TOOL} obtain`, 60000);
+    expect(again.out).toMatch(/Certificate not yet due for renewal/);
+    expect(again.out).not.toContain("installed the certificate");
+    expect(sh(`ip netns exec ${client} ${served}`).out.trim()).toBe(seen);
   });
 });
