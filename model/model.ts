@@ -194,6 +194,8 @@ export function homeRoutes<R extends RouteTarget>(routes: R[]): (R & { homePort:
 
 /** A port the cloud firewall opens, and to whom. */
 export interface InboundPort {
+  /** The host port's or the service's id. */
+  id: string;
   protocol: Protocol;
   ports: PortRange;
   from: Source;
@@ -203,8 +205,8 @@ export interface InboundPort {
 /** Every port the host accepts connections on, host ports first; the edge's services are open to anyone (nginx locks web names to their origins). */
 export function inboundPorts(model: EdgeModel): InboundPort[] {
   return [
-    ...model.hostPorts.map((h) => ({ protocol: h.protocol, ports: h.ports, from: h.from, description: h.purpose })),
-    ...model.services.map((s) => ({ protocol: s.protocol, ports: s.ports, from: ANYONE, description: `${s.id}: ${s.purpose}` })),
+    ...model.hostPorts.map((h) => ({ id: h.id, protocol: h.protocol, ports: h.ports, from: h.from, description: h.purpose })),
+    ...model.services.map((s) => ({ id: s.id, protocol: s.protocol, ports: s.ports, from: ANYONE, description: `${s.id}: ${s.purpose}` })),
   ];
 }
 

@@ -74,6 +74,17 @@ export const SOURCE_LIMITS = {
 } as const;
 
 export const DEFAULT_TURN_RELAY_PORTS = "49152-65535";
+/** Ports below this are privileged: the host's own daemons, never a relay range. */
+export const FIRST_UNPRIVILEGED_PORT = 1024;
+
+/**
+ * Linux's ephemeral ports (net.ipv4.ip_local_port_range, Debian's default).
+ * The relay range is reserved from them (ip_local_reserved_ports), so no
+ * other socket lands there; what stays must carry the host's own outgoing
+ * connections (nginx to home, apt, tailscaled).
+ */
+export const EPHEMERAL_PORTS: PortRange = { from: 32768, to: 60999 };
+export const MIN_EPHEMERAL_LEFT = 8192;
 
 /**
  * One TURN session's cap, each way: an HD video call needs about 2.5 Mbit/s;

@@ -6,7 +6,7 @@ import type { EdgeModel, HostFacts } from "../model/model";
 import { COTURN_CONF_PATH, renderCoturnConf } from "./coturn";
 import { generatedHeader } from "./header";
 import { NGINX_CONF_PATH, renderNginxConf } from "./nginx";
-import { NFT_RULESET_PATH, renderNftables } from "./nftables";
+import { NFT_FALLBACK_PATH, NFT_RULESET_PATH, renderNftables, renderNftFallback } from "./nftables";
 import { renderSysctl, SYSCTL_PATH } from "./sysctl";
 import { renderTurnCertConf, renderTurnCertService, renderTurnCertTimer, TURN_CERT_CONF_PATH, TURN_CERT_SERVICE_PATH, TURN_CERT_TIMER_PATH, TURN_CERT_TOOL, TURN_CERT_TOOL_PATH } from "./turn-cert";
 import { renderUnattendedUpgrades, UNATTENDED_UPGRADES_PATH } from "./unattended-upgrades";
@@ -14,6 +14,8 @@ import { renderUnattendedUpgrades, UNATTENDED_UPGRADES_PATH } from "./unattended
 /** What the apply installs (and --remove takes away): one "mode owner:group path" line per file. */
 export const MANIFEST_PATH = "/etc/xmpp-edge/manifest";
 export const NFT_BOOT_UNIT_PATH = "/etc/systemd/system/xmpp-edge-nftables.service";
+export const NFT_FALLBACK_UNIT = "xmpp-edge-nftables-fallback.service";
+export const NFT_FALLBACK_UNIT_PATH = `/etc/systemd/system/${NFT_FALLBACK_UNIT}`;
 /** Where the bundle installs host/xmpp-edge-apply; the push runs the staged copy at the same path under its stage. */
 export const APPLY_PATH = "/usr/local/sbin/xmpp-edge-apply";
 
@@ -38,6 +40,8 @@ export function renderNftBootUnit(): string {
     // root file system read-write: --boot's revert writes to /var/lib.
     "After=nftables.service local-fs.target",
     "DefaultDependencies=no",
+    // --boot failed: our table may be missing, and then nothing filters at all.
+    `OnFailure=${NFT_FALLBACK_UNIT}`,
     "",
     "[Service]",
     "Type=oneshot",
@@ -47,6 +51,21 @@ export function renderNftBootUnit(): string {
     "",
     "[Install]",
     "WantedBy=multi-user.target",
+    "",
+  ].join("\n");
+}
+
+/** The boot unit's OnFailure=: loads the deny-by-default fallback table. Not enabled: only the failure pulls it in. */
+export function renderNftFallbackUnit(): string {
+  return [
+    generatedHeader("#", "Loads the xmpp-edge fallback nftables table when the boot unit fails."),
+    "[Unit]",
+    "Description=xmpp-edge fallback nftables table (deny by default: SSH and tailscaled only), after the boot unit failed",
+    "DefaultDependencies=no",
+    "",
+    "[Service]",
+    "Type=oneshot",
+    `ExecStart=/usr/sbin/nft -f ${NFT_FALLBACK_PATH}`,
     "",
   ].join("\n");
 }
@@ -62,7 +81,9 @@ export function renderVpsBundle(model: EdgeModel, facts: HostFacts, turnSecret: 
     [NGINX_CONF_PATH]: { content: renderNginxConf(model, facts), mode: "0644" },
     [NFT_RULESET_PATH]: { content: renderNftables(model, facts), mode: "0644" },
     [NFT_BOOT_UNIT_PATH]: { content: renderNftBootUnit(), mode: "0644" },
-    [SYSCTL_PATH]: { content: renderSysctl(), mode: "0644" },
+    [NFT_FALLBACK_PATH]: { content: renderNftFallback(model, facts), mode: "0644" },
+    [NFT_FALLBACK_UNIT_PATH]: { content: renderNftFallbackUnit(), mode: "0644" },
+    [SYSCTL_PATH]: { content: renderSysctl(model), mode: "0644" },
     [APPLY_PATH]: { content: APPLY_SCRIPT, mode: "0755" },
     [UNATTENDED_UPGRADES_PATH]: { content: renderUnattendedUpgrades(model), mode: "0644" },
   };

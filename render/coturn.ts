@@ -27,8 +27,8 @@ export function cidrToRange(cidr: string): string {
  * addresses are not among them: two users of this edge who both need a relay
  * send to each other's relay address. What keeps a relay from the VPS's other
  * ports (sshd, local services: a relay to its own address arrives on `lo`) is
- * the nftables guard, which lets coturn reach its own addresses on the relay
- * ports only. The metadata address is named on its own so nobody reading the
+ * the nftables guard, which lets coturn reach only its relay addresses, on
+ * the relay ports. The metadata address is named on its own so nobody reading the
  * file has to know it lies in link-local space.
  */
 export function deniedPeers(): string[] {
@@ -36,6 +36,11 @@ export function deniedPeers(): string[] {
   // every peer); the unspecified address is the nftables guard's alone.
   const ranges = [...RELAY_DENIED_IPV4, ...RELAY_DENIED_IPV6].filter((c) => c !== "::/128").map(cidrToRange);
   return [METADATA_IPV4, ...ranges];
+}
+
+/** The addresses coturn listens and relays on: the VPS's public ones (its relay sockets are bound to these). */
+export function relayAddresses(facts: HostFacts): string[] {
+  return [facts.vpsIPv4, facts.vpsIPv6].filter((a): a is string => a !== undefined);
 }
 
 /**
@@ -52,7 +57,7 @@ export function renderCoturnConf(model: EdgeModel, facts: HostFacts, turnSecret:
   ];
   lines.push(
     "# Public addresses only: nothing TURN-related listens on the tailnet.",
-    ...[facts.vpsIPv4, facts.vpsIPv6].filter((a) => a !== undefined).flatMap((a) => [`listening-ip=${a}`, `relay-ip=${a}`]),
+    ...relayAddresses(facts).flatMap((a) => [`listening-ip=${a}`, `relay-ip=${a}`]),
     // Relays stay on the public addresses (relay-ip); loopback only takes the streams nginx ends TLS for.
     ...(model.turnTlsName !== undefined ? ["# turnTls: nginx ends TLS on 443 and hands the stream over here.", `listening-ip=${TURN_LOOPBACK}`] : []),
     // public/private form: a bare external-ip stops coturn from handing out IPv6 relays.

@@ -5,9 +5,10 @@
 import { cidrFamily, TAILNET_INTERFACE } from "../model/net";
 import type { EdgeModel, HostFacts } from "../model/model";
 import { formatRange, type PortRange } from "../model/ports";
+import { ipFamily } from "../model/net";
 import { METADATA_IPV4, RELAY_DENIED_IPV4, RELAY_DENIED_IPV6 } from "../model/relay-peers";
+import { relayAddresses, TURN_LOOPBACK } from "./coturn";
 import type { Service } from "../model/services";
-import { TURN_LOOPBACK } from "./coturn";
 import { generatedHeader } from "./header";
 import { renderForwards } from "./forwards";
 import { renderSourceLimits } from "./source-limits";
@@ -15,6 +16,8 @@ import { renderSourceLimits } from "./source-limits";
 export const NFT_TABLE = "xmpp_edge";
 export const NFT_FAMILY = "inet";
 export const NFT_RULESET_PATH = "/etc/xmpp-edge/xmpp-edge.nft";
+/** Loaded in place of the ruleset when the boot unit fails (render/bundle.ts): the apply never loads it. */
+export const NFT_FALLBACK_PATH = "/etc/xmpp-edge/xmpp-edge-fallback.nft";
 
 const ports = (r: PortRange) => formatRange(r);
 
@@ -54,12 +57,9 @@ function dhcpReplies(model: EdgeModel): string[] {
   return [`${on} udp sport 67 udp dport 68 accept comment "DHCPv4 replies"`, `${on} ip6 saddr fe80::/10 udp sport 547 udp dport 546 accept comment "DHCPv6 replies"`];
 }
 
-export function renderNftables(model: EdgeModel, facts: HostFacts): string {
-  const open = model.services.filter((s) => s.handler !== "nftables");
-  const forwards = renderForwards(model, facts);
-  const host = hostPortRules(model);
-
-  const input: string[] = [
+/** What the host itself needs on input: replies, loopback, ICMP, DHCP, and its own ports (SSH, tailscaled) from their sources. */
+function hostInput(model: EdgeModel, host: { rules: string[] }): string[] {
+  return [
     "ct state established,related accept",
     "ct state invalid drop",
     'iif "lo" accept',
@@ -68,6 +68,16 @@ export function renderNftables(model: EdgeModel, facts: HostFacts): string {
     ...dhcpReplies(model),
     ...host.rules,
   ];
+}
+
+const chain = (name: string, hook: string, body: string[]) => [`    chain ${name} {`, `        ${hook}`, ...body.map((l) => `        ${l}`), "    }"];
+
+export function renderNftables(model: EdgeModel, facts: HostFacts): string {
+  const open = model.services.filter((s) => s.handler !== "nftables");
+  const forwards = renderForwards(model, facts);
+  const host = hostPortRules(model);
+
+  const input = hostInput(model, host);
   // The edge's services are open to anyone; nginx locks the web names to their origins.
   for (const protocol of ["tcp", "udp"] as const) {
     for (const handler of ["nginx-http", "nginx-stream", "coturn"] as const) {
@@ -81,8 +91,6 @@ export function renderNftables(model: EdgeModel, facts: HostFacts): string {
     "fib daddr type != local return",
     ...forwards.rules,
   ];
-
-  const chain = (name: string, hook: string, body: string[]) => [`    chain ${name} {`, `        ${hook}`, ...body.map((l) => `        ${l}`), "    }"];
 
   return [
     generatedHeader("#", `nftables table ${NFT_FAMILY} ${NFT_TABLE}: per-source limits, input filter, DNAT of forwarded ports to home, masquerade onto the tailnet.`),
@@ -109,7 +117,32 @@ export function renderNftables(model: EdgeModel, facts: HostFacts): string {
     ...chain("postrouting", "type nat hook postrouting priority srcnat; policy accept;", [
       `oifname "${TAILNET_INTERFACE}" ct status dnat masquerade`,
     ]),
-    ...outputGuard(model),
+    ...outputGuard(model, facts),
+    "}",
+    "",
+  ].join("\n");
+}
+
+/**
+ * The table the boot unit's OnFailure= loads when --boot failed and our table
+ * may be missing (no filter at all): deny by default, open only what it takes
+ * to log in and fix it (SSH from its sources, tailscaled's port, replies,
+ * ICMP, DHCP). No service, no forward, no DNAT. Same table name, so the next
+ * successful load of the ruleset replaces it.
+ */
+export function renderNftFallback(model: EdgeModel, facts: HostFacts): string {
+  const host = hostPortRules(model);
+  return [
+    generatedHeader("#", `nftables table ${NFT_FAMILY} ${NFT_TABLE}, fallback: only SSH and tailscaled in, nothing forwarded. Loaded when the boot unit fails.`),
+    `table ${NFT_FAMILY} ${NFT_TABLE}`,
+    `delete table ${NFT_FAMILY} ${NFT_TABLE}`,
+    `table ${NFT_FAMILY} ${NFT_TABLE} {`,
+    ...host.sets,
+    "",
+    ...chain("input", "type filter hook input priority filter; policy drop;", hostInput(model, host)),
+    "",
+    ...chain("forward", "type filter hook forward priority filter; policy drop;", []),
+    ...outputGuard(model, facts),
     "}",
     "",
   ].join("\n");
@@ -138,11 +171,16 @@ export const COTURN_USER = "turnserver";
  * What local processes may send, by the socket's owner. The metadata service
  * hands out user-data (the SSH host key, the tailnet key): root only. coturn's
  * relays may reach only public unicast addresses, whatever its own
- * denied-peer-ip list says: nothing local (a relay to the VPS's own address
- * arrives on `lo`, past the input filter), nothing in the tailnet, private or
- * special-purpose space (model/relay-peers.ts, the list coturn gets too).
+ * denied-peer-ip list says: nothing in the tailnet, private or special-purpose
+ * space (model/relay-peers.ts, the list coturn gets too), and of this host
+ * (a relay to its own address arrives on `lo`, past the input filter) only
+ * what relay to relay needs: coturn's relay addresses on the relay ports.
+ * Nothing else binds there: the checks keep every served port and every
+ * edge's SSH port out of the range, and the kernel gives no other socket a
+ * port in it (ip_local_reserved_ports, render/sysctl.ts). Loopback, the
+ * tailnet address and every other port of this host are refused.
  */
-function outputGuard(model: EdgeModel): string[] {
+function outputGuard(model: EdgeModel, facts: HostFacts): string[] {
   const lines = [
     "",
     "    chain output {",
@@ -161,9 +199,11 @@ function outputGuard(model: EdgeModel): string[] {
     "",
     "    chain turn_relay_guard {",
     ...terminatorAnswers(model),
-    // Two users of this edge relay to each other's relay address: this host, the relay ports only.
-    ...relayProtocols(model).map((p) => `        fib daddr type local ${p} dport ${formatRange(model.config.turnRelayPorts)} accept comment "relay to relay on this edge"`),
-    '        fib daddr type { local, broadcast, anycast, multicast } counter reject comment "a TURN relay to this host itself (sshd, local services)"',
+    // Two users of this edge relay to each other's relay address: coturn's relay addresses, the relay ports only.
+    ...relayProtocols(model).flatMap((p) =>
+      relayAddresses(facts).map((a) => `        ${ipFamily(a) === 6 ? "ip6" : "ip"} daddr ${a} ${p} dport ${formatRange(model.config.turnRelayPorts)} accept comment "relay to relay on this edge"`),
+    ),
+    '        fib daddr type { local, broadcast, anycast, multicast } counter reject comment "a TURN relay to this host itself (sshd, nginx, loopback, the tailnet address, local services)"',
     '        ip daddr @relay_denied_v4 counter reject comment "a TURN relay into the tailnet, private or special-purpose space"',
     '        ip6 daddr @relay_denied_v6 counter reject comment "a TURN relay into the tailnet, private or special-purpose space"',
     "    }",

@@ -2,7 +2,9 @@
 import { CLOUDFLARE_RANGES_AS_OF } from "../model/cloudflare-ranges";
 import { homeListeners } from "../model/home-listeners";
 import type { EdgeSpec } from "../model/config";
-import type { EdgeModel, HostFacts, HttpsRoute, RouteSource, RouteTarget } from "../model/model";
+import { exposureOf } from "../model/exposure";
+import { forEdge, type EdgeModel, type HostFacts, type HttpsRoute, type RouteSource, type RouteTarget } from "../model/model";
+import type { Source } from "../model/services";
 import { formatRange, HTTP_PORT, HTTPS_PORT, type PortRange, type Protocol } from "../model/ports";
 import type { Service } from "../model/services";
 import { PROXIED_TTL, SRV_FAILOVER_STEP, type DnsRecord } from "./dns";
@@ -189,6 +191,23 @@ function edgesSection(model: EdgeModel, edges: PlanMdEdge[]): string[] {
   ];
 }
 
+function sourceText(from: Source): string {
+  if (from.kind === "anywhere") return "anyone";
+  return from.kind === "tailnet" ? "the tailnet only (closed on the public addresses; deploys go over the tailnet)" : from.cidrs.join(", ");
+}
+
+/** Who reaches each edge's SSH port, read off the model's host ports and every other rule that covers it. */
+function sshLine(model: EdgeModel): string {
+  const one = (m: EdgeModel) => {
+    const { port, alsoThrough } = exposureOf(m, "ssh");
+    const also = alsoThrough.map((p) => `, and ${sourceText(p.from)} through ${portLabel(p.protocol, p.ports)} (${p.description})`).join("");
+    return `${portLabel(port.protocol, port.ports)} from ${sourceText(port.from)}${also}`;
+  };
+  const edges = model.config.edges;
+  if (edges.length <= 1) return `SSH: ${one(model)}.`;
+  return `SSH: ${edges.map((e, i) => `edge \`${e.name}\` ${one(forEdge(model, i))}`).join("; ")}.`;
+}
+
 /**
  * firewall: the Hetzner firewall's rules, or undefined when none is created (an existing host).
  * edges: every edge with its addresses (one edge: the VPS line only, as before several edges).
@@ -221,7 +240,9 @@ export function renderPlanMd(model: EdgeModel, facts: HostFacts, records: DnsRec
     "",
     ...routingTables(model),
     "",
-    `SSH: ${c.ssh.mode === "tailnet" ? "closed on the public addresses; deploys go over the tailnet" : `from ${c.ssh.from.join(", ")}`}. Cloudflare ranges as of ${CLOUDFLARE_RANGES_AS_OF}.`,
+    sshLine(model),
+    "",
+    `Cloudflare ranges as of ${CLOUDFLARE_RANGES_AS_OF}.`,
     "",
     ...atHome(model),
     ...dnsSection(model, records),

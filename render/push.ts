@@ -3,6 +3,15 @@
 // xmpp-edge-apply on them. The Pulumi push and the lab both use exactly this.
 // Deterministic text: the same bundle gives the same script, so an unchanged
 // bundle is no diff for Pulumi and no SSH session.
+//
+// `bash -s` runs each line as it arrives, and at the end of its input it runs
+// whatever part of a line it got: an SSH stream cut short would run a
+// truncated last command (the apply without its --confirm-timeout, say). So
+// the first line is one brace group that bash parses whole before running
+// it: it reads the rest of the stream into a file and runs it only if its
+// SHA-256 is the one the line names. A stream cut anywhere runs nothing: a cut
+// inside the first line is a syntax error, a later one fails the checksum.
+import { createHash } from "node:crypto";
 import { inCidr, ipFamily, TAILNET_IPV4_RANGE } from "../model/net";
 import { APPLY_PATH, type Bundle } from "./bundle";
 
@@ -46,5 +55,20 @@ export function renderPushScript(bundle: Bundle, confirmTimeoutSeconds: number =
     );
   }
   lines.push(`"$stage${APPLY_PATH}" "$stage" --confirm-timeout ${confirmTimeoutSeconds}`, "");
-  return lines.join("\n");
+  const body = lines.join("\n");
+  return `${runWhenWhole(createHash("sha256").update(body).digest("hex"))}\n${body}`;
+}
+
+/** The push script's first line: runs the rest of the stream only once all of it has arrived (see the top of this file). */
+function runWhenWhole(sha256: string): string {
+  return [
+    "{ set -euo pipefail",
+    "umask 077",
+    "p=$(mktemp /var/tmp/xmpp-edge-push.XXXXXX)",
+    `trap 'rm -f -- "$p"' EXIT`,
+    'cat >"$p"',
+    `if [ "$(sha256sum <"$p")" != "${sha256}  -" ]; then echo "xmpp-edge push: the script did not arrive whole (SHA-256 mismatch); nothing of it ran" >&2; exit 3; fi`,
+    'bash "$p" </dev/null',
+    "exit; }",
+  ].join("; ");
 }

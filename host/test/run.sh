@@ -6,7 +6,7 @@
 # script (render/push.ts: `bash -s` staging + the staged xmpp-edge-apply) and
 # checks the live result with the real nginx, nft and turnserver. Nothing
 # touches this machine's /etc, services or nftables. Every lab command is
-# bounded by timeout, the whole run by RUN_TIMEOUT (default 600 s).
+# bounded by timeout, the whole run by RUN_TIMEOUT (default 1200 s).
 # Prints one line per assertion and "N passed, N failed"; exit 1 if any failed.
 # Assertions are strings run by `eval` (expanded late, on purpose):
 # shellcheck disable=SC2016,SC2034
@@ -14,7 +14,7 @@ set -uo pipefail
 
 if [ -z "${XEA_UNDER_TIMEOUT:-}" ]; then
   export XEA_UNDER_TIMEOUT=1
-  exec timeout --kill-after=10 "${RUN_TIMEOUT:-600}" "$BASH" "$0" "$@"
+  exec timeout --kill-after=10 "${RUN_TIMEOUT:-1200}" "$BASH" "$0" "$@"
 fi
 
 REPO=$(cd "$(dirname "$0")/../.." && pwd)
@@ -202,6 +202,24 @@ unsquat() {
   rm -f "$LAB/squat.pid"
 }
 revert_done() { lab test -e /var/lib/xmpp-edge/reverted; }
+# The processes in the lab's network namespace are this test's (daemons, revert timers).
+lab_pids_matching() { # PATTERN (ERE on the command line)
+  local pid
+  for pid in $(ip netns pids "$LAB_NS"); do
+    tr '\0' ' ' <"/proc/$pid/cmdline" 2>/dev/null | grep -E -- "$1" >/dev/null && echo "$pid"
+  done
+  return 0
+}
+kill_and_wait() { # PID...
+  local pid
+  for pid in "$@"; do kill -KILL "$pid" 2>/dev/null; done
+  for pid in "$@"; do poll 50 eval "! test -d /proc/$pid" || true; done
+}
+finish() {
+  echo "# total $(elapsed "$T0") s"
+  echo "$PASS passed, $FAIL failed"
+  [ "$FAIL" = 0 ]
+}
 pending_none() { ! lab test -e /var/lib/xmpp-edge/pending || { WHY="a revert is pending"; return 1; }; }
 
 # ---- the lab ----------------------------------------------------------------------
@@ -212,7 +230,7 @@ render A "$HERE/lab-a.yaml" || { echo "rendering lab-a.yaml failed" >&2; exit 1;
 render B "$HERE/lab-b.yaml" || { echo "rendering lab-b.yaml failed" >&2; exit 1; }
 render C "$HERE/lab-c.yaml" || { echo "rendering lab-c.yaml failed" >&2; exit 1; }
 render D "$HERE/lab-d.yaml" || { echo "rendering lab-d.yaml failed" >&2; exit 1; }
-render E "$HERE/lab-e.yaml" || { echo "rendering lab-e.yaml failed" >&2; exit 1; }
+render F "$HERE/lab-f.yaml" || { echo "rendering lab-f.yaml failed" >&2; exit 1; }
 mapfile -t PATHS < <(awk '$1 ~ /^[0-7]+$/ { print $3 }' "$R/A/bundle/etc/xmpp-edge/manifest"; echo /etc/xmpp-edge/manifest)
 same "managed paths of A and B" "$(awk '$1 ~ /^[0-7]+$/' "$R/A/bundle/etc/xmpp-edge/manifest")" "$(awk '$1 ~ /^[0-7]+$/' "$R/B/bundle/etc/xmpp-edge/manifest")" || { echo "$WHY" >&2; exit 1; }
 lab_up || exit 1
@@ -258,6 +276,12 @@ FOREIGN0=$(foreign)
 ORIG_DIGEST=$(digest)
 check "lab host starts clean: no table of ours, nginx not running, ip_forward 0" \
   eval 'no_table && not_running nginx nginx_alive && sysctl_is net.ipv4.ip_forward 0'
+if [ "${XEA_ONLY:-}" = crash ]; then
+  # shellcheck source=host/test/crash-window.sh
+  source "$HERE/crash-window.sh"
+  finish
+  exit
+fi
 
 # ---- 1. a valid bundle applies ---------------------------------------------------------
 
@@ -279,6 +303,7 @@ check "sysctl net.ipv6.conf.all.forwarding = 1 in the netns" sysctl_is net.ipv6.
 check "coturn (turnserver) runs and listens on udp/3478" eval 'turn_alive && listening udp 3478'
 check "installed files match bundle A (content, mode, group; turnserver.conf 0640 root:turnserver)" same "files" "$(bundle_digest A)" "$(digest)"
 check "the installed copy of xmpp-edge-apply is executable" lab test -x "$APPLY"
+check "the apply never loads the fallback table (only the boot unit's OnFailure= does)" lacks a1 "from /etc/xmpp-edge/xmpp-edge-fallback.nft"
 check "3. the foreign tables survive the apply byte-identically" same "foreign tables" "$FOREIGN0" "$(foreign)"
 RULESET_A=$(ruleset)
 NGINX_A=$(nginx_pid)
@@ -375,7 +400,7 @@ run c5b "$APPLY" --confirm
 check "push + confirm exit 0" eval 'rc_is 0 a5b && rc_is 0 c5b && has c5b confirmed'
 sleep 5
 check "6 s later bundle A is still live (no revert)" eval '! has_64738 && same files "$(bundle_digest A)" "$(digest)" && pending_none'
-check "the revert timer is gone" eval '! lab ps -eo args | grep -- "[-]-revert-timer" >/dev/null'
+check "the revert timer is gone" eval '[ -z "$(lab_pids_matching --revert-timer)" ]'
 
 # ---- 7. simulated reboot ------------------------------------------------------------------------
 
@@ -388,6 +413,7 @@ check "the table is gone (reboot)" no_table
 # shellcheck disable=SC2086 # the unit's command line, split like systemd does for plain words
 run boot7 $exec_start
 check "--boot exits 0 and reports nothing pending to revert" eval 'rc_is 0 boot7 && lacks boot7 "reverted"'
+check "--boot loads the ruleset, not the fallback table" eval 'has boot7 "loaded table inet xmpp_edge from /etc/xmpp-edge/xmpp-edge.nft" && lacks boot7 "from /etc/xmpp-edge/xmpp-edge-fallback.nft"'
 check "after the boot command the forwarding rules are back" eval 'our_table | grep "dnat ip to 100.101.102.103" >/dev/null'
 check "after the boot command the ruleset is as before, byte for byte" same ruleset "$RULESET_NOW" "$(ruleset)"
 
@@ -395,7 +421,8 @@ section "7b. a reboot inside the confirm window: the unconfirmed apply does not 
 push b7 B 120
 check "bundle B is live and unconfirmed (udp/64738 forwarded, revert pending)" eval 'rc_is 0 b7 && has_64738 && ! pending_none'
 # The reboot: the revert timer dies with the host, and so does our table.
-lab pkill -f -- "[-]-revert-timer" || true
+# shellcheck disable=SC2046 # a list of pids
+kill_and_wait $(lab_pids_matching --revert-timer)
 lab nft delete table inet xmpp_edge
 # shellcheck disable=SC2086 # as above
 run boot7b $exec_start
@@ -454,15 +481,15 @@ echo "$*" >>/run/lab-certbot.calls
 sleep 30
 exit 1
 CERTBOT
-push e1 E 0
+push e1 F 0
 served_subject() { lab bash -c 'openssl s_client -connect 127.0.0.1:443 -servername turn.chat.example.com </dev/null 2>/dev/null | openssl x509 -noout -subject -nameopt oneline,-space_eq'; }
 certbot_asked() { lab grep -qF -- "--webroot --webroot-path /var/lib/xmpp-edge/acme --domain turn.chat.example.com --cert-name turn.chat.example.com --keep-until-expiring --deploy-hook /usr/local/sbin/xmpp-edge-turn-cert deploy" /run/lab-certbot.calls; }
-check "push of bundle E (turnTls) exits 0 and made the placeholder before validating" eval 'rc_is 0 e1 && has e1 "installed a self-signed placeholder for turn.chat.example.com" && has e1 "obtain started in the background"'
+check "push of bundle F (turnTls) exits 0 and made the placeholder before validating" eval 'rc_is 0 e1 && has e1 "installed a self-signed placeholder for turn.chat.example.com" && has e1 "obtain started in the background"'
 WHY="the push took $PUSH_SECS s"
 check "the push did not wait for the CA (certbot answers after 30 s)" awk -v s="$PUSH_SECS" 'BEGIN { exit !(s < 10) }'
 check "nginx serves the placeholder for the TURN name on 443" same subject "subject=O=xmpp-edge placeholder, CN=turn.chat.example.com" "$(served_subject)"
 check "certbot was asked for the TURN name: HTTP-01 from the edge's webroot, with the deploy hook" poll 50 certbot_asked
-push e2 E 0
+push e2 F 0
 check "the same bundle again: unchanged, the placeholder kept, no second certificate run" eval 'rc_is 0 e2 && has e2 "unchanged" && lacks e2 "placeholder|background" && [ "$(lab cat /run/lab-certbot.calls | wc -l)" = 1 ]'
 push e3 A 0
 check "back to bundle A: the certificate tool, its name and its units removed; nginx no longer serves the name" \
@@ -491,6 +518,16 @@ RC=${PIPESTATUS[0]}
 poll 150 revert_done
 check "the apply ran to the end despite the closed channel (exit $RC)" eval 'lab grep "not confirmed within 3s: reverting" /var/lib/xmpp-edge/revert.log >/dev/null && lab grep "restored /etc/xmpp-edge/xmpp-edge.nft" /var/lib/xmpp-edge/revert.log >/dev/null'
 check "the revert put bundle A back: files and ruleset" eval 'same files "$(bundle_digest A)" "$(digest)" && same ruleset "$RULESET_NOW" "$(ruleset)"'
+
+section "12b. the SSH stream is cut inside the last line: nothing runs"
+# Cut just before " --confirm-timeout 120": bash -s would run the apply without it (confirmed at once).
+cut=$(grep -bo ' --confirm-timeout 120$' "$R/B/push-120.sh" | tail -n 1 | cut -d: -f1)
+before_digest=$(digest)
+before_rules=$(ruleset)
+lab bash -s < <(head -c "$cut" "$R/B/push-120.sh") >"$OUT/cut.out" 2>"$OUT/cut.err"
+RC=$?
+check "the cut push exits 3 and says it did not arrive whole" eval 'rc_is 3 cut && has cut "did not arrive whole"'
+check "nothing changed: files, ruleset, no revert pending, nothing staged" eval 'same files "$before_digest" "$(digest)" && same ruleset "$before_rules" "$(ruleset)" && pending_none && [ -z "$(lab find /var/tmp -maxdepth 1 -name "xmpp-edge-*")" ]'
 
 # ---- 8. remove ----------------------------------------------------------------------------------
 
@@ -543,6 +580,10 @@ check "the next apply removes the socket file the failed start left and starts n
 run r12 "$APPLY" --remove
 check "--remove again: host as found" eval 'rc_is 0 r12 && same files "$ORIG_DIGEST" "$(digest)" && no_table && not_running nginx nginx_alive'
 
+# ---- 13. crash windows ----------------------------------------------------------------------
+
+# shellcheck source=host/test/crash-window.sh
+source "$HERE/crash-window.sh"
 
 # ---- 11. the systemd branch -----------------------------------------------------------------
 
@@ -596,6 +637,4 @@ check "as found again: Debian's nginx (same master) and coturn run, enabled as b
 check "as found again: original files, no table, no state dir" eval 'same files "$ORIG_DIGEST" "$(digest)" && no_table && ! lab test -e /var/lib/xmpp-edge'
 check "3. the foreign tables survive the systemd host's apply, revert and removal" same "foreign tables" "$FOREIGN0" "$(foreign)"
 
-echo "# total $(elapsed "$T0") s"
-echo "$PASS passed, $FAIL failed"
-[ "$FAIL" = 0 ]
+finish

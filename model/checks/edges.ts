@@ -3,10 +3,10 @@
 // `edges` later keeps its server, tailnet device and resource names.
 import { IMPLICIT_EDGE_NAME, type EdgeSpec, type ExistingHost, type ParsedConfig } from "../config";
 import { snikketAliases, xmppNames } from "../names";
-import { planServices } from "../services";
-import { overlaps, parsePortRange, single } from "../ports";
 import { HETZNER_NAME, HOST_LABEL, isHostname } from "../shapes";
 import { show, type Checks } from "./report";
+import { checkOwnHost, type PlacedHost } from "./edge-hosts";
+import { checkEdgeSshPort, firstExistingHost } from "./port-conflicts";
 import { checkExistingHost } from "./ssh";
 
 /** The Hetzner server name (and tailnet hostname) of edge `index`: the first keeps serverName. */
@@ -45,6 +45,8 @@ export function checkEdges(p: ParsedConfig, xmppHost: string, firstHost: Existin
 
   const seen = new Set<string>();
   const specs: EdgeSpec[] = [];
+  const first = firstExistingHost(p);
+  const placed: PlacedHost[] = first && firstHost ? [{ key: first.key, raw: first.host, host: firstHost }] : [];
   p.edges.forEach((e, i) => {
     const at = `edges[${i}]`;
     let ok = true;
@@ -80,8 +82,11 @@ export function checkEdges(p: ParsedConfig, xmppHost: string, firstHost: Existin
     if (i === 0) host = firstHost;
     else if (e.existingHost !== undefined) {
       host = checkExistingHost(p, e.existingHost, c, `${at}.existingHost`);
-      if (host) ok = checkLaterSshPort(p, host.port, `${at}.existingHost.port`, c) && ok;
-      else ok = false;
+      if (host) {
+        const here = { key: `${at}.existingHost`, raw: e.existingHost, host };
+        ok = checkOwnHost(here, placed, c) && checkEdgeSshPort(p, host.port, `${at}.existingHost.port`, c) && ok;
+        placed.push(here);
+      } else ok = false;
     }
     if (e.existingHost !== undefined && i === 0 && !firstHost) ok = false;
     if (!ok) return;
@@ -95,28 +100,4 @@ export function checkEdges(p: ParsedConfig, xmppHost: string, firstHost: Existin
     });
   });
   return specs;
-}
-
-/**
- * A later edge's SSH port against the ports every edge serves (the first
- * edge's is checked with the others in checks/ports.ts): the ruleset opens
- * it, so it must not be a port the edge already serves or forwards.
- */
-function checkLaterSshPort(p: ParsedConfig, port: number, key: string, c: Checks): boolean {
-  if (!c.ok("turnRelayPorts") || !c.ok("extraForwards")) return true;
-  const services = planServices({ preset: p.preset, clientIp: p.clientIp, turn: p.turn, turnRelayPorts: single(0), turnTcpRelay: p.turnTcpRelay, extraForwards: [] }).filter((s) => s.id !== "turn-relay" && s.id !== "turn-relay-tcp");
-  const hit = services.find((s) => s.protocol === "tcp" && overlaps(s.ports, single(port)));
-  if (hit) {
-    c.report(key, `${port} is the planned ${hit.id} port (${hit.purpose}); the edge's SSH needs a port of its own`);
-    return false;
-  }
-  const forward = p.extraForwards.findIndex((f) => {
-    const range = parsePortRange(String(f.port));
-    return f.protocol === "tcp" && typeof range !== "string" && overlaps(range, single(port));
-  });
-  if (forward >= 0) {
-    c.report(key, `${port} is forwarded to home by extraForwards[${forward}]; the edge's SSH needs a port of its own`);
-    return false;
-  }
-  return true;
 }

@@ -1,11 +1,11 @@
-// Ports: the TURN relay range, the extra forwards, an existing host's SSH
-// port, and that no two things the edge listens on, relays or forwards share
-// a port, nor does a forward reach home's PROXY-protocol ports.
+// Ports: the TURN relay range, the extra forwards (each against the others
+// and every port an edge serves: port-conflicts.ts), and that no forward
+// reaches home's PROXY-protocol ports.
 import type { ExtraForward, ParsedConfig } from "../config";
 import * as P from "../ports";
-import { formatRange, overlaps, parsePortRange, type PortRange, type Protocol } from "../ports";
-import { planHostPorts, planServices } from "../services";
+import { formatRange, overlaps, parsePortRange, type PortRange } from "../ports";
 import { LABEL_TEXT } from "../shapes";
+import { checkPortConflicts } from "./port-conflicts";
 import { show, type Checks } from "./report";
 
 /** The relay range, or undefined when it was rejected (nothing is then checked against it). */
@@ -13,8 +13,18 @@ export function checkTurnRelayPorts(p: ParsedConfig, c: Checks): PortRange | und
   const relay = parsePortRange(p.turnRelayPorts);
   if (typeof relay === "string") c.report("turnRelayPorts", relay);
   else if (relay.to - relay.from < 15) c.report("turnRelayPorts", `${show(p.turnRelayPorts)} is too small; coturn needs a range of at least 16 ports (e.g. "49152-65535")`);
+  // Below 1024 are the host's own daemons, some opened by the ruleset outside the services list (DHCP replies on 68/udp, 546/udp).
+  else if (relay.from < P.FIRST_UNPRIVILEGED_PORT) c.report("turnRelayPorts", `${show(p.turnRelayPorts)} reaches below ${P.FIRST_UNPRIVILEGED_PORT}, where the host's own daemons listen (SSH 22, DHCP 68, NTP 123); choose a range within ${P.FIRST_UNPRIVILEGED_PORT}-65535 (e.g. "${P.DEFAULT_TURN_RELAY_PORTS}")`);
+  else if (ephemeralLeft(relay) < P.MIN_EPHEMERAL_LEFT) c.report("turnRelayPorts", `${show(p.turnRelayPorts)} leaves ${ephemeralLeft(relay)} of the kernel's ephemeral ports (${formatRange(P.EPHEMERAL_PORTS)}) for the host's own connections, which the relay range is reserved from; leave at least ${P.MIN_EPHEMERAL_LEFT} (e.g. "${P.DEFAULT_TURN_RELAY_PORTS}")`);
   else return relay;
   return undefined;
+}
+
+/** How many of the kernel's ephemeral ports the reserved relay range leaves. */
+function ephemeralLeft(relay: PortRange): number {
+  const e = P.EPHEMERAL_PORTS;
+  const covered = overlaps(relay, e) ? Math.min(relay.to, e.to) - Math.max(relay.from, e.from) + 1 : 0;
+  return e.to - e.from + 1 - covered;
 }
 
 /** One TURN session's cap, in whole kbit/s. */
@@ -44,74 +54,14 @@ export function checkExtraForwards(p: ParsedConfig, turnRelayPorts: PortRange | 
     extraIndex.push(i);
   });
   checkPortConflicts(extraForwards, extraIndex, p, turnRelayPorts, c);
+  checkProxyProtocolHomePorts(extraForwards, extraIndex, c);
   return extraForwards;
 }
-
-interface Taken {
-  protocol: Protocol;
-  ports: PortRange;
-  /** The setting that put it there; undefined for the edge's fixed ports. */
-  key?: string;
-  what: string;
-}
-
-/** Services whose presence or ports come from a setting: not checked against when that setting was rejected. */
-const SERVICE_DEPENDS_ON: Record<string, string[]> = {
-  proxy65: ["preset"],
-  "stun-turn-udp": ["turn"],
-  "stun-turn-tcp": ["turn"],
-  "turn-relay": ["turn", "turnRelayPorts"],
-  "turn-relay-tcp": ["turn", "turnRelayPorts", "turnTcpRelay"],
-};
 
 /** Home ports that trust a PROXY protocol header: an internet client must never reach them directly. */
 const HOME_PROXY_PROTOCOL_PORTS = [P.HOME_C2S_PROXY_PROTOCOL_PORT, P.HOME_S2S_PROXY_PROTOCOL_PORT];
 
-/** The first edge's existing host and its key: the top-level one, or edges[0]'s. */
-export function firstExistingHost(p: ParsedConfig): { key: string; host: NonNullable<ParsedConfig["existingHost"]> } | undefined {
-  if (p.existingHost) return { key: "existingHost", host: p.existingHost };
-  const first = p.edges?.[0]?.existingHost;
-  return first ? { key: "edges[0].existingHost", host: first } : undefined;
-}
-
-/** The SSH port of the (first) host: an existing host's own, else 22. Later edges' own ports: checks/edges.ts. */
-export function sshPortOf(p: ParsedConfig): number {
-  return firstExistingHost(p)?.host.port ?? P.SSH_PORT;
-}
-
-/** Every port the edge listens on, relays or forwards, checked against every other. */
-function checkPortConflicts(extra: ExtraForward[], index: number[], p: ParsedConfig, turnRelayPorts: PortRange | undefined, c: Checks) {
-  const relay = turnRelayPorts ?? P.single(0); // a placeholder the filter below drops
-  const planned = planServices({ preset: p.preset, clientIp: p.clientIp, turn: p.turn, turnRelayPorts: relay, turnTcpRelay: p.turnTcpRelay, extraForwards: [] })
-    .filter((s) => (SERVICE_DEPENDS_ON[s.id] ?? []).every((k) => c.ok(k)))
-    .map((s): Taken => ({ protocol: s.protocol, ports: s.ports, key: s.id === "turn-relay" ? "turnRelayPorts" : undefined, what: `the planned ${s.id} port (${s.purpose})` }));
-  // An existing host's SSH port is the user's; a rejected one (or a rejected existingHost) is not checked against.
-  const first = firstExistingHost(p);
-  const hostKey = c.given("existingHost") ? "existingHost" : first?.key;
-  const sshKey = hostKey ? `${hostKey}.port` : undefined;
-  const sshKnown = sshKey === undefined || (first !== undefined && c.ok(sshKey));
-  const reserved = planHostPorts({ port: sshPortOf(p), from: [] })
-    .filter((h) => h.id !== "ssh" || sshKnown)
-    .map((h): Taken => ({ protocol: h.protocol, ports: h.ports, what: h.purpose, key: h.id === "ssh" ? sshKey : undefined }));
-  // Fixed ports first, then the configurable ones in the order they appear in the stack file.
-  const fixed = [...planned, ...reserved].filter((t) => t.key === undefined);
-  const set = [...planned, ...reserved].filter((t) => t.key !== undefined);
-  const forwards = extra.map((f, i): Taken => ({ protocol: f.protocol, ports: f.ports, key: `extraForwards[${index[i]}].port`, what: `extraForwards[${index[i]}]` }));
-  const all = [...fixed, ...set, ...forwards];
-  const label = (t: Taken) => `${formatRange(t.ports)}/${t.protocol}`;
-  for (let j = 0; j < all.length; j++) {
-    const b = all[j];
-    if (b.key === undefined) continue;
-    for (let i = 0; i < j; i++) {
-      const a = all[i];
-      if (a.protocol !== b.protocol || !overlaps(a.ports, b.ports)) continue;
-      if (a.key?.startsWith("extraForwards[")) {
-        c.report(b.key, `${label(b)} overlaps ${a.what} (${label(a)}); each port may be forwarded once`);
-      } else {
-        c.report(b.key, `${label(b)} overlaps ${label(a)}, ${a.what}; choose ports outside it`);
-      }
-    }
-  }
+function checkProxyProtocolHomePorts(extra: ExtraForward[], index: number[], c: Checks): void {
   extra.forEach((f, i) => {
     const home = f.toPort === undefined ? f.ports : P.single(f.toPort);
     const hit = HOME_PROXY_PROTOCOL_PORTS.find((port) => overlaps(home, P.single(port)));

@@ -29,6 +29,9 @@
 //   proxy-protocol  nginx sends no PROXY header of its own
 //   origin       a forward 8443 -> home 443 and 0.0.0.0/0, ::/0 as extra
 //                origins, built into the model past the checks that refuse them
+//   relay-over-ssh  the ruleset of this edge's model taken past its port
+//                checks: TCP relays on 10-3000, over SSH (22) and the served
+//                ports (what a model past the checks renders)
 // Each must change the file it names, or render.ts fails: a weakening that
 // no longer matches the renderer would make the check unable to fail.
 import * as fs from "node:fs";
@@ -41,7 +44,7 @@ import { renderHomeSnippets } from "../../render/home";
 import { NGINX_CONF_PATH } from "../../render/nginx";
 import { COTURN_CONF_PATH } from "../../render/coturn";
 import { TAILNET_INTERFACE } from "../../model/net";
-import { NFT_RULESET_PATH } from "../../render/nftables";
+import { NFT_RULESET_PATH, renderNftables } from "../../render/nftables";
 import { SOURCE_LIMITS_CHAIN } from "../../render/source-limits";
 import { buildModel, type EdgeModel, type HttpRoute, type HttpsRoute } from "../../model/model";
 import { HTTP_PORT, HTTPS_PORT, single } from "../../model/ports";
@@ -144,6 +147,18 @@ if (weakenings.includes("web")) {
   notes.push("weakened: unknown names on 80 proxied, no chain source_limits, input policy accept");
 }
 
+if (weakenings.includes("relay-over-ssh")) {
+  // The checks refuse this config; the renderer, given the model anyway, opens the range to anyone.
+  const relay = { from: 10, to: 3000 };
+  const nft = renderNftables(buildModel({ ...edge.config, turn: "edge", turnTcpRelay: true, turnRelayPorts: relay }), facts);
+  if (!nft.includes(`tcp dport { 3478, ${relay.from}-${relay.to} } accept`)) {
+    process.stderr.write("--weaken relay-over-ssh: the ruleset does not open the TCP relay range as expected; update test/lab/render.ts\n");
+    process.exit(1);
+  }
+  bundle[NFT_RULESET_PATH] = { ...bundle[NFT_RULESET_PATH], content: nft };
+  notes.push(`${NFT_RULESET_PATH}: weakened on purpose (relay-over-ssh: the unchecked model's TCP relay range ${relay.from}-${relay.to})`);
+}
+
 if (values.break === "nginx") {
   // A directive nginx does not know: `nginx -t` must reject the bundle.
   bundle[NGINX_CONF_PATH] = { ...bundle[NGINX_CONF_PATH], content: bundle[NGINX_CONF_PATH].content + "\nxmpp_edge_lab_broken_directive on;\n" };
@@ -164,10 +179,10 @@ const WEAKENINGS: Record<string, { file: string; change: (text: string) => strin
   // nginx passes the client's bytes through as they come: a PROXY header the client wrote reaches home first.
   "proxy-protocol": { file: NGINX_CONF_PATH, change: (t) => t.replace(/^\s*proxy_protocol on;\n/gm, "") },
 };
-for (const w of weakenings.filter((x) => x !== "web" && x !== "origin")) {
+for (const w of weakenings.filter((x) => x !== "web" && x !== "origin" && x !== "relay-over-ssh")) {
   const how = WEAKENINGS[w];
   if (!how) {
-    process.stderr.write(`--weaken ${w}: expected some of web, origin, ${Object.keys(WEAKENINGS).join(", ")}\n`);
+    process.stderr.write(`--weaken ${w}: expected some of web, origin, relay-over-ssh, ${Object.keys(WEAKENINGS).join(", ")}\n`);
     process.exit(2);
   }
   const before = bundle[how.file]?.content;

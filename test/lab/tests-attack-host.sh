@@ -1,9 +1,11 @@
 # shellcheck shell=bash disable=SC2317,SC2016
 # (SC2317: check functions run through `attack`/`check`; SC2016: eval strings expand late.)
-# The host half of the attacks (sourced by test/lab/run.sh; group attack_host,
-# listed in run_tests): TURN as a way in, SSH from outside sshAllowFrom, the
-# metadata service from a local user, the tailnet as a way to the edge's own
-# ports; and SSH against current guidance (ssh-audit). Every attack runs
+# The host half of the attacks (sourced by test/lab/run.sh; groups attack_host
+# and relay_ssh, listed in run_tests): TURN as a way in, SSH from outside
+# sshAllowFrom, the metadata service from a local user, the tailnet as a way
+# to the edge's own ports; SSH against current guidance (ssh-audit); and a
+# TCP relay range over SSH, refused by the plan, with the ruleset it would
+# have made shown open to the attacker. Every attack runs
 # three times: against a weakened edge, where it must get through (so the
 # check can fail); for the TURN attacks against an edge whose coturn has no
 # deny list and relays TCP, where the kernel guard alone must stop them; and
@@ -17,6 +19,10 @@ PRIVATE6=fd00:7ab::2  # a ULA on the vps
 # The metadata stand-in answers on 8254: nginx holds *:80 on the vps. The
 # guard is by address and uid, so the port does not matter.
 METADATA_PORT=8254
+# A listener on the vps's tailnet address inside the lab stack's relay range
+# (turnRelayPorts 50000-50099, test/lab/stacks/Pulumi.lab.yaml): relay to
+# relay is let through on these ports, but only to coturn's relay addresses.
+RELAY_RANGE_PORT=50090
 
 # ---- stand-ins on the vps --------------------------------------------------------
 
@@ -39,10 +45,11 @@ attack_host_stand_ins() {
   for a in "$VPS6" "$PRIVATE6"; do
     bg vps "$LAB/logs/vps-internal-udp-$a.out" socat UDP6-RECVFROM:$PROBE_PORT,bind="[$a]",fork SYSTEM:"echo vps-internal-udp"
   done
+  bg vps "$LAB/logs/vps-relay-range-udp.out" socat UDP4-RECVFROM:$RELAY_RANGE_PORT,bind="$VPS_TS4",fork SYSTEM:"echo vps-relay-range-udp"
   wait_for 10 listening vps tcp $METADATA_PORT && wait_for 10 listening vps tcp $PROBE_PORT && wait_for 10 listening vps udp $PROBE_PORT
 }
 attack_host_stand_ins_down() {
-  on vps pkill -f "socat .*:$PROBE_PORT,|http.server --bind $METADATA_LOCAL4" 2>/dev/null || true
+  on vps pkill -f "socat .*:($PROBE_PORT|$RELAY_RANGE_PORT),|http.server --bind $METADATA_LOCAL4" 2>/dev/null || true
   on vps ip addr del "$METADATA_LOCAL4/32" dev lo 2>/dev/null
   on vps ip addr del "$PRIVATE4/32" dev lo 2>/dev/null
   on vps ip -6 addr del "$PRIVATE6/128" dev lo 2>/dev/null
@@ -125,6 +132,7 @@ turn_attacks() {
     "udp|$VPS4|$PROBE_PORT|vps-internal-udp|$u|an internal UDP service on the VPS's own IPv4 via a UDP relay"
     "udp|$VPS6|$PROBE_PORT|vps-internal-udp|$u|an internal UDP service on the VPS's own IPv6 via a UDP relay"
     "udp|$VPS_TS4|$PROBE_PORT|vps-internal-udp|$u|the VPS's own tailnet address via a UDP relay"
+    "udp|$VPS_TS4|$RELAY_RANGE_PORT|vps-relay-range-udp|$u|a listener on the VPS's tailnet address inside the relay range via a UDP relay"
     "udp|$HOME_TS4|64738|home-udp-64738|$u|home's tailnet IPv4 (UDP 64738) via a UDP relay"
     "udp|$HOME_TS6|64738|home-udp-64738|$u|home's tailnet IPv6 (UDP 64738) via a UDP relay"
     "udp|$PRIVATE4|$PROBE_PORT|vps-internal-udp|$u|a private address ($PRIVATE4) via a UDP relay"
@@ -266,4 +274,57 @@ t_attack_host() {
   }
   check "host: apt on the vps reads the pushed unattended-upgrades file: daily upgrades on, tailscale's origin allowed" upgrades_on
   attack_host_stand_ins_down
+}
+
+# ---- a TCP relay range over SSH (the relay_ssh group) -----------------------------------
+
+# plan_refuses KEY ARGS...: render.ts of the lab stack with ARGS (--set …) fails, naming KEY.
+plan_refuses() {
+  local key=$1 out
+  shift
+  if out=$("$REPO/node_modules/.bin/tsx" "$HERE/render.ts" --config "$LAB/stacks/Pulumi.lab.yaml" --out "$LAB/push/refused" \
+    --vps-ipv4 "$VPS4" --vps-ipv6 "$VPS6" --vps-tailnet-ipv4 "$VPS_TS4" --turn-secret "$TURN_SECRET" "$@" 2>&1); then
+    WHY="it rendered: $(tail -n 1 <<<"$out")"
+    return 1
+  fi
+  WHY=$(grep -m 1 -F -- "- xmpp-edge:$key: " <<<"$out") || { WHY="it failed without naming $key: $(tail -n 5 <<<"$out")"; return 1; }
+  WHY=${WHY#*- }
+}
+
+# A later edge (an existing host) whose SSH port lies in the TCP relay range.
+later_edge_in_relay_range() {
+  /usr/bin/python3 - "$LAB/keys/vps_host.pub" <<'PY'
+import json, sys
+key = " ".join(open(sys.argv[1]).read().split()[:2])
+print(json.dumps([{"name": "a"}, {"name": "b", "existingHost": {"address": "198.51.100.11", "port": 50022, "hostKey": key}}]))
+PY
+}
+
+render_relay_over_ssh() {
+  "$REPO/node_modules/.bin/tsx" "$HERE/render.ts" --config "$LAB/stacks/Pulumi.lab.yaml" --out "$LAB/push/relay-over-ssh" \
+    --vps-ipv4 "$VPS4" --vps-ipv6 "$VPS6" --vps-tailnet-ipv4 "$VPS_TS4" --turn-secret "$TURN_SECRET" --weaken relay-over-ssh >"$LAB/logs/render-relay-over-ssh.log" 2>&1 ||
+    { WHY=$(tail -n 5 "$LAB/logs/render-relay-over-ssh.log"); return 1; }
+  out_has "$LAB/push/relay-over-ssh/bundle/etc/xmpp-edge/xmpp-edge.nft" "tcp dport { 3478, 10-3000 } accept"
+}
+
+t_relay_ssh() {
+  section "relay_ssh: TCP relays on a range over SSH: the plan refuses it; the ruleset the unchecked model renders lets the attacker ($ATTACKER4, $ATTACKER6) reach SSH"
+  local later pub
+  if ! later=$(later_edge_in_relay_range) || ! pub=$(/usr/bin/python3 -c 'import json,sys; print(json.dumps(open(sys.argv[1]).read().strip()))' "$LAB/keys/deployer.pub"); then
+    not_ok "relay_ssh: the later edge's config" "python3 failed"
+    return
+  fi
+  check "relay_ssh: the plan refuses turnTcpRelay with turnRelayPorts 10-3000 (SSH's 22 inside it), naming turnRelayPorts" \
+    plan_refuses turnRelayPorts --set turnTcpRelay=true --set 'turnRelayPorts="10-3000"'
+  check "relay_ssh: the plan refuses a later edge whose SSH port 50022 lies in the TCP relay range 50000-50999, naming edges[1].existingHost.port" \
+    plan_refuses 'edges[1].existingHost.port' --set turnTcpRelay=true --set 'turnRelayPorts="50000-50999"' --set "edges=$later" \
+    --set "sshPublicKey=$pub" --set 'sshPrivateKey="a stand-in: the plan only needs it set"'
+  check "relay_ssh: the unchecked model's ruleset renders (render.ts --weaken relay-over-ssh: tcp dport { 3478, 10-3000 } accept)" render_relay_over_ssh
+  check "relay_ssh: that ruleset is pushed and confirmed" push_confirmed "$LAB/push/relay-over-ssh"
+  attack_on_weakened "SSH from the attacker (outside sshAllowFrom) to $VPS4:22 through the TCP relay range's accept rule" only_through tcp_refused attacker "$VPS4" 22 SSH-2.0
+  attack_on_weakened "SSH from the attacker to [$VPS6]:22 through the TCP relay range's accept rule" only_through tcp_refused attacker "[$VPS6]" 22 SSH-2.0
+  check "relay_ssh: the edge as rendered is pushed back and confirmed" push_confirmed "$GOOD"
+  check "relay_ssh: the table is the good one again" test "$(edge_table)" = "$(cat "$LAB/edge-table.good")"
+  attack "SSH (good): from the attacker to $VPS4:22" tcp_refused attacker "$VPS4" 22 SSH-2.0
+  attack "SSH (good): from the attacker to [$VPS6]:22" tcp_refused attacker "[$VPS6]" 22 SSH-2.0
 }

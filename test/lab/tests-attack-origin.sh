@@ -17,9 +17,9 @@
 
 ORIGIN_FORWARD_PORT=8443
 
-# plan_refuses KEY=JSON PROBLEM: the lab stack with KEY set is refused by the
+# plan_refuses_hostile KEY=JSON PROBLEM: the lab stack with KEY set is refused by the
 # plan (scripts/plan.ts) with PROBLEM among its lines.
-plan_refuses() {
+plan_refuses_hostile() {
   local tsx=$REPO/node_modules/.bin/tsx st=$LAB/stacks/Pulumi.lab-hostile.yaml out
   out=$(cd "$REPO" && "$tsx" "$HERE/stack.ts" derive --in "$LAB/stacks/Pulumi.lab.yaml" --out "$st" --set "$1" 2>&1) || { WHY="derive: $out"; return 1; }
   if out=$(cd "$REPO" && "$tsx" scripts/plan.ts --config "$st" --out "$LAB/plan-hostile" --vps-ipv4 "$VPS4" --vps-ipv6 "$VPS6" --home-ipv4 "$HOME_TS4" 2>&1); then
@@ -55,10 +55,10 @@ render_weak_origin() {
 t_attack_origin() {
   section "attack (origin lock): a forward onto home 443 and a world-wide extra origin — from the attacker ($ATTACKER4, $ATTACKER6)"
   check "plan: extraForwards $ORIGIN_FORWARD_PORT -> home 443 is refused, naming the key, the home port and the route" \
-    plan_refuses "extraForwards=[{\"port\":$ORIGIN_FORWARD_PORT,\"protocol\":\"tcp\",\"toPort\":443}]" \
+    plan_refuses_hostile "extraForwards=[{\"port\":$ORIGIN_FORWARD_PORT,\"protocol\":\"tcp\",\"toPort\":443}]" \
     "xmpp-edge:extraForwards[0].toPort: forwards to home port 443, where the home web server (HTTPS) serves the web names only to the web origins"
-  check "plan: webOriginExtraAllow 0.0.0.0/0 is refused" plan_refuses 'webOriginExtraAllow=["0.0.0.0/0"]' 'xmpp-edge:webOriginExtraAllow[0]: "0.0.0.0/0" is wider than /16'
-  check "plan: webOriginExtraAllow ::/0 is refused" plan_refuses 'webOriginExtraAllow=["::/0"]' 'xmpp-edge:webOriginExtraAllow[0]: "::/0" is wider than /32'
+  check "plan: webOriginExtraAllow 0.0.0.0/0 is refused" plan_refuses_hostile 'webOriginExtraAllow=["0.0.0.0/0"]' 'xmpp-edge:webOriginExtraAllow[0]: "0.0.0.0/0" is wider than /16'
+  check "plan: webOriginExtraAllow ::/0 is refused" plan_refuses_hostile 'webOriginExtraAllow=["::/0"]' 'xmpp-edge:webOriginExtraAllow[0]: "::/0" is wider than /32'
   local a
   origin_attacks() { # RUN
     for a in "$VPS4" "[$VPS6]"; do

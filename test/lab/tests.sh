@@ -449,7 +449,7 @@ EOF
   check "restart: table inet xmpp_edge is unchanged across the tailscaled restart" test "$(edge_table)" = "$before"
   check "restart: tailscaled's chains are back and its tables as before the first push" ts_intact
   check "restart: forwarding still works: TCP 7001 over IPv4 (from $VPS_TS4)" wait_for 10 fw_tcp "$VPS4" 7001 7001 "$VPS_TS4"
-  check "restart: forwarding still works: UDP 64738 over IPv6 (from $VPS_TS6)" fw_udp "[$VPS6]" "$VPS_TS6"
+  check "restart: forwarding still works: UDP 64738 over IPv6 (from $VPS_TS6)" wait_for 10 fw_udp "[$VPS6]" "$VPS_TS6"
   listen carolr client "carol@$DOMAIN" "$VPS4:5222"
   check "restart: XMPP still works: bob -> carol through 443 direct TLS (nginx -> home 5223)" c2s_roundtrip carolr "$VPS4:443" -t
   stop_listen client carolr
@@ -694,7 +694,7 @@ snapshot_vps_upper() {
 run_tests() {
   local g
   snapshot_vps_upper
-  for g in dns push xmpp web routing turn forwards tailnet derp scan attack_web attack_origin check attack_host fault_validation fault_lockout proxy_protocol attack_web_pp remove edges; do
+  for g in dns push xmpp web routing turn forwards tailnet derp scan attack_web attack_origin check attack_host relay_ssh fault_validation fault_lockout proxy_protocol attack_web_pp remove edges; do
     if [ -n "${LAB_ONLY:-}" ] && [ "$g" != push ] && [[ " $LAB_ONLY " != *" $g "* ]]; then continue; fi
     "t_$g"
   done

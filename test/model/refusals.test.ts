@@ -80,6 +80,95 @@ describe("ports: everything the edge listens on, relays or forwards, against eve
   });
 });
 
+describe("ports: the relay range on each protocol it opens, against SSH and every fixed port", () => {
+  const SSH_2222 = { ...EXISTING, existingHost: { ...EXISTING.existingHost, port: 2222 } };
+  const laterEdge = (port: number) => ({ ...EXISTING, existingHost: undefined, edges: [{ name: "a" }, { name: "b", existingHost: { address: "5.9.10.12", hostKey: HOST_KEY, port } }] });
+  test("a TCP relay range over the first edge's SSH port", () => {
+    expect(problems({ ...SSH_2222, turnTcpRelay: true, turnRelayPorts: "2000-2300" })).toEqual([
+      expect.stringMatching(/^xmpp-edge:existingHost\.port: 2222\/tcp overlaps 2000-2300\/tcp, the planned turn-relay-tcp port .*, set by turnRelayPorts; the edge's SSH needs a port of its own/),
+    ]);
+    // A UDP relay range does not reach a TCP port.
+    expect(problems({ ...SSH_2222, turnRelayPorts: "2000-2300" })).toEqual([]);
+  });
+  test("a TCP relay range over a later edge's SSH port", () => {
+    expect(problems({ ...laterEdge(50022), turnTcpRelay: true, turnRelayPorts: "50000-50999" })).toEqual([
+      expect.stringMatching(/^xmpp-edge:edges\[1\]\.existingHost\.port: 50022\/tcp overlaps 50000-50999\/tcp, the planned turn-relay-tcp port .*, set by turnRelayPorts; the edge's SSH needs a port of its own/),
+    ]);
+    expect(problems({ ...laterEdge(50022), turnRelayPorts: "50000-50999" })).toEqual([]);
+  });
+  test("a later edge's SSH port on tailscaled's number is no clash (another protocol)", () => {
+    expect(problems({ ...laterEdge(41641) })).toEqual([]);
+  });
+  test("a TCP relay range over the services every edge serves on TCP", () => {
+    expect(problems({ turnTcpRelay: true, turnRelayPorts: "5000-6000" })).toEqual(
+      ["5222/tcp, the planned xmpp-c2s", "5269/tcp, the planned xmpp-s2s", "5000/tcp, the planned proxy65"].map((hit) =>
+        expect.stringMatching(new RegExp(`^xmpp-edge:turnRelayPorts: 5000-6000/tcp overlaps ${hit} port .*; with turnTcpRelay the range is open to anyone over TCP too; choose a relay range clear of it .*, or turnTcpRelay false$`)),
+      ),
+    );
+    expect(problems({ turnRelayPorts: "5000-6000" })).toEqual([]);
+  });
+  test("a TCP relay range over STUN/TURN itself: both protocols reported", () => {
+    expect(problems({ turnTcpRelay: true, turnRelayPorts: "3000-4000" })).toEqual([
+      expect.stringMatching(/^xmpp-edge:turnRelayPorts: 3000-4000\/udp overlaps 3478\/udp, the planned stun-turn-udp port/),
+      expect.stringMatching(/^xmpp-edge:turnRelayPorts: 3000-4000\/tcp overlaps 3478\/tcp, the planned stun-turn-tcp port/),
+    ]);
+  });
+  test.each(["10-3000", "68-2000", "1000-1100"])("a relay range below 1024 (%s): the host's own ports, SSH 22 and DHCP among them", (range) => {
+    expect(problems({ turnTcpRelay: true, turnRelayPorts: range })).toEqual([
+      `xmpp-edge:turnRelayPorts: "${range}" reaches below 1024, where the host's own daemons listen (SSH 22, DHCP 68, NTP 123); choose a range within 1024-65535 (e.g. "49152-65535")`,
+    ]);
+  });
+  test.each([["30000-65535", 0], ["40000-65535", 7232]])("a relay range that leaves too few ephemeral ports (%s: %i left)", (range, left) => {
+    expect(problems({ turnRelayPorts: range })).toEqual([
+      `xmpp-edge:turnRelayPorts: "${range}" leaves ${left} of the kernel's ephemeral ports (32768-60999) for the host's own connections, which the relay range is reserved from; leave at least 8192 (e.g. "49152-65535")`,
+    ]);
+  });
+  test("what the refusal prevents: the same model unchecked opens the relay range, SSH inside it, to anyone", () => {
+    const accepted = validateConfig({ ...BASE, ...SSH_2222, turnRelayPorts: "50000-50999" });
+    const hostile = buildModel({ ...accepted, turnTcpRelay: true, turnRelayPorts: { from: 2000, to: 2300 } });
+    const nft = renderNftables(hostile, FACTS);
+    expect(nft).toContain("ip saddr @ssh_allow_v4 tcp dport 2222 accept");
+    expect(nft).toMatch(/\n\s+tcp dport \{ 3478, 2000-2300 \} accept comment "coturn/);
+    expect(renderFirewallRules(hostile).filter((r) => r.port === "2000-2300" && r.protocol === "tcp").map((r) => r.sourceIps)).toEqual([["0.0.0.0/0", "::/0"]]);
+  });
+  test("two fixed ports that overlap are a bug in model/ports.ts, not a refusal", () => {
+    jest.isolateModules(() => {
+      jest.doMock("../../model/ports", () => ({ ...jest.requireActual("../../model/ports"), TURN_PORT: 443 }));
+      const { validateConfig: broken } = jest.requireActual("../../model/validate") as typeof import("../../model/validate");
+      expect(() => broken({ ...BASE })).toThrow(/model\/ports\.ts: the fixed ports 443\/tcp .* and 443\/tcp .* overlap/);
+    });
+  });
+});
+
+describe("several edges on one machine", () => {
+  const edges = (...hosts: Record<string, unknown>[]) => problems({ ...EXISTING, existingHost: undefined, edges: hosts.map((h, i) => ({ name: `e${i}`, existingHost: { hostKey: HOST_KEY, ...h } })) });
+  const WHY = "two edges on one machine overwrite each other's pushes and fail together, so failing over from one to the other is false; give each edge a host of its own";
+  test("the same address and port", () => {
+    expect(edges({ address: "5.9.10.11" }, { address: "5.9.10.11" })).toEqual([
+      `xmpp-edge:edges[1].existingHost.address: "5.9.10.11" port 22 is also where edges[0].existingHost is (edges[0].existingHost.address, edges[0].existingHost.port): ${WHY}`,
+    ]);
+    expect(edges({ address: "edge.example.net", ipv4: "5.9.10.11" }, { address: "edge.example.net", ipv4: "5.9.10.12" })).toEqual([expect.stringMatching(/^xmpp-edge:edges\[1\]\.existingHost\.address: "edge\.example\.net" port 22 is also where edges\[0\]\.existingHost is/)]);
+  });
+  test("the same public IPv4 under another name: named by the key that gave it", () => {
+    expect(edges({ address: "a.example.net", ipv4: "5.9.10.11" }, { address: "b.example.net", ipv4: "5.9.10.11" })).toEqual([
+      `xmpp-edge:edges[1].existingHost.ipv4: "5.9.10.11" is also the public IPv4 address of edges[0].existingHost (edges[0].existingHost.ipv4): ${WHY}`,
+    ]);
+    expect(edges({ address: "5.9.10.11" }, { address: "5.9.10.11", port: 2222 })).toEqual([
+      `xmpp-edge:edges[1].existingHost.address: "5.9.10.11" is also the public IPv4 address of edges[0].existingHost (edges[0].existingHost.address): ${WHY}`,
+    ]);
+  });
+  test("the same public IPv6, against any earlier edge", () => {
+    expect(edges({ address: "5.9.10.11", ipv6: "2a01:4f8::2" }, { address: "5.9.10.12" }, { address: "5.9.10.13", ipv6: "2a01:4f8:0::2" })).toEqual([
+      `xmpp-edge:edges[2].existingHost.ipv6: "2a01:4f8::2" is also the public IPv6 address of edges[0].existingHost (edges[0].existingHost.ipv6): ${WHY}`,
+    ]);
+  });
+  test("machines of their own are accepted: other addresses, or one SSH name with other ports and other public addresses", () => {
+    expect(edges({ address: "5.9.10.11", ipv6: "2a01:4f8::2" }, { address: "5.9.10.12", ipv6: "2a01:4f8::3" })).toEqual([]);
+    expect(edges({ address: "nat.example.net", port: 2201, ipv4: "5.9.10.11" }, { address: "nat.example.net", port: 2202, ipv4: "5.9.10.12" })).toEqual([]);
+    expect(problems({ ...EXISTING, existingHost: undefined, edges: [{ name: "a" }, { name: "b" }] })).toEqual([]);
+  });
+});
+
 describe("names", () => {
   test("xmppHost that is a Snikket CNAME (an SRV target must not be an alias)", () => {
     expect(problems({ xmppHost: "groups.chat.example.com" })).toEqual([expect.stringMatching(/^xmpp-edge:xmppHost: "groups\.chat\.example\.com" is one of Snikket's CNAME records .*RFC 2782/)]);

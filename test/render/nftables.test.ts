@@ -1,4 +1,5 @@
-import { renderNftables } from "../../render/nftables";
+import { NFT_FALLBACK_UNIT, NFT_FALLBACK_UNIT_PATH, renderNftBootUnit, renderNftFallbackUnit } from "../../render/bundle";
+import { NFT_FALLBACK_PATH, renderNftables, renderNftFallback } from "../../render/nftables";
 import { FACTS, model } from "../fixtures";
 
 const rules = (o: Record<string, unknown> = {}, facts = FACTS) => renderNftables(model(o), facts);
@@ -86,10 +87,16 @@ test("output: the metadata address for root only; coturn's relays only to public
   expect(output).toContain('meta skuid "turnserver" jump turn_relay_guard');
   const guard = r.split("chain turn_relay_guard {")[1].split("\n    }")[0];
   expect(guard).toContain("fib daddr type { local, broadcast, anycast, multicast } counter reject");
-  // Relay to relay (two users of this edge): this host, on the relay ports only, and first.
-  expect(guard.indexOf("fib daddr type local udp dport 49152-65535 accept")).toBeLessThan(guard.indexOf("fib daddr type { local"));
-  expect(guard).not.toContain("tcp dport");
-  expect(rules({ turnTcpRelay: true })).toContain("fib daddr type local tcp dport 49152-65535 accept");
+  // Relay to relay (two users of this edge): coturn's relay addresses on the relay ports, and nothing else of this host.
+  const accepts = guard.split("\n").filter((l) => l.includes(" accept"));
+  expect(accepts.map((l) => l.trim().replace(/ comment .*/, ""))).toEqual([`ip daddr ${FACTS.vpsIPv4} udp dport 49152-65535 accept`, `ip6 daddr ${FACTS.vpsIPv6} udp dport 49152-65535 accept`]);
+  expect(guard.indexOf(" accept")).toBeLessThan(guard.indexOf("fib daddr type { local"));
+  expect(guard).not.toContain("fib daddr type local");
+  const tcpGuard = rules({ turnTcpRelay: true }).split("chain turn_relay_guard {")[1].split("\n    }")[0];
+  expect(tcpGuard).toContain(`ip daddr ${FACTS.vpsIPv4} tcp dport 49152-65535 accept`);
+  expect(tcpGuard).toContain(`ip6 daddr ${FACTS.vpsIPv6} tcp dport 49152-65535 accept`);
+  // An IPv4-only host: no IPv6 relay address, no IPv6 accept.
+  expect(renderNftables(model(), { ...FACTS, vpsIPv6: undefined }).split("chain turn_relay_guard {")[1].split("\n    }")[0]).not.toContain("ip6 daddr 2001");
   expect(guard).toContain("ip daddr @relay_denied_v4 counter reject");
   expect(guard).toContain("ip6 daddr @relay_denied_v6 counter reject");
   for (const cidr of ["100.64.0.0/10", "10.0.0.0/8", "169.254.0.0/16", "192.0.0.0/24", "198.18.0.0/15", "240.0.0.0/4"]) expect(r.split("set relay_denied_v4")[1].split("}")[0]).toContain(cidr);
@@ -105,4 +112,47 @@ test("output without TURN: the metadata rule only, no rule naming coturn's user 
 
 test("forward chain passes only our DNATed connections", () => {
   expect(rules()).toMatch(/chain forward \{\n\s+type filter hook forward priority filter; policy drop;\n\s+ct state established,related accept\n\s+ct status dnat accept/);
+});
+
+describe("the fallback table the boot unit's OnFailure= loads", () => {
+  const chainBody = (r: string, name: string) => r.match(new RegExp(`chain ${name} \\{\\n([\\s\\S]*?)\\n    \\}`))![1];
+
+  test("the boot unit pulls in the fallback unit on failure; that unit loads the fallback file and is not enabled itself", () => {
+    expect(renderNftBootUnit()).toContain(`OnFailure=${NFT_FALLBACK_UNIT}`);
+    const unit = renderNftFallbackUnit();
+    expect(unit).toContain(`ExecStart=/usr/sbin/nft -f ${NFT_FALLBACK_PATH}`);
+    expect(unit).not.toContain("[Install]");
+    expect(NFT_FALLBACK_UNIT_PATH.endsWith(`/${NFT_FALLBACK_UNIT}`)).toBe(true);
+  });
+
+  test("deny by default: input drops all but replies, ICMP, DHCP, SSH from sshAllowFrom and tailscaled; nothing forwarded or DNATed", () => {
+    const r = renderNftFallback(model({ sshAllowFrom: ["198.51.100.7/32", "2001:db8:5::/48"], extraForwards: [{ port: 6000, protocol: "udp" }] }), FACTS);
+    expect(r).toMatch(/^table inet xmpp_edge\ndelete table inet xmpp_edge\ntable inet xmpp_edge \{/m);
+    expect(r).not.toMatch(/flush ruleset|dnat|masquerade|hook prerouting|hook postrouting|forwards_/);
+    const input = chainBody(r, "input");
+    expect(input).toMatch(/^\s+type filter hook input priority filter; policy drop;/);
+    const accepts = input.split("\n").filter((l) => / accept( |$)/.test(l)).map((l) => l.trim().replace(/ comment .*/, ""));
+    expect(accepts).toEqual([
+      "ct state established,related accept",
+      'iif "lo" accept',
+      "meta l4proto icmp accept",
+      "meta l4proto ipv6-icmp accept",
+      'iifname "eth0" udp sport 67 udp dport 68 accept',
+      'iifname "eth0" ip6 saddr fe80::/10 udp sport 547 udp dport 546 accept',
+      "ip saddr @ssh_allow_v4 tcp dport 22 accept",
+      "ip6 saddr @ssh_allow_v6 tcp dport 22 accept",
+      "udp dport 41641 accept",
+    ]);
+    expect(r).toMatch(/set ssh_allow_v4 \{\n\s+type ipv4_addr; flags interval;\n\s+elements = \{ 198\.51\.100\.7\/32 \}/);
+    expect(r).toMatch(/set ssh_allow_v6 \{\n\s+type ipv6_addr; flags interval;\n\s+elements = \{ 2001:db8:5::\/48 \}/);
+    expect(chainBody(r, "forward").trim()).toBe("type filter hook forward priority filter; policy drop;");
+  });
+
+  test("SSH over the tailnet only: the fallback opens SSH on tailscale0 only, and the same SSH rule as the ruleset", () => {
+    const m = model({ sshAllowFrom: ["tailnet"] });
+    const r = renderNftFallback(m, FACTS);
+    const ssh = (t: string) => t.split("\n").filter((l) => /dport 22 /.test(l));
+    expect(ssh(r)).toEqual(['        iifname "tailscale0" tcp dport 22 accept comment "SSH over the tailnet only (sshAllowFrom tailnet: deploys over the tailnet)"']);
+    expect(ssh(r)).toEqual(ssh(renderNftables(m, FACTS)));
+  });
 });

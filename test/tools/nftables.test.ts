@@ -74,3 +74,26 @@ test("DHCP replies are accepted on the public interface only, not from tailscale
   );
   expect(received).toEqual({ status: 0, out: "via-eth0\n" });
 });
+
+test.each(Object.entries(VARIANTS))("the fallback table: nft accepts it, it replaces the ruleset's table and the ruleset replaces it back: %s", (_name, overrides) => {
+  const dir = writePlan(overrides);
+  const ruleset = path.join(dir, "vps/etc/xmpp-edge/xmpp-edge.nft");
+  const fallback = path.join(dir, "vps/etc/xmpp-edge/xmpp-edge-fallback.nft");
+  withNetns((ns) => {
+    const run = (cmd: string) => sh(`ip netns exec ${ns} ${cmd}`);
+    expect(run(`nft -c -f ${fallback}`)).toEqual({ status: 0, out: "" });
+    expect(sh(`ip netns exec ${ns} nft -f - <<'EOF'\n${FOREIGN}\nEOF`)).toEqual({ status: 0, out: "" });
+    const foreign = () => [run("nft list table ip filter").out, run("nft list table ip nat").out];
+    const before = foreign();
+    // Loaded with no table of ours (the boot unit failed before loading it), and over a loaded one.
+    expect(run(`nft -f ${fallback}`)).toEqual({ status: 0, out: "" });
+    const alone = run("nft list table inet xmpp_edge").out;
+    expect(alone).toMatch(/chain input \{\n\s+type filter hook input priority filter; policy drop;/);
+    expect(alone).not.toMatch(/dnat|masquerade/);
+    expect(run(`nft -f ${ruleset}`)).toEqual({ status: 0, out: "" });
+    expect(run("nft list table inet xmpp_edge").out).toMatch(/dnat/);
+    expect(run(`nft -f ${fallback}`)).toEqual({ status: 0, out: "" });
+    expect(run("nft list table inet xmpp_edge").out).toBe(alone);
+    expect(foreign()).toEqual(before);
+  });
+});
