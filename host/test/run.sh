@@ -230,6 +230,7 @@ render A "$HERE/lab-a.yaml" || { echo "rendering lab-a.yaml failed" >&2; exit 1;
 render B "$HERE/lab-b.yaml" || { echo "rendering lab-b.yaml failed" >&2; exit 1; }
 render C "$HERE/lab-c.yaml" || { echo "rendering lab-c.yaml failed" >&2; exit 1; }
 render D "$HERE/lab-d.yaml" || { echo "rendering lab-d.yaml failed" >&2; exit 1; }
+render E "$HERE/lab-e.yaml" || { echo "rendering lab-e.yaml failed" >&2; exit 1; }
 render F "$HERE/lab-f.yaml" || { echo "rendering lab-f.yaml failed" >&2; exit 1; }
 mapfile -t PATHS < <(awk '$1 ~ /^[0-7]+$/ { print $3 }' "$R/A/bundle/etc/xmpp-edge/manifest"; echo /etc/xmpp-edge/manifest)
 same "managed paths of A and B" "$(awk '$1 ~ /^[0-7]+$/' "$R/A/bundle/etc/xmpp-edge/manifest")" "$(awk '$1 ~ /^[0-7]+$/' "$R/B/bundle/etc/xmpp-edge/manifest")" || { echo "$WHY" >&2; exit 1; }
