@@ -58,6 +58,8 @@ export interface Expected {
   };
   xmpp: { directTls: boolean; httpsPort: number; c2sPort: number; s2sPort: number };
   turn: { port: number; relayPorts: PortRange; deniedPeers: DeniedPeer[] } | null;
+  /** turnTls: each edge's TURN name on its IPv4 address (the relays' family the checks use), reached on 443. */
+  turnTls: { port: number; targets: { name: string; address: string }[] } | null;
   web: { names: string[]; originLock: boolean };
   ports: { probes: PortProbe[]; sshJudged: boolean };
 }
@@ -136,6 +138,9 @@ export function expectedFacts(model: EdgeModel, edges: EdgeAddresses[], opts: Ex
     },
     xmpp: { directTls: c.directTls, httpsPort: HTTPS_PORT, c2sPort: XMPP_C2S_PORT, s2sPort: XMPP_S2S_PORT },
     turn: turnService ? { port: TURN_PORT, relayPorts: turnService.ports, deniedPeers } : null,
+    turnTls: turnService && c.edges.some((e) => e.turnTlsName !== undefined)
+      ? { port: HTTPS_PORT, targets: c.edges.flatMap((e, i) => (e.turnTlsName === undefined ? [] : [{ name: e.turnTlsName, address: edges[i].ipv4 }])) }
+      : null,
     web: { names: model.webNames, originLock: model.webOrigins !== null },
     ports: portProbes(model),
   };

@@ -17,8 +17,16 @@ export interface TurnOptions {
   timeoutMs: number;
 }
 
+/** How an allocation speaks to the server: UDP here, TLS in check/turn-tls.ts. */
+export interface StunTransport {
+  request(msg: Buffer, tid: Buffer, timeoutMs: number, what: string): Promise<S.StunMessage>;
+  indicate(msg: Buffer): void;
+  datagram(match: (d: { from: string; data: Buffer }) => boolean, timeoutMs: number, what: string): Promise<{ from: string; port: number; data: Buffer }>;
+  close(): void;
+}
+
 /** A UDP socket speaking STUN to one server; other datagrams (relayed data) are kept apart. */
-class StunUdp {
+class StunUdp implements StunTransport {
   readonly socket: dgram.Socket;
   private waiting = new Map<string, (m: S.StunMessage) => void>();
   readonly datagrams: { from: string; port: number; data: Buffer }[] = [];
@@ -113,14 +121,14 @@ async function bindingTcp(server: string, port: number, timeoutMs: number): Prom
 }
 
 /** An answer from the server that failed verification: its fix says what that means. */
-class UntrustedAnswer extends Error {
+export class UntrustedAnswer extends Error {
   readonly fix = /no FINGERPRINT/.test(this.message)
     ? "the edge's coturn must run with fingerprint (the pushed turnserver.conf has it: re-deploy), unless something between this client and the edge strips it"
     : "something between this client and the edge alters STUN messages, or another server answers for the edge's address: compare with a run from another network";
 }
 
 /** The message, once its FINGERPRINT (and with `key` its MESSAGE-INTEGRITY) holds; else UntrustedAnswer. */
-function verified(m: S.StunMessage, what: string, key?: Buffer): S.StunMessage {
+export function verified(m: S.StunMessage, what: string, key?: Buffer): S.StunMessage {
   const problem = S.responseProblem(m, key);
   if (problem !== undefined) throw new UntrustedAnswer(`${what} fails verification: ${problem}`);
   return m;
@@ -172,8 +180,8 @@ export async function checkTurn(exp: Expected, opts: TurnOptions): Promise<Check
   return results.flat();
 }
 
-/** A TURN allocation over UDP with time-limited credentials, as Prosody and Snikket hand them out. */
-class Allocation {
+/** A TURN allocation (over UDP, or the transport given) with time-limited credentials, as Prosody and Snikket hand them out. */
+export class Allocation<T extends StunTransport = StunUdp> {
   relayed!: S.TransportAddress;
   /** This client as the server sees it. */
   self!: S.TransportAddress;
@@ -182,11 +190,13 @@ class Allocation {
   private key: Buffer = Buffer.alloc(0);
   private username = "";
 
-  private constructor(readonly client: StunUdp, private readonly timeoutMs: number) {}
+  private constructor(readonly client: T, private readonly timeoutMs: number) {}
 
   /** Allocates; a refusal is thrown as AllocationRefused with the server's error. */
-  static async open(server: string, port: number, secret: string, timeoutMs: number): Promise<Allocation> {
-    const a = new Allocation(new StunUdp(server, port), timeoutMs);
+  static async open(server: string, port: number, secret: string, timeoutMs: number): Promise<Allocation<StunUdp>>;
+  static async open<U extends StunTransport>(server: string, port: number, secret: string, timeoutMs: number, connect: () => Promise<U>): Promise<Allocation<U>>;
+  static async open(server: string, port: number, secret: string, timeoutMs: number, connect?: () => Promise<StunTransport>): Promise<Allocation<StunTransport>> {
+    const a = new Allocation<StunTransport>(connect ? await connect() : new StunUdp(server, port), timeoutMs);
     try {
       // Unauthenticated first: the server names its realm and a nonce (401).
       const tid = S.newTransactionId();
@@ -252,7 +262,7 @@ class Allocation {
   }
 }
 
-class AllocationRefused extends Error {
+export class AllocationRefused extends Error {
   constructor(message: string, readonly fix: string) {
     super(message);
   }

@@ -67,6 +67,8 @@ export const configSchema = z
     turn: z.enum(["edge", "off"]).default("edge").meta({ description: "STUN/TURN by coturn on the VPS (DNAT cannot carry TURN correctly), or none" }),
     turnRelayPorts: z.string().default(DEFAULT_TURN_RELAY_PORTS).meta({ description: "TURN relay port range, UDP and with turnTcpRelay TCP (at least 16 ports within 1024-65535, clear of every other port and every edge's SSH port)" }),
     turnTcpRelay: z.boolean().default(false).meta({ description: "TURN TCP relays (RFC 6062; the relay range then opens for TCP too). Off: a relay that opens TCP connections reaches any TCP service its guard lets through, and few clients need it" }),
+    turnTls: z.boolean().default(false).meta({ description: "TURN over TLS on 443 (turns:) for networks that pass only TCP 443: the edge's nginx ends TLS for turnTlsName (a certificate the edge gets by ACME HTTP-01 on 80) and hands the stream to coturn; needs turn edge. Off by default: it adds a DNS name, a certificate and a private key on the edge" }),
+    turnTlsName: z.string().optional().meta({ description: "The DNS-only name of TURN over TLS (turnTls), in the zone, no XMPP or web name. Default: turn.<domain>. With several edges each edge gets its own, <edge>.<turnTlsName> (each gets its own certificate)" }),
     turnSessionKbps: z.number().default(DEFAULT_TURN_SESSION_KBPS).meta({ description: "Bandwidth cap of one TURN session, kbit/s each way (coturn max-bps; HD video needs about 2500), 64-1000000" }),
     sshAllowFrom: z.array(z.string()).meta({ description: 'CIDRs allowed to reach SSH on the public address, or ["tailnet"] (no public SSH; push over the tailnet)' }),
     webOriginLock: z.enum(["cloudflare", "off"]).default("cloudflare").meta({ description: "Accept web names on 80/443 only from Cloudflare's published ranges (model/cloudflare-ranges.ts)" }),
@@ -127,6 +129,8 @@ export interface ExistingHost {
 export interface EdgeSpec {
   /** The DNS label from config (the implicit single edge: IMPLICIT_EDGE_NAME). */
   name: string;
+  /** Its TURN-over-TLS name (turnTls on): turnTlsName with one edge, <name>.<turnTlsName> with several. */
+  turnTlsName?: string;
   /** Hetzner server name and tailnet hostname. */
   serverName: string;
   type: string;
@@ -154,6 +158,8 @@ export interface EdgeConfig {
   /** RFC 6062 TCP relays: off unless asked (a relay that connects out is a way in). */
   turnTcpRelay: boolean;
   turnSessionKbps: number;
+  /** This edge's TURN-over-TLS name (the first edge's in buildModel; forEdge gives each edge's); undefined: turnTls off. */
+  turnTlsName?: string;
   unattendedUpgrades: boolean;
   ssh: SshAccess;
   webOriginLock: "cloudflare" | "off";

@@ -1,7 +1,7 @@
 // What the home server must serve on its tailnet address for this edge, and
 // where on the VPS each one is reached from. Read off the model's services and
 // routes, so PLAN.md's "At home" table names exactly the ports the edge sends to.
-import type { EdgeModel } from "./model";
+import { homeRoutes, type EdgeModel } from "./model";
 import { formatRange, HTTP_PORT, HTTPS_PORT, single, type PortRange, type Protocol } from "./ports";
 
 export interface HomeListener {
@@ -24,12 +24,12 @@ export function homeListeners(model: EdgeModel): HomeListener[] {
     }
   };
   // The route tables (model.ts) list every home port 443 and 80 lead to, with the condition.
-  for (const r of model.https) {
-    const alpn = r.alpn === "any" ? "" : r.alpn === "other" ? ", other ALPN" : `, ALPN ${r.alpn}`;
+  for (const r of homeRoutes(model.https)) {
+    const alpn = r.alpn === "any" ? "" : r.alpn === "other" ? ", other ALPN" : r.alpn === "not-xmpp" ? ", no XMPP ALPN" : `, ALPN ${r.alpn}`;
     const names = r.names === "any" ? "" : `, SNI ${r.names === "xmpp" ? "an XMPP name" : r.names === "web" ? "a web name" : "another name"}`;
     add("tcp", single(r.homePort), r.what, `${HTTPS_PORT}/tcp${alpn}${names}`);
   }
-  for (const r of model.http) {
+  for (const r of homeRoutes(model.http)) {
     // A path row to the same port as its names' "/" row says nothing more.
     if (r.path !== "/" && model.http.some((o) => o.path === "/" && o.names === r.names && o.homePort === r.homePort)) continue;
     const path = r.path === "/" ? "" : `, path ${r.path}`;

@@ -26,20 +26,26 @@ export interface HostFacts {
 
 /** ALPN as nginx's ssl_preread sees it: an XMPP id (XEP-0368), none at all, or anything else (h2, http/1.1, acme-tls/1). */
 export type AlpnClass = "xmpp-client" | "xmpp-server" | "none" | "other";
-/** SNI class: the DNS-only XMPP names, the configured web names, or anything else (including no SNI). */
-export type NameClass = "xmpp" | "web" | "other";
+/** SNI class: the DNS-only XMPP names, the configured web names, this edge's TURN-over-TLS name, or anything else (including no SNI). */
+export type NameClass = "xmpp" | "web" | "turn" | "other";
 /** Who may take a route: anyone, or only the web origins (Cloudflare + webOriginExtraAllow; anyone with the lock off). */
 export type RouteSource = "anywhere" | "web-origins";
 
+/** What the edge serves itself on 80/443 instead of passing it home: TLS ended for coturn, the TURN name's ACME challenges. */
+export type OnEdge = "turn-tls" | "acme-webroot";
+
+/** Where a route leads: a home port over the tailnet, or a server on the edge itself (never both). */
+export type RouteTarget = { homePort: number; onEdge?: undefined } | { onEdge: OnEdge; homePort?: undefined };
+
 /** One row of 443's routing: the first row that matches wins; no match is closed unanswered. */
-export interface HttpsRoute {
-  alpn: AlpnClass | "any";
+export type HttpsRoute = {
+  /** "not-xmpp": none or other, i.e. anything but an XMPP id. */
+  alpn: AlpnClass | "any" | "not-xmpp";
   names: NameClass | "any";
   from: RouteSource;
-  homePort: number;
-  /** What listens there at home (PLAN.md). */
+  /** What listens there, at home or on the edge (PLAN.md). */
   what: string;
-}
+} & RouteTarget;
 
 /** Where HTTP-01 challenges are fetched (RFC 8555 8.3): this prefix and one token. */
 export const ACME_CHALLENGE_PATH = "/.well-known/acme-challenge/";
@@ -47,14 +53,13 @@ export const ACME_CHALLENGE_PATH = "/.well-known/acme-challenge/";
 export const ACME_TOKEN = "[A-Za-z0-9_-]+";
 
 /** One row of 80's routing (nginx http, by Host): the longest path prefix wins; other names are closed (444). */
-export interface HttpRoute {
+export type HttpRoute = {
   names: Exclude<NameClass, "other">;
   /** ACME_CHALLENGE_PATH: only a token right below it (ACME_TOKEN); anything else there takes the "/" row. */
   path: "/" | typeof ACME_CHALLENGE_PATH;
   from: RouteSource;
-  homePort: number;
   what: string;
-}
+} & RouteTarget;
 
 /** The public interface of a server this stack creates: Hetzner's images name their one NIC eth0. */
 export const CREATED_SERVER_INTERFACE = "eth0";
@@ -66,6 +71,8 @@ export interface EdgeModel {
   /** DNS-only names served by the home XMPP server (SNI/Host class "xmpp"). */
   xmppNames: string[];
   webNames: string[];
+  /** This edge's TURN-over-TLS name (SNI/Host class "turn"); undefined: turnTls off. */
+  turnTlsName?: string;
   services: Service[];
   /** The port SSH listens on: 22, or an existing host's own (hostPorts opens it). */
   sshPort: number;
@@ -89,6 +96,7 @@ export function buildModel(config: EdgeConfig): EdgeModel {
     publicInterface: config.existingHost ? config.existingHost.publicInterface : CREATED_SERVER_INTERFACE,
     xmppNames: xmppNames(config),
     webNames: config.webHostnames,
+    turnTlsName: config.turnTlsName,
     services: planServices(config),
     sshPort,
     hostPorts: planHostPorts({ port: sshPort, from: config.ssh.mode === "tailnet" ? "tailnet" : config.ssh.from }),
@@ -115,11 +123,11 @@ export function forEdge(model: EdgeModel, index: number): EdgeModel {
   const c = model.config;
   const e = c.edges[index];
   if (!e) throw new Error(`forEdge: no edge ${index} (${c.edges.length} edges)`);
-  return buildModel({ ...c, server: { ...c.server, name: e.serverName, type: e.type, location: e.location }, existingHost: e.existingHost });
+  return buildModel({ ...c, server: { ...c.server, name: e.serverName, type: e.type, location: e.location }, existingHost: e.existingHost, turnTlsName: e.turnTlsName });
 }
 
 /** What 80's and 443's routing depends on (the checks read the routes before the config is complete). */
-export type RouteInputs = Pick<EdgeConfig, "preset" | "directTls" | "webHostnames">;
+export type RouteInputs = Pick<EdgeConfig, "preset" | "directTls" | "webHostnames"> & { turnTlsName?: string };
 
 /** The home XMPP server's own HTTP front: Snikket's web port, or Prosody's mod_http port; never the home web server. */
 function xmppWeb(config: RouteInputs, tls: boolean): { homePort: number; what: string } {
@@ -133,8 +141,11 @@ function xmppWeb(config: RouteInputs, tls: boolean): { homePort: number; what: s
  * send h2 or http/1.1, ACME's TLS-ALPN-01 sends acme-tls/1), so it goes to the
  * client direct TLS port; with any other ALPN to the XMPP server's own web
  * front. Only the configured web names reach the home web server, and only
- * from the web origins (no web names: no such route); every other name, or
- * none, is closed.
+ * from the web origins (no web names: no such route). The TURN name (turnTls)
+ * with any ALPN but an XMPP id goes to the TLS terminator on the edge, which
+ * hands the stream to coturn: clients send no ALPN for turns: (none sends
+ * RFC 7443's stun.turn), so the name alone tells TURN apart. Every other
+ * name, or none, is closed.
  */
 export function httpsRoutes(config: RouteInputs): HttpsRoute[] {
   const routes: HttpsRoute[] = [];
@@ -149,6 +160,7 @@ export function httpsRoutes(config: RouteInputs): HttpsRoute[] {
   routes.push({ alpn: "any", names: "xmpp", from: "anywhere", ...xmppWeb(config, true) });
   // No web names, no way to the home web server: not routed, not granted in the tailnet, not listed at home.
   if (config.webHostnames.length > 0) routes.push({ alpn: "any", names: "web", from: "web-origins", homePort: P.HTTPS_PORT, what: "the home web server (HTTPS)" });
+  if (config.turnTlsName !== undefined) routes.push({ alpn: "not-xmpp", names: "turn", from: "anywhere", onEdge: "turn-tls", what: "TURN over TLS: TLS ended on the edge, the stream to coturn" });
   return routes;
 }
 
@@ -156,6 +168,8 @@ export function httpsRoutes(config: RouteInputs): HttpsRoute[] {
  * 80. XMPP names from anywhere: ACME HTTP-01 challenges to where the home
  * certificates are made (Snikket answers them itself; with Prosody, the home
  * web server's webroot, for that path only), the rest to the XMPP web front.
+ * The TURN name (turnTls): only its challenges, answered by the edge itself
+ * for its own certificate; never sent home.
  */
 export function httpRoutes(config: RouteInputs): HttpRoute[] {
   const acme = config.preset === "snikket" ? xmppWeb(config, false) : { homePort: P.HTTP_PORT, what: "the home web server, ACME challenges only" };
@@ -164,12 +178,18 @@ export function httpRoutes(config: RouteInputs): HttpRoute[] {
     { names: "xmpp", path: "/", from: "anywhere", ...xmppWeb(config, false) },
   ];
   if (config.webHostnames.length > 0) routes.push({ names: "web", path: "/", from: "web-origins", homePort: P.HTTP_PORT, what: "the home web server (HTTP)" });
+  if (config.turnTlsName !== undefined) routes.push({ names: "turn", path: ACME_CHALLENGE_PATH, from: "anywhere", onEdge: "acme-webroot", what: "ACME HTTP-01 for the TURN name's certificate, from the edge's own webroot" });
   return routes;
 }
 
 /** Every home port that 80 and 443 route to. */
 export function routedHomePorts(model: EdgeModel): number[] {
-  return [...new Set([...model.https, ...model.http].map((r) => r.homePort))].sort((a, b) => a - b);
+  return [...new Set(homeRoutes([...model.https, ...model.http]).map((r) => r.homePort))].sort((a, b) => a - b);
+}
+
+/** The routes that lead home (the others are served on the edge). */
+export function homeRoutes<R extends RouteTarget>(routes: R[]): (R & { homePort: number })[] {
+  return routes.filter((r): r is R & { homePort: number } => r.homePort !== undefined);
 }
 
 /** A port the cloud firewall opens, and to whom. */

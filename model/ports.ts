@@ -49,8 +49,8 @@ export const SNIKKET_HOME_HTTPS_PORT = 5443;
 /**
  * STUN/TURN on the VPS. Snikket's list also names 3479 and 5349-5350: 3479 is
  * coturn's RFC 5780 alternate port, which it only opens with a second public
- * address, and 5349/5350 are TURN over TLS, which would need a certificate on
- * the VPS. Neither is offered, so neither is opened.
+ * address, and 5349/5350 are TURN over TLS, which the edge offers on 443
+ * instead (turnTls, by its own name). Neither is opened.
  */
 export const TURN_PORT = 3478;
 

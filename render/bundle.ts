@@ -1,12 +1,13 @@
 // The `vps/` bundle: every file the push installs on the VPS, by absolute
 // path. The plan writes it to disk; the Pulumi push sends it in one SSH session.
-import { APPLY_SCRIPT } from "../host/apply-script";
+import { APPLY_SCRIPT, TURN_CERT_TOOL } from "../host/scripts";
 import type { EdgeModel, HostFacts } from "../model/model";
 import { COTURN_CONF_PATH, renderCoturnConf } from "./coturn";
 import { generatedHeader } from "./header";
 import { NGINX_CONF_PATH, renderNginxConf } from "./nginx";
 import { NFT_FALLBACK_PATH, NFT_RULESET_PATH, renderNftables, renderNftFallback } from "./nftables";
 import { renderSysctl, SYSCTL_PATH } from "./sysctl";
+import { renderTurnCertConf, renderTurnCertService, renderTurnCertTimer, TURN_CERT_CONF_PATH, TURN_CERT_SERVICE_PATH, TURN_CERT_TIMER_PATH, TURN_CERT_TOOL_PATH } from "./turn-cert";
 import { renderUnattendedUpgrades, UNATTENDED_UPGRADES_PATH } from "./unattended-upgrades";
 
 /** What the apply installs (and --remove takes away): one "mode owner:group path" line per file. */
@@ -94,6 +95,12 @@ export function renderVpsBundle(model: EdgeModel, facts: HostFacts, turnSecret: 
   if (model.config.turn === "edge") {
     // It holds the shared secret: readable by coturn's group only.
     bundle[COTURN_CONF_PATH] = { content: renderCoturnConf(model, facts, turnSecret), mode: "0640", group: "turnserver" };
+  }
+  if (model.turnTlsName !== undefined) {
+    bundle[TURN_CERT_TOOL_PATH] = { content: TURN_CERT_TOOL, mode: "0755" };
+    bundle[TURN_CERT_CONF_PATH] = { content: renderTurnCertConf(model), mode: "0644" };
+    bundle[TURN_CERT_SERVICE_PATH] = { content: renderTurnCertService(), mode: "0644" };
+    bundle[TURN_CERT_TIMER_PATH] = { content: renderTurnCertTimer(), mode: "0644" };
   }
   return withManifest(bundle);
 }

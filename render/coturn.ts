@@ -9,6 +9,8 @@ import { checkedTurnSecret } from "../model/secrets";
 import { generatedHeader } from "./header";
 
 export const COTURN_CONF_PATH = "/etc/turnserver.conf";
+/** Where coturn also listens with turnTls: nginx hands it the streams it took TLS off (render/nginx.ts). */
+export const TURN_LOOPBACK = "127.0.0.1";
 
 /** coturn's denied-peer-ip takes "first-last" ranges, not CIDRs. */
 export function cidrToRange(cidr: string): string {
@@ -56,6 +58,8 @@ export function renderCoturnConf(model: EdgeModel, facts: HostFacts, turnSecret:
   lines.push(
     "# Public addresses only: nothing TURN-related listens on the tailnet.",
     ...relayAddresses(facts).flatMap((a) => [`listening-ip=${a}`, `relay-ip=${a}`]),
+    // Relays stay on the public addresses (relay-ip); loopback only takes the streams nginx ends TLS for.
+    ...(model.turnTlsName !== undefined ? ["# turnTls: nginx ends TLS on 443 and hands the stream over here.", `listening-ip=${TURN_LOOPBACK}`] : []),
     // public/private form: a bare external-ip stops coturn from handing out IPv6 relays.
     `external-ip=${facts.vpsIPv4}/${facts.vpsIPv4}`,
     `min-port=${c.turnRelayPorts.from}`,
@@ -67,7 +71,7 @@ export function renderCoturnConf(model: EdgeModel, facts: HostFacts, turnSecret:
   lines.push(turnSecret === undefined ? "# static-auth-secret: added at deploy from the Pulumi secret xmpp-edge:turnSecret" : `static-auth-secret=${checkedTurnSecret(turnSecret)}`);
   lines.push(
     "fingerprint",
-    "# The VPS holds no TLS keys: TURN over TLS/DTLS (5349) is not offered.",
+    model.turnTlsName !== undefined ? "# TURN over TLS is nginx's, on 443 (turnTls); coturn itself holds no key, and no DTLS is offered." : "# The VPS holds no TLS keys: TURN over TLS/DTLS (5349) is not offered.",
     "no-tls",
     "no-dtls",
     "no-cli",

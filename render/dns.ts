@@ -84,6 +84,8 @@ export function renderDnsRecordSet<A>(model: EdgeModel, hosts: EdgeHost<A> | Edg
   for (const name of aliases) push({ type: "CNAME", name, content: c.domain, proxied: false, ttl: DNS_ONLY_TTL }, 0);
   // An SRV target must be a name with addresses, not an alias (RFC 2782): each edge's own.
   if (several) c.edges.forEach((e, i) => address(e.dnsName, false, i, "own"));
+  // TURN over TLS: each edge's own name, so the CA's HTTP-01 fetch reaches the edge that asked.
+  c.edges.forEach((e, i) => e.turnTlsName !== undefined && address(e.turnTlsName, false, i, "own"));
 
   const srv = (service: string, priority: number, port: number) => {
     list.forEach((_, i) => {

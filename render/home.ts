@@ -55,13 +55,35 @@ function prosody(model: EdgeModel, facts: HostFacts, turnSecret: string | undefi
       "-- STUN/TURN runs on the edge (coturn); Prosody only hands out credentials.",
       `turn_external_host = "${c.xmppHost}"`,
       `turn_external_port = ${turn.ports.from}`,
-      `turn_external_secret = "${turnSecret ?? "<the Pulumi secret xmpp-edge:turnSecret: pulumi stack output --show-secrets>"}"`,
+      `turn_external_secret = "${turnSecret ?? SECRET_HINT}"`,
       "",
+      ...turnsServices(model, turnSecret),
     );
   }
   const head = [header("--")];
   if (modules.length) head.push(`${PROSODY_MODULES_LINE} ${modules.map((m) => `"${m}"`).join(", ")}`, "");
   return [...head, ...lines].join("\n");
+}
+
+const SECRET_HINT = "<the Pulumi secret xmpp-edge:turnSecret: pulumi stack output --show-secrets>";
+
+/**
+ * turnTls: one turns entry with credentials per edge (XEP-0215). Prosody
+ * 0.12's turn_external_tls_port cannot say it: its turns entry names
+ * turn_external_host (an XMPP name, which 443 gives to XMPP) and carries no
+ * credentials, so clients skip it. mod_external_services makes the
+ * credentials itself from the secret (algorithm "turn", as turn: entries).
+ */
+function turnsServices(model: EdgeModel, turnSecret: string | undefined): string[] {
+  const names = model.config.edges.map((e) => e.turnTlsName).filter((n): n is string => n !== undefined);
+  if (names.length === 0) return [];
+  return [
+    "-- TURN over TLS on 443 (turnTls): its own name per edge, credentials from the same secret.",
+    "external_services = {",
+    ...names.map((n) => `    { type = "turns", transport = "tcp", host = "${n}", port = ${P.HTTPS_PORT}, secret = "${turnSecret ?? SECRET_HINT}", algorithm = "turn" };`),
+    "}",
+    "",
+  ];
 }
 
 /** Every edge's tailnet address (HostFacts.edgeTailnetIPv4s), else the one VPS's. */
@@ -91,6 +113,13 @@ function snikket(model: EdgeModel, turnSecret: string | undefined): string {
       `SNIKKET_TWEAK_TURNSERVER_DOMAIN=${c.xmppHost}`,
       `SNIKKET_TWEAK_TURNSERVER_SECRET=${turnSecret ?? "<the Pulumi secret xmpp-edge:turnSecret>"}`,
     );
+    if (c.turnTlsName !== undefined) {
+      lines.push(
+        "# turnTls: Snikket's settings name one TURN host and no TLS port, so it cannot advertise the",
+        "# edge's turns: entry (its name, port 443); its clients use UDP/TCP TURN on 3478 as before.",
+        "# Only a Prosody configuration can list it (prosody.cfg.lua's external_services).",
+      );
+    }
   }
   return lines.join("\n") + "\n";
 }

@@ -7,7 +7,7 @@ import { servicesBy, type EdgeModel, type HostFacts } from "../model/model";
 import { formatRange, ICMP_ECHO_LIMIT, type PortRange } from "../model/ports";
 import { ipFamily } from "../model/net";
 import { METADATA_IPV4, RELAY_DENIED_IPV4, RELAY_DENIED_IPV6 } from "../model/relay-peers";
-import { relayAddresses } from "./coturn";
+import { relayAddresses, TURN_LOOPBACK } from "./coturn";
 import type { Service } from "../model/services";
 import { generatedHeader } from "./header";
 import { renderForwards } from "./forwards";
@@ -167,6 +167,17 @@ function udpForwardBudgets(model: EdgeModel): string[] {
     .map((s) => `oifname "${TAILNET_INTERFACE}" meta l4proto udp ct original proto-dst ${ports(s.ports)} limit rate over ${n}/second burst ${n} packets counter drop comment "${UDP_BUDGET_COMMENT}: ${s.id}"`);
 }
 
+/**
+ * turnTls: coturn answers nginx, which hands it the TURN-over-TLS streams
+ * on loopback: from its loopback listener's TCP port to loopback, nothing
+ * else (relays never bind loopback: relay-ip is the public addresses).
+ */
+function terminatorAnswers(model: EdgeModel): string[] {
+  const turn = model.services.find((s) => s.id === "stun-turn-tcp");
+  if (model.turnTlsName === undefined || !turn) return [];
+  return [`        ip saddr ${TURN_LOOPBACK} ip daddr ${TURN_LOOPBACK} tcp sport ${formatRange(turn.ports)} accept comment "coturn answering the local TLS terminator (turnTls)"`];
+}
+
 /** The protocols coturn relays on the relay range: UDP, and TCP with turnTcpRelay. */
 function relayProtocols(model: EdgeModel): ("udp" | "tcp")[] {
   return model.config.turnTcpRelay ? ["udp", "tcp"] : ["udp"];
@@ -206,6 +217,7 @@ function outputGuard(model: EdgeModel, facts: HostFacts): string[] {
     ...set("relay_denied_v6", "ipv6_addr", RELAY_DENIED_IPV6),
     "",
     "    chain turn_relay_guard {",
+    ...terminatorAnswers(model),
     // Two users of this edge relay to each other's relay address: coturn's relay addresses, the relay ports only.
     ...relayProtocols(model).flatMap((p) =>
       relayAddresses(facts).map((a) => `        ${ipFamily(a) === 6 ? "ip6" : "ip"} daddr ${a} ${p} dport ${formatRange(model.config.turnRelayPorts)} accept comment "relay to relay on this edge"`),

@@ -4,17 +4,40 @@
 //               class and origin (model/model.ts); unmatched connections are closed;
 //   stream 5222/5269 with clientIp=proxy-protocol: PROXY v1 to dedicated home ports;
 //   http 80:    the model's http table: XMPP names from anywhere (ACME HTTP-01),
-//               web names origin-locked, other names closed (444).
+//               web names origin-locked, other names closed (444);
+//   turnTls:    443's TURN name ends TLS in a local server (unix socket) that
+//               hands the stream to coturn on loopback; 80 answers that name's
+//               ACME challenges from the edge's own webroot.
 // Per-source connection limits live in nftables (render/nftables.ts), which
 // can count IPv6 sources per /64.
-import { ACME_CHALLENGE_PATH, ACME_TOKEN, listenerOf, servicesBy, type EdgeModel, type HostFacts, type HttpRoute, type HttpsRoute } from "../model/model";
+import { ACME_CHALLENGE_PATH, ACME_TOKEN, homeRoutes, listenerOf, servicesBy, type EdgeModel, type HostFacts, type HttpRoute, type HttpsRoute, type OnEdge } from "../model/model";
 import { XMPP_HTTP_REQUEST_LIMIT } from "../model/ports";
+import { TURN_LOOPBACK } from "./coturn";
 import { generatedHeader } from "./header";
 
 export const NGINX_CONF_PATH = "/etc/nginx/nginx.conf";
 export const NGINX_MODULE_PATH = "/usr/lib/nginx/modules/ngx_stream_module.so";
 /** Connections refused by the origin lock are handed to this local server, which closes them. */
 export const NGINX_REFUSE_SOCKET = "/run/nginx-xmpp-edge-refuse.sock";
+/** 443's TURN name is handed to this local server, which ends TLS (turnTls). */
+export const NGINX_TURN_TLS_SOCKET = "/run/nginx-xmpp-edge-turn-tls.sock";
+/**
+ * The TURN name's certificate and key as nginx reads them: a self-signed
+ * placeholder until the first ACME certificate, then each one certbot's
+ * deploy hook installs (host/xmpp-edge-turn-cert).
+ */
+export const TURN_TLS_DIR = "/etc/xmpp-edge/turn-tls";
+export const TURN_TLS_CERT = `${TURN_TLS_DIR}/fullchain.pem`;
+export const TURN_TLS_KEY = `${TURN_TLS_DIR}/privkey.pem`;
+/** certbot --webroot writes the TURN name's challenges below this; nginx serves them from it. */
+export const ACME_WEBROOT = "/var/lib/xmpp-edge/acme";
+/**
+ * TLS 1.2 and 1.3 with forward secrecy and AEAD only. TLS 1.2 stays for the
+ * TURN clients in older WebRTC builds; what TLS protects here is TURN's
+ * control and the look of the stream (the media inside is DTLS-SRTP).
+ */
+export const TURN_TLS_PROTOCOLS = "TLSv1.2 TLSv1.3";
+export const TURN_TLS_CIPHERS = "ECDHE-ECDSA-AES128-GCM-SHA256:ECDHE-RSA-AES128-GCM-SHA256:ECDHE-ECDSA-AES256-GCM-SHA384:ECDHE-RSA-AES256-GCM-SHA384:ECDHE-ECDSA-CHACHA20-POLY1305:ECDHE-RSA-CHACHA20-POLY1305";
 
 /** Long-lived XMPP sessions sit idle between stanzas; web connections do not mind a long limit. */
 const STREAM_IDLE_TIMEOUT = "1h";
@@ -60,23 +83,26 @@ function nameClassMap(variable: string, model: EdgeModel): string[] {
     "    hostnames;",
     ...indent(model.xmppNames.map((n) => `${n} xmpp;`)),
     ...indent(model.webNames.map((n) => `${n} web;`)),
+    ...(model.turnTlsName !== undefined ? [`    ${model.turnTlsName} turn;`] : []),
     "    default other;",
     "}",
   ];
 }
 
 const upstreamName = (port: number) => `home_port_${port}`;
+const EDGE_UPSTREAM: Record<OnEdge, string> = { "turn-tls": "edge_turn_tls", "acme-webroot": "" };
+const routeUpstream = (r: HttpsRoute) => (r.homePort !== undefined ? upstreamName(r.homePort) : EDGE_UPSTREAM[r.onEdge]);
 
 /** One map key per route: "ALPN-CLASS NAME-CLASS FROM-ORIGIN" (the first matching regex wins). */
 function httpsRouteKey(r: HttpsRoute): string {
-  const alpn = r.alpn === "any" ? "[a-z-]+" : r.alpn;
+  const alpn = r.alpn === "any" ? "[a-z-]+" : r.alpn === "not-xmpp" ? "(none|other)" : r.alpn;
   const names = r.names === "any" ? "[a-z]+" : r.names;
   return `"~^${alpn} ${names} ${r.from === "anywhere" ? "[01]" : "1"}$"`;
 }
 
 function streamBlock(model: EdgeModel, f: HostFacts): string[] {
   const home = f.homeIPv4;
-  const ports = [...new Set(model.https.map((r) => r.homePort))];
+  const ports = [...new Set(homeRoutes(model.https).map((r) => r.homePort))];
   const lines: string[] = [
     "log_format edge '$remote_addr [$time_local] $protocol $server_port sni=\"$ssl_preread_server_name\" alpn=\"$ssl_preread_alpn_protocols\" -> $upstream_addr $status $bytes_sent $bytes_received $session_time';",
     "access_log /var/log/nginx/stream-access.log edge;",
@@ -95,7 +121,7 @@ function streamBlock(model: EdgeModel, f: HostFacts): string[] {
     "",
     "# The routing table (model/model.ts https): the first matching row wins; anything else is closed.",
     'map "$edge_alpn_class $edge_name_class $edge_from_origin" $edge_https_upstream {',
-    ...indent(model.https.map((r) => `${httpsRouteKey(r)} ${upstreamName(r.homePort)};`)),
+    ...indent(model.https.map((r) => `${httpsRouteKey(r)} ${routeUpstream(r)};`)),
     "    default edge_refuse;",
     "}",
     "",
@@ -124,6 +150,7 @@ function streamBlock(model: EdgeModel, f: HostFacts): string[] {
     `    proxy_timeout ${STREAM_IDLE_TIMEOUT};`,
     "}",
   );
+  lines.push(...turnTlsServer(model));
   for (const svc of servicesBy(model, "nginx-stream").filter((s) => s.proxyProtocol)) {
     lines.push(
       "",
@@ -140,6 +167,39 @@ function streamBlock(model: EdgeModel, f: HostFacts): string[] {
   return lines;
 }
 
+/**
+ * TURN over TLS: TLS ends here, in a server reached only through 443's
+ * routing (a unix socket, no port), and the plain stream goes to coturn on
+ * loopback. coturn then sees every such client as 127.0.0.1; the stream log
+ * above names the real one.
+ */
+function turnTlsServer(model: EdgeModel): string[] {
+  if (!model.https.some((r) => r.onEdge === "turn-tls")) return [];
+  const turn = model.services.find((s) => s.id === "stun-turn-tcp");
+  if (!turn) throw new Error("renderNginxConf: a TURN-over-TLS route without coturn's TCP listener");
+  return [
+    "",
+    "# TURN over TLS (turnTls): 443's TURN name ends TLS here; coturn gets the plain stream on loopback.",
+    "upstream edge_turn_tls {",
+    `    server unix:${NGINX_TURN_TLS_SOCKET};`,
+    "}",
+    "server {",
+    `    listen unix:${NGINX_TURN_TLS_SOCKET} ssl;`,
+    `    ssl_certificate ${TURN_TLS_CERT};`,
+    `    ssl_certificate_key ${TURN_TLS_KEY};`,
+    `    ssl_protocols ${TURN_TLS_PROTOCOLS};`,
+    `    ssl_ciphers ${TURN_TLS_CIPHERS};`,
+    "    ssl_prefer_server_ciphers off;",
+    "    ssl_session_cache shared:edge_turn_tls:1m;",
+    "    ssl_session_tickets off;",
+    "    ssl_handshake_timeout 10s;",
+    `    proxy_pass ${TURN_LOOPBACK}:${turn.ports.from};`,
+    `    proxy_connect_timeout ${CONNECT_TIMEOUT};`,
+    `    proxy_timeout ${STREAM_IDLE_TIMEOUT};`,
+    "}",
+  ];
+}
+
 /** A server block for one name class on 80: its routes as locations, the origin check for web-origins routes. */
 /** The request rate zone of the XMPP names on 80, per client address. */
 const XMPP_HTTP_ZONE = "xmpp_http";
@@ -149,6 +209,10 @@ function httpServer(model: EdgeModel, names: string[], routes: HttpRoute[], limi
   const lines = ["server {", ...indent(listen(listenerOf(model, "http"))), `    server_name ${names.join(" ")};`];
   for (const r of routes) {
     const acme = r.path === ACME_CHALLENGE_PATH;
+    if (r.homePort === undefined) {
+      lines.push(`    location ~ "^${ACME_CHALLENGE_PATH.replace(/\./g, "\\.")}${ACME_TOKEN}$" {`, `        root ${ACME_WEBROOT};`, "    }");
+      continue;
+    }
     lines.push(
       acme ? `    location ~ "^${ACME_CHALLENGE_PATH.replace(/\./g, "\\.")}${ACME_TOKEN}$" {` : `    location ${r.path} {`,
       // No answer at all, as for a name not served here: a 403 would confirm the name is.
@@ -191,7 +255,7 @@ function httpBlock(model: EdgeModel, f: HostFacts): string[] {
     "limit_req_status 429;",
     "",
   ];
-  for (const port of [...new Set(model.http.map((r) => r.homePort))]) lines.push(`upstream ${upstreamName(port)} {`, `    server ${home}:${port};`, "}");
+  for (const port of [...new Set(homeRoutes(model.http).map((r) => r.homePort))]) lines.push(`upstream ${upstreamName(port)} {`, `    server ${home}:${port};`, "}");
   lines.push(
     "",
     "# Names this edge does not serve (or no Host) are closed without an answer.",
@@ -205,6 +269,17 @@ function httpBlock(model: EdgeModel, f: HostFacts): string[] {
   lines.push("", "# XMPP names: from anywhere (ACME HTTP-01 for the home certificates).", ...httpServer(model, model.xmppNames, byClass("xmpp"), XMPP_HTTP_ZONE));
   if (model.webNames.length > 0) {
     lines.push("", "# Web names: through Cloudflare only when the origin lock is on.", ...httpServer(model, model.webNames, byClass("web")));
+  }
+  if (model.turnTlsName !== undefined) {
+    lines.push(
+      "",
+      "# The TURN name: its ACME challenges from the edge's own webroot, nothing else, nothing sent home.",
+      ...httpServer(model, [model.turnTlsName], byClass("turn")).slice(0, -1),
+      "    location / {",
+      "        return 444;",
+      "    }",
+      "}",
+    );
   }
   return lines;
 }

@@ -3,7 +3,7 @@ import { CLOUDFLARE_RANGES_AS_OF } from "../model/cloudflare-ranges";
 import { homeListeners } from "../model/home-listeners";
 import type { EdgeSpec } from "../model/config";
 import { exposureOf } from "../model/exposure";
-import { forEdge, type EdgeModel, type HostFacts, type HttpsRoute, type RouteSource } from "../model/model";
+import { forEdge, type EdgeModel, type HostFacts, type HttpsRoute, type RouteSource, type RouteTarget } from "../model/model";
 import type { Source } from "../model/services";
 import { formatRange, HTTP_PORT, HTTPS_PORT, type PortRange, type Protocol } from "../model/ports";
 import type { Service } from "../model/services";
@@ -36,8 +36,10 @@ function webFront(model: EdgeModel): string {
   return model.webOrigins ? "Cloudflare proxy, records set by you" : "your proxy or CDN, records set by you";
 }
 
-const ALPN_TEXT: Record<HttpsRoute["alpn"], string> = { "xmpp-client": "xmpp-client", "xmpp-server": "xmpp-server", none: "none", other: "other (h2, http/1.1, …)", any: "any other" };
-const NAMES_TEXT: Record<HttpsRoute["names"], string> = { xmpp: "XMPP names", web: "web names", other: "other names, no SNI", any: "any name" };
+const ALPN_TEXT: Record<HttpsRoute["alpn"], string> = { "xmpp-client": "xmpp-client", "xmpp-server": "xmpp-server", none: "none", other: "other (h2, http/1.1, …)", any: "any other", "not-xmpp": "none or other (no XMPP id)" };
+const NAMES_TEXT: Record<HttpsRoute["names"], string> = { xmpp: "XMPP names", web: "web names", turn: "the TURN name (turnTls)", other: "other names, no SNI", any: "any name" };
+
+const target = (r: RouteTarget & { what: string }) => (r.homePort !== undefined ? `${r.homePort}: ${r.what}` : `none, on the edge: ${r.what}`);
 
 /** The model's 80/443 routing tables, in their order; what matches no row is closed. */
 function routingTables(model: EdgeModel): string[] {
@@ -46,7 +48,7 @@ function routingTables(model: EdgeModel): string[] {
     ...table(
       ["443: ALPN", "name (SNI)", "from", "goes to (home port)"],
       [
-        ...model.https.map((r) => [ALPN_TEXT[r.alpn], NAMES_TEXT[r.names], from(r.from), `${r.homePort}: ${r.what}`]),
+        ...model.https.map((r) => [ALPN_TEXT[r.alpn], NAMES_TEXT[r.names], from(r.from), target(r)]),
         ["anything else", "", "", "closed, no answer"],
       ],
     ),
@@ -54,7 +56,7 @@ function routingTables(model: EdgeModel): string[] {
     ...table(
       ["80: name (Host)", "path", "from", "goes to (home port)"],
       [
-        ...model.http.map((r) => [NAMES_TEXT[r.names], r.path, from(r.from), `${r.homePort}: ${r.what}`]),
+        ...model.http.map((r) => [NAMES_TEXT[r.names], r.path, from(r.from), target(r)]),
         ["anything else", "", "", "closed, no answer (444)"],
       ],
     ),

@@ -14,6 +14,7 @@ import { runPulumi, UsageError } from "../check/pulumi-cli";
 import { noRouteNotes } from "../check/reach";
 import { failures, renderJson, renderTable } from "../check/report";
 import { checkTurn } from "../check/turn";
+import { checkTurnTls } from "../check/turn-tls";
 import { checkWeb } from "../check/web";
 import { checkXmpp } from "../check/xmpp";
 
@@ -39,6 +40,7 @@ async function main() {
     checkDns(expected, { resolver: run.resolver, timeoutMs: run.timeoutMs }),
     ...addresses.map((host) => checkXmpp(expected, host, { ca: run.ca, timeoutMs: run.timeoutMs, account: run.account })),
     checkTurn(expected, { secret: run.turnSecret, timeoutMs: run.timeoutMs }),
+    checkTurnTls(expected, { secret: run.turnSecret, ca: run.ca, timeoutMs: run.timeoutMs }),
     checkWeb(expected, { resolver: run.resolver, ca: run.ca, timeoutMs: run.timeoutMs }),
     checkPorts(expected, Math.min(run.timeoutMs, 3000)),
   ]);

@@ -14,7 +14,7 @@ test("Pulumi.yaml declares the schema's keys, types and defaults (regenerate wit
   // a default (the CLI treats every declared key without a default as required).
   expect(CONFIG_KEYS.filter((k) => !(k in doc.config)).sort()).toEqual([
     "cloudflareZoneId", "edges", "existingHost", "extraForwards", "homeTailnetHostname", "homeTailnetIPv4", "homeTailnetIPv6",
-    "sshPrivateKey", "sshPublicKey", "tailscaleAuthKey", "tailscaleLoginServer", "turnSecret", "xmppHost", "zone",
+    "sshPrivateKey", "sshPublicKey", "tailscaleAuthKey", "tailscaleLoginServer", "turnSecret", "turnTlsName", "xmppHost", "zone",
   ]);
   for (const [key, decl] of Object.entries(doc.config as Record<string, { default?: unknown }>)) {
     expect([key, decl.default !== undefined || ["domain", "sshAllowFrom"].includes(key)]).toEqual([key, true]);

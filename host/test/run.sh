@@ -231,6 +231,7 @@ render B "$HERE/lab-b.yaml" || { echo "rendering lab-b.yaml failed" >&2; exit 1;
 render C "$HERE/lab-c.yaml" || { echo "rendering lab-c.yaml failed" >&2; exit 1; }
 render D "$HERE/lab-d.yaml" || { echo "rendering lab-d.yaml failed" >&2; exit 1; }
 render E "$HERE/lab-e.yaml" || { echo "rendering lab-e.yaml failed" >&2; exit 1; }
+render F "$HERE/lab-f.yaml" || { echo "rendering lab-f.yaml failed" >&2; exit 1; }
 mapfile -t PATHS < <(awk '$1 ~ /^[0-7]+$/ { print $3 }' "$R/A/bundle/etc/xmpp-edge/manifest"; echo /etc/xmpp-edge/manifest)
 same "managed paths of A and B" "$(awk '$1 ~ /^[0-7]+$/' "$R/A/bundle/etc/xmpp-edge/manifest")" "$(awk '$1 ~ /^[0-7]+$/' "$R/B/bundle/etc/xmpp-edge/manifest")" || { echo "$WHY" >&2; exit 1; }
 lab_up || exit 1
@@ -472,6 +473,29 @@ check "coturn is not running (it was not before), nginx untouched" eval 'not_run
 check "the table no longer opens the TURN ports" eval '! our_table | grep "coturn" >/dev/null'
 push a6c A 0
 check "TURN back on: our turnserver.conf installed, coturn started" eval 'rc_is 0 a6c && has a6c "coturn: started" && same files "$(bundle_digest A)" "$(digest)" && turn_alive'
+
+section "6d. turnTls: a placeholder before nginx -t, the certificate in the background; a slow CA never holds the push"
+# A CA that takes 30 s to answer: certbot as the lab sees it (and never apt-get in the lab).
+lab install -m 0755 /dev/stdin /usr/local/bin/certbot <<'CERTBOT'
+#!/bin/sh
+echo "$*" >>/run/lab-certbot.calls
+sleep 30
+exit 1
+CERTBOT
+push e1 F 0
+served_subject() { lab bash -c 'openssl s_client -connect 127.0.0.1:443 -servername turn.chat.example.com </dev/null 2>/dev/null | openssl x509 -noout -subject -nameopt oneline,-space_eq'; }
+certbot_asked() { lab grep -qF -- "--webroot --webroot-path /var/lib/xmpp-edge/acme --domain turn.chat.example.com --cert-name turn.chat.example.com --keep-until-expiring --deploy-hook /usr/local/sbin/xmpp-edge-turn-cert deploy" /run/lab-certbot.calls; }
+check "push of bundle F (turnTls) exits 0 and made the placeholder before validating" eval 'rc_is 0 e1 && has e1 "installed a self-signed placeholder for turn.chat.example.com" && has e1 "obtain started in the background"'
+WHY="the push took $PUSH_SECS s"
+check "the push did not wait for the CA (certbot answers after 30 s)" awk -v s="$PUSH_SECS" 'BEGIN { exit !(s < 10) }'
+check "nginx serves the placeholder for the TURN name on 443" same subject "subject=O=xmpp-edge placeholder, CN=turn.chat.example.com" "$(served_subject)"
+check "certbot was asked for the TURN name: HTTP-01 from the edge's webroot, with the deploy hook" poll 50 certbot_asked
+push e2 F 0
+check "the same bundle again: unchanged, the placeholder kept, no second certificate run" eval 'rc_is 0 e2 && has e2 "unchanged" && lacks e2 "placeholder|background" && [ "$(lab cat /run/lab-certbot.calls | wc -l)" = 1 ]'
+push e3 A 0
+check "back to bundle A: the certificate tool, its name and its units removed; nginx no longer serves the name" \
+  eval 'rc_is 0 e3 && has e3 "removed /usr/local/sbin/xmpp-edge-turn-cert" && has e3 "removed /etc/systemd/system/xmpp-edge-turn-cert.timer" && ! lab grep -q turn.chat /etc/nginx/nginx.conf'
+lab rm -f /usr/local/bin/certbot /run/lab-certbot.calls
 
 # ---- 9. locking ---------------------------------------------------------------------------------
 

@@ -11,6 +11,7 @@ import type { Checks } from "./report";
 import { checkServer } from "./server";
 import { checkDeployKey, checkExistingHost, checkSshAllowFrom } from "./ssh";
 import { checkTailnet } from "./tailnet";
+import { checkTurnTls } from "./turn-tls";
 import { checkWebOrigins } from "./web";
 
 export type { Checks } from "./report";
@@ -33,6 +34,7 @@ export function checkFields(p: ParsedConfig, c: Checks): EdgeConfig {
   checkServer(p, c);
   const edges = checkEdges(p, xmppHost, existingHost, c);
   checkHomeIsNoEdge(p, edges, c);
+  const turnTlsName = checkTurnTls(p, xmppHost, edges, c);
   const firstEdge = edges[0];
   // A rejected range means the config is refused (ConfigError); the default only satisfies the type.
   const turnRelayPorts = relay ?? { from: 0, to: 0 };
@@ -49,6 +51,7 @@ export function checkFields(p: ParsedConfig, c: Checks): EdgeConfig {
     turnRelayPorts,
     turnTcpRelay: p.turnTcpRelay,
     turnSessionKbps: p.turnSessionKbps,
+    turnTlsName,
     unattendedUpgrades: p.unattendedUpgrades,
     ssh,
     webOriginLock: p.webOriginLock,

@@ -3,14 +3,14 @@
 // edge (render/home.ts). A forward onto a home port of a locked route would
 // bring anyone there, masqueraded as the edge: both undone at once.
 import type { ParsedConfig } from "../config";
-import { httpRoutes, httpsRoutes } from "../model";
+import { homeRoutes, httpRoutes, httpsRoutes } from "../model";
 import { overlaps, parsePortRange, single } from "../ports";
 import type { Checks } from "./report";
 
 /** Runs after checkExtraForwards: a forward it refused is not judged again. */
 export function checkForwardsPastTheLock(p: ParsedConfig, c: Checks): void {
   if (p.webOriginLock !== "cloudflare" || !c.ok("webOriginLock") || !c.ok("preset") || !c.ok("directTls")) return;
-  const locked = [...httpsRoutes(p), ...httpRoutes(p)].filter((r) => r.from === "web-origins");
+  const locked = homeRoutes([...httpsRoutes(p), ...httpRoutes(p)]).filter((r) => r.from === "web-origins");
   p.extraForwards.forEach((f, i) => {
     const key = `extraForwards[${i}]`;
     if (!c.ok(key)) return;

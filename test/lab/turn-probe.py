@@ -3,6 +3,19 @@
 
     turn-probe.py --server ADDR --secret S (--udp | --tcp) --peer ADDR --peer-port N
                   [--send TEXT] [--expect TEXT] [--timeout S]
+                  [--stream | --tls NAME [--ca FILE] --port 443]
+
+--stream: a UDP relay (--udp) asked for over a TCP connection to the TURN
+server (turn:…?transport=tcp): control and datagrams in that stream.
+--count N --interval S (with --stream or --tls): N datagrams TEXT-0 …
+TEXT-(N-1), one every S seconds, over the one allocation, as a call's
+media flows; got through only when the peer answered every one.
+
+--tls NAME: TURN over TLS (turns:) as Conversations and Siskin open it: TLS
+on a TCP connection with SNI NAME and no ALPN, then a UDP relay (--udp)
+whose datagrams travel inside that stream. Without --ca the certificate is
+not verified (those clients do not); with --ca it must chain to FILE and
+name NAME, as a browser would have it.
 
 Authenticates like any XMPP user's client (the shared-secret REST credentials
 a home server hands out), allocates a relay (UDP, or TCP per RFC 6062: which
@@ -22,6 +35,7 @@ import hmac
 import ipaddress
 import os
 import socket
+import ssl
 import struct
 import sys
 import time
@@ -183,6 +197,54 @@ def relay_udp(args, t, sock):
     raise Refused(f"relay allowed, but nothing came back from {args.peer}:{args.peer_port} within {args.timeout:g} s")
 
 
+def probe_stream(args):
+    """A UDP relay whose control and data travel in one TCP stream, TLS with --tls."""
+    sock = socket.create_connection((args.server, args.port), timeout=args.timeout)
+    if args.tls:
+        ctx = ssl.create_default_context(cafile=args.ca) if args.ca else ssl._create_unverified_context()
+        sock = ctx.wrap_socket(sock, server_hostname=args.tls)
+    t = Turn(args, sock, stream=True)
+    t.transact(ALLOCATE, [(REQUESTED_TRANSPORT, bytes([17, 0, 0, 0])), family_attr(args.peer)])
+    try:
+        return relay_many(args, t, sock) if args.count > 1 else relay_udp(args, t, sock)
+    finally:
+        try:
+            t.transact(REFRESH, [(LIFETIME, struct.pack("!I", 0))])
+        except (Refused, ProbeError, OSError):
+            pass
+
+
+def relay_many(args, t, sock):
+    """COUNT datagrams over one stream allocation; the answers as one text, in order of arrival."""
+    t.transact(CREATE_PERMISSION, lambda txid: [(XOR_PEER_ADDRESS, xor_address(args.peer, args.peer_port, txid))])
+    answers = []
+    for i in range(args.count):
+        txid = os.urandom(12)
+        data = f"{args.send}-{i}".encode()
+        sock.send(t.build(SEND | INDICATION, [(XOR_PEER_ADDRESS, xor_address(args.peer, args.peer_port, txid)), (DATA_ATTR, data)], txid, auth=False))
+        deadline = time.time() + args.interval
+        while time.time() < deadline:
+            try:
+                kind, _, got = parse(t.recv(timeout=max(0.05, deadline - time.time())))
+            except socket.timeout:
+                break
+            if kind == DATA | INDICATION:
+                answers.append(got.get(DATA_ATTR, b"").decode(errors="replace"))
+        # A stream delivers in order: an answer still on its way arrives before the next one.
+    deadline = time.time() + args.timeout
+    while len(answers) < args.count and time.time() < deadline:
+        try:
+            kind, _, got = parse(t.recv(timeout=max(0.05, deadline - time.time())))
+        except socket.timeout:
+            break
+        if kind == DATA | INDICATION:
+            answers.append(got.get(DATA_ATTR, b"").decode(errors="replace"))
+    missing = [i for i in range(args.count) if f"{args.expect}-{i}" not in answers]
+    if missing:
+        raise Refused(f"the peer answered {args.count - len(missing)} of {args.count}; missing: {missing[:10]}")
+    return f"{args.expect}-0 … {args.expect}-{args.count - 1}: {args.count} of {args.count}"
+
+
 def probe_tcp(args):
     fam = socket.AF_INET6 if ":" in args.server else socket.AF_INET
     control = socket.create_connection((args.server, args.port), timeout=args.timeout)
@@ -220,19 +282,33 @@ def main():
     p.add_argument("--send", default="", help="what to send through the relay; backslash escapes (\\r\\n) are read")
     p.add_argument("--expect", required=True)
     p.add_argument("--timeout", type=float, default=3)
+    p.add_argument("--count", type=int, default=1, help="with --stream or --tls: this many datagrams over one allocation")
+    p.add_argument("--interval", type=float, default=0.1, help="with --count: seconds between them")
+    p.add_argument("--stream", action="store_true", help="with --udp: ask over TCP, not UDP")
+    p.add_argument("--tls", metavar="NAME", help="with --udp: ask over TLS with SNI NAME, no ALPN")
+    p.add_argument("--ca", help="with --tls: verify the certificate against this CA file")
     args = p.parse_args()
     args.send = args.send.encode().decode("unicode_escape")
     if args.udp == args.tcp:
         p.error("one of --udp, --tcp")
-    what = f"{'TCP' if args.tcp else 'UDP'} relay via {args.server} to {args.peer}:{args.peer_port}"
+    args.stream = args.stream or bool(args.tls)
+    if args.stream and args.tcp:
+        p.error("--stream and --tls relay UDP: use them with --udp")
+    if args.count > 1 and not args.stream:
+        p.error("--count needs --stream or --tls")
+    over = f" over TLS ({args.tls} on {args.port})" if args.tls else f" over TCP {args.port}" if args.stream else ""
+    what = f"{'TCP' if args.tcp else 'UDP'} relay via {args.server}{over} to {args.peer}:{args.peer_port}"
     try:
-        answer = (probe_tcp if args.tcp else probe_udp)(args)
+        answer = (probe_tcp if args.tcp else probe_stream if args.stream else probe_udp)(args)
     except Refused as e:
         print(f"refused: {what}: {e}")
         return 1
     except ProbeError as e:
         print(f"probe failed: {what}: {e}")
         return 2
+    except ssl.SSLCertVerificationError as e:
+        print(f"refused: {what}: the certificate: {e.verify_message}")
+        return 1
     except OSError as e:
         print(f"refused: {what}: {e}")
         return 1
