@@ -4,6 +4,7 @@
 // checks/*.ts add the checks of values and of keys against each other.
 import { z } from "zod";
 import { DEFAULT_TURN_RELAY_PORTS, DEFAULT_TURN_SESSION_KBPS, type PortRange, type Protocol } from "./ports";
+import { DEFAULT_IMAGE, SUPPORTED_IMAGES, type DebianRelease } from "./images";
 
 export const PROJECT_NAME = "xmpp-edge";
 
@@ -75,7 +76,7 @@ export const configSchema = z
     serverName: z.string().default("xmpp-edge").meta({ description: "Hetzner server name and tailnet hostname of the VPS" }),
     serverType: z.string().default("cax11").meta({ description: "Hetzner server type (cax11 arm64, cx23 x86), one of Hetzner's list kept in model/hetzner.ts" }),
     location: z.string().default("fsn1").meta({ description: "Hetzner location" }),
-    image: z.string().default("debian-12").meta({ description: "Hetzner image" }),
+    image: z.string().default(DEFAULT_IMAGE).meta({ description: `Hetzner image, one of the Debian releases the project tests (model/images.ts): ${SUPPORTED_IMAGES.join(", ")}. Changing it replaces the server (docs/operating.md, "Replacing an edge")` }),
     cloudflareZoneId: z.string().optional().meta({ description: "Cloudflare zone id (32 hex digits) holding the records; required to deploy unless zone is set" }),
     zone: z.string().optional().meta({ description: "DNS zone name (e.g. example.com); every record must lie in it" }),
     dns: z.enum(["cloudflare", "off"]).default("cloudflare").meta({ description: "off: create no DNS records (take them from the dnsRecords output)" }),
@@ -159,7 +160,7 @@ export interface EdgeConfig {
   webOriginExtraAllow: string[];
   extraForwards: ExtraForward[];
   /** This edge's server (the first edge's in buildModel; forEdge gives each edge's). */
-  server: { name: string; type: string; location: string; image: string };
+  server: { name: string; type: string; location: string; image: string; release: DebianRelease };
   cloudflareZoneId?: string;
   zone?: string;
   dns: "cloudflare" | "off";

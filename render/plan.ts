@@ -83,6 +83,12 @@ export function makePlan(input: StackConfig | Record<string, unknown>, opts: Pla
         (c.home.ipv6 ? "" : " Its IPv6 address is looked up too: when the device has one, IPv6 clients of the DNAT ports are forwarded to it (without one they fall back to IPv4)."),
     );
   } else if (!c.home.ipv6) notes.push("No homeTailnetIPv6: IPv6 clients are not forwarded on the DNAT ports (they fall back to IPv4).");
+  if (c.edges.some((e) => !e.existingHost)) {
+    const r = c.server.release;
+    notes.push(
+      `Image \`${c.server.image}\` (Debian ${r.version} ${r.codename}). Changing \`image\` or \`location\` REPLACES the server: the old one is deleted before the new one boots, joins and gets its push (minutes without this edge; the preview shows the server as replaced). Without an outage: docs/operating.md, "Replacing an edge".`,
+    );
+  }
   notes.push("Secrets (TURN secret, SSH host key, tailnet auth key) are not part of the plan; a deploy adds them.");
   const facts = edges[0].facts;
   const bundle = edges[0].bundle;

@@ -28,7 +28,7 @@ export function checkFields(p: ParsedConfig, c: Checks): EdgeConfig {
   checkDeployKey(p, c);
   const first = firstExistingHost(p);
   const existingHost = first && checkExistingHost(p, first.host, c, first.key);
-  checkServer(p, c);
+  const release = checkServer(p, c);
   const edges = checkEdges(p, xmppHost, existingHost, c);
   checkHomeIsNoEdge(p, edges, c);
   const firstEdge = edges[0];
@@ -52,7 +52,7 @@ export function checkFields(p: ParsedConfig, c: Checks): EdgeConfig {
     webOriginLock: p.webOriginLock,
     webOriginExtraAllow,
     extraForwards,
-    server: { name: p.serverName, type: firstEdge?.type ?? p.serverType, location: firstEdge?.location ?? p.location, image: p.image },
+    server: { name: p.serverName, type: firstEdge?.type ?? p.serverType, location: firstEdge?.location ?? p.location, image: p.image, release },
     cloudflareZoneId: p.cloudflareZoneId,
     zone: p.zone,
     dns: p.dns,

@@ -52,7 +52,7 @@ describe("server", () => {
 
   test("is created from the config with numeric primary IP and firewall ids", () => {
     const s = one(run, SERVER);
-    expect(s).toMatchObject({ name: "xmpp-edge", serverType: "cx23", location: "nbg1", image: "debian-12" });
+    expect(s).toMatchObject({ name: "xmpp-edge", serverType: "cx23", location: "nbg1", image: "debian-13" });
     expect(s.datacenter).toBeUndefined();
     const ips = ofType(run, "hcloud:index/primaryIp:PrimaryIp").map((r) => plain(r.inputs));
     // No assigneeType: the provider warns on every run when it is set without an assigneeId.

@@ -67,6 +67,15 @@ test("an existing host: its own addresses, no documentation stand-ins", () => {
   expect(plan.files["firewall.json"]).toBeUndefined();
   expect(plan.files["cloud-init.yaml"]).toBeUndefined();
   expect(plan.files["PLAN.md"]).toContain("None: an existing host gets no cloud firewall.");
+  // Nothing of this stack's is replaced by an image change.
+  expect(plan.files["PLAN.md"]).not.toContain("REPLACES the server");
+});
+
+test("PLAN.md names the image's release and says that changing it replaces the server, pointing at the procedure", () => {
+  const md = (image?: string) => makePlan({ ...BASE, ...(image ? { image } : {}) }).files["PLAN.md"];
+  expect(md()).toContain("> Image `debian-13` (Debian 13 trixie). Changing `image` or `location` REPLACES the server");
+  expect(md()).toContain('docs/operating.md, "Replacing an edge"');
+  expect(md("debian-12")).toContain("> Image `debian-12` (Debian 12 bookworm).");
 });
 
 test("PLAN.md's traffic diagram shows only the paths the stack has", () => {

@@ -5,12 +5,16 @@
 import * as fs from "node:fs";
 import * as path from "node:path";
 import { makePlan } from "../../render/plan";
-import { SSH_CIPHERS, SSH_KEX, SSH_MACS, SSHD_DROPIN_PATH } from "../../render/sshd";
+import { releaseOf, type DebianRelease } from "../../model/images";
+import { SSH_CIPHERS, SSH_MACS, SSHD_DROPIN_PATH, sshKex } from "../../render/sshd";
 import { UNATTENDED_UPGRADES_PATH } from "../../render/unattended-upgrades";
 import { BASE } from "../fixtures";
 import { requireRoot, sh, writePlan } from "./helpers";
 
 beforeAll(requireRoot);
+
+// This machine's sshd is Debian 12's: the drop-in rendered for debian-12.
+const IMAGE = { image: "debian-12" };
 
 /** `sshd -T` on a config that includes DROPIN first, as Debian's sshd_config does; a private /run holds the privsep dir. */
 function sshdEffective(dropIn: string): { status: number | null; out: string } {
@@ -27,7 +31,7 @@ function cloudInitDropIn(dir: string): string {
 }
 
 test("sshd -T accepts the cloud-init's drop-in: no forwarding, few tries, our algorithms only", () => {
-  const r = sshdEffective(cloudInitDropIn(writePlan({})));
+  const r = sshdEffective(cloudInitDropIn(writePlan(IMAGE)));
   expect(r.status).toBe(0);
   const eff = Object.fromEntries(r.out.split("\n").map((l) => [l.split(" ")[0], l.slice(l.indexOf(" ") + 1)]));
   expect(eff).toMatchObject({
@@ -44,14 +48,14 @@ test("sshd -T accepts the cloud-init's drop-in: no forwarding, few tries, our al
     logingracetime: "20",
     loglevel: "VERBOSE",
     hostkeyalgorithms: "ssh-ed25519",
-    kexalgorithms: SSH_KEX.join(","),
+    kexalgorithms: sshKex(releaseOf("debian-12") as DebianRelease).join(","),
     ciphers: SSH_CIPHERS.join(","),
     macs: SSH_MACS.join(","),
   });
 });
 
 test("the check can fail: sshd -T refuses a drop-in with an unknown cipher", () => {
-  const dir = writePlan({});
+  const dir = writePlan(IMAGE);
   const broken = path.join(dir, "broken.conf");
   fs.writeFileSync(broken, fs.readFileSync(cloudInitDropIn(dir), "utf8").replace(/^Ciphers .*/m, "Ciphers 3des-cbc-lab-broken"));
   const r = sshdEffective(broken);
