@@ -40,6 +40,7 @@ const edge = z
     location: z.string().optional().meta({ description: "Hetzner location; default: location" }),
     serverType: z.string().optional().meta({ description: "Hetzner server type; default: serverType" }),
     existingHost: existingHost.optional().meta({ description: "this edge is a host you already have (as the top-level existingHost)" }),
+    image: z.string().optional().meta({ description: "Hetzner image, one of image's list; default: image. A new edge on another release beside an old one replaces it without an outage (docs/operating.md)" }),
   })
   .strict();
 
@@ -132,6 +133,9 @@ export interface EdgeSpec {
   type: string;
   location: string;
   existingHost?: ExistingHost;
+  /** Its server's image and that image's Debian release (model/images.ts). */
+  image: string;
+  release: DebianRelease;
   /** Its own DNS-only name (<name>.<xmppHost>): the SRV target with several edges. */
   dnsName: string;
 }

@@ -52,7 +52,7 @@ export function checkFields(p: ParsedConfig, c: Checks): EdgeConfig {
     webOriginLock: p.webOriginLock,
     webOriginExtraAllow,
     extraForwards,
-    server: { name: p.serverName, type: firstEdge?.type ?? p.serverType, location: firstEdge?.location ?? p.location, image: p.image, release },
+    server: { name: p.serverName, type: firstEdge?.type ?? p.serverType, location: firstEdge?.location ?? p.location, image: firstEdge?.image ?? p.image, release: firstEdge?.release ?? release },
     cloudflareZoneId: p.cloudflareZoneId,
     zone: p.zone,
     dns: p.dns,

@@ -19,19 +19,20 @@ export function checkServer(p: ParsedConfig, c: Checks): DebianRelease {
   };
   if (hetznerName("serverType", "cax11")) checkServerType("serverType", p.serverType, c);
   if (hetznerName("location", "fsn1")) checkLocation("location", p.location, c);
-  const release = hetznerName("image", DEFAULT_IMAGE) ? checkImage(p.image, c) : undefined;
+  const release = hetznerName("image", DEFAULT_IMAGE) ? checkImage("image", p.image, c) : undefined;
   // An edge's own values: their shape is checkEdges' to judge, the lists are judged here.
   p.edges?.forEach((e, i) => {
     if (e.serverType !== undefined && HETZNER_NAME.test(e.serverType)) checkServerType(`edges[${i}].serverType`, e.serverType, c);
     if (e.location !== undefined && HETZNER_NAME.test(e.location)) checkLocation(`edges[${i}].location`, e.location, c);
+    if (e.image !== undefined) checkImage(`edges[${i}].image`, e.image, c);
   });
   return release ?? (releaseOf(DEFAULT_IMAGE) as DebianRelease);
 }
 
-function checkImage(value: string, c: Checks): DebianRelease | undefined {
+function checkImage(key: string, value: string, c: Checks): DebianRelease | undefined {
   const release = releaseOf(value);
   if (release) return release;
-  c.report("image", `${show(value)} is not an image xmpp-edge supports: the files an edge receives are checked and booted on these Debian releases only; valid (model/images.ts): ${describeSupportedImages()}`);
+  c.report(key, `${show(value)} is not an image xmpp-edge supports: the files an edge receives are checked and booted on these Debian releases only; valid (model/images.ts): ${describeSupportedImages()}`);
   return undefined;
 }
 
