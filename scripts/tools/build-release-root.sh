@@ -1,4 +1,5 @@
 #!/usr/bin/env bash
+# shellcheck disable=SC2016 # "$1" (mmdebstrap's root) and ${Package} (dpkg-query's field) are theirs to expand
 # Builds (once) a Debian release's root file system holding the tools that
 # check the rendered files, so `npm run test:tools` checks them with the
 # binaries of every release an edge can run (model/images.ts), not only with
