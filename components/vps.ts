@@ -53,6 +53,16 @@ export function firstAddressOfNetwork(network: string): string {
   return ipaddr.fromByteArray(bytes).toString();
 }
 
+/**
+ * What the preview and the update say before anything happens when the
+ * deployed server of this name runs another image: the server is replaced,
+ * and the old one deleted first. undefined when nothing is replaced by it.
+ */
+export function imageChangeWarning(serverName: string, deployedImage: string | undefined, image: string): string | undefined {
+  if (!deployedImage || deployedImage === image) return undefined;
+  return `${serverName}: image ${deployedImage} -> ${image} REPLACES this server: it is deleted before the new one boots, joins and takes its push (minutes without this edge). To keep it, set its image back to ${deployedImage}; without an outage: docs/operating.md, "Replacing an edge".`;
+}
+
 /** An OpenSSH public key in authorized_keys form ("ssh-ed25519 AAAA…"), as connection.hostKey wants it. */
 export const authorizedKey = (key: pulumi.Input<string>) => derive([key], (k) => k.trim());
 
@@ -155,6 +165,15 @@ export class Vps extends pulumi.ComponentResource {
       { parent: this, deleteBeforeReplace: true },
     );
     this.serverId = this.server.id;
+
+    // The deployed server's image, from Hetzner (our labels, this name): a
+    // different one replaces the server, which the preview must say in words.
+    hcloud
+      .getServersOutput({ withSelector: Object.entries(SERVER_LABELS).map(([k, v]) => `${k}=${v}`).join(",") }, { parent: this })
+      .servers.apply((servers) => {
+        const warning = imageChangeWarning(s.name, servers.find((x) => x.name === s.name)?.image, s.image);
+        if (warning) pulumi.log.warn(warning, this.server);
+      });
 
     // PTR on the primary IPs (not the server): kept across replacements.
     const rdns = (family: string, ipRes: hcloud.PrimaryIp, address: pulumi.Input<string>) =>

@@ -4,6 +4,7 @@
 // checks/*.ts add the checks of values and of keys against each other.
 import { z } from "zod";
 import { DEFAULT_TURN_RELAY_PORTS, DEFAULT_TURN_SESSION_KBPS, DEFAULT_UDP_FORWARD_PPS, type PortRange, type Protocol } from "./ports";
+import { DEFAULT_IMAGE, SUPPORTED_IMAGES, type DebianRelease } from "./images";
 
 export const PROJECT_NAME = "xmpp-edge";
 
@@ -39,6 +40,7 @@ const edge = z
     location: z.string().optional().meta({ description: "Hetzner location; default: location" }),
     serverType: z.string().optional().meta({ description: "Hetzner server type; default: serverType" }),
     existingHost: existingHost.optional().meta({ description: "this edge is a host you already have (as the top-level existingHost)" }),
+    image: z.string().optional().meta({ description: "Hetzner image, one of image's list; default: image. A new edge on another release beside an old one replaces it without an outage (docs/operating.md)" }),
   })
   .strict();
 
@@ -78,7 +80,7 @@ export const configSchema = z
     serverName: z.string().default("xmpp-edge").meta({ description: "Hetzner server name and tailnet hostname of the VPS" }),
     serverType: z.string().default("cax11").meta({ description: "Hetzner server type (cax11 arm64, cx23 x86), one of Hetzner's list kept in model/hetzner.ts" }),
     location: z.string().default("fsn1").meta({ description: "Hetzner location" }),
-    image: z.string().default("debian-12").meta({ description: "Hetzner image" }),
+    image: z.string().default(DEFAULT_IMAGE).meta({ description: `Hetzner image, one of the Debian releases the project tests (model/images.ts): ${SUPPORTED_IMAGES.join(", ")}. Changing it replaces the server (docs/operating.md, "Replacing an edge")` }),
     cloudflareZoneId: z.string().optional().meta({ description: "Cloudflare zone id (32 hex digits) holding the records; required to deploy unless zone is set" }),
     zone: z.string().optional().meta({ description: "DNS zone name (e.g. example.com); every record must lie in it" }),
     dns: z.enum(["cloudflare", "off"]).default("cloudflare").meta({ description: "off: create no DNS records (take them from the dnsRecords output)" }),
@@ -136,6 +138,9 @@ export interface EdgeSpec {
   type: string;
   location: string;
   existingHost?: ExistingHost;
+  /** Its server's image and that image's Debian release (model/images.ts). */
+  image: string;
+  release: DebianRelease;
   /** Its own DNS-only name (<name>.<xmppHost>): the SRV target with several edges. */
   dnsName: string;
 }
@@ -168,7 +173,7 @@ export interface EdgeConfig {
   /** Packets/s each UDP forward may send home. */
   udpForwardPacketsPerSecond: number;
   /** This edge's server (the first edge's in buildModel; forEdge gives each edge's). */
-  server: { name: string; type: string; location: string; image: string };
+  server: { name: string; type: string; location: string; image: string; release: DebianRelease };
   cloudflareZoneId?: string;
   zone?: string;
   dns: "cloudflare" | "off";

@@ -115,7 +115,7 @@ export function buildModel(config: EdgeConfig): EdgeModel {
 
 /**
  * The model of edge `index` (0: the first, what buildModel gives): its own
- * server name, type, location and existing host, so every per-host renderer
+ * server name, type, location, image and existing host, so every per-host renderer
  * (cloud-init, firewall, nginx, nftables, coturn, the bundle) renders that
  * edge unchanged. Everything else, the edge list included, is shared.
  */
@@ -123,7 +123,7 @@ export function forEdge(model: EdgeModel, index: number): EdgeModel {
   const c = model.config;
   const e = c.edges[index];
   if (!e) throw new Error(`forEdge: no edge ${index} (${c.edges.length} edges)`);
-  return buildModel({ ...c, server: { ...c.server, name: e.serverName, type: e.type, location: e.location }, existingHost: e.existingHost, turnTlsName: e.turnTlsName });
+  return buildModel({ ...c, server: { ...c.server, name: e.serverName, type: e.type, location: e.location, image: e.image, release: e.release }, existingHost: e.existingHost, turnTlsName: e.turnTlsName });
 }
 
 /** What 80's and 443's routing depends on (the checks read the routes before the config is complete). */

@@ -74,7 +74,7 @@ export function renderCloudInit(model: EdgeModel, secrets: CloudInitSecrets | un
       {
         path: SSHD_DROPIN_PATH,
         permissions: "0644",
-        content: renderSshdDropIn(),
+        content: renderSshdDropIn(model.config.server.release),
       },
       { path: AUTHKEY_PATH, permissions: "0600", content: authKey },
       { path: JOIN_SCRIPT_PATH, permissions: "0755", content: renderJoinScript(model) },

@@ -219,7 +219,7 @@ export function renderPlanMd(model: EdgeModel, facts: HostFacts, records: DnsRec
     "",
     `XMPP domain \`${c.domain}\`, XMPP host \`${c.xmppHost}\`, preset \`${c.preset}\`, direct TLS ${c.directTls ? "on" : "off"}, client IP by \`${c.clientIp}\`, TURN \`${c.turn}\`, web origin lock \`${c.webOriginLock}\`.`,
     edges.length > 1
-      ? `${edges.length} edges (\`${c.edgeMode}\`, image \`${c.server.image}\`): ${edges.map((e) => `\`${e.spec.name}\``).join(", ")}. Home (tailnet): ${facts.homeIPv4}${facts.homeIPv6 ? `, ${facts.homeIPv6}` : ""}.`
+      ? `${edges.length} edges (\`${c.edgeMode}\`, image ${[...new Set(c.edges.filter((e) => !e.existingHost).map((e) => `\`${e.image}\``))].join(", ") || "none (existing hosts)"}): ${edges.map((e) => `\`${e.spec.name}\``).join(", ")}. Home (tailnet): ${facts.homeIPv4}${facts.homeIPv6 ? `, ${facts.homeIPv6}` : ""}.`
       : `VPS ${c.existingHost ? `existing host \`${c.existingHost.address}\`` : `Hetzner \`${c.server.type}\` in \`${c.server.location}\` (\`${c.server.image}\`)`}: ${[facts.vpsIPv4, facts.vpsIPv6 ?? "no IPv6"].join(", ")}. Home (tailnet): ${facts.homeIPv4}${facts.homeIPv6 ? `, ${facts.homeIPv6}` : ""}.`,
     "",
     ...notes.map((n) => `> ${n}`),

@@ -83,6 +83,13 @@ export function makePlan(input: StackConfig | Record<string, unknown>, opts: Pla
         (c.home.ipv6 ? "" : " Its IPv6 address is looked up too: when the device has one, IPv6 clients of the DNAT ports are forwarded to it (without one they fall back to IPv4)."),
     );
   } else if (!c.home.ipv6) notes.push("No homeTailnetIPv6: IPv6 clients are not forwarded on the DNAT ports (they fall back to IPv4).");
+  const hetzner = c.edges.filter((e) => !e.existingHost);
+  if (hetzner.length > 0) {
+    const images = [...new Map(hetzner.map((e) => [e.image, `\`${e.image}\` (Debian ${e.release.version} ${e.release.codename})`])).values()];
+    notes.push(
+      `Image ${images.join(", ")}. Changing \`image\` or \`location\` REPLACES the server: the old one is deleted before the new one boots, joins and gets its push (minutes without this edge; the preview shows the server as replaced). Without an outage: docs/operating.md, "Replacing an edge".`,
+    );
+  }
   notes.push("Secrets (TURN secret, SSH host key, tailnet auth key) are not part of the plan; a deploy adds them.");
   const facts = edges[0].facts;
   const bundle = edges[0].bundle;

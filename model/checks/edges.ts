@@ -2,6 +2,7 @@
 // describe. The first edge keeps serverName exactly, so a stack that adds
 // `edges` later keeps its server, tailnet device and resource names.
 import { IMPLICIT_EDGE_NAME, type EdgeSpec, type ExistingHost, type ParsedConfig } from "../config";
+import { DEFAULT_IMAGE, releaseOf, type DebianRelease } from "../images";
 import { snikketAliases, xmppNames } from "../names";
 import { HETZNER_NAME, HOST_LABEL, isHostname } from "../shapes";
 import { show, type Checks } from "./report";
@@ -26,7 +27,9 @@ export function edgeDnsName(edgeName: string, xmppHost: string): string {
  */
 export function checkEdges(p: ParsedConfig, xmppHost: string, firstHost: ExistingHost | undefined, c: Checks): EdgeSpec[] {
   if (p.edges === undefined) {
-    return [{ name: IMPLICIT_EDGE_NAME, serverName: p.serverName, type: p.serverType, location: p.location, existingHost: firstHost, dnsName: edgeDnsName(IMPLICIT_EDGE_NAME, xmppHost) }];
+    // An unsupported image is reported by checkServer; the config is then refused whatever stands in here.
+    const release = releaseOf(p.image) ?? (releaseOf(DEFAULT_IMAGE) as DebianRelease);
+    return [{ name: IMPLICIT_EDGE_NAME, serverName: p.serverName, type: p.serverType, location: p.location, existingHost: firstHost, image: p.image, release, dnsName: edgeDnsName(IMPLICIT_EDGE_NAME, xmppHost) }];
   }
   if (p.edges.length === 0) {
     c.report("edges", `is empty; expected at least one edge like [{name: "fsn"}], or leave edges out for one edge from serverName, location and serverType`);
@@ -89,13 +92,18 @@ export function checkEdges(p: ParsedConfig, xmppHost: string, firstHost: Existin
       } else ok = false;
     }
     if (e.existingHost !== undefined && i === 0 && !firstHost) ok = false;
-    if (!ok) return;
+    // Reported by checkServer (edges[i].image, or image for the default).
+    const image = e.image ?? p.image;
+    const release = releaseOf(image);
+    if (!ok || !release) return;
     specs.push({
       name: e.name,
       serverName: edgeServerName(p.serverName, e.name, i),
       type: e.serverType ?? p.serverType,
       location: e.location ?? p.location,
       existingHost: host,
+      image,
+      release,
       dnsName: edgeDnsName(e.name, xmppHost),
     });
   });

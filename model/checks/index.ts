@@ -31,7 +31,7 @@ export function checkFields(p: ParsedConfig, c: Checks): EdgeConfig {
   checkDeployKey(p, c);
   const first = firstExistingHost(p);
   const existingHost = first && checkExistingHost(p, first.host, c, first.key);
-  checkServer(p, c);
+  const release = checkServer(p, c);
   const edges = checkEdges(p, xmppHost, existingHost, c);
   checkHomeIsNoEdge(p, edges, c);
   const turnTlsName = checkTurnTls(p, xmppHost, edges, c);
@@ -58,7 +58,7 @@ export function checkFields(p: ParsedConfig, c: Checks): EdgeConfig {
     webOriginExtraAllow,
     extraForwards,
     udpForwardPacketsPerSecond: p.udpForwardPacketsPerSecond,
-    server: { name: p.serverName, type: firstEdge?.type ?? p.serverType, location: firstEdge?.location ?? p.location, image: p.image },
+    server: { name: p.serverName, type: firstEdge?.type ?? p.serverType, location: firstEdge?.location ?? p.location, image: firstEdge?.image ?? p.image, release: firstEdge?.release ?? release },
     cloudflareZoneId: p.cloudflareZoneId,
     zone: p.zone,
     dns: p.dns,

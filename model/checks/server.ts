@@ -1,13 +1,16 @@
 // The Hetzner server: its name, type, location and image. Types and
 // locations are checked against the lists in model/hetzner.ts (refresh them
-// there when Hetzner adds one); the image only for its shape.
+// there when Hetzner adds one); the image against the Debian releases the
+// project tests (model/images.ts), whatever Hetzner offers besides.
 import type { ParsedConfig } from "../config";
+import { DEFAULT_IMAGE, describeSupportedImages, releaseOf, type DebianRelease } from "../images";
 import { HETZNER_LISTS_AS_OF, HETZNER_LOCATIONS, HETZNER_SERVER_TYPES, RETIRED_SERVER_TYPES } from "../hetzner";
 import { nearest } from "../nearest";
 import { HETZNER_NAME, HOST_LABEL } from "../shapes";
 import { show, type Checks } from "./report";
 
-export function checkServer(p: ParsedConfig, c: Checks): void {
+/** Checks the server's names; returns the image's Debian release (the default's when the image was refused: the config is then refused too). */
+export function checkServer(p: ParsedConfig, c: Checks): DebianRelease {
   if (!HOST_LABEL.test(p.serverName)) c.report("serverName", `${show(p.serverName)} is not a valid host name; expected lower-case letters, digits and hyphens`);
   const hetznerName = (key: "serverType" | "location" | "image", example: string): boolean => {
     if (HETZNER_NAME.test(p[key])) return true;
@@ -16,12 +19,21 @@ export function checkServer(p: ParsedConfig, c: Checks): void {
   };
   if (hetznerName("serverType", "cax11")) checkServerType("serverType", p.serverType, c);
   if (hetznerName("location", "fsn1")) checkLocation("location", p.location, c);
-  hetznerName("image", "debian-12");
+  const release = hetznerName("image", DEFAULT_IMAGE) ? checkImage("image", p.image, c) : undefined;
   // An edge's own values: their shape is checkEdges' to judge, the lists are judged here.
   p.edges?.forEach((e, i) => {
     if (e.serverType !== undefined && HETZNER_NAME.test(e.serverType)) checkServerType(`edges[${i}].serverType`, e.serverType, c);
     if (e.location !== undefined && HETZNER_NAME.test(e.location)) checkLocation(`edges[${i}].location`, e.location, c);
+    if (e.image !== undefined) checkImage(`edges[${i}].image`, e.image, c);
   });
+  return release ?? (releaseOf(DEFAULT_IMAGE) as DebianRelease);
+}
+
+function checkImage(key: string, value: string, c: Checks): DebianRelease | undefined {
+  const release = releaseOf(value);
+  if (release) return release;
+  c.report(key, `${show(value)} is not an image xmpp-edge supports: the files an edge receives are checked and booted on these Debian releases only; valid (model/images.ts): ${describeSupportedImages()}`);
+  return undefined;
 }
 
 function checkServerType(key: string, value: string, c: Checks): void {

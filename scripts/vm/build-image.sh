@@ -1,6 +1,8 @@
 #!/usr/bin/env bash
-# Builds the Debian 12 VM image that stands in for Hetzner's debian-12 (the
-# test:vm suite boots it), and the package mirror its cloud-init installs from.
+# Builds the VM image of one Debian release that stands in for Hetzner's
+# image of it (the test:vm suite boots it), and the package mirror its
+# cloud-init installs from. VM_RELEASE: trixie (debian-13, the default image)
+# or bookworm (debian-12), the releases of model/images.ts.
 # Linux, root; needs mmdebstrap, e2fsprogs, dpkg-dev, apt-utils and the lab's
 # tailnet binaries (scripts/lab/build-tailnet.sh). Prints the image directory:
 #
@@ -11,7 +13,7 @@
 #   DIR/packages.txt the image's installed packages (dpkg-query), for the record
 #
 # The image: mmdebstrap of scripts/vm/image-packages.txt from Debian's
-# bookworm (+ updates, security), cloud-init with the NoCloud datasource; its
+# VM_RELEASE (+ updates, security), cloud-init with the NoCloud datasource; its
 # only apt source is the lab mirror (MIRROR_URL), as a Hetzner image's is
 # Hetzner's mirror; root has no password (login by key, which cloud-init
 # installs). tailscale is not a Debian package: the lab's own build is
@@ -19,20 +21,25 @@
 # and /etc/default/tailscaled from the tailscale.com module), so the join
 # script finds tailscale present and skips its download branch.
 #
-# Cached in ${XMPP_EDGE_VM_CACHE:-/var/cache/xmpp-edge/vm}/debian12-<key>/,
-# <key> = sha256 of this script, the package list, the user-data's package
-# list (render/cloud-init.ts VPS_PACKAGES), the mirror URL and the tailscale
-# binaries; rebuilt only when one of them changes (~3-5 min on 2 cores).
+# Cached in ${XMPP_EDGE_VM_CACHE:-/var/cache/xmpp-edge/vm}/debian<N>-<key>/,
+# <key> = sha256 of this script, the release, the package list, the
+# user-data's package list (render/cloud-init.ts VPS_PACKAGES), the mirror
+# URL and the tailscale binaries; rebuilt only when one of them changes (~3-5 min on 2 cores).
 #
-#   scripts/vm/build-image.sh           build if missing, print the directory
-#   scripts/vm/build-image.sh --print   print the directory, build nothing
+#   [VM_RELEASE=trixie|bookworm] scripts/vm/build-image.sh           build if missing, print the directory
+#   [VM_RELEASE=trixie|bookworm] scripts/vm/build-image.sh --print   print the directory, build nothing
 set -euo pipefail
 here=$(cd "$(dirname "$0")" && pwd)
 repo=$(cd "$here/../.." && pwd)
 
 # The lab's mirror host (ctl in test/vm/run.sh) serves DIR/mirror here.
 MIRROR_URL=http://198.51.100.200/debian
-SUITE=bookworm
+SUITE=${VM_RELEASE:-trixie}
+case "$SUITE" in
+  trixie) VERSION=13 ;;
+  bookworm) VERSION=12 ;;
+  *) echo "build-image: VM_RELEASE=$SUITE: expected trixie or bookworm (model/images.ts)" >&2; exit 2 ;;
+esac
 DEBIAN_SOURCES=(
   "deb http://deb.debian.org/debian $SUITE main"
   "deb http://deb.debian.org/debian $SUITE-updates main"
@@ -56,10 +63,10 @@ done
 cache=${XMPP_EDGE_VM_CACHE:-/var/cache/xmpp-edge/vm}
 key=$({
   cat "$0" "$here/image-packages.txt"
-  printf '%s\n' "$mirror_pkgs" "$MIRROR_URL"
+  printf '%s\n' "$SUITE" "$mirror_pkgs" "$MIRROR_URL"
   readlink -f "$tsbin/tailscaled" "$tsbin/tailscale"
 } | sha256sum | cut -c1-12)
-dir=$cache/debian12-$key
+dir=$cache/debian$VERSION-$key
 
 case "${1:-}" in
   --print) echo "$dir"; exit 0 ;;
@@ -131,7 +138,9 @@ hooks=(
   --customize-hook='chroot "$1" passwd -l root'
   --customize-hook='rm -f "$1/etc/hostname"; : >"$1/etc/machine-id"'
   --customize-hook="chroot \"\$1\" dpkg-query -W -f='\${Package} \${Version}\n' >$work/packages.txt"
-  --customize-hook="cp -L \"\$1/vmlinuz\" $work/vmlinuz && cp -L \"\$1/initrd.img\" $work/initrd.img"
+  # The newest kernel under /boot (not the /vmlinuz link, which a release's
+  # kernel-img.conf may not make).
+  --customize-hook="k=\$(ls \"\$1\"/boot/vmlinuz-* | sort -V | tail -n 1) && cp \"\$k\" $work/vmlinuz && cp \"\$1/boot/initrd.img-\${k##*/vmlinuz-}\" $work/initrd.img"
 )
 nice -n 10 mmdebstrap --variant=apt --include="$incl" \
   --aptopt='Acquire::Languages "none"' \

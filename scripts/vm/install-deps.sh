@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # Installs what test:vm (test/vm/run.sh) needs: the network lab's packages and
 # tailnet binaries (scripts/lab/install-deps.sh), qemu, and the image
-# builder's tools; then builds the VM image (scripts/vm/build-image.sh: minutes
+# builder's tools; then builds the VM images (scripts/vm/build-image.sh: minutes
 # on a cold cache, nothing once built). Idempotent. Needs root.
 set -euo pipefail
 here=$(cd "$(dirname "$0")" && pwd)
@@ -16,5 +16,7 @@ PACKAGES=(
 
 bash "$here/../lab/install-deps.sh"
 bash "$here/../apt-install.sh" "${PACKAGES[@]}"
-bash "$here/build-image.sh" >/dev/null
+# Both supported releases' images (test:vm boots each, model/images.ts).
+VM_RELEASE=trixie bash "$here/build-image.sh" >/dev/null
+VM_RELEASE=bookworm bash "$here/build-image.sh" >/dev/null
 echo "vm install-deps: done"

@@ -116,6 +116,19 @@ test("the second edge: its own server name, location, single-use key, shared dep
   expect(applies).toEqual([MOCK.vpsIPv4, MOCK.laterIPv4]);
 });
 
+// A release upgrade without an outage starts with a new edge on the new
+// release beside the old one: the old edge's resources must not move.
+test("an edge's own image: its server and user-data follow it; the first edge's resources are those of the same stack without it", async () => {
+  const mixed = await runProgram({ ...TWO_EDGES, image: "debian-12", edges: [{ name: "nbg" }, { name: "hel", location: "hel1", image: "debian-13" }] }, {}, { devices: DEVICES, reports: REPORTS });
+  const same = await runProgram({ ...TWO_EDGES, image: "debian-12" }, {}, { devices: DEVICES, reports: REPORTS });
+  const servers = (r: Run) => ofType(r, "hcloud:index/server:Server").map((s) => plain(s.inputs));
+  expect(servers(mixed).map((s) => [s.name, s.image])).toEqual([["chat-edge", "debian-12"], ["chat-edge-hel", "debian-13"]]);
+  const kex = (s: { userData: string }) => s.userData.match(/^ *KexAlgorithms (\S+)/m)?.[1];
+  expect(servers(mixed).map(kex)).toEqual(["sntrup761x25519-sha512@openssh.com,curve25519-sha256,curve25519-sha256@libssh.org", expect.stringMatching(/^mlkem768x25519-sha256,/)]);
+  const first = (r: Run) => [...graph(r)].filter(([urn]) => !urn.includes("-hel")).map(([urn, v]) => [urn, v.inputs]);
+  expect(first(mixed)).toEqual(first(same));
+});
+
 test("outputs: vpsIPv4/vpsIPv6 stay the first edge's; edges lists both; home trusts both edges' tailnet addresses", () => {
   expect(twoEdges.outputs.vpsIPv4).toBe(MOCK.vpsIPv4);
   expect(twoEdges.outputs.vpsIPv6).toBe(MOCK.vpsIPv6);

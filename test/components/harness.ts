@@ -114,6 +114,10 @@ function call(token: string, inputs: Record<string, any>, serverName: string, ta
     return { ...inputs, id: "devices", devices };
   }
   if (token === "cloudflare:index/getZone:getZone") return { id: MOCK.zoneIdByName, name: inputs.filter?.name };
+  if (token === "hcloud:index/getServers:getServers") {
+    invokes.push({ token, inputs });
+    return { id: "servers", servers: opts.deployedServers ?? [] };
+  }
   throw new Error(`unexpected invoke ${token}`);
 }
 
@@ -124,7 +128,12 @@ export function toPulumiConfig(raw: Record<string, unknown>): Record<string, str
   return out;
 }
 
+/** The Hetzner lookups the last runs made (token and inputs), for the tests that look at them. */
+export const invokes: { token: string; inputs: Record<string, any> }[] = [];
+
 export interface RunOptions {
+  /** Servers Hetzner lists as deployed (getServers): name and image. Default: none. */
+  deployedServers?: { name: string; image: string }[];
   /** A preview (`pulumi preview`: the engine's dry run) instead of an update. */
   dryRun?: boolean;
   /**

@@ -1,9 +1,9 @@
 // The Hetzner side: firewall = the plan's ports, server inputs that never
 // move with forwards or records, addresses that survive a replacement.
-import { firstAddressOfNetwork } from "../../components/vps";
+import { firstAddressOfNetwork, imageChangeWarning } from "../../components/vps";
 import { renderFirewallRules } from "../../render/firewall";
 import { BASE, model, DEPLOY_KEY, HOST_KEY } from "../fixtures";
-import { bundleFiles, MOCK, ofType, plain, pushStdin, runProgram, type Run } from "./harness";
+import { bundleFiles, invokes, MOCK, ofType, plain, pushStdin, runProgram, type Run } from "./harness";
 
 const ZONE = { cloudflareZoneId: "0123456789abcdef0123456789abcdef" };
 const FIREWALL = "hcloud:index/firewall:Firewall";
@@ -52,7 +52,7 @@ describe("server", () => {
 
   test("is created from the config with numeric primary IP and firewall ids", () => {
     const s = one(run, SERVER);
-    expect(s).toMatchObject({ name: "xmpp-edge", serverType: "cx23", location: "nbg1", image: "debian-12" });
+    expect(s).toMatchObject({ name: "xmpp-edge", serverType: "cx23", location: "nbg1", image: "debian-13" });
     expect(s.datacenter).toBeUndefined();
     const ips = ofType(run, "hcloud:index/primaryIp:PrimaryIp").map((r) => plain(r.inputs));
     // No assigneeType: the provider warns on every run when it is set without an assigneeId.
@@ -146,4 +146,34 @@ test("existingHost creates no Hetzner resource and pushes to that host", async (
   const turn = bundleFiles(pushStdin(run))["/etc/turnserver.conf"];
   expect(turn).toContain("listening-ip=5.9.10.11\n");
   expect(turn).toContain("listening-ip=2a01:4f8:10a:1::2\n");
+});
+
+describe("an image change is said before anything happens", () => {
+  test("in words: a deployed server on another image is replaced, the old one deleted first", () => {
+    const w = imageChangeWarning("xmpp-edge", "debian-12", "debian-13");
+    expect(w).toContain("image debian-12 -> debian-13 REPLACES this server");
+    expect(w).toContain('docs/operating.md, "Replacing an edge"');
+    expect(imageChangeWarning("xmpp-edge", "debian-13", "debian-13")).toBeUndefined();
+    expect(imageChangeWarning("xmpp-edge", undefined, "debian-13")).toBeUndefined();
+  });
+
+  test("by the program: it asks Hetzner for our servers and warns about the one of its name on another image", async () => {
+    const said: string[] = [];
+    const spies = (["log", "warn", "error"] as const).map((m) => jest.spyOn(console, m).mockImplementation((...a: unknown[]) => void said.push(a.join(" "))));
+    const stderr = jest.spyOn(process.stderr, "write").mockImplementation((chunk: string | Uint8Array) => (said.push(String(chunk)), true));
+    try {
+      invokes.length = 0;
+      const run = await runProgram({ ...BASE, ...ZONE }, {}, { deployedServers: [{ name: "other", image: "debian-11" }, { name: "xmpp-edge", image: "debian-12" }] });
+      if (run.error) throw run.error;
+      expect(invokes.filter((i) => i.token === "hcloud:index/getServers:getServers").map((i) => i.inputs.withSelector)).toEqual(["managed-by=pulumi,app=xmpp-edge"]);
+      expect(said.join("\n")).toContain("xmpp-edge: image debian-12 -> debian-13 REPLACES this server");
+      said.length = 0;
+      const same = await runProgram({ ...BASE, ...ZONE, image: "debian-12" }, {}, { deployedServers: [{ name: "xmpp-edge", image: "debian-12" }] });
+      if (same.error) throw same.error;
+      expect(said.join("\n")).not.toContain("REPLACES");
+    } finally {
+      for (const s of spies) s.mockRestore();
+      stderr.mockRestore();
+    }
+  });
 });

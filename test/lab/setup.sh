@@ -87,6 +87,8 @@ render_plan() {
   if [ "$TAILNET" = headscale ]; then
     sets+=(--set "tailscaleLoginServer=\"$HS_URL\"" --set "tailscaleAuthKey=\"$HS_VPS_KEY\"")
   fi
+  # test/vm/run.sh: the image of the release the VM boots.
+  [ -z "${LAB_IMAGE:-}" ] || sets+=(--set "image=\"$LAB_IMAGE\"")
   for name in lab lab-pp; do
     (cd "$REPO" && "$tsx" "$HERE/stack.ts" derive --in "$HERE/stacks/Pulumi.$name.yaml" --out "$LAB/stacks/Pulumi.$name.yaml" "${sets[@]}") || return 1
   done

@@ -1,4 +1,5 @@
 import { validateConfig, ConfigError } from "../../model/validate";
+import { releaseOf } from "../../model/images";
 import { BASE, DEPLOY_KEY, HOST_KEY, problems } from "../fixtures";
 
 describe("validateConfig accepts", () => {
@@ -11,8 +12,18 @@ describe("validateConfig accepts", () => {
     expect(c.turn).toBe("edge");
     expect(c.turnRelayPorts).toEqual({ from: 49152, to: 65535 });
     expect(c.webOriginLock).toBe("cloudflare");
-    expect(c.server).toEqual({ name: "xmpp-edge", type: "cax11", location: "fsn1", image: "debian-12" });
+    expect(c.server).toEqual({ name: "xmpp-edge", type: "cax11", location: "fsn1", image: "debian-13", release: releaseOf("debian-13") });
     expect(c.ssh).toEqual({ mode: "public", from: ["203.0.113.0/24", "2001:db8:1234::/48"] });
+  });
+
+  test("image debian-12, still supported: its release known to the model", () => {
+    expect(validateConfig({ ...BASE, image: "debian-12" }).server.release).toEqual({ image: "debian-12", version: 12, codename: "bookworm", openssh: "9.2" });
+  });
+
+  test("edges: each edge's image, default the top-level one; the first edge's is the server's", () => {
+    const c = validateConfig({ ...BASE, image: "debian-12", edges: [{ name: "old" }, { name: "new", image: "debian-13" }] });
+    expect(c.edges.map((e) => [e.name, e.image, e.release.codename])).toEqual([["old", "debian-12", "bookworm"], ["new", "debian-13", "trixie"]]);
+    expect(c.server.image).toBe("debian-12");
   });
 
   test("sshAllowFrom tailnet, a bare address normalised to a host route", () => {
@@ -43,7 +54,7 @@ describe("validateConfig accepts", () => {
 
   test("no edges: one edge from today's keys, named the implicit way", () => {
     const c = validateConfig({ ...BASE, serverName: "edge-a", location: "nbg1", serverType: "cx23" });
-    expect(c.edges).toEqual([{ name: "edge", serverName: "edge-a", type: "cx23", location: "nbg1", existingHost: undefined, dnsName: "edge.chat.example.com" }]);
+    expect(c.edges).toEqual([{ name: "edge", serverName: "edge-a", type: "cx23", location: "nbg1", existingHost: undefined, image: "debian-13", release: releaseOf("debian-13"), dnsName: "edge.chat.example.com" }]);
     expect(c.edgeMode).toBe("failover");
   });
 
@@ -54,7 +65,7 @@ describe("validateConfig accepts", () => {
       ["hel", "xmpp-edge-hel", "cx23", "hel1", "hel.chat.example.com", undefined],
       ["old", "xmpp-edge-old", "cax11", "nbg1", "old.chat.example.com", "5.9.10.11"],
     ]);
-    expect(c.server).toEqual({ name: "xmpp-edge", type: "cax11", location: "fsn1", image: "debian-12" });
+    expect(c.server).toEqual({ name: "xmpp-edge", type: "cax11", location: "fsn1", image: "debian-13", release: releaseOf("debian-13") });
     expect(c.edgeMode).toBe("active-active");
   });
 
@@ -122,6 +133,9 @@ describe("validateConfig rejects, naming the key, the bad value and what is vali
     ["no tailnet tag at all", { tailscaleTags: [] }, /^xmpp-edge:tailscaleTags: is empty; expected at least one tag/],
     ["an empty server type", { serverType: "" }, /^xmpp-edge:serverType: "" is not a Hetzner server type name; expected lower-case letters, digits, dots and hyphens, e\.g\. "cax11"/],
     ["a location with a space", { location: "fsn 1" }, /^xmpp-edge:location: "fsn 1" is not a Hetzner location name/],
+    ["an image the project does not test", { image: "debian-11" }, /^xmpp-edge:image: "debian-11" is not an image xmpp-edge supports: .*valid \(model\/images\.ts\): debian-13 \(Debian 13 trixie, the default\), debian-12 \(Debian 12 bookworm\)$/m],
+    ["another distribution's image", { image: "ubuntu-24.04" }, /^xmpp-edge:image: "ubuntu-24\.04" is not an image xmpp-edge supports/],
+    ["an edge's image the project does not test", { edges: [{ name: "a" }, { name: "b", image: "debian-14" }] }, /^xmpp-edge:edges\[1\]\.image: "debian-14" is not an image xmpp-edge supports: .*valid \(model\/images\.ts\): debian-13 \(Debian 13 trixie, the default\), debian-12 \(Debian 12 bookworm\)$/m],
     ["a tag without tag:", { tailscaleTags: ["xmpp-edge"] }, /^xmpp-edge:tailscaleTags\[0\]: "xmpp-edge" is not a tailnet tag; expected "tag:name"/],
     ["an empty edges list", { edges: [] }, /^xmpp-edge:edges: is empty; expected at least one edge like \[\{name: "fsn"\}\], or leave edges out/],
     ["an edge name that is no DNS label", { edges: [{ name: "Fsn_1" }] }, /^xmpp-edge:edges\[0\]\.name: "Fsn_1" is not a DNS label; expected 1-63 lower-case letters/],

@@ -17,9 +17,15 @@ test("packages, SSH hardening, the pinned host key and the tailnet join", () => 
   expect(doc.ssh_keys).toEqual({ ed25519_private: SECRETS.hostKey.privateKeyOpenssh, ed25519_public: SECRETS.hostKey.publicKeyOpenssh });
   const files = Object.fromEntries(doc.write_files.map((f: { path: string }) => [f.path, f]));
   expect(files[AUTHKEY_PATH]).toEqual({ path: AUTHKEY_PATH, permissions: "0600", content: "tskey-auth-xyz" });
-  expect(files["/etc/ssh/sshd_config.d/10-xmpp-edge.conf"].content).toMatch(/PasswordAuthentication no[\s\S]*PermitRootLogin prohibit-password[\s\S]*DisableForwarding yes[\s\S]*MaxAuthTries 3[\s\S]*LogLevel VERBOSE[\s\S]*KexAlgorithms sntrup761x25519/);
+  expect(files["/etc/ssh/sshd_config.d/10-xmpp-edge.conf"].content).toMatch(/PasswordAuthentication no[\s\S]*PermitRootLogin prohibit-password[\s\S]*DisableForwarding yes[\s\S]*MaxAuthTries 3[\s\S]*LogLevel VERBOSE[\s\S]*KexAlgorithms mlkem768x25519-sha256,sntrup761x25519-sha512,/);
   expect(files[JOIN_SCRIPT_PATH].content).toBe(renderJoinScript(model()));
   expect(doc.runcmd).toContainEqual([JOIN_SCRIPT_PATH]);
+});
+
+test("the sshd key exchange is the image's release's: ML-KEM on Debian 13 (OpenSSH 10), none on Debian 12 (OpenSSH 9.2 refuses the name)", () => {
+  const kex = (image: string) => YAML.parse(renderCloudInit(model({ image }), SECRETS)).write_files.find((f: { path: string }) => f.path.startsWith("/etc/ssh/")).content.match(/^KexAlgorithms (.*)$/m)[1];
+  expect(kex("debian-13")).toBe("mlkem768x25519-sha256,sntrup761x25519-sha512,sntrup761x25519-sha512@openssh.com,curve25519-sha256,curve25519-sha256@libssh.org");
+  expect(kex("debian-12")).toBe("sntrup761x25519-sha512@openssh.com,curve25519-sha256,curve25519-sha256@libssh.org");
 });
 
 test("the join uses the auth key file once and Headscale's login server when set", () => {

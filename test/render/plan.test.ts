@@ -67,6 +67,19 @@ test("an existing host: its own addresses, no documentation stand-ins", () => {
   expect(plan.files["firewall.json"]).toBeUndefined();
   expect(plan.files["cloud-init.yaml"]).toBeUndefined();
   expect(plan.files["PLAN.md"]).toContain("None: an existing host gets no cloud firewall.");
+  // Nothing of this stack's is replaced by an image change.
+  expect(plan.files["PLAN.md"]).not.toContain("REPLACES the server");
+});
+
+test("PLAN.md names the image's release and says that changing it replaces the server, pointing at the procedure", () => {
+  const md = (image?: string) => makePlan({ ...BASE, ...(image ? { image } : {}) }).files["PLAN.md"];
+  expect(md()).toContain("> Image `debian-13` (Debian 13 trixie). Changing `image` or `location` REPLACES the server");
+  expect(md()).toContain('docs/operating.md, "Replacing an edge"');
+  expect(md("debian-12")).toContain("> Image `debian-12` (Debian 12 bookworm).");
+  // Edges on two releases (a replacement under way): both named.
+  const mixed = makePlan({ ...BASE, image: "debian-12", edges: [{ name: "old" }, { name: "new", image: "debian-13" }] }).files["PLAN.md"];
+  expect(mixed).toContain("> Image `debian-12` (Debian 12 bookworm), `debian-13` (Debian 13 trixie).");
+  expect(mixed).toContain("2 edges (`failover`, image `debian-12`, `debian-13`)");
 });
 
 test("PLAN.md's traffic diagram shows only the paths the stack has", () => {

@@ -1,15 +1,6 @@
-import * as path from "node:path";
-import { sh, VARIANTS, writePlan } from "./helpers";
+import { sh, writePlan } from "./helpers";
 
-test.each(Object.entries({ ...VARIANTS, headscale: { tailscaleLoginServer: "https://hs.example.com", tailscaleAuthKey: { secure: "x" } } }))(
-  "cloud-init schema accepts the user-data of: %s",
-  (_name, overrides) => {
-    const file = path.join(writePlan(overrides), "cloud-init.yaml");
-    const r = sh(`cloud-init schema --config-file ${file}`);
-    expect(r.out).toContain("Valid cloud-config");
-    expect(r.status).toBe(0);
-  },
-);
+// The schema of every variant, by each release's cloud-init: releases.test.ts.
 
 test("the join script is valid sh", () => {
   const dir = writePlan({});

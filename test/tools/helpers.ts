@@ -4,7 +4,9 @@ import { spawnSync } from "node:child_process";
 import * as fs from "node:fs";
 import * as os from "node:os";
 import * as path from "node:path";
+import { DEBIAN_RELEASES, type DebianRelease } from "../../model/images";
 import { makePlan } from "../../render/plan";
+import { shellQuote } from "../../render/shell-quote";
 import { BASE } from "../fixtures";
 
 export function sh(script: string, timeoutMs = 20000): { status: number | null; out: string } {
@@ -50,4 +52,34 @@ export function withNetns<T>(fn: (ns: string) => T): T {
   } finally {
     sh(`ip netns pids ${ns} | xargs -r kill -9; ip netns del ${ns}`);
   }
+}
+
+/** A supported release and the root holding its own tools (scripts/tools/build-release-root.sh). */
+export interface ReleaseRoot {
+  release: DebianRelease;
+  root: string;
+}
+
+/** Every supported release's tools root; throws naming the install step when one is not built. */
+export function releaseRoots(): ReleaseRoot[] {
+  const script = path.join(__dirname, "../../scripts/tools/build-release-root.sh");
+  return DEBIAN_RELEASES.map((release) => {
+    const r = sh(`bash ${script} ${release.codename} --print`);
+    const root = r.out.trim();
+    if (r.status !== 0 || !fs.existsSync(path.join(root, "done")))
+      throw new Error(`no ${release.codename} tools root at ${root}: scripts/install-test-deps.sh builds it (${r.out.trim()})`);
+    return { release, root };
+  });
+}
+
+/**
+ * Runs `script` with a release's own binaries: chrooted into its root, in a
+ * private mount namespace where /tmp (the plans) is this machine's, /run a
+ * fresh tmpfs, and the network namespace `ns` or a new empty one (nft -c
+ * needs netlink; nothing may reach this machine's).
+ */
+export function inRoot(root: string, script: string, ns?: string, timeoutMs = 20000): { status: number | null; out: string } {
+  const mounts = [`mount --rbind /dev ${root}/dev`, `mount -t proc proc ${root}/proc`, `mount --bind /tmp ${root}/tmp`, `mount -t tmpfs run ${root}/run`].join(" && ");
+  const enter = ns ? `ip netns exec ${ns} unshare -m --propagation private` : "unshare -m -n --propagation private";
+  return sh(`${enter} bash -c ${shellQuote(`${mounts} && exec chroot ${root} bash -c "$0"`)} ${shellQuote(script)}`, timeoutMs);
 }
