@@ -71,8 +71,8 @@ out_has() { # FILE TEXT: FILE contains TEXT
 # UDP is lossy (a loaded machine, the emulated VM's tap): up to three datagrams,
 # each waited for 2 s; the answer must still name the right source.
 fw_udp() { # ADDR SEEN-FROM
-  local out try
-  for try in 1 2 3; do
+  local out _
+  for _ in 1 2 3; do
     out=$(printf 'lab-ping\n' | on client timeout 6 socat -T2 - "UDP:$1:64738" 2>&1)
     grep -qx "home-udp-64738 from=$2 got=lab-ping" <<<"$out" && return 0
   done
