@@ -4,7 +4,7 @@ import * as pulumi from "@pulumi/pulumi";
 import { loadDeployConfig } from "./components/config";
 import { Dns } from "./components/dns";
 import { forwardedPorts as portTable, knownHostsLine, sshCommand as sshLine } from "./components/outputs";
-import { allPresent, derive } from "./components/present";
+import { allPresent, derive } from "./components/maybe-absent";
 import { Push, type FactsInput } from "./components/push";
 import { Tailnet } from "./components/tailnet";
 import { Vps } from "./components/vps";

@@ -8,7 +8,7 @@ import { createHash } from "node:crypto";
 import type { EdgeModel, HostFacts } from "../model/model";
 import { renderVpsBundle } from "../render/bundle";
 import { CONFIRM_COMMAND, parseTailnetReport, PUSH_COMMAND, REMOVE_COMMAND, renderPushScript } from "../render/push";
-import { allPresent, derive } from "./present";
+import { allPresent, derive } from "./maybe-absent";
 
 export interface PushConnection {
   host: pulumi.Input<string>;

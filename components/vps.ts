@@ -12,7 +12,7 @@ import * as ipaddr from "ipaddr.js";
 import type { EdgeModel } from "../model/model";
 import { renderCloudInit } from "../render/cloud-init";
 import { renderFirewallRules } from "../render/firewall";
-import { derive } from "./present";
+import { derive } from "./maybe-absent";
 
 export interface VpsArgs {
   model: EdgeModel;

@@ -6,7 +6,7 @@
 // rejected is never replaced by a default that other checks then judge.
 import { z } from "zod";
 import { checkFields, type Checks } from "./checks";
-import { show } from "./checks/report";
+import { quoteRedacted } from "./checks/report";
 import { configSchema, isSecretKey, plainSecretMessage, PROJECT_NAME, type EdgeConfig, type Problem } from "./config";
 import { nearest } from "./nearest";
 
@@ -140,7 +140,7 @@ function formatZodIssue(issue: z.core.$ZodIssue): string[] {
       : "a value";
     return [`${PROJECT_NAME}:${key}: is required; expected ${expected}${what ? `: ${what}` : ""}`];
   }
-  const got = "input" in issue ? `; got ${show(issue.input)}` : "";
+  const got = "input" in issue ? `; got ${quoteRedacted(issue.input)}` : "";
   return [`${PROJECT_NAME}:${key}: ${issue.message.replace(/^Invalid (input|option): /, "")}${got}`];
 }
 

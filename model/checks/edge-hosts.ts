@@ -6,7 +6,7 @@
 import * as ipaddr from "ipaddr.js";
 import type { ExistingHost, ParsedConfig } from "../config";
 import { ipFamily } from "../net";
-import { show, type Checks } from "./report";
+import { quoteRedacted, type Checks } from "./report";
 
 /** An edge's existing host: the key it was given under, as written and as checked. */
 export interface PlacedHost {
@@ -25,7 +25,7 @@ export function checkOwnHost(h: PlacedHost, earlier: PlacedHost[], c: Checks): b
   const why = "two edges on one machine overwrite each other's pushes and fail together, so failing over from one to the other is false; give each edge a host of its own";
   for (const e of earlier) {
     if (canonical(h.host.address) === canonical(e.host.address) && h.host.port === e.host.port) {
-      c.report(`${h.key}.address`, `${show(h.host.address)} port ${h.host.port} is also where ${e.key} is (${e.key}.address, ${e.key}.port): ${why}`);
+      c.report(`${h.key}.address`, `${quoteRedacted(h.host.address)} port ${h.host.port} is also where ${e.key} is (${e.key}.address, ${e.key}.port): ${why}`);
       return false;
     }
     for (const family of ["ipv4", "ipv6"] as const) {
@@ -34,7 +34,7 @@ export function checkOwnHost(h: PlacedHost, earlier: PlacedHost[], c: Checks): b
       if (mine === undefined || theirs === undefined || canonical(mine) !== canonical(theirs)) continue;
       // The key that gave the address: ipvN when written, else address (it defaults to it).
       const key = (x: PlacedHost) => `${x.key}.${x.raw[family] !== undefined ? family : "address"}`;
-      c.report(key(h), `${show(mine)} is also the public ${family === "ipv4" ? "IPv4" : "IPv6"} address of ${e.key} (${key(e)}): ${why}`);
+      c.report(key(h), `${quoteRedacted(mine)} is also the public ${family === "ipv4" ? "IPv4" : "IPv6"} address of ${e.key} (${key(e)}): ${why}`);
       return false;
     }
   }

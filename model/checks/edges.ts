@@ -5,7 +5,7 @@ import { IMPLICIT_EDGE_NAME, type EdgeSpec, type ExistingHost, type ParsedConfig
 import { DEFAULT_IMAGE, releaseOf, type DebianRelease } from "../images";
 import { snikketAliases, xmppNames } from "../names";
 import { HETZNER_NAME, HOST_LABEL, isHostname } from "../shapes";
-import { show, type Checks } from "./report";
+import { quoteRedacted, type Checks } from "./report";
 import { checkOwnHost, type PlacedHost } from "./edge-hosts";
 import { checkEdgeSshPort, firstExistingHost } from "./port-conflicts";
 import { checkExistingHost } from "./ssh";
@@ -54,22 +54,22 @@ export function checkEdges(p: ParsedConfig, xmppHost: string, firstHost: Existin
     const at = `edges[${i}]`;
     let ok = true;
     if (!HOST_LABEL.test(e.name)) {
-      c.report(`${at}.name`, `${show(e.name)} is not a DNS label; expected 1-63 lower-case letters, digits and inner hyphens, e.g. "fsn" or "hel"`);
+      c.report(`${at}.name`, `${quoteRedacted(e.name)} is not a DNS label; expected 1-63 lower-case letters, digits and inner hyphens, e.g. "fsn" or "hel"`);
       ok = false;
     } else if (seen.has(e.name)) {
-      c.report(`${at}.name`, `${show(e.name)} is used by an earlier edge; every edge needs its own name (it names its DNS name and server)`);
+      c.report(`${at}.name`, `${quoteRedacted(e.name)} is used by an earlier edge; every edge needs its own name (it names its DNS name and server)`);
       ok = false;
     } else {
       const dnsName = edgeDnsName(e.name, xmppHost);
       const serverName = edgeServerName(p.serverName, e.name, i);
       if (namesKnown && !isHostname(dnsName)) {
-        c.report(`${at}.name`, `${show(e.name)} makes the edge's DNS name ${show(dnsName)} too long (at most 253 characters); choose a shorter name`);
+        c.report(`${at}.name`, `${quoteRedacted(e.name)} makes the edge's DNS name ${quoteRedacted(dnsName)} too long (at most 253 characters); choose a shorter name`);
         ok = false;
       } else if (namesKnown && taken.has(dnsName)) {
-        c.report(`${at}.name`, `${show(e.name)} makes the edge's DNS name ${show(dnsName)}, which is already ${taken.get(dnsName)}; choose another name`);
+        c.report(`${at}.name`, `${quoteRedacted(e.name)} makes the edge's DNS name ${quoteRedacted(dnsName)}, which is already ${taken.get(dnsName)}; choose another name`);
         ok = false;
       } else if (c.ok("serverName") && !HOST_LABEL.test(serverName)) {
-        c.report(`${at}.name`, `${show(e.name)} makes the server name ${show(serverName)} (serverName-name), longer than a host label's 63 characters; choose a shorter name or serverName`);
+        c.report(`${at}.name`, `${quoteRedacted(e.name)} makes the server name ${quoteRedacted(serverName)} (serverName-name), longer than a host label's 63 characters; choose a shorter name or serverName`);
         ok = false;
       }
     }
@@ -77,7 +77,7 @@ export function checkEdges(p: ParsedConfig, xmppHost: string, firstHost: Existin
     for (const key of ["location", "serverType"] as const) {
       const value = e[key];
       if (value !== undefined && !HETZNER_NAME.test(value)) {
-        c.report(`${at}.${key}`, `${show(value)} is not a Hetzner ${key === "serverType" ? "server type" : "location"} name; expected lower-case letters, digits, dots and hyphens, e.g. ${key === "serverType" ? '"cax11"' : '"hel1"'}`);
+        c.report(`${at}.${key}`, `${quoteRedacted(value)} is not a Hetzner ${key === "serverType" ? "server type" : "location"} name; expected lower-case letters, digits, dots and hyphens, e.g. ${key === "serverType" ? '"cax11"' : '"hel1"'}`);
         ok = false;
       }
     }

@@ -2,7 +2,7 @@
 import type { EdgeConfig, EdgeSpec, ParsedConfig } from "../config";
 import { inCidr, parseAddress, TAILNET_IPV4_RANGE, TAILNET_IPV6_RANGE, TAILSCALE_SERVICE_ADDRESSES } from "../net";
 import { HOST_LABEL } from "../shapes";
-import { show, type Checks } from "./report";
+import { quoteRedacted, type Checks } from "./report";
 
 export function checkHome(p: ParsedConfig, c: Checks): EdgeConfig["home"] {
   const home: EdgeConfig["home"] = {};
@@ -12,11 +12,11 @@ export function checkHome(p: ParsedConfig, c: Checks): EdgeConfig["home"] {
     const expected = `expected an address in ${range} (see "tailscale ip -${family}" on the home server)`;
     const parsed = parseAddress(value);
     if (!parsed.ok && !parsed.malformed) {
-      c.report(key, `${show(value)} ${parsed.problem}; ${expected}`);
+      c.report(key, `${quoteRedacted(value)} ${parsed.problem}; ${expected}`);
     } else if (!parsed.ok || parsed.value.family !== family || !inCidr(parsed.value.address, range)) {
-      c.report(key, `${show(value)} is not a tailnet IPv${family} address; ${expected}`);
+      c.report(key, `${quoteRedacted(value)} is not a tailnet IPv${family} address; ${expected}`);
     } else if (TAILSCALE_SERVICE_ADDRESSES.includes(parsed.value.address)) {
-      c.report(key, `${show(value)} is Tailscale's own service address (MagicDNS), reserved on every node; expected the home server's address (see "tailscale ip -${family}" on it)`);
+      c.report(key, `${quoteRedacted(value)} is Tailscale's own service address (MagicDNS), reserved on every node; expected the home server's address (see "tailscale ip -${family}" on it)`);
     } else return parsed.value.address;
     return undefined;
   };
@@ -26,7 +26,7 @@ export function checkHome(p: ParsedConfig, c: Checks): EdgeConfig["home"] {
   if (home.ipv6 === undefined) delete home.ipv6;
   if (p.homeTailnetHostname !== undefined) {
     if (!HOST_LABEL.test(p.homeTailnetHostname)) {
-      c.report("homeTailnetHostname", `${show(p.homeTailnetHostname)} is not a tailnet machine name; expected the short name shown by "tailscale status" (letters, digits, hyphens)`);
+      c.report("homeTailnetHostname", `${quoteRedacted(p.homeTailnetHostname)} is not a tailnet machine name; expected the short name shown by "tailscale status" (letters, digits, hyphens)`);
     } else home.hostname = p.homeTailnetHostname;
     if (p.tailscaleLoginServer !== undefined && p.homeTailnetIPv4 === undefined) {
       c.report("homeTailnetHostname", `looking up a device needs the Tailscale API, which is not used with tailscaleLoginServer; set homeTailnetIPv4 instead`);
@@ -48,7 +48,7 @@ export function checkHomeIsNoEdge(p: ParsedConfig, edges: EdgeSpec[], c: Checks)
   if (name === undefined || !c.ok("homeTailnetHostname")) return;
   const edge = edges.find((e) => e.serverName === name);
   if (edge) {
-    const which = edges.length > 1 ? `edge ${show(edge.name)}'s server name` : "serverName";
-    c.report("homeTailnetHostname", `${show(name)} is ${which}, the edge's own tailnet hostname: the lookup would take the edge for home; expected the home server's machine name ("tailscale status" there)${p.homeTailnetIPv4 === undefined ? ", or set homeTailnetIPv4 instead" : ""}`);
+    const which = edges.length > 1 ? `edge ${quoteRedacted(edge.name)}'s server name` : "serverName";
+    c.report("homeTailnetHostname", `${quoteRedacted(name)} is ${which}, the edge's own tailnet hostname: the lookup would take the edge for home; expected the home server's machine name ("tailscale status" there)${p.homeTailnetIPv4 === undefined ? ", or set homeTailnetIPv4 instead" : ""}`);
   }
 }

@@ -4,19 +4,19 @@
 import type { ParsedConfig } from "../config";
 import { snikketAliases, xmppNames } from "../names";
 import { CLOUDFLARE_ZONE_ID, isHostname, isInZone } from "../shapes";
-import { show, type Checks } from "./report";
+import { quoteRedacted, type Checks } from "./report";
 
 /** Returns xmppHost with its default (the domain) filled in. */
 export function checkNames(p: ParsedConfig, c: Checks): { xmppHost: string } {
   const hostname = (key: string, value: string) => {
-    if (!isHostname(value)) c.report(key, `${show(value)} is not a valid hostname; expected a lower-case fully qualified name like "chat.example.com" (no trailing dot, no scheme)`);
+    if (!isHostname(value)) c.report(key, `${quoteRedacted(value)} is not a valid hostname; expected a lower-case fully qualified name like "chat.example.com" (no trailing dot, no scheme)`);
   };
   hostname("domain", p.domain);
   const xmppHost = p.xmppHost ?? p.domain;
   if (p.xmppHost !== undefined) hostname("xmppHost", p.xmppHost);
   // The SRV records point at xmppHost; an SRV target must not be an alias (RFC 2782).
   if (p.preset === "snikket" && c.ok("domain") && c.ok("xmppHost") && snikketAliases(p.domain).includes(xmppHost)) {
-    c.report("xmppHost", `${show(xmppHost)} is one of Snikket's CNAME records (${snikketAliases(p.domain).join(", ")}), and the SRV records' target must not be an alias (RFC 2782); use the domain itself or another name, e.g. "xmpp.${p.domain}"`);
+    c.report("xmppHost", `${quoteRedacted(xmppHost)} is one of Snikket's CNAME records (${snikketAliases(p.domain).join(", ")}), and the SRV records' target must not be an alias (RFC 2782); use the domain itself or another name, e.g. "xmpp.${p.domain}"`);
   }
 
   const namesKnown = c.ok("domain") && c.ok("xmppHost");
@@ -26,9 +26,9 @@ export function checkNames(p: ParsedConfig, c: Checks): { xmppHost: string } {
     const key = `webHostnames[${i}]`;
     hostname(key, name);
     if (namesKnown && xmpp.includes(name)) {
-      c.report(key, `${show(name)} is a DNS-only XMPP name (${xmpp.join(", ")}); XMPP, TURN and federation need it unproxied, so it cannot be a Cloudflare-proxied web name. Use another name, or change xmppHost`);
+      c.report(key, `${quoteRedacted(name)} is a DNS-only XMPP name (${xmpp.join(", ")}); XMPP, TURN and federation need it unproxied, so it cannot be a Cloudflare-proxied web name. Use another name, or change xmppHost`);
     }
-    if (seen.has(name)) c.report(key, `${show(name)} is listed twice`);
+    if (seen.has(name)) c.report(key, `${quoteRedacted(name)} is listed twice`);
     seen.add(name);
   });
 
@@ -36,7 +36,7 @@ export function checkNames(p: ParsedConfig, c: Checks): { xmppHost: string } {
     hostname("zone", p.zone);
     // Only a valid zone can contain anything, and only a valid name can lie outside it.
     const check = (key: string, name: string) => {
-      if (c.ok("zone") && c.ok(key) && !isInZone(name, p.zone!)) c.report(key, `${show(name)} is outside the zone ${show(p.zone)}; every record must be ${p.zone} or a name below it`);
+      if (c.ok("zone") && c.ok(key) && !isInZone(name, p.zone!)) c.report(key, `${quoteRedacted(name)} is outside the zone ${quoteRedacted(p.zone)}; every record must be ${p.zone} or a name below it`);
     };
     check("domain", p.domain);
     if (p.xmppHost !== undefined) check("xmppHost", p.xmppHost);
@@ -44,7 +44,7 @@ export function checkNames(p: ParsedConfig, c: Checks): { xmppHost: string } {
   }
   if (p.cloudflareZoneId !== undefined && !CLOUDFLARE_ZONE_ID.test(p.cloudflareZoneId)) {
     const name = isHostname(p.cloudflareZoneId) ? `; it looks like a zone name: put that in zone` : "";
-    c.report("cloudflareZoneId", `${show(p.cloudflareZoneId)} is not a Cloudflare zone id; expected the 32 hex digits shown as "Zone ID" on the zone's overview page${name}`);
+    c.report("cloudflareZoneId", `${quoteRedacted(p.cloudflareZoneId)} is not a Cloudflare zone id; expected the 32 hex digits shown as "Zone ID" on the zone's overview page${name}`);
   }
   // The deploy puts the records in a Cloudflare zone it must find: by id, or by name.
   // A zone or id given but refused is reported already: not "missing" as well.

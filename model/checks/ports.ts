@@ -6,16 +6,16 @@ import * as P from "../ports";
 import { formatRange, overlaps, parsePortRange, type PortRange } from "../ports";
 import { LABEL_TEXT } from "../shapes";
 import { checkPortConflicts } from "./port-conflicts";
-import { show, type Checks } from "./report";
+import { quoteRedacted, type Checks } from "./report";
 
 /** The relay range, or undefined when it was rejected (nothing is then checked against it). */
 export function checkTurnRelayPorts(p: ParsedConfig, c: Checks): PortRange | undefined {
   const relay = parsePortRange(p.turnRelayPorts);
   if (typeof relay === "string") c.report("turnRelayPorts", relay);
-  else if (relay.to - relay.from < 15) c.report("turnRelayPorts", `${show(p.turnRelayPorts)} is too small; coturn needs a range of at least 16 ports (e.g. "49152-65535")`);
+  else if (relay.to - relay.from < 15) c.report("turnRelayPorts", `${quoteRedacted(p.turnRelayPorts)} is too small; coturn needs a range of at least 16 ports (e.g. "49152-65535")`);
   // Below 1024 are the host's own daemons, some opened by the ruleset outside the services list (DHCP replies on 68/udp, 546/udp).
-  else if (relay.from < P.FIRST_UNPRIVILEGED_PORT) c.report("turnRelayPorts", `${show(p.turnRelayPorts)} reaches below ${P.FIRST_UNPRIVILEGED_PORT}, where the host's own daemons listen (SSH 22, DHCP 68, NTP 123); choose a range within ${P.FIRST_UNPRIVILEGED_PORT}-65535 (e.g. "${P.DEFAULT_TURN_RELAY_PORTS}")`);
-  else if (ephemeralLeft(relay) < P.MIN_EPHEMERAL_LEFT) c.report("turnRelayPorts", `${show(p.turnRelayPorts)} leaves ${ephemeralLeft(relay)} of the kernel's ephemeral ports (${formatRange(P.EPHEMERAL_PORTS)}) for the host's own connections, which the relay range is reserved from; leave at least ${P.MIN_EPHEMERAL_LEFT} (e.g. "${P.DEFAULT_TURN_RELAY_PORTS}")`);
+  else if (relay.from < P.FIRST_UNPRIVILEGED_PORT) c.report("turnRelayPorts", `${quoteRedacted(p.turnRelayPorts)} reaches below ${P.FIRST_UNPRIVILEGED_PORT}, where the host's own daemons listen (SSH 22, DHCP 68, NTP 123); choose a range within ${P.FIRST_UNPRIVILEGED_PORT}-65535 (e.g. "${P.DEFAULT_TURN_RELAY_PORTS}")`);
+  else if (ephemeralLeft(relay) < P.MIN_EPHEMERAL_LEFT) c.report("turnRelayPorts", `${quoteRedacted(p.turnRelayPorts)} leaves ${ephemeralLeft(relay)} of the kernel's ephemeral ports (${formatRange(P.EPHEMERAL_PORTS)}) for the host's own connections, which the relay range is reserved from; leave at least ${P.MIN_EPHEMERAL_LEFT} (e.g. "${P.DEFAULT_TURN_RELAY_PORTS}")`);
   else return relay;
   return undefined;
 }
@@ -31,7 +31,7 @@ function ephemeralLeft(relay: PortRange): number {
 export function checkTurnSession(p: ParsedConfig, c: Checks): void {
   const r = P.TURN_SESSION_KBPS_RANGE;
   if (!Number.isInteger(p.turnSessionKbps) || p.turnSessionKbps < r.min || p.turnSessionKbps > r.max) {
-    c.report("turnSessionKbps", `${show(p.turnSessionKbps)} is not a session bandwidth cap; expected whole kbit/s from ${r.min} to ${r.max} (default ${P.DEFAULT_TURN_SESSION_KBPS}: HD video needs about 2500)`);
+    c.report("turnSessionKbps", `${quoteRedacted(p.turnSessionKbps)} is not a session bandwidth cap; expected whole kbit/s from ${r.min} to ${r.max} (default ${P.DEFAULT_TURN_SESSION_KBPS}: HD video needs about 2500)`);
   }
 }
 
@@ -40,7 +40,7 @@ export function checkUdpForwardBudget(p: ParsedConfig, c: Checks): void {
   const r = P.UDP_FORWARD_PPS_RANGE;
   const v = p.udpForwardPacketsPerSecond;
   if (!Number.isInteger(v) || v < r.min || v > r.max) {
-    c.report("udpForwardPacketsPerSecond", `${show(v)} is not a packet rate; expected whole packets/s from ${r.min} to ${r.max} (default ${P.DEFAULT_UDP_FORWARD_PPS})`);
+    c.report("udpForwardPacketsPerSecond", `${quoteRedacted(v)} is not a packet rate; expected whole packets/s from ${r.min} to ${r.max} (default ${P.DEFAULT_UDP_FORWARD_PPS})`);
   }
 }
 
@@ -50,7 +50,7 @@ export function checkExtraForwards(p: ParsedConfig, turnRelayPorts: PortRange | 
   p.extraForwards.forEach((f, i) => {
     const key = `extraForwards[${i}]`;
     if (f.description !== undefined && !LABEL_TEXT.test(f.description)) {
-      c.report(`${key}.description`, `${show(f.description)} is not a plain label; it is written into PLAN.md and the firewall's rule descriptions, so expected up to 80 letters, digits, spaces and . _ , : ( ) / + -`);
+      c.report(`${key}.description`, `${quoteRedacted(f.description)} is not a plain label; it is written into PLAN.md and the firewall's rule descriptions, so expected up to 80 letters, digits, spaces and . _ , : ( ) / + -`);
     }
     const ports = typeof f.port === "number" ? parsePortRange(String(f.port)) : parsePortRange(f.port);
     if (typeof ports === "string") return c.report(`${key}.port`, ports);

@@ -20,7 +20,7 @@ export function hideUrlCredentials(text: string): string {
 }
 
 /** A value quoted for a message; anything that looks like key material, and a URL's credentials, are never echoed. */
-export function show(v: unknown): string {
+export function quoteRedacted(v: unknown): string {
   const text = hideUrlCredentials(JSON.stringify(v) ?? String(v));
   if (/PRIVATE KEY|tskey-/i.test(text)) return "(a value that looks like secret key material, not shown)";
   return text.length > 200 ? `${text.slice(0, 200)}…(${text.length} characters)` : text;

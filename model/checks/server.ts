@@ -7,14 +7,14 @@ import { DEFAULT_IMAGE, describeSupportedImages, releaseOf, type DebianRelease }
 import { HETZNER_LISTS_AS_OF, HETZNER_LOCATIONS, HETZNER_SERVER_TYPES, RETIRED_SERVER_TYPES } from "../hetzner";
 import { nearest } from "../nearest";
 import { HETZNER_NAME, HOST_LABEL } from "../shapes";
-import { show, type Checks } from "./report";
+import { quoteRedacted, type Checks } from "./report";
 
 /** Checks the server's names; returns the image's Debian release (the default's when the image was refused: the config is then refused too). */
 export function checkServer(p: ParsedConfig, c: Checks): DebianRelease {
-  if (!HOST_LABEL.test(p.serverName)) c.report("serverName", `${show(p.serverName)} is not a valid host name; expected lower-case letters, digits and hyphens`);
+  if (!HOST_LABEL.test(p.serverName)) c.report("serverName", `${quoteRedacted(p.serverName)} is not a valid host name; expected lower-case letters, digits and hyphens`);
   const hetznerName = (key: "serverType" | "location" | "image", example: string): boolean => {
     if (HETZNER_NAME.test(p[key])) return true;
-    c.report(key, `${show(p[key])} is not a Hetzner ${key === "serverType" ? "server type" : key} name; expected lower-case letters, digits, dots and hyphens, e.g. ${show(example)}`);
+    c.report(key, `${quoteRedacted(p[key])} is not a Hetzner ${key === "serverType" ? "server type" : key} name; expected lower-case letters, digits, dots and hyphens, e.g. ${quoteRedacted(example)}`);
     return false;
   };
   if (hetznerName("serverType", "cax11")) checkServerType("serverType", p.serverType, c);
@@ -32,7 +32,7 @@ export function checkServer(p: ParsedConfig, c: Checks): DebianRelease {
 function checkImage(key: string, value: string, c: Checks): DebianRelease | undefined {
   const release = releaseOf(value);
   if (release) return release;
-  c.report(key, `${show(value)} is not an image xmpp-edge supports: the files an edge receives are checked and booted on these Debian releases only; valid (model/images.ts): ${describeSupportedImages()}`);
+  c.report(key, `${quoteRedacted(value)} is not an image xmpp-edge supports: the files an edge receives are checked and booted on these Debian releases only; valid (model/images.ts): ${describeSupportedImages()}`);
   return undefined;
 }
 
@@ -40,16 +40,16 @@ function checkServerType(key: string, value: string, c: Checks): void {
   if (HETZNER_SERVER_TYPES.includes(value)) return;
   const successor = RETIRED_SERVER_TYPES[value];
   if (successor !== undefined) {
-    c.report(key, `${show(value)} is retired: Hetzner creates no new servers of it; its successor is ${show(successor)}`);
+    c.report(key, `${quoteRedacted(value)} is retired: Hetzner creates no new servers of it; its successor is ${quoteRedacted(successor)}`);
     return;
   }
   const near = nearest(value, HETZNER_SERVER_TYPES);
-  c.report(key, `${show(value)} is not a Hetzner server type; ${near ? `did you mean ${show(near)}? ` : ""}valid (Hetzner's list as of ${HETZNER_LISTS_AS_OF}, model/hetzner.ts): ${HETZNER_SERVER_TYPES.join(", ")}`);
+  c.report(key, `${quoteRedacted(value)} is not a Hetzner server type; ${near ? `did you mean ${quoteRedacted(near)}? ` : ""}valid (Hetzner's list as of ${HETZNER_LISTS_AS_OF}, model/hetzner.ts): ${HETZNER_SERVER_TYPES.join(", ")}`);
 }
 
 function checkLocation(key: string, value: string, c: Checks): void {
   const names = Object.keys(HETZNER_LOCATIONS);
   if (names.includes(value)) return;
   const near = nearest(value, names);
-  c.report(key, `${show(value)} is not a Hetzner location; ${near ? `did you mean ${show(near)}? ` : ""}valid (Hetzner's list as of ${HETZNER_LISTS_AS_OF}, model/hetzner.ts): ${names.map((n) => `${n} (${HETZNER_LOCATIONS[n]})`).join(", ")}`);
+  c.report(key, `${quoteRedacted(value)} is not a Hetzner location; ${near ? `did you mean ${quoteRedacted(near)}? ` : ""}valid (Hetzner's list as of ${HETZNER_LISTS_AS_OF}, model/hetzner.ts): ${names.map((n) => `${n} (${HETZNER_LOCATIONS[n]})`).join(", ")}`);
 }

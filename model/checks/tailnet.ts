@@ -3,12 +3,12 @@ import type { ParsedConfig } from "../config";
 import { PROJECT_NAME } from "../config";
 import { ipFamily } from "../net";
 import { isHostname, TAILNET_TAG, URL_TEXT } from "../shapes";
-import { show, type Checks } from "./report";
+import { quoteRedacted, type Checks } from "./report";
 
 export function checkTailnet(p: ParsedConfig, c: Checks): void {
   if (p.tailscaleLoginServer !== undefined) {
     const problem = loginServerProblem(p.tailscaleLoginServer, p.tailscaleLoginServerAllowHttp);
-    if (problem) c.report("tailscaleLoginServer", `${show(p.tailscaleLoginServer)} ${problem}`);
+    if (problem) c.report("tailscaleLoginServer", `${quoteRedacted(p.tailscaleLoginServer)} ${problem}`);
     if (p.tailscaleAuthKey === undefined && c.ok("tailscaleAuthKey")) c.report("tailscaleAuthKey", `is required with tailscaleLoginServer (the Tailscale API is not used there); set it with "pulumi config set --secret ${PROJECT_NAME}:tailscaleAuthKey KEY"`);
   } else if (p.tailscaleLoginServerAllowHttp) {
     c.report("tailscaleLoginServerAllowHttp", `is only meaningful with tailscaleLoginServer; remove it`);
@@ -17,7 +17,7 @@ export function checkTailnet(p: ParsedConfig, c: Checks): void {
     c.report("tailscaleTags", `is empty; expected at least one tag, e.g. ["tag:xmpp-edge"]: the auth key is tagged with them and tailscaleAclSnippet grants by them`);
   }
   p.tailscaleTags.forEach((t, i) => {
-    if (!TAILNET_TAG.test(t)) c.report(`tailscaleTags[${i}]`, `${show(t)} is not a tailnet tag; expected "tag:name"`);
+    if (!TAILNET_TAG.test(t)) c.report(`tailscaleTags[${i}]`, `${quoteRedacted(t)} is not a tailnet tag; expected "tag:name"`);
   });
   checkSshFrom(p, c);
 }
@@ -30,12 +30,12 @@ function checkSshFrom(p: ParsedConfig, c: Checks): void {
   const headscaleTailnetSsh = p.tailscaleLoginServer !== undefined && p.sshAllowFrom.includes("tailnet");
   p.tailscaleSshFrom.forEach((who, i) => {
     if (!TAILNET_SSH_PRINCIPAL.test(who)) {
-      c.report(`tailscaleSshFrom[${i}]`, `${show(who)} is not allowed; expected a user ("you@example.com", Headscale "you@"), "group:name", "tag:name" or "autogroup:admin" (not "*" or "autogroup:member": every tailnet device would reach the edge's SSH)`);
+      c.report(`tailscaleSshFrom[${i}]`, `${quoteRedacted(who)} is not allowed; expected a user ("you@example.com", Headscale "you@"), "group:name", "tag:name" or "autogroup:admin" (not "*" or "autogroup:member": every tailnet device would reach the edge's SSH)`);
     } else if (p.tailscaleTags.some((t) => t.toLowerCase() === who.toLowerCase())) {
       // Every edge carries these tags: one compromised edge would reach every edge's SSH.
-      c.report(`tailscaleSshFrom[${i}]`, `${show(who)} is one of the edges' own tags (tailscaleTags): any edge could then SSH into every edge, so one taken edge takes them all; name the deployers ("you@example.com", "group:name") or a tag no edge carries ("tag:ci")`);
+      c.report(`tailscaleSshFrom[${i}]`, `${quoteRedacted(who)} is one of the edges' own tags (tailscaleTags): any edge could then SSH into every edge, so one taken edge takes them all; name the deployers ("you@example.com", "group:name") or a tag no edge carries ("tag:ci")`);
     } else if (headscaleTailnetSsh && who.startsWith("autogroup:")) {
-      c.report(`tailscaleSshFrom[${i}]`, `${show(who)}: Headscale (tailscaleLoginServer) has no ${who}; name the deployers' users ("you@") or tags ("tag:ci")`);
+      c.report(`tailscaleSshFrom[${i}]`, `${quoteRedacted(who)}: Headscale (tailscaleLoginServer) has no ${who}; name the deployers' users ("you@") or tags ("tag:ci")`);
     }
   });
 }
@@ -59,7 +59,7 @@ function loginServerProblem(text: string, allowHttp: boolean): string | undefine
     return `is not a URL; ${expected}`;
   }
   if (url.protocol === "http:" && !allowHttp) return `is http: the node's keys and the tailnet's map would travel unencrypted; use https, or set tailscaleLoginServerAllowHttp: true for a control server on a trusted network`;
-  if (url.protocol !== "https:" && url.protocol !== "http:") return `has scheme ${show(url.protocol)}; ${expected}`;
+  if (url.protocol !== "https:" && url.protocol !== "http:") return `has scheme ${quoteRedacted(url.protocol)}; ${expected}`;
   if (url.username || url.password || url.search || url.hash) return `carries credentials, a query or a fragment; ${expected}`;
   const host = url.hostname.replace(/^\[|\]$/g, "");
   if (!isHostname(host) && ipFamily(host) === undefined) return `has no valid host name; ${expected}`;

@@ -4,7 +4,7 @@
 // Cloudflare, and must be one organisation's network, not the internet.
 import type { ParsedConfig } from "../config";
 import { parseCidr } from "../net";
-import { show, type Checks } from "./report";
+import { quoteRedacted, type Checks } from "./report";
 
 /**
  * The widest extra origin: the largest block one organisation's CDN or
@@ -18,12 +18,12 @@ export function checkWebOrigins(p: ParsedConfig, c: Checks): string[] {
   p.webOriginExtraAllow.forEach((text, i) => {
     const key = `webOriginExtraAllow[${i}]`;
     const cidr = parseCidr(text);
-    if (!cidr.ok) return c.report(key, `${show(text)} ${cidr.problem}; expected the network of a monitoring service or another CDN, e.g. "198.51.100.0/24"`);
+    if (!cidr.ok) return c.report(key, `${quoteRedacted(text)} ${cidr.problem}; expected the network of a monitoring service or another CDN, e.g. "198.51.100.0/24"`);
     const min = EXTRA_ORIGIN_MIN_PREFIX[cidr.value.family];
     if (cidr.value.prefix < min) {
       return c.report(
         key,
-        `${show(text)} is wider than /${min}: everyone in it would reach the web names past the origin lock, and the home web server trusts the X-Forwarded-For it writes on 443 (the edge passes TLS through unread); ` +
+        `${quoteRedacted(text)} is wider than /${min}: everyone in it would reach the web names past the origin lock, and the home web server trusts the X-Forwarded-For it writes on 443 (the edge passes TLS through unread); ` +
           `list the monitoring or CDN networks themselves (at most /${EXTRA_ORIGIN_MIN_PREFIX[4]} IPv4, /${EXTRA_ORIGIN_MIN_PREFIX[6]} IPv6), or set webOriginLock: off to serve the web names to everyone (home then trusts no forwarded address)`,
       );
     }
