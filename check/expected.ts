@@ -2,7 +2,7 @@
 // the same model the plan and the program render from, no second list:
 // DNS from renderDnsRecords, ports from planServices, the web names and the
 // origin lock from buildModel. Takes every edge's addresses (model.config.edges'
-// order): several edges in front of one home (issue #15) add addresses and
+// order): several edges in front of one home add addresses and
 // each edge's own name and SRV records, all from renderDnsRecords.
 import { CLOUDFLARE_IPV4, CLOUDFLARE_IPV6 } from "../model/cloudflare-ranges";
 import type { EdgeModel } from "../model/model";

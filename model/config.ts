@@ -30,7 +30,7 @@ const existingHost = z
   .strict();
 
 /**
- * One edge of several (issue #15): a short DNS label, and where it runs.
+ * One edge of several: a short DNS label, and where it runs.
  * location and serverType default to the top-level keys; existingHost makes
  * it a machine the user already has.
  */

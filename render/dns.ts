@@ -2,7 +2,7 @@
 // strings, the Pulumi program passes Outputs. Web names are proxied by
 // Cloudflare; XMPP names are DNS-only (XMPP, TURN and federation need the
 // VPS itself). Nothing here ever points at the home server. Several edges
-// (issue #15) add addresses and SRV targets; one edge is the single-VPS set.
+// add addresses and SRV targets; one edge is the single-VPS set.
 import type { EdgeModel } from "../model/model";
 import { HTTPS_PORT, XMPP_C2S_PORT, XMPP_S2S_PORT } from "../model/ports";
 import { snikketAliases } from "../model/names";

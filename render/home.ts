@@ -116,7 +116,7 @@ function snikket(model: EdgeModel, turnSecret: string | undefined): string {
     if (c.turnTlsName !== undefined) {
       lines.push(
         "# turnTls: Snikket's settings name one TURN host and no TLS port, so it cannot advertise the",
-        "# edge's turns: entry (its name, port 443); its clients use UDP/TCP TURN on 3478 as before.",
+        "# edge's turns: entry (its name, port 443); its clients use UDP/TCP TURN on 3478.",
         "# Only a Prosody configuration can list it (prosody.cfg.lua's external_services).",
       );
     }

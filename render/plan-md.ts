@@ -210,7 +210,7 @@ function sshLine(model: EdgeModel): string {
 
 /**
  * firewall: the Hetzner firewall's rules, or undefined when none is created (an existing host).
- * edges: every edge with its addresses (one edge: the VPS line only, as before several edges).
+ * edges: every edge with its addresses (one edge: the VPS line only).
  */
 export function renderPlanMd(model: EdgeModel, facts: HostFacts, records: DnsRecord[], firewall: FirewallRule[] | undefined, notes: string[], edges: PlanMdEdge[] = []): string {
   const c = model.config;

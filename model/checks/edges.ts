@@ -1,4 +1,4 @@
-// Several edges (issue #15): the `edges` list, or the one edge today's keys
+// Several edges: the `edges` list, or the one edge today's keys
 // describe. The first edge keeps serverName exactly, so a stack that adds
 // `edges` later keeps its server, tailnet device and resource names.
 import { IMPLICIT_EDGE_NAME, type EdgeSpec, type ExistingHost, type ParsedConfig } from "../config";

@@ -18,7 +18,7 @@ PACKAGES=(
   nsd                                           # authoritative DNS for the lab zones
   bind9-dnsutils                                # dig
   go-sendxmpp                                   # the XMPP client (STARTTLS, direct TLS with ALPN)
-  python3-slixmpp                               # an XMPP client library doing direct TLS without ALPN (#19)
+  python3-slixmpp                               # an XMPP client library doing direct TLS without ALPN
   hping3                                        # the SYN flood of the attack group (raw SYNs, a new source port each)
   python3                                       # small helpers (DNS zone, comparisons)
   curl openssl nmap socat ca-certificates

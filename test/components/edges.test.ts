@@ -1,4 +1,4 @@
-// Upgrading a single-edge stack to `edges` replaces nothing (issue #15): the
+// Upgrading a single-edge stack to `edges` replaces nothing: the
 // resource graph (URN = parent type chain + type + name, parent URN, inputs)
 // of a stack written the old way equals the one with `edges` of one entry;
 // a second edge only adds resources, and changes none of the first edge's

@@ -14,7 +14,7 @@
 //          --vps-tailnet-ipv4 A --turn-secret S [--confirm-timeout N]
 //          [--set KEY=JSON]... [--break nginx|nft] [--weaken LIST] [--edge N]
 // --edge N renders edge N (0: the first) of a stack with several edges
-// (issue #15): that edge's bundle (its own addresses, from existingHost).
+// (several edges): that edge's bundle (its own addresses, from existingHost).
 // --set overrides one xmpp-edge: key (e.g. sshAllowFrom='["198.51.100.64/26"]').
 // --break makes a bundle that must fail validation on the host (nginx -t / nft -c).
 // --weaken takes protections out of a scratch copy, so an attack can be shown
@@ -110,7 +110,7 @@ const notes: string[] = [];
 const weakenings = values.weaken ? values.weaken.split(",") : [];
 let edge: EdgeModel = planEdge.model;
 if (weakenings.includes("web")) {
-  // The routing as it was before the fix for the prosody preset, with the lock off.
+  // The prosody preset's routing with XMPP names sent to the home web server, the lock off.
   const https: HttpsRoute[] = [
     ...edge.https.filter((r) => r.alpn === "xmpp-client" || r.alpn === "xmpp-server"),
     { alpn: "any", names: "any", from: "anywhere", homePort: HTTPS_PORT, what: "weakened: the home web server" },

@@ -1,9 +1,9 @@
 # shellcheck shell=bash disable=SC2317,SC2016,SC2034,SC2153
 # (SC2317: functions run through `check`/`attack`; SC2016: eval strings expand late;
 # SC2034: WHY is read by check/attack; SC2153: the addresses are setup.sh's.)
-# The web half of the attacks on the edge (issue #12, findings 2-4: origin
-# lock, per-source limits, spoofed client addresses) and 443's routing of
-# XMPP names without ALPN (issue #19). Sourced by run.sh after tests.sh and
+# The web half of the attacks on the edge (the origin lock, per-source
+# limits, spoofed client addresses) and 443's routing of XMPP names without
+# ALPN. Sourced by run.sh after tests.sh and
 # attack.sh; the groups are listed in run_tests (tests.sh).
 #
 #   t_routing        #19: XMPP name + no ALPN -> an XMPP stream (slixmpp),
@@ -64,7 +64,7 @@ what_answered() {
   echo "${line:-closed without a byte}"
 }
 
-# ---- t_routing (#19) ------------------------------------------------------------
+# ---- t_routing ----------------------------------------------------------------
 
 t_routing() {
   section "routing: 443 by ALPN and name (#19: an XMPP name without ALPN is an XMPP client)"

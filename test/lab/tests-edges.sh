@@ -1,6 +1,6 @@
 # shellcheck shell=bash disable=SC2317,SC2015,SC2016,SC2153,SC2034
 # (SC2317: check functions run through `check`; SC2015: A && B || C is meant; SC2016: eval strings expand late; SC2153: VPS_TS4 and the other lab globals come from setup.sh and tailnet.sh; SC2034: WHY is read by lib.sh's check.)
-# The edges group (issue #15; sourced by test/lab/run.sh after tests.sh):
+# The edges group (sourced by test/lab/run.sh after tests.sh):
 # two edges in front of one home, both existing hosts: vps1 is the lab's vps,
 # vps2 a second host made here (192.0.2.20, 2001:db8:11::20) and joined to
 # Headscale as an existing host is (tailscale up with a tagged key). The lab
@@ -239,7 +239,7 @@ vps1_ruleset() { # down|up: flushed (every table: ours, tailscaled's, the lab's 
 }
 
 t_edges() {
-  section "edges: two edges (vps1, vps2) in front of one home, SRV failover (issue #15)"
+  section "edges: two edges (vps1, vps2) in front of one home, SRV failover"
   if [ "$TAILNET" != headscale ] || [ "$TS_FW" != nftables ]; then
     echo "# edges: runs in the Headscale run with tailscaled's nftables mode only (this is $(tailnet_word))"
     return 0

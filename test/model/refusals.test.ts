@@ -1,4 +1,4 @@
-// Issue #11's classes of configs that planned but would hurt: each refused
+// Classes of configs that would plan but hurt: each refused
 // with the key named, and each problem reported once.
 import { buildModel } from "../../model/model";
 import { validateConfig } from "../../model/validate";

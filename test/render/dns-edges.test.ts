@@ -1,4 +1,4 @@
-// Several edges (issue #15): the record set in both modes, and one edge is
+// Several edges: the record set in both modes, and one edge is
 // exactly the single-VPS set (an upgraded stack replaces no record).
 import { renderDnsRecords, renderDnsRecordSet, type DnsRecord } from "../../render/dns";
 import { model } from "../fixtures";
@@ -19,7 +19,7 @@ describe("one edge is the single-VPS record set, byte for byte", () => {
       const one = renderDnsRecordSet(model({ ...o, edges: [{ name: "fsn" }], edgeMode }), [E1]);
       expect(JSON.stringify(one)).toBe(JSON.stringify(today));
     }
-    // The keys (resource names) are type and name only, as before #15.
+    // The keys (resource names) are type and name only, as with one edge.
     expect(today.every(({ key, record }) => key === `${record.type}-${record.name}`)).toBe(true);
   });
 });

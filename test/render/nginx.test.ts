@@ -9,7 +9,7 @@ function routes(c: string): string[] {
   return m![1].split("\n").map((l) => l.trim());
 }
 
-test("443: XMPP ALPN ids first, then XMPP names without ALPN to 5223 (#19), with other ALPN to the XMPP web front, web names from the origin; the rest closed", () => {
+test("443: XMPP ALPN ids first, then XMPP names without ALPN to 5223, with other ALPN to the XMPP web front, web names from the origin; the rest closed", () => {
   const c = conf();
   expect(routes(c)).toEqual([
     '"~^xmpp-client [a-z]+ [01]$" home_port_5223;',

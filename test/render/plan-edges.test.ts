@@ -1,4 +1,4 @@
-// The plan, the home snippets and the tailnet policy for several edges (issue #15).
+// The plan, the home snippets and the tailnet policy for several edges.
 import { makePlan } from "../../render/plan";
 import { renderHomeSnippets } from "../../render/home";
 import { renderAclSnippet } from "../../render/tailscale-acl";
@@ -36,7 +36,7 @@ describe("the plan of two edges", () => {
     expect(md).toMatch(/\| hel \| xmpp-edge-hel \| Hetzner `cax11` in `hel1` \| 192\.0\.2\.11, 2001:db8::11 \| hel\.chat\.example\.com \|/);
     expect(md).toContain("to `fsn` first");
     expect(makePlan({ ...TWO, edgeMode: "active-active" }).files["PLAN.md"]).toContain("same priority and weight");
-    // One edge: no edges section, the VPS line as before.
+    // One edge: no edges section, only the VPS line.
     expect(makePlan(BASE).files["PLAN.md"]).not.toContain("## Edges");
   });
   test("dns.json has both edges", () => {

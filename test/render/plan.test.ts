@@ -156,7 +156,7 @@ test("PLAN.md says each thing once: no id echoing its purpose, no handler repeat
   expect(md.match(/coturn on the VPS/g)?.length).toBe(md.match(/\| coturn on the VPS \|/g)?.length);
 });
 
-test("PLAN.md draws the model's 443 and 80 routing: XMPP names without ALPN to 5223 (#19), the rest closed", () => {
+test("PLAN.md draws the model's 443 and 80 routing: XMPP names without ALPN to 5223, the rest closed", () => {
   const md = makePlan({ ...BASE }).files["PLAN.md"];
   expect(md).toContain("| 443 | tcp | nginx (stream) | by ALPN and name: see 443 and 80 routing |");
   expect(md).toContain("| none | XMPP names | anywhere | 5223: XMPP client direct TLS (c2s_direct_tls_ports) |");
