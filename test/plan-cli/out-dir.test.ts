@@ -68,7 +68,11 @@ test("the repository, a parent of it and the file system root are refused", () =
 });
 
 test("the home directory and a parent of it are refused, even with a marker in it", () => {
-  const home = tmp();
+  // A home one level below a directory of its own: its parent then holds the home
+  // and nothing else (a checkout under the temporary directory would make
+  // that directory a parent of the repository too, which is refused first).
+  const home = path.join(tmp(), "user");
+  fs.mkdirSync(home);
   fs.writeFileSync(path.join(home, ".profile"), "keep me");
   fs.writeFileSync(path.join(home, PLAN_MARKER), "");
   // The command as a user runs it, with HOME pointing here (os.homedir() reads it).
