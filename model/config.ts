@@ -99,9 +99,7 @@ export const configSchema = z
   })
   .strict();
 
-export type RawConfig = z.input<typeof configSchema>;
 export type ParsedConfig = z.output<typeof configSchema>;
-export type ExtraForwardInput = z.output<typeof forward>;
 
 // The validated config (validate.ts): what the model and renderers read.
 export interface ExtraForward {
