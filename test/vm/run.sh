@@ -176,23 +176,18 @@ local-hostname: xmpp-edge
 public-keys:
   - $(cat "$LAB/keys/deployer.pub")
 EOF
-  # Version 1, as Hetzner's metadata gives it: a subnet's gateway becomes
-  # ifupdown's own "gateway" line. Version 2's gateway4/6 does too, but
-  # cloud-init 25 (Debian 13) reports them deprecated, a recoverable error;
-  # v2 routes become "post-up route add", and neither release has net-tools.
   cat >"$s/network-config" <<EOF
-version: 1
-config:
-  - type: physical
-    name: eth0
-    mac_address: "$VM_MAC"
-    subnets:
-      - type: static
-        address: $VPS4/26
-        gateway: 198.51.100.1
-      - type: static6
-        address: "$VPS6/64"
-        gateway: "2001:db8:10::1"
+version: 2
+ethernets:
+  eth0:
+    match:
+      macaddress: "$VM_MAC"
+    set-name: eth0
+    addresses: [$VPS4/26, "$VPS6/64"]
+    # gateway4/6, not routes: cloud-init's ifupdown renderer writes routes as
+    # "post-up route add", and Debian 12 has no net-tools.
+    gateway4: 198.51.100.1
+    gateway6: "2001:db8:10::1"
 EOF
   {
     echo "#cloud-config"
