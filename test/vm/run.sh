@@ -8,10 +8,13 @@
 # waits, pushes and confirms exactly as the Pulumi program does, and the
 # lab's own groups run against it. See test/lab/README.md ("The VM").
 #
-# VM_RELEASE=trixie (debian-13, the default image; the default here) runs
-# every group; VM_RELEASE=bookworm (debian-12, still supported for edges
-# deployed on it) the short boot: first boot and join, push, systemd units,
-# reboot.
+# VM_RELEASE=trixie (debian-13, the default image; the default here) or
+# bookworm (debian-12, still supported for edges deployed on it); VM_GROUPS=all
+# (the default) runs every group, VM_GROUPS=short only the first boot and
+# join, the push, the systemd units and the reboot. npm run test:vm boots
+# bookworm through every group: the trixie VM's cloud-init (25) stops on the
+# lab's own network-config as written for bookworm (v2 gateway4/6 are
+# deprecated there) and a v1 one is not yet proven in the VM.
 #
 # The lab around it (test/lab/lib.sh, setup.sh, tailnet.sh): the router;
 # client (deployer and clients), cf (the Cloudflare stand-in: the origin
@@ -25,7 +28,8 @@
 #   bash test/vm/run.sh             build (or reuse) the image, boot, test, tear down
 #   LAB_KEEP=1 bash test/vm/run.sh  keep the VM and namespaces (tear down: --down)
 #   VM_ACCEL=tcg|kvm ...            skip the KVM probe
-#   VM_RELEASE=bookworm ...         the debian-12 VM, short group list
+#   VM_RELEASE=bookworm ...         the debian-12 VM
+#   VM_GROUPS=short ...             the short group list
 #
 # Prints one line per assertion and closes with "vm: N passed, N failed";
 # exit 1 if any failed, 2 if tools are missing. Bounded by LAB_TIMEOUT
@@ -52,6 +56,10 @@ case "$VM_RELEASE" in
   *) echo "test/vm/run.sh: VM_RELEASE=$VM_RELEASE: expected trixie or bookworm (model/images.ts)" >&2; exit 2 ;;
 esac
 export VM_RELEASE
+case "${VM_GROUPS:-all}" in
+  all | short) ;;
+  *) echo "test/vm/run.sh: VM_GROUPS=$VM_GROUPS: expected all or short" >&2; exit 2 ;;
+esac
 # The lab stacks (setup.sh render_plan) name this image, so the user-data is
 # rendered for the release that boots it.
 LAB_IMAGE=debian-$VM_VERSION
@@ -329,7 +337,7 @@ t_systemd() {
   check "systemd: no failed units" eval '[ -z "$(vssh -- systemctl --failed --no-legend --plain)" ] || { WHY=$(vssh -- systemctl --failed --no-legend --plain); false; }'
 }
 t_systemd
-if [ "$VM_RELEASE" != bookworm ]; then
+if [ "${VM_GROUPS:-all}" = all ]; then
   t_xmpp
   t_web
   t_routing
@@ -381,7 +389,7 @@ vm_summary() {
 # Debian 12 (oldstable) proves that an edge on it still boots, joins, takes
 # the push and comes back from a reboot; the files' other paths are the same
 # on both releases and run on the default one.
-if [ "$VM_RELEASE" = bookworm ]; then
+if [ "${VM_GROUPS:-all}" = short ]; then
   vm_summary
   exit
 fi
