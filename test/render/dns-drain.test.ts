@@ -64,3 +64,11 @@ test("PLAN.md names the draining edge and what it means", () => {
   expect(md).toMatch(/`failover`: the SRV records send clients and servers to `new` first/);
   expect(makePlan({ ...BASE, ...edges(false) }).files["PLAN.md"]).not.toContain("Draining");
 });
+
+test("draining is DNS only: every file the plan pushes or shows, but dns.json and PLAN.md, is byte for byte the undrained one", () => {
+  const undrained = makePlan({ ...BASE, ...edges(false) });
+  const drained = makePlan({ ...BASE, ...edges(true) });
+  expect(Object.keys(drained.files).sort()).toEqual(Object.keys(undrained.files).sort());
+  const changed = Object.keys(drained.files).filter((f) => drained.files[f] !== undrained.files[f]);
+  expect(changed.sort()).toEqual(["PLAN.md", "dns.json"]);
+});
