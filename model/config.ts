@@ -41,6 +41,7 @@ const edge = z
     serverType: z.string().optional().meta({ description: "Hetzner server type; default: serverType" }),
     existingHost: existingHost.optional().meta({ description: "this edge is a host you already have (as the top-level existingHost)" }),
     image: z.string().optional().meta({ description: "Hetzner image, one of image's list; default: image. A new edge on another release beside an old one replaces it without an outage (docs/operating.md)" }),
+    drain: z.boolean().optional().meta({ description: "Take the edge out of every shared record (SRV, the XMPP names' and web names' A/AAAA) while it keeps its server, its push and its own name, so its sessions continue and new ones go to the other edges: the step before removing it (docs/operating.md, \"Replacing an edge\"). At least one edge must not drain. Default: false" }),
   })
   .strict();
 
@@ -85,7 +86,7 @@ export const configSchema = z
     zone: z.string().optional().meta({ description: "DNS zone name (e.g. example.com); every record must lie in it" }),
     dns: z.enum(["cloudflare", "off"]).default("cloudflare").meta({ description: "off: create no DNS records (take them from the dnsRecords output)" }),
     existingHost: existingHost.optional().meta({ description: "Push to this host instead of creating a Hetzner VPS: hostKey (pinned) and sshPrivateKey are required; ipv4/ipv6 default to address when it is a public address of that family; with sshAllowFrom [\"tailnet\"], address must be a tailnet one; port is opened by the ruleset; user is root (the apply runs as it, without sudo)" }),
-    edges: z.array(edge).optional().meta({ description: "Several edges behind one domain, each {name, location?, serverType?, existingHost?}; the first keeps serverName and today's resources. Default: one edge from serverName, location, serverType and existingHost" }),
+    edges: z.array(edge).optional().meta({ description: "Several edges behind one domain, each {name, location?, serverType?, existingHost?, image?, drain?}; the first keeps serverName and today's resources. Default: one edge from serverName, location, serverType and existingHost" }),
     edgeMode: z.enum(["failover", "active-active"]).default("failover").meta({ description: "With several edges: failover (SRV sends everyone to the first edge, the others only when it fails) or active-active (equal SRV priority and weight: clients spread over every edge)" }),
     tailscaleSshFrom: z.array(z.string()).default(["autogroup:admin"]).meta({ description: 'With sshAllowFrom ["tailnet"]: who the tailscaleAclSnippet lets SSH to the edge (users "you@example.com", Headscale "you@", "group:…", "tag:ci", "autogroup:admin"; never "*", "autogroup:member" or one of tailscaleTags (one taken edge would reach every edge); Headscale has no autogroup:admin)' }),
     unattendedUpgrades: z.boolean().default(true).meta({ description: "Debian's security updates and tailscale's releases installed daily by unattended-upgrades (false: the push switches it off)" }),
@@ -141,6 +142,8 @@ export interface EdgeSpec {
   release: DebianRelease;
   /** Its own DNS-only name (<name>.<xmppHost>): the SRV target with several edges. */
   dnsName: string;
+  /** Out of the shared records (SRV, the XMPP and web names' addresses), still up and pushed: on its way out. */
+  drain: boolean;
 }
 
 /** The name of the one edge a stack without `edges` has. */

@@ -60,6 +60,10 @@ export const SRV_FAILOVER_STEP = 10;
  * and the proxied web names, each edge's own DNS-only name
  * (<edge>.<xmppHost>), and SRV records pointing at those names, one per edge:
  * equal priority and weight (active-active) or the first edge first (failover).
+ * A draining edge keeps only its own name (its sessions continue there); its
+ * SRV records and its addresses on the shared names go, and no other edge's
+ * record changes (failover priorities stay by position), so draining and
+ * undraining touch only the draining edge's records.
  */
 export function renderDnsRecordSet<A>(model: EdgeModel, hosts: EdgeHost<A> | EdgeHost<A>[]): KeyedRecord<A>[] {
   const c = model.config;
@@ -76,7 +80,9 @@ export function renderDnsRecordSet<A>(model: EdgeModel, hosts: EdgeHost<A> | Edg
     push({ type: "A", name, content: vps.ipv4, proxied, ttl }, key);
     if (vps.ipv6 !== undefined) push({ type: "AAAA", name, content: vps.ipv6, proxied, ttl }, key);
   };
-  const everyEdge = (name: string, proxied: boolean) => list.forEach((_, i) => address(name, proxied, i));
+  // A draining edge is left out of every shared name: new clients go to the others.
+  const carrying = list.map((_, i) => i).filter((i) => !c.edges[i].drain);
+  const everyEdge = (name: string, proxied: boolean) => carrying.forEach((i) => address(name, proxied, i));
   for (const name of model.webNames) everyEdge(name, true);
 
   const aliases = c.preset === "snikket" ? snikketAliases(c.domain) : [];
@@ -88,7 +94,7 @@ export function renderDnsRecordSet<A>(model: EdgeModel, hosts: EdgeHost<A> | Edg
   c.edges.forEach((e, i) => e.turnTlsName !== undefined && address(e.turnTlsName, false, i, "own"));
 
   const srv = (service: string, priority: number, port: number) => {
-    list.forEach((_, i) => {
+    carrying.forEach((i) => {
       const target = several ? c.edges[i].dnsName : c.xmppHost;
       const p = c.edgeMode === "failover" ? priority + i * SRV_FAILOVER_STEP : priority;
       const data = { priority: p, weight: SRV_WEIGHT, port, target };

@@ -7,7 +7,7 @@ import { forEdge, type EdgeModel, type HostFacts, type HttpsRoute, type RouteSou
 import type { Source } from "../model/services";
 import { formatRange, HTTP_PORT, HTTPS_PORT, type PortRange, type Protocol } from "../model/ports";
 import type { Service } from "../model/services";
-import { PROXIED_TTL, SRV_FAILOVER_STEP, type DnsRecord } from "./dns";
+import { DNS_ONLY_TTL, PROXIED_TTL, SRV_FAILOVER_STEP, type DnsRecord } from "./dns";
 import type { FirewallRule } from "./firewall";
 
 const HANDLER_TEXT: Record<string, string> = {
@@ -166,19 +166,28 @@ export interface PlanMdEdge {
 function edgesSection(model: EdgeModel, edges: PlanMdEdge[]): string[] {
   const c = model.config;
   if (edges.length < 2) return [];
+  const lead = edges.find((e) => !e.spec.drain) ?? edges[0];
+  const draining = edges.filter((e) => e.spec.drain).map((e) => `\`${e.spec.name}\``);
+  const drainNote = draining.length
+    ? [
+        `Draining: ${draining.join(", ")}. Out of the SRV records and of every shared name's A/AAAA (the XMPP names, the web names), still up, pushed and answering on its own name, so the sessions on it continue while new ones go to the other edges. Remove it from \`edges\` once its sessions have moved (the records' TTL is ${DNS_ONLY_TTL} s; docs/operating.md, "Replacing an edge").`,
+        "",
+      ]
+    : [];
   const mode =
     c.edgeMode === "failover"
-      ? `\`failover\`: the SRV records send clients and servers to \`${edges[0].spec.name}\` first and to each next edge only when the ones before fail (its priorities are ${SRV_FAILOVER_STEP} higher per edge). Proxied web names and \`${c.xmppHost}\` itself answer with every edge (clients that skip SRV pick one).`
+      ? `\`failover\`: the SRV records send clients and servers to \`${lead.spec.name}\` first and to each next edge only when the ones before fail (its priorities are ${SRV_FAILOVER_STEP} higher per edge). Proxied web names and \`${c.xmppHost}\` itself answer with every edge (clients that skip SRV pick one).`
       : `\`active-active\`: the SRV records give every edge the same priority and weight, so clients and servers spread over them and try another when one fails.`;
   return [
     "## Edges",
     "",
     mode,
     "",
+    ...drainNote,
     ...table(
       ["edge", "server (tailnet name)", "where", "addresses", "own DNS name"],
       edges.map((e) => [
-        e.spec.name,
+        e.spec.drain ? `${e.spec.name} (draining)` : e.spec.name,
         e.spec.serverName,
         e.spec.existingHost ? `existing host \`${e.spec.existingHost.address}\`` : `Hetzner \`${e.spec.type}\` in \`${e.spec.location}\``,
         [e.ipv4, e.ipv6 ?? "no IPv6"].join(", "),

@@ -29,7 +29,7 @@ export function checkEdges(p: ParsedConfig, xmppHost: string, firstHost: Existin
   if (p.edges === undefined) {
     // An unsupported image is reported by checkServer; the config is then refused whatever stands in here.
     const release = releaseOf(p.image) ?? (releaseOf(DEFAULT_IMAGE) as DebianRelease);
-    return [{ name: IMPLICIT_EDGE_NAME, serverName: p.serverName, type: p.serverType, location: p.location, existingHost: firstHost, image: p.image, release, dnsName: edgeDnsName(IMPLICIT_EDGE_NAME, xmppHost) }];
+    return [{ name: IMPLICIT_EDGE_NAME, serverName: p.serverName, type: p.serverType, location: p.location, existingHost: firstHost, image: p.image, release, dnsName: edgeDnsName(IMPLICIT_EDGE_NAME, xmppHost), drain: false }];
   }
   if (p.edges.length === 0) {
     c.report("edges", `is empty; expected at least one edge like [{name: "fsn"}], or leave edges out for one edge from serverName, location and serverType`);
@@ -105,7 +105,23 @@ export function checkEdges(p: ParsedConfig, xmppHost: string, firstHost: Existin
       image,
       release,
       dnsName: edgeDnsName(e.name, xmppHost),
+      drain: e.drain ?? false,
     });
   });
+  checkDrain(p.edges, c);
   return specs;
+}
+
+/**
+ * A draining edge leaves the shared records to the others: with none left,
+ * the domain would have no SRV target and its names no address.
+ */
+function checkDrain(edges: { name: string; drain?: boolean }[], c: Checks): void {
+  if (edges.length === 0 || !edges.every((e) => e.drain === true)) return;
+  const at = `edges[${edges.length - 1}].drain`;
+  const why =
+    edges.length === 1
+      ? "drains the only edge: the domain would have no SRV target and its names no address. Drain an edge only once another one (a new edge in edges) can take its clients"
+      : `drains every edge (${edges.map((e) => e.name).join(", ")}): the domain would have no SRV target and its names no address. Leave at least one edge without drain: true`;
+  c.report(at, `is true and ${why}`);
 }

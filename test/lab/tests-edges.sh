@@ -5,7 +5,8 @@
 # vps2 a second host made here (192.0.2.20, 2001:db8:11::20) and joined to
 # Headscale as an existing host is (tailscale up with a tagged key). The lab
 # DNS serves the two-edge plan's records (failover: vps1 first). With both up,
-# clients and the peer's Prosody reach home; then vps1 goes down three ways
+# clients and the peer's Prosody reach home; vps1 is drained (its sessions
+# continue, new ones go to vps2) and removed (reconnects timed); then vps1 goes down three ways
 # (nginx stopped, its ruleset flushed, its link down) and new client and
 # federated sessions, found by SRV, still reach home, TURN still relays
 # through vps2, no record points at home. The failover is timed, and shown
@@ -67,6 +68,7 @@ print(json.dumps([
 ]))
 PY
 ) || return 1
+  printf '%s\n' "$edges" >"$EDGES/edges.json"
   (cd "$REPO" && "$tsx" "$HERE/stack.ts" derive --in "$LAB/stacks/Pulumi.lab.yaml" --out "$st" --set "edges=$edges" \
     --set "sshPublicKey=$(/usr/bin/python3 -c 'import json,sys; print(json.dumps(open(sys.argv[1]).read().strip()))' "$LAB/keys/deployer.pub")" \
     --set "sshPrivateKey=$(/usr/bin/python3 -c 'import json,sys; print(json.dumps(open(sys.argv[1]).read()))' "$LAB/keys/deployer")") || return 1
@@ -74,6 +76,30 @@ PY
   r=("$tsx" "$HERE/render.ts" --config "$st" --vps-ipv4 "$VPS4" --vps-ipv6 "$VPS6" --turn-secret "$TURN_SECRET")
   "${r[@]}" --out "$EDGES/push-vps1" --edge 0 --vps-tailnet-ipv4 "$VPS_TS4" &&
     "${r[@]}" --out "$EDGES/push-vps2" --edge 1 --vps-tailnet-ipv4 "$VPS2_TS4"
+}
+
+# edges_render_drain N: the same stack with edge N (0: vps1, 1: vps2)
+# draining, its plan in $EDGES/plan-drain-N. The hosts keep their pushes:
+# draining changes only dns.json and PLAN.md (test/render/dns-drain.test.ts).
+edges_render_drain() {
+  local tsx=$REPO/node_modules/.bin/tsx st=$EDGES/Pulumi.lab-edges-drain-$1.yaml edges name=vps$(($1 + 1))
+  edges=$(/usr/bin/python3 -c 'import json, sys; e = json.load(open(sys.argv[1])); e[int(sys.argv[2])]["drain"] = True; print(json.dumps(e))' "$EDGES/edges.json" "$1") || return 1
+  (cd "$REPO" && "$tsx" "$HERE/stack.ts" derive --in "$EDGES/Pulumi.lab-edges.yaml" --out "$st" --set "edges=$edges") || return 1
+  (cd "$REPO" && "$tsx" scripts/plan.ts --config "$st" --out "$EDGES/plan-drain-$1" --home-ipv4 "$HOME_TS4") >"$LAB/logs/plan-edges-drain-$1.log" 2>&1 ||
+    { WHY=$(cat "$LAB/logs/plan-edges-drain-$1.log"); return 1; }
+  grep -q "| $name (draining) |" "$EDGES/plan-drain-$1/PLAN.md" || { WHY="PLAN.md does not mark $name draining"; return 1; }
+}
+
+# srv_only ADDR EDGE: _xmpps-client and the XMPP name answer with that edge only; vps1 and vps2 keep their own names.
+srv_only() {
+  local a want
+  a=$(on client dig +short SRV "_xmpps-client._tcp.$DOMAIN")
+  want="$([ "$2" = vps1 ] && echo 5 || echo 15) 5 443 $2.$DOMAIN."
+  [ "$a" = "$want" ] || { WHY="_xmpps-client: $a (expected $want)"; return 1; }
+  a=$(on client dig +short A "$DOMAIN")
+  [ "$a" = "$1" ] || { WHY="$DOMAIN A: $a (expected $1)"; return 1; }
+  [ "$(on client dig +short A "vps1.$DOMAIN")" = "$VPS4" ] && [ "$(on client dig +short A "vps2.$DOMAIN")" = "$VPS2_4" ] ||
+    { WHY="an edge lost its own name"; return 1; }
 }
 
 # edges_push N SSH-FN: push edge N's bundle and confirm it over a second connection.
@@ -286,6 +312,7 @@ t_edges() {
 
   # Which edge took a session: vps2's counters of new connections (443, 5222, 5269) before and after.
   vps2_snap() { local p; for p in 443 5222 5269; do printf '%s:%s ' "$p" "$(new_conns vps2 "$p")"; done; }
+
   via_vps2() { local now; now=$(vps2_snap); [ "$now" != "$SNAP" ] || { WHY="vps2 took no new connection on 443, 5222 or 5269 ($SNAP)"; return 1; }; }
   # through HOW WHAT MUST: assert vps2 took it (MUST=yes), or say where it went (vps1 still serves another port).
   through() {
@@ -328,6 +355,61 @@ t_edges() {
   check "edges [broken: only vps1 in DNS]: the federated session fails with vps1 down" fails s2s_send broken 20
   check "edges: the two-edge records back" edges_zone "$EDGES/plan/dns.json"
   check "edges: vps1's link back" vps1_link up
+  section "edges: replacing vps1 without an outage (docs/operating.md): vps2 carries everything while vps1 drains, is replaced and comes back"
+  check "edges: the stack with vps1 draining renders (PLAN.md marks it)" edges_render_drain 0
+  # Sessions on vps1 from before the drain: carol's second resource (direct
+  # TLS to vps1's 443), and a federated session (peer's Prosody by SRV: vps1).
+  listen carol_vps1 client "carol@$DOMAIN" "$VPS4:443" -t
+  check "edges: a client session on vps1 (carol, direct TLS to vps1) is up before the drain" c2s_roundtrip carol_vps1 "$VPS2_4:443" -t
+  local before
+  before=$(new_conns vps 443)
+  check "edges: a federated session from the peer is up before the drain" s2s_send pre-drain
+  check "edges: ... on vps1 (its 443 took it)" grew vps 443 "$before"
+  check "edges [vps1 draining]: the lab DNS serves the drained plan's records" edges_zone "$EDGES/plan-drain-0/dns.json"
+  check "edges [vps1 draining]: the zone holds exactly the drained plan's dns.json (AXFR)" edges_zone_exact "$EDGES/plan-drain-0/dns.json"
+  check "edges [vps1 draining]: SRV and $DOMAIN answer with vps2 only; both edges keep their own names" srv_only "$VPS2_4" vps2
+  check "edges [vps1 draining]: the client session on vps1 from before the drain continues (a message reaches it)" c2s_roundtrip carol_vps1 "$VPS2_4:443" -t
+  SNAP=$(vps2_snap)
+  existing_s2s() { local t; t=$(token edges-s2s-kept); send peer "alice@$PEER_DOMAIN" "$PEER_DOMAIN:5222" "bob@$DOMAIN" "$t" && received bob "$t" 20; }
+  check "edges [vps1 draining]: the federated session from before the drain continues (alice@peer -> bob, no new connection to vps2)" existing_s2s
+  kept() { [ "$(vps2_snap)" = "$SNAP" ] || { WHY="vps2 took a new connection: $SNAP-> $(vps2_snap)"; return 1; }; }
+  check "edges [vps1 draining]: ... over the old session (vps2 took no new connection)" kept
+  before=$(new_conns vps 443)
+  SNAP=$(vps2_snap)
+  check "edges [vps1 draining]: a NEW client session by SRV (direct TLS) reaches home" srv_send drain-tls -t
+  check "edges [vps1 draining]: ... through vps2" via_vps2
+  not_vps1() { local now; now=$(new_conns vps 443); [ "${now:-0}" = "$before" ] || { WHY="vps1's 443 took $((now - before)) new connections"; return 1; }; }
+  check "edges [vps1 draining]: ... and none through vps1 (its 443 took no new connection)" not_vps1
+  SNAP=$(vps2_snap)
+  check "edges [vps1 draining]: a NEW federated session (peer's Prosody by SRV) reaches home" s2s_send drain
+  check "edges [vps1 draining]: ... through vps2" via_vps2
+  check "edges: timed $EDGE_TRIES client sessions by SRV, vps1 draining" timed "client by SRV, vps1 draining (go-sendxmpp -t, new session to delivery)" "$EDGE_TRIES" srv_send drain-tls -t
+  # vps1 replaced (its image changed): the old server is gone (link down);
+  # the sessions still on it drop (a client notices by its pings; here at
+  # once) and reconnect by SRV straight to vps2, with no dead first target
+  # to time out on (compare "vps1's link down" above).
+  check "edges: vps1's server deleted (link down), drained" vps1_link down
+  stop_listen client carol_vps1
+  check "edges: timed $EDGE_TRIES reconnects by SRV, vps1 drained and gone" timed "client by SRV, vps1 drained and gone (go-sendxmpp -t, new session to delivery)" "$EDGE_TRIES" srv_send drained-gone-tls -t
+  check "edges: timed 3 federated sessions by SRV, vps1 drained and gone" timed "federated by SRV, vps1 drained and gone (fresh peer Prosody, send to delivery)" 3 s2s_send drained-gone
+  # The new server: up, its push taken (push + confirm), still drained.
+  check "edges: vps1's new server is up" vps1_link up
+  check "edges: ... and takes its push (push + confirm)" edges_push vps1 vssh
+  check "edges: vps1 undrained: the lab DNS serves the two-edge records again" edges_zone "$EDGES/plan/dns.json"
+  check "edges [vps1 back]: SRV lists both, vps1 first" srv_both
+  check "edges [broken: vps1 not drained]: the drain's DNS assertion fails on the two-edge records" fails srv_only "$VPS2_4" vps2
+  before=$(new_conns vps 443)
+  check "edges [vps1 back]: a NEW client session by SRV reaches home" srv_send undrained-tls -t
+  check "edges [vps1 back]: ... through vps1 again (its 443 took it)" grew vps 443 "$before"
+  # Then the stand-in goes: vps2 drained (and removed, which takes only its own records).
+  check "edges: the stack with vps2 draining renders" edges_render_drain 1
+  check "edges [vps2 draining]: the lab DNS serves its records" edges_zone "$EDGES/plan-drain-1/dns.json"
+  check "edges [vps2 draining]: SRV and $DOMAIN answer with vps1 only" srv_only "$VPS4" vps1
+  check "edges [vps2 draining]: carol's session on vps2 continues" c2s_roundtrip carol "$VPS4:443" -t
+  SNAP=$(vps2_snap)
+  check "edges [vps2 draining]: a NEW client session by SRV reaches home" srv_send drain2-tls -t
+  check "edges [vps2 draining]: ... none through vps2" kept
+  check "edges: the two-edge records back" edges_zone "$EDGES/plan/dns.json"
   stop_listen client carol
   stop_listen client bob
   echo "# edges: the group took $((SECONDS - t_start)) s"

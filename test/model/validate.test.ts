@@ -54,7 +54,7 @@ describe("validateConfig accepts", () => {
 
   test("no edges: one edge from today's keys, named the implicit way", () => {
     const c = validateConfig({ ...BASE, serverName: "edge-a", location: "nbg1", serverType: "cx23" });
-    expect(c.edges).toEqual([{ name: "edge", serverName: "edge-a", type: "cx23", location: "nbg1", existingHost: undefined, image: "debian-13", release: releaseOf("debian-13"), dnsName: "edge.chat.example.com" }]);
+    expect(c.edges).toEqual([{ name: "edge", serverName: "edge-a", type: "cx23", location: "nbg1", existingHost: undefined, image: "debian-13", release: releaseOf("debian-13"), dnsName: "edge.chat.example.com", drain: false }]);
     expect(c.edgeMode).toBe("failover");
   });
 
