@@ -68,7 +68,10 @@ HERE=$(cd "$(dirname "$0")" && pwd)
 REPO=$(cd "$HERE/../.." && pwd)
 # Not under the repository: each lab host mounts fresh tmpfs on /tmp, /var/tmp,
 # /root and /run, which would hide a checkout there (CI clones anywhere).
-LAB=${LAB_DIR:-/var/cache/xmpp-edge/lab/net}
+# shellcheck source=scripts/lib/cache.sh
+source "$REPO/scripts/lib/cache.sh"
+LAB=${LAB_DIR:-$(cache_dir lab/net)}
+if [ -n "${LAB_DIR:-}" ]; then cache_lab_visible LAB_DIR "$LAB"; else cache_lab_visible XMPP_EDGE_CACHE "$XMPP_EDGE_CACHE"; fi
 # shellcheck source=test/lab/lib.sh
 source "$HERE/lib.sh"
 # shellcheck source=test/lab/setup.sh
