@@ -100,7 +100,7 @@ test("cache_lab_visible refuses a lab directory a lab host's tmpfs would hide, n
       return String((e as { stderr?: Buffer }).stderr ?? "");
     }
   };
-  expect(run("/var/cache/xmpp-edge/lab/net")).toBe("visible");
+  expect(run(`${DEFAULT_ROOT}/lab/net`)).toBe("visible");
   expect(run("/tmp/xe/lab")).toMatch(/^LAB_DIR=\/tmp\/xe\/lab: lab hosts mount a fresh tmpfs on \/tmp/);
   expect(run("/run")).toMatch(/^LAB_DIR=\/run:/);
 });
