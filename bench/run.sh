@@ -21,7 +21,7 @@
 # and its veth stand-in for the tailnet (the third phase swaps in the real
 # one: Headscale on a ctl host, tailscaled on vps and home; bench/tailnet.sh),
 # under the bench's own namespace prefix (xeb-) and directory
-# (/var/cache/xmpp-edge/lab/bench), so a lab run (xel-*) and a bench run never
+# ($XMPP_EDGE_CACHE/lab/bench), so a lab run (xel-*) and a bench run never
 # tear each other down. It asserts nothing about timings.
 set -uo pipefail
 
@@ -41,7 +41,9 @@ fi
 
 # Not under the repository: each host mounts fresh tmpfs on /tmp, /var/tmp,
 # /root and /run, which would hide a checkout there (as the lab's own files).
-LAB=${BENCH_LAB_DIR:-/var/cache/xmpp-edge/lab/bench}
+# shellcheck source=scripts/lib/cache.sh
+source "$REPO/scripts/lib/cache.sh"
+LAB=${BENCH_LAB_DIR:-$(cache_dir lab/bench)}
 # shellcheck source=test/lab/lib.sh
 source "$REPO/test/lab/lib.sh"
 # The bench's own namespaces (after sourcing: lib.sh sets xel-); a knob so

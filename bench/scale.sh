@@ -25,7 +25,7 @@
 # of connects to the last forward), SCALE_STREAM (the nginx variants
 # measured side by side on the 443 path, "base proxy_buffer_size=64k
 # proxy_buffer_size=4k reuseport worker_processes=1 tcp_nodelay=off"; ""
-# skips), SCALE_STREAM_REPS (3), SCALE_STREAM_SECS (3), BENCH_LAB_PREFIX (xsc-), BENCH_LAB_DIR (/var/cache/xmpp-edge/lab/scale),
+# skips), SCALE_STREAM_REPS (3), SCALE_STREAM_SECS (3), BENCH_LAB_PREFIX (xsc-), BENCH_LAB_DIR ($XMPP_EDGE_CACHE/lab/scale),
 # BENCH_OUT (bench/), SCALE_RAW_OUT (a directory for the raw results). It asserts nothing about timings or sizes.
 set -uo pipefail
 
@@ -43,7 +43,9 @@ if [ "${1:-}" = --report ]; then
   exec "$PY" "$BENCH/report.py" --results "$OUT/results.json" --scale "$OUT/scale.json" --out "$OUT"
 fi
 
-LAB=${BENCH_LAB_DIR:-/var/cache/xmpp-edge/lab/scale}
+# shellcheck source=scripts/lib/cache.sh
+source "$REPO/scripts/lib/cache.sh"
+LAB=${BENCH_LAB_DIR:-$(cache_dir lab/scale)}
 # shellcheck source=test/lab/lib.sh
 source "$REPO/test/lab/lib.sh"
 LAB_PREFIX=${BENCH_LAB_PREFIX:-xsc-}

@@ -50,6 +50,10 @@ disable_new_units() {
   done
 }
 
+# test:all runs a build beside a suite, and both may install: one install at
+# a time (this lock for ours, dpkg's lock timeout for anyone else's).
+exec 8>/var/lock/xmpp-edge-apt-install.lock
+flock -w 1200 8 || { echo "apt-install: another install held /var/lock/xmpp-edge-apt-install.lock for 20 min" >&2; exit 1; }
 echo "apt-install: installing ${missing[*]}"
 export DEBIAN_FRONTEND=noninteractive
 policy=/usr/sbin/policy-rc.d
@@ -64,7 +68,7 @@ unit_links > "$links_before"
 # Also after a failed install: what did get installed must not start at boot.
 trap 'disable_new_units; [ "$made_policy" = 1 ] && rm -f "$policy"' EXIT
 # An old or empty package list is the usual reason for a miss: refresh once.
-if ! apt-get install -y --no-install-recommends "${missing[@]}"; then
-  apt-get update
-  apt-get install -y --no-install-recommends "${missing[@]}"
+if ! apt-get -o DPkg::Lock::Timeout=600 install -y --no-install-recommends "${missing[@]}"; then
+  apt-get -o DPkg::Lock::Timeout=600 update
+  apt-get -o DPkg::Lock::Timeout=600 install -y --no-install-recommends "${missing[@]}"
 fi

@@ -3,17 +3,109 @@
 # fresh clone: installs the Debian packages, the npm modules and the Go tools
 # the suites need, then runs every suite in order, cheapest first. A failing
 # suite does not stop the others (one CI run shows every failure); the summary
-# at the end names each suite's result and time, and the exit code is 1 if
-# any failed. A suite that skipped checks is not just "ok": the summary says
-# how many (from its closing "N passed, N failed, N skipped" line or jest's
-# "Tests:" line) and why (its "# skipped: REASON" line).
+# at the end names each suite's result, its build time (installing and
+# building what it needs: packages, Go binaries, images) and its test time,
+# and the total wall time; the exit code is 1 if any failed. A suite that
+# skipped checks is not just "ok": the summary says how many (from its
+# closing "N passed, N failed, N skipped" line or jest's "Tests:" line) and
+# why (its "# skipped: REASON" line).
+#
+# Two cores, one build beside one test: after the shared setup, the builds of
+# the suites that run last (BUILD_SUITES: the lab's tailnet, the VM images,
+# the Pulumi CLI) run one after the other in the background while the earlier
+# suites test; a suite waits for its own build, and a failed build fails its
+# suite with the build's log. Each suite's npm script runs its build and its
+# test itself (`npm run test:lab`): PREP and TEST below are the two halves of
+# that script (test/test-all.test.ts keeps them equal).
+#
+# Cold, as a new machine: XMPP_EDGE_CACHE=$(mktemp -d -p /var/cache) npm run test:all
+# (every cache and lab directory derives from it: scripts/lib/cache.sh).
 set -uo pipefail
 cd "$(dirname "$0")/.." || exit 1
+# shellcheck source=scripts/lib/cache.sh
+source scripts/lib/cache.sh
+cache_lab_visible XMPP_EDGE_CACHE "$XMPP_EDGE_CACHE"
 
-bash scripts/install-test-deps.sh || exit 1
-npm ci --no-audit --no-fund || exit 1
+suites=(test lint:shell lint:workflows test:tools test:apply test:lab test:vm test:engine)
+# The suites whose build runs in the background, in the order they need it.
+BUILD_SUITES=(test:lab test:vm test:engine)
+declare -A PREP=(
+  [test:lab]="bash scripts/lab/install-deps.sh"
+  [test:vm]="bash scripts/vm/install-deps.sh"
+  [test:engine]="bash scripts/engine/build.sh"
+)
+declare -A TEST=(
+  [test:lab]="bash test/lab/run.sh"
+  [test:vm]="VM_RELEASE=bookworm bash test/vm/run.sh"
+  [test:engine]="bash test/engine/lifecycle.sh"
+)
+# A background build that outlives this is stuck (cold, each takes minutes).
+BUILD_TIMEOUT=${XMPP_EDGE_BUILD_TIMEOUT:-3600}
 
-suites=(test lint:shell test:tools test:apply test:lab test:vm test:engine lint:workflows)
+T0=$SECONDS
+rows=() failed=0 build_total=0 test_total=0
+# row NAME RESULT BUILD-S TEST-S WALL-S [NOTE]: one line of the summary; WALL-S
+# is what it added to the wall time (a background build only what was waited).
+row() {
+  rows+=("$1|$2|$3|$4|$5|${6:-}")
+  build_total=$((build_total + $3)) test_total=$((test_total + $4))
+}
+
+# ---- shared setup: Debian packages and tools roots, npm modules -------------
+for step in "bash scripts/install-test-deps.sh" "npm ci --no-audit --no-fund"; do
+  start=$SECONDS
+  if ! bash -c "$step"; then
+    echo "test:all: '$step' failed" >&2
+    exit 1
+  fi
+  row setup ok $((SECONDS - start)) 0 $((SECONDS - start)) "$step"
+done
+
+# ---- background builds --------------------------------------------------------
+bgdir=$(mktemp -d)
+log=$(mktemp)
+bg_pid=""
+# shellcheck disable=SC2317 # run by the EXIT trap
+cleanup() {
+  # The builds are a process group of their own (set -m below).
+  [ -z "$bg_pid" ] || kill -- "-$bg_pid" 2>/dev/null
+  rm -rf "$bgdir" "$log"
+}
+trap cleanup EXIT
+# build_file SUITE EXT: where the background build of SUITE keeps EXT (log, rc, secs).
+build_file() { echo "$bgdir/${1//:/-}.$2"; }
+set -m
+(
+  for s in "${BUILD_SUITES[@]}"; do
+    start=$SECONDS
+    timeout --kill-after=30 "$BUILD_TIMEOUT" bash -c "${PREP[$s]}" >"$(build_file "$s" log)" 2>&1
+    rc=$?
+    echo $((SECONDS - start)) >"$(build_file "$s" secs)"
+    echo "$rc" >"$(build_file "$s" rc.tmp)"
+    mv "$(build_file "$s" rc.tmp)" "$(build_file "$s" rc)"
+  done
+) &
+bg_pid=$!
+set +m
+
+# build_wait SUITE: wait for SUITE's background build; 0 if it succeeded.
+# Sets BUILD_S (its build time) and WAITED_S (how long this waited for it).
+build_wait() {
+  local start=$SECONDS rc
+  while [ ! -e "$(build_file "$1" rc)" ]; do
+    if ! kill -0 "$bg_pid" 2>/dev/null && [ ! -e "$(build_file "$1" rc)" ]; then
+      echo "test:all: the background builds ended before $1's" >&2
+      BUILD_S=0 WAITED_S=$((SECONDS - start))
+      return 1
+    fi
+    sleep 1
+  done
+  WAITED_S=$((SECONDS - start))
+  BUILD_S=$(cat "$(build_file "$1" secs)")
+  rc=$(cat "$(build_file "$1" rc)")
+  [ "$rc" = 0 ]
+}
+
 # skipped_of LOG: the number of skipped checks a suite's output reports (0 if none).
 skipped_of() {
   local n
@@ -21,21 +113,48 @@ skipped_of() {
   echo "${n:-0}"
 }
 
-log=$(mktemp)
-trap 'rm -f "$log"' EXIT
-summary=() failed=0
 for s in "${suites[@]}"; do
+  build=0 waited=0 note=""
+  if [ -n "${PREP[$s]:-}" ]; then
+    if ! build_wait "$s"; then
+      echo "test:all: $s: its build (${PREP[$s]}) FAILED; its log:"
+      sed 's/^/    /' "$(build_file "$s" log)" 2>/dev/null | tail -n 60
+      failed=1
+      row "$s" "FAILED (build)" "$BUILD_S" 0 "$WAITED_S" "background build, waited $WAITED_S s"
+      continue
+    fi
+    build=$BUILD_S waited=$WAITED_S note="background build, waited $WAITED_S s"
+    echo "test:all: $s: built in the background in $BUILD_S s (waited $WAITED_S s; log below)"
+    sed 's/^/    /' "$(build_file "$s" log)" | tail -n 15
+  fi
   start=$SECONDS
-  if npm run "$s" 2>&1 | tee "$log"; then result=ok; else result="FAILED (exit ${PIPESTATUS[0]})"; failed=1; fi
+  if [ -n "${TEST[$s]:-}" ]; then
+    bash -c "${TEST[$s]}" 2>&1 | tee "$log"
+  else
+    npm run "$s" 2>&1 | tee "$log"
+  fi
+  rc=${PIPESTATUS[0]}
+  if [ "$rc" = 0 ]; then result=ok; else result="FAILED (exit $rc)"; failed=1; fi
   skipped=$(skipped_of "$log")
   if [ "$skipped" -gt 0 ]; then
     why=$(grep -m 1 '^# skipped: ' "$log" | cut -c 12-)
     result+=", $skipped skipped${why:+: $why}"
   fi
-  summary+=("$(printf '%-16s %-18s %4d s' "$s" "$result" $((SECONDS - start)))")
+  row "$s" "$result" "$build" $((SECONDS - start)) $((waited + SECONDS - start)) "$note"
 done
+wait "$bg_pid" 2>/dev/null
+bg_pid=""
 
+wall=$((SECONDS - T0))
 echo
-echo "test:all summary"
-printf '  %s\n' "${summary[@]}"
+echo "test:all summary (cache root $XMPP_EDGE_CACHE; build: installing and building what a suite needs, test: running it; share: of the wall time)"
+for r in "${rows[@]}"; do
+  IFS='|' read -r name result b t w note <<<"$r"
+  printf '  %-14s %-24s build %5d s  test %5d s  share %3d%%%s\n' "$name" "$result" "$b" "$t" $((100 * w / (wall > 0 ? wall : 1))) "${note:+  ($note)}"
+done
+# Background builds overlap the tests: build + test exceeds the wall time by what ran side by side.
+summed=$((build_total + test_total))
+den=$((summed > 0 ? summed : 1))
+printf '  total: %d s wall (%d min); build %d s (%d%%), test %d s (%d%%) of %d s summed\n' \
+  "$wall" $(((wall + 59) / 60)) "$build_total" $((100 * build_total / den)) "$test_total" $((100 * test_total / den)) "$summed"
 exit "$failed"

@@ -2,7 +2,7 @@
 # Builds the Pulumi engine from the Go module proxy (no prebuilt binary is
 # downloaded): the CLI and the Node.js language host, each from its wrapper
 # module here (go.mod/go.sum committed). The binaries are cached in
-#   ${XMPP_EDGE_ENGINE_CACHE:-/var/cache/xmpp-edge/engine}/v<cli version>-<hash>/bin
+#   ${XMPP_EDGE_ENGINE_CACHE:-$XMPP_EDGE_CACHE/engine}/v<cli version>-<hash>/bin
 # where <hash> covers the wrapper modules and this script's build flags; a
 # binary is rebuilt only when it is missing there. Prints the bin directory
 # on stdout (progress goes to stderr), so: bin=$(scripts/engine/build.sh).
@@ -12,8 +12,8 @@
 #
 # Builds run under nice; on 2 cores the CLI takes ~10 minutes cold (the
 # language host ~1 minute), seconds once GOCACHE is warm. Go's module and
-# build caches (GOMODCACHE, GOCACHE) are the defaults, shared with other Go
-# work on the machine.
+# build caches are under the cache root (scripts/lib/cache.sh), shared with
+# the tailnet build.
 set -euo pipefail
 here=$(cd "$(dirname "$0")" && pwd)
 # shellcheck source=scripts/engine/versions.sh
@@ -23,7 +23,7 @@ here=$(cd "$(dirname "$0")" && pwd)
 
 go_require build.sh
 
-cache_root=${XMPP_EDGE_ENGINE_CACHE:-/var/cache/xmpp-edge/engine}
+cache_root=${XMPP_EDGE_ENGINE_CACHE:-$(cache_dir engine)}
 ldflags_cli="-s -w -X github.com/pulumi/pulumi/sdk/v3/go/common/version.Version=v$PULUMI_CLI_VERSION"
 ldflags_host="-s -w -X github.com/pulumi/pulumi/sdk/v3/go/common/version.Version=v$NODEJS_HOST_SDK_VERSION"
 # The cache key: what goes into the binaries (versions, wrapper modules, flags, Go).

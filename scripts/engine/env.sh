@@ -3,7 +3,8 @@
 #   XMPP_EDGE_ENGINE_NO_BUILD=1 . scripts/engine/env.sh   # only point at the cache
 # It exports, keeping any value already set:
 #   PATH                   the cached pulumi and pulumi-language-nodejs first
-#   PULUMI_HOME            plugins and the backend login (not ~/.pulumi)
+#   PULUMI_HOME            plugins and the backend login (not ~/.pulumi):
+#                          $XMPP_EDGE_CACHE/engine-home/pulumi (scripts/lib/cache.sh)
 #   PULUMI_BACKEND_URL     a local file backend (file://…)
 #   PULUMI_CONFIG_PASSPHRASE  the passphrase secrets provider; the default is
 #                          the lab's, public, passphrase: set your own for a
@@ -13,6 +14,8 @@
 #                          `pulumi plugin install … --file` only
 # shellcheck shell=bash
 _xe_engine_dir=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)
+# shellcheck source=scripts/lib/cache.sh
+. "$_xe_engine_dir/../lib/cache.sh"
 if [ -n "${XMPP_EDGE_ENGINE_NO_BUILD:-}" ]; then
   _xe_engine_bin=$("$_xe_engine_dir/build.sh" --print)
 else
@@ -20,8 +23,8 @@ else
   _xe_engine_bin=$("$_xe_engine_dir/build.sh") || { echo "env.sh: engine build failed" >&2; return 1 2>/dev/null || exit 1; }
 fi
 case ":$PATH:" in *":$_xe_engine_bin:"*) ;; *) export PATH="$_xe_engine_bin:$PATH" ;; esac
-export PULUMI_HOME="${PULUMI_HOME:-/var/cache/xmpp-edge/engine-home/pulumi}"
-export PULUMI_BACKEND_URL="${PULUMI_BACKEND_URL:-file:///var/cache/xmpp-edge/engine-home/state}"
+export PULUMI_HOME="${PULUMI_HOME:-$(cache_dir engine-home/pulumi)}"
+export PULUMI_BACKEND_URL="${PULUMI_BACKEND_URL:-file://$(cache_dir engine-home/state)}"
 export PULUMI_CONFIG_PASSPHRASE="${PULUMI_CONFIG_PASSPHRASE-xmpp-edge-lab}"
 export PULUMI_SKIP_UPDATE_CHECK=true
 export PULUMI_DISABLE_AUTOMATIC_PLUGIN_ACQUISITION=true

@@ -5,7 +5,7 @@
 # module (scripts/lab/tailnet/{tailscale,headscale}/go.mod + go.sum, with a
 # `tool` line per command). No prebuilt binary is downloaded. Binaries are
 # cached in
-#   ${XMPP_EDGE_TAILNET_CACHE:-/var/cache/xmpp-edge/tailnet}/<name>-v<version>-<hash>/
+#   ${XMPP_EDGE_TAILNET_CACHE:-$XMPP_EDGE_CACHE/tailnet}/<name>-v<version>-<hash>/
 # where <hash> covers the wrapper module, the build flags and the Go version;
 # a binary is rebuilt only when it is missing there. Prints the directory
 # holding all three (symlinks) on stdout; progress goes to stderr:
@@ -17,7 +17,7 @@
 #
 # Builds run under nice (another job may be using the CPUs). Cold, on 2
 # cores: tailscaled+tailscale ~4-6 min, headscale ~5-8 min; seconds with a
-# warm GOCACHE. Why a wrapper module for headscale: `go install
+# warm GOCACHE ($XMPP_EDGE_CACHE/go, scripts/lib/cache.sh). Why a wrapper module for headscale: `go install
 # github.com/juanfont/headscale/cmd/headscale@vX` fails here because the
 # proxy answers 403 to …/@v/list (the deprecation lookup); a module that
 # requires it at a fixed version never asks for the list.
@@ -31,7 +31,7 @@ tn=$here/tailnet
 
 go_require build-tailnet
 
-cache_root=${XMPP_EDGE_TAILNET_CACHE:-/var/cache/xmpp-edge/tailnet}
+cache_root=${XMPP_EDGE_TAILNET_CACHE:-$(cache_dir tailnet)}
 ldflags_ts="-s -w -X tailscale.com/version.longStamp=$TAILSCALE_VERSION-xmpp-edge-lab -X tailscale.com/version.shortStamp=$TAILSCALE_VERSION"
 ldflags_hs="-s -w"
 goversion=$(GOTOOLCHAIN=local go env GOVERSION 2>/dev/null)

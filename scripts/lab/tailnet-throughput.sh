@@ -27,7 +27,9 @@ REPS=${REPS:-5}
 SECS=${SECS:-5}
 LINKS=${LINKS:-stand-in headscale headscale-derp}
 export LAB_TS_FIREWALL=${LAB_TS_FIREWALL:-nftables}
-LAB=${LAB_DIR:-/var/cache/xmpp-edge/lab/net}
+# shellcheck source=scripts/lib/cache.sh
+source "$repo/scripts/lib/cache.sh"
+LAB=${LAB_DIR:-$(cache_dir lab/net)}
 VPS4=198.51.100.10
 PORT=7002
 

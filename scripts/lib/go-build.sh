@@ -7,11 +7,16 @@
 # checksum-database lookup happens and nothing is resolved anew. No VCS stamp:
 # the wrapper's own git state is not part of the binary. No cgo: static
 # binaries that run in any lab host. Callers hash GO_BUILD_ENV into their
-# cache key, so a change here rebuilds.
+# cache key, so a change here rebuilds. Go's module and build caches live
+# under the cache root (scripts/lib/cache.sh: GOMODCACHE, GOCACHE), so an
+# empty root builds from nothing, as a new machine does.
+# shellcheck source=scripts/lib/cache.sh
+. "$(dirname "${BASH_SOURCE[0]}")/cache.sh"
 GO_BUILD_ENV=(GOTOOLCHAIN=local "GOFLAGS=-mod=readonly -buildvcs=false" CGO_ENABLED=0)
 
 # go_require LABEL: Go on PATH (the machine's /usr/local/go/bin if not there), or exit 1.
 go_require() {
+  cache_go_env
   command -v go >/dev/null || export PATH="/usr/local/go/bin:$PATH"
   command -v go >/dev/null || { echo "$1: go not found (expected /usr/local/go/bin/go)" >&2; exit 1; }
 }

@@ -9,12 +9,14 @@
 #   scripts/tools/build-release-root.sh RELEASE           build if missing (1-5 min cold), print the directory
 #   scripts/tools/build-release-root.sh RELEASE --print   print the directory, build nothing
 #
-# Cached in ${XMPP_EDGE_TOOLS_CACHE:-/var/cache/xmpp-edge/tools}/RELEASE-<key>/,
+# Cached in ${XMPP_EDGE_TOOLS_CACHE:-$XMPP_EDGE_CACHE/tools}/RELEASE-<key>/ (scripts/lib/cache.sh),
 # <key> = sha256 of this script's lines other than comments; rebuilt when
 # they change. Root; mmdebstrap. About 210 MB (trixie), 260 MB (bookworm).
 # Packages come from Debian's archive (RELEASE, -updates, -security): the
 # versions a freshly installed edge gets.
 set -euo pipefail
+# shellcheck source=scripts/lib/cache.sh
+. "$(dirname "$0")/../lib/cache.sh"
 
 die() { echo "build-release-root: $*" >&2; exit 1; }
 release=${1:-}
@@ -32,7 +34,7 @@ PACKAGES=(
   apt unattended-upgrades systemd python3-yaml iproute2 procps
 )
 
-cache=${XMPP_EDGE_TOOLS_CACHE:-/var/cache/xmpp-edge/tools}
+cache=${XMPP_EDGE_TOOLS_CACHE:-$(cache_dir tools)}
 key=$(grep -v '^ *#' "$0" | sha256sum | cut -c1-12)
 dir=$cache/$release-$key
 case "${2:-}" in

@@ -21,7 +21,7 @@
 # and /etc/default/tailscaled from the tailscale.com module), so the join
 # script finds tailscale present and skips its download branch.
 #
-# Cached in ${XMPP_EDGE_VM_CACHE:-/var/cache/xmpp-edge/vm}/debian<N>-<key>/,
+# Cached in ${XMPP_EDGE_VM_CACHE:-$XMPP_EDGE_CACHE/vm}/debian<N>-<key>/ (scripts/lib/cache.sh),
 # <key> = sha256 of this script, the release, the package list, the
 # user-data's package list (render/cloud-init.ts VPS_PACKAGES), the mirror
 # URL and the tailscale binaries; rebuilt only when one of them changes (~3-5 min on 2 cores).
@@ -31,6 +31,8 @@
 set -euo pipefail
 here=$(cd "$(dirname "$0")" && pwd)
 repo=$(cd "$here/../.." && pwd)
+# shellcheck source=scripts/lib/cache.sh
+. "$repo/scripts/lib/cache.sh"
 
 # The lab's mirror host (ctl in test/vm/run.sh) serves DIR/mirror here.
 MIRROR_URL=http://198.51.100.200/debian
@@ -60,7 +62,7 @@ for b in tailscaled tailscale; do
   [ -x "$tsbin/$b" ] || die "$tsbin/$b missing (scripts/lab/build-tailnet.sh builds it)"
 done
 
-cache=${XMPP_EDGE_VM_CACHE:-/var/cache/xmpp-edge/vm}
+cache=${XMPP_EDGE_VM_CACHE:-$(cache_dir vm)}
 key=$({
   cat "$0" "$here/image-packages.txt"
   printf '%s\n' "$SUITE" "$mirror_pkgs" "$MIRROR_URL"

@@ -13,7 +13,10 @@
 #   LAB_KEEP=1 test/lab/run.sh keep the namespaces and files after the run
 #   test/lab/run.sh --down     tear down a kept lab
 #   LAB_ONLY="xmpp web" ...    run only these test groups (after the setup)
+#   LAB_ONLY=all-groups ...    every group, in iptables mode too (see FW_MODE)
 #
+# tailscaled's iptables mode runs only the groups whose outcome depends on the
+# firewall mode (FW_MODE below; the nftables run runs every group).
 # Prints one line per assertion and closes with "LINK: N passed, N failed"
 # (LINK: headscale-nftables, headscale-iptables, veth-standin; both modes:
 # headscale-nftables+iptables); exits 1 if any failed, 2 if tools are missing.
@@ -38,15 +41,17 @@ if [ "$TAILNET" = headscale ] && [ "$TS_FW" = both ] && [ "${1:-}" != --down ]; 
   total_p=0 total_f=0 rc=0 summary=()
   for mode in nftables iptables; do
     out=$(mktemp)
+    groups=
     t0=$(date +%s)
     LAB_TS_FIREWALL=$mode "$BASH" "$0" "$@" | tee "$out"
     r=${PIPESTATUS[0]}
     [ "$r" -le "$rc" ] || rc=$r
     last=$(tail -n 1 "$out")
+    groups=$(sed -n 's/^# groups run: //p' "$out" | tail -n 1)
     rm -f "$out"
     if [[ "$last" =~ ^headscale-$mode:\ ([0-9]+)\ passed,\ ([0-9]+)\ failed$ ]]; then
       total_p=$((total_p + BASH_REMATCH[1])) total_f=$((total_f + BASH_REMATCH[2]))
-      summary+=("$mode ${BASH_REMATCH[1]}/$((BASH_REMATCH[1] + BASH_REMATCH[2])) in $(($(date +%s) - t0)) s")
+      summary+=("$mode ${BASH_REMATCH[1]}/$((BASH_REMATCH[1] + BASH_REMATCH[2])) in $(($(date +%s) - t0)) s${groups:+, groups $groups}")
     else
       total_f=$((total_f + 1))
       summary+=("$mode: no closing line (exit $r)")
@@ -68,7 +73,10 @@ HERE=$(cd "$(dirname "$0")" && pwd)
 REPO=$(cd "$HERE/../.." && pwd)
 # Not under the repository: each lab host mounts fresh tmpfs on /tmp, /var/tmp,
 # /root and /run, which would hide a checkout there (CI clones anywhere).
-LAB=${LAB_DIR:-/var/cache/xmpp-edge/lab/net}
+# shellcheck source=scripts/lib/cache.sh
+source "$REPO/scripts/lib/cache.sh"
+LAB=${LAB_DIR:-$(cache_dir lab/net)}
+if [ -n "${LAB_DIR:-}" ]; then cache_lab_visible LAB_DIR "$LAB"; else cache_lab_visible XMPP_EDGE_CACHE "$XMPP_EDGE_CACHE"; fi
 # shellcheck source=test/lab/lib.sh
 source "$HERE/lib.sh"
 # shellcheck source=test/lab/setup.sh
@@ -92,6 +100,57 @@ source "$HERE/tests-floods.sh"
 # shellcheck source=test/lab/tests-edges.sh
 source "$HERE/tests-edges.sh"
 WORD=$(tailnet_word)
+
+# Whether a group's outcome depends on tailscaled's firewall mode. tailscaled
+# in iptables mode writes its own chains through iptables-nft (ts-input,
+# ts-forward, ts-postrouting in the ip/ip6 filter and nat tables) instead of
+# native nftables ones; they see what comes in from, goes out to or is
+# forwarded through tailscale0, and the apply must leave them alone. "yes":
+# the iptables run reruns the group; "no": the nftables run's result holds
+# for both modes. A group of LAB_GROUPS missing here runs in both modes (and
+# the run says so): a new group adds its line. docs/testing.md has the table.
+declare -A FW_MODE=(
+  [dns]="no: nsd on the dns host answers the client; no packet crosses the vps"
+  [push]="yes: the apply must leave tailscaled's iptables-nft tables as they were (ts_intact)"
+  [xmpp]="no: 443 is nginx on the vps (its own connections to home, replies through ts-input's tailscale0 accept: the tailnet group's restart checks); 5222's DNAT is the forwards group's path"
+  [web]="no: nginx on the vps proxies to home over its own connections, as xmpp's 443"
+  [routing]="no: nginx's ALPN/SNI decision, before any packet reaches tailscale0"
+  [turn]="no: coturn relays between client and peer on the public side; tailscale0 is not on the path"
+  [forwards]="yes: DNAT to home through ts-forward (mark, accept) and the masquerade through ts-postrouting, IPv4 and IPv6"
+  [tailnet]="yes: the mode itself (tailscaled's log, ts-input in iptables-save), 41641/udp past the edge's input beside ts-input, tailscaled restarting its chains under the edge's table"
+  [derp]="no: the relay changes how tailscaled carries WireGuard (TCP to ctl), not the chains the forwarded packets cross (forwards, tailnet)"
+  [scan]="no: the public addresses from the internet; ts-input only accepts 41641 (tailnet group) and drops tailnet-range sources off tailscale0"
+  [attack_web]="no: floods and name mismatches on the public side, limited by the edge's table before tailscaled's chains"
+  [attack_origin]="no: the plan's refusals; the weakened forward's path is the forwards group's DNAT and masquerade"
+  [check]="no: the check CLI's verdicts, over paths xmpp, web and forwards prove"
+  [attack_host]="yes: the relay guard toward tailnet addresses and the tailnet as a way to the edge's own ports: what comes in on tailscale0 meets ts-input's accept"
+  [relay_ssh]="no: SSH from the internet through a relay range's accept rule, the public side only"
+  [floods]="yes: the UDP budget to home is forwarded through ts-forward and ts-postrouting under the flood"
+  [fault_validation]="no: nginx -t refuses the bundle before the apply touches a firewall"
+  [fault_lockout]="yes: the revert reloads the previous table beside tailscaled's and must leave them (ts_intact)"
+  [proxy_protocol]="no: an in-place re-push (push proves the apply) and nginx's own connections to home; Headscale's ACL is tailscaled's userspace filter, the same in both modes"
+  [attack_web_pp]="no: PROXY headers between nginx and home, decided in nginx"
+  [remove]="yes: REMOVE_COMMAND deletes the edge's table and sysctls and must leave tailscaled's tables and listener"
+  [edges]="no: runs in the nftables run only (t_edges); vps2's forwards cross the same chains as vps1's"
+)
+# fw_mode_groups: the groups the iptables run reruns, in LAB_GROUPS order.
+fw_mode_groups() {
+  local g out=()
+  for g in "${LAB_GROUPS[@]}"; do
+    case ${FW_MODE[$g]:-} in
+      no:*) ;;
+      yes:*) out+=("$g") ;;
+      *) echo "# $g: not in test/lab/run.sh's FW_MODE, so it runs in both firewall modes" >&2; out+=("$g") ;;
+    esac
+  done
+  echo "${out[*]}"
+}
+if [ "${LAB_ONLY:-}" = all-groups ]; then
+  LAB_ONLY=""
+elif [ -z "${LAB_ONLY:-}" ] && [ "$TAILNET:$TS_FW" = headscale:iptables ] && [ "${1:-}" != --down ]; then
+  LAB_ONLY=$(fw_mode_groups)
+  echo "# iptables mode: only the groups whose outcome depends on tailscaled's firewall mode (test/lab/run.sh FW_MODE; LAB_ONLY=all-groups runs all): $LAB_ONLY"
+fi
 
 if [ "$(id -u)" != 0 ] || [ "$(uname -s)" != Linux ]; then
   echo "test/lab/run.sh: needs Linux and root (network namespaces, mounts)" >&2
@@ -151,6 +210,7 @@ else
   echo "# total $((T1 - T0)) s; link vps–home: veth pair 'tailscale0' (MTU 1280, tailnet addresses) standing in for the WireGuard tailnet"
 fi
 [ "$FAIL" -eq 0 ] || printf '# failed: %s\n' "${FAILED[@]}"
+echo "# groups run: ${#LAB_RAN[@]} of ${#LAB_GROUPS[@]} (${LAB_RAN[*]})"
 attack_summary
 echo "$WORD: $PASS passed, $FAIL failed"
 [ "$FAIL" -eq 0 ]

@@ -697,11 +697,16 @@ snapshot_vps_upper() {
   (cd "$LAB/hosts/vps" && find etc-up usr_local-up var_lib-up -mindepth 1 -printf '%p\n') >"$LAB/vps-upper.before"
 }
 
+# Every group, in the order they run (test/lab/run.sh's FW_MODE says for each
+# whether tailscaled's iptables mode reruns it).
+LAB_GROUPS=(dns push xmpp web routing turn forwards tailnet derp scan attack_web attack_origin check attack_host relay_ssh floods fault_validation fault_lockout proxy_protocol attack_web_pp remove edges)
+LAB_RAN=()
 run_tests() {
   local g
   snapshot_vps_upper
-  for g in dns push xmpp web routing turn forwards tailnet derp scan attack_web attack_origin check attack_host relay_ssh floods fault_validation fault_lockout proxy_protocol attack_web_pp remove edges; do
+  for g in "${LAB_GROUPS[@]}"; do
     if [ -n "${LAB_ONLY:-}" ] && [ "$g" != push ] && [[ " $LAB_ONLY " != *" $g "* ]]; then continue; fi
+    LAB_RAN+=("$g")
     "t_$g"
   done
 }

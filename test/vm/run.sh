@@ -34,7 +34,7 @@
 # Prints one line per assertion and closes with "vm: N passed, N failed";
 # exit 1 if any failed, 2 if tools are missing. Bounded by LAB_TIMEOUT
 # (default 2700 s: an emulated CPU on a loaded 2-core machine). LAB_PREFIX (default xvm-) and LAB_DIR (default
-# /var/cache/xmpp-edge/lab/vm, vm-bookworm for bookworm) as for the lab.
+# $XMPP_EDGE_CACHE/lab/vm, vm-bookworm for bookworm; scripts/lib/cache.sh) as for the lab.
 set -uo pipefail
 
 if [ -z "${XEL_UNDER_TIMEOUT:-}" ] && [ "${1:-}" != --down ]; then
@@ -46,7 +46,9 @@ VMHERE=$(cd "$(dirname "$0")" && pwd)
 REPO=$(cd "$VMHERE/../.." && pwd)
 # The lab's functions find their files (stack.ts, render.ts, stacks/) under HERE.
 HERE=$REPO/test/lab
-LAB=${LAB_DIR:-/var/cache/xmpp-edge/lab/vm$([ "${VM_RELEASE:-trixie}" = trixie ] || echo "-$VM_RELEASE")}
+# shellcheck source=scripts/lib/cache.sh
+source "$REPO/scripts/lib/cache.sh"
+LAB=${LAB_DIR:-$(cache_dir lab/vm)$([ "${VM_RELEASE:-trixie}" = trixie ] || echo "-$VM_RELEASE")}
 LAB_PREFIX=${LAB_PREFIX:-xvm-}
 TAILNET=headscale
 VM_RELEASE=${VM_RELEASE:-trixie}
