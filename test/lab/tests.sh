@@ -666,6 +666,7 @@ t_remove() {
     WHY=$(/usr/bin/python3 - "$LAB/hosts/vps" "$LAB/vps-upper.before" <<'PY'
 import os, stat, sys, filecmp
 root, before = sys.argv[1], set(open(sys.argv[2]).read().split("\n"))
+NGINX_TEMP = {"body", "proxy", "fastcgi", "uwsgi", "scgi"}
 bad = []
 for layer, target in (("etc-up", "/etc"), ("usr_local-up", "/usr/local"), ("var_lib-up", "/var/lib")):
     base = os.path.join(root, layer)
@@ -680,7 +681,10 @@ for layer, target in (("etc-up", "/etc"), ("usr_local-up", "/usr/local"), ("var_
             if stat.S_ISCHR(st.st_mode):
                 bad.append(f"{real} deleted")
             elif stat.S_ISDIR(st.st_mode):
-                if not os.path.isdir(real):
+                # nginx's own temporary directories (its compiled-in *_temp_path),
+                # made by nginx at its first start whoever configured it: Debian's
+                # package leaves them to nginx, and so does the removal.
+                if not os.path.isdir(real) and not (os.path.dirname(real) == "/var/lib/nginx" and n in NGINX_TEMP):
                     bad.append(f"{real}/ left behind")
             elif not os.path.isfile(real) or not filecmp.cmp(p, real, shallow=False):
                 bad.append(f"{real} left behind" if not os.path.exists(real) else f"{real} differs from the original")
