@@ -71,6 +71,14 @@ export const SOURCE_LIMITS = {
   newBurst: 100,
   /** IPv6 sources are counted per prefix of this length. */
   ipv6PrefixLength: 64,
+  /**
+   * ... and together per prefix of this length (a site: what a tunnel broker
+   * hands out free, 65,536 /64s), which gets ipv6SiteSources sources' worth
+   * of every limit: a household's or an office's devices stay far under it,
+   * a spray over a /48's /64s stops there.
+   */
+  ipv6SitePrefixLength: 48,
+  ipv6SiteSources: 8,
 } as const;
 
 /**
