@@ -89,6 +89,17 @@ export const SOURCE_LIMITS = {
 export const ICMP_ECHO_LIMIT = { perSecond: 20, burst: 50 } as const;
 
 /**
+ * Packets to tailscaled's port that start no answered flow, all sources
+ * together: a peer's handshake initiation and its path probes (disco
+ * pings), a few per peer per minute; every packet of a flow tailscaled has
+ * answered (the tunnel itself) is established in conntrack and never
+ * counted. A junk flood from spoofed sources is all unanswered: it stops
+ * here instead of filling tailscaled's receive buffer (7 MiB, set by
+ * tailscaled itself past net.core.rmem_max, so no sysctl raises it).
+ */
+export const TAILSCALED_UNANSWERED_LIMIT = { perSecond: 200, burst: 400 } as const;
+
+/**
  * HTTP requests per client address to the XMPP names on port 80 (open to
  * anyone): ACME HTTP-01 validations and the redirect to HTTPS, a handful per
  * visit. A flood of requests stops at the edge instead of at home's web front.

@@ -121,6 +121,48 @@ EOF
   [ "$n" -le "$limit" ]
 }
 
+# tailscaled_junk: TS_JUNK UDP datagrams to tailscaled's port from as many
+# spoofed sources (none of them an answered flow), 5,000 a second; the vps
+# counts those that pass our input filter (a table of the lab's own, after
+# ours). The pushed budget admits its burst plus its rate for as long as the
+# sending took: refused when at most 1.25 times that got through; 2 when none
+# did (the probe failed).
+TS_JUNK=5000
+tailscaled_junk() {
+  local rate burst spray secs n admits
+  read -r rate burst < <(good_limits "udp dport $TS_PORT limit rate over (\\d+)/second burst (\\d+) packets")
+  [ -n "$burst" ] || { WHY="no budget for udp/$TS_PORT in $GOOD's ruleset"; return 2; }
+  on vps nft -f - <<EOF || return 2
+table inet lab_ts_junk {
+    chain in { type filter hook input priority filter + 10; policy accept; ip saddr $SPOOF4 udp dport $TS_PORT counter; }
+}
+EOF
+  spray=$(on attacker /usr/bin/python3 "$LAB/bin/spoof.py" udp "$VPS4" "$TS_PORT" "$SPOOF4" "$TS_JUNK" 5000 5) || { on vps nft delete table inet lab_ts_junk; WHY="spoof.py: $spray"; return 2; }
+  sleep 0.5
+  n=$(on vps nft list chain inet lab_ts_junk in | grep -o 'packets [0-9]*' | cut -d' ' -f2)
+  on vps nft delete table inet lab_ts_junk
+  secs=$(sed -n 's/^sent [0-9]* in \([0-9]*\)\..*/\1/p' <<<"$spray")
+  admits=$((burst + rate * (${secs:-0} + 1)))
+  WHY="$spray to $VPS4:$TS_PORT; ${n:-0} passed our input filter (budget ${rate}/s after $burst admits about $admits)"
+  [ "${n:-0}" -gt 0 ] || return 2
+  [ "$((n * 4))" -le "$((admits * 5))" ]
+}
+
+# tunnel_under_junk: while TS_JUNK spoofed datagrams hit tailscaled's port,
+# the vps pings home's tailnet address 20 times, 0.1 s apart: the budget
+# never touches the tunnel's own packets (an answered flow), so at least 18
+# answers come back.
+tunnel_under_junk() {
+  local got out spray
+  on attacker /usr/bin/python3 "$LAB/bin/spoof.py" udp "$VPS4" "$TS_PORT" "$SPOOF4" "$((TS_JUNK * 2))" 5000 5 >"$LAB/logs/ts-junk.log" 2>&1 &
+  spray=$!
+  out=$(on vps ping -n -q -c 20 -i 0.1 -W 1 "$HOME_TS4" 2>&1)
+  wait "$spray"
+  got=$(sed -n 's/.* \([0-9]*\) received.*/\1/p' <<<"$out")
+  WHY="during $(cat "$LAB/logs/ts-junk.log") to $VPS4:$TS_PORT: ${got:-0} of 20 pings to $HOME_TS4 over the tailnet answered"
+  [ "${got:-0}" -ge 18 ]
+}
+
 # turn_rss: coturn's resident memory on the vps, kB.
 turn_rss() {
   local pid
@@ -179,7 +221,7 @@ http_flood() {
 render_weak_floods() {
   local st=$LAB/stacks
   "$REPO/node_modules/.bin/tsx" "$HERE/render.ts" --config "$st/Pulumi.lab.yaml" --vps-ipv4 "$VPS4" --vps-ipv6 "$VPS6" \
-    --vps-tailnet-ipv4 "$VPS_TS4" --turn-secret "$TURN_SECRET" --out "$LAB/push/weak-floods" --weaken floods,tcp-loose,turn-tcp-limit,icmp-echo,http-rate,udp-budget,turn-allocate,ipv6-site \
+    --vps-tailnet-ipv4 "$VPS_TS4" --turn-secret "$TURN_SECRET" --out "$LAB/push/weak-floods" --weaken floods,tcp-loose,turn-tcp-limit,icmp-echo,http-rate,udp-budget,turn-allocate,ipv6-site,tailscaled-junk \
     >"$LAB/logs/render-weak-floods.log" 2>&1 || { WHY=$(tail -n 5 "$LAB/logs/render-weak-floods.log"); return 1; }
 }
 
@@ -190,7 +232,7 @@ t_floods() {
   on attacker ip addr add "$FRESH4/26" dev eth0 2>/dev/null || true
   FLOOD_LIMIT=$(good_limits 'ct count over (\d+)')
   FLOODS_SET_SIZE=$(good_limits 'set conn_v4 \{\s+type ipv4_addr; size (\d+);')
-  check "floods: the weakened variant renders (--weaken floods,tcp-loose,turn-tcp-limit,icmp-echo,http-rate,udp-budget,turn-allocate,ipv6-site)" render_weak_floods
+  check "floods: the weakened variant renders (--weaken floods,tcp-loose,turn-tcp-limit,icmp-echo,http-rate,udp-budget,turn-allocate,ipv6-site,tailscaled-junk)" render_weak_floods
 
   attack "spoofed ACKs: 1000 bare ACKs to 5222 (DNAT) from spoofed sources: none reaches home" acks_reach_home 5222
   attack "spoofed ACKs: 1000 to the TCP forward 7001: none reaches home" acks_reach_home 7001
@@ -199,6 +241,13 @@ t_floods() {
   attack "ICMP echo: 1000 requests in 2 s: fewer than half answered" echo_flood
   attack "coturn: $TURN_SPRAY unauthenticated Allocates from spoofed sources, twice, max-allocate-timeout apart: the second costs coturn less than half the first" turn_state_flood
   attack "HTTP on 80: 200 requests to $DOMAIN on one connection: fewer than half reach home" http_flood
+  attack "tailscaled's port: $TS_JUNK datagrams from as many spoofed sources: at most its budget for packets of no answered flow reaches tailscaled" tailscaled_junk
+  if [ "$TAILNET" = headscale ]; then
+    check "tailscaled's port: the tunnel under $((TS_JUNK * 2)) spoofed datagrams: at least 18 of 20 pings to home over the tailnet answered" tunnel_under_junk
+  else
+    echo "# skipped: tailscaled's port: the tunnel under junk (the stand-in link has no tailscaled; LAB_TAILNET=headscale runs it)"
+    FLOODS_SKIPPED=$((${FLOODS_SKIPPED:-0} + 1))
+  fi
   attack "IPv6 /48: $SITE_SPRAY spoofed SYNs to 443, one from each of as many /64s of one /48: at most the /48's limit" site_spray
   attack "full sets: $SPRAY_SOURCES spoofed SYNs fill the per-source sets, then one real source opens 200 connections to 443: at most its limit" full_set_limits
   check "floods: the weakened edge is pushed and confirmed" eval 'push "$LAB/push/weak-floods" && confirm'
@@ -212,6 +261,7 @@ t_floods() {
   attack_on_weakened "ICMP echo: 1000 requests" only_through echo_flood
   attack_on_weakened "coturn: unauthenticated Allocates from spoofed sources, twice" only_through turn_state_flood
   attack_on_weakened "HTTP on 80: 200 requests" only_through http_flood
+  attack_on_weakened "tailscaled's port: $TS_JUNK spoofed datagrams" only_through tailscaled_junk
   attack_on_weakened "IPv6 /48: one SYN from each of $SITE_SPRAY /64s of one /48" only_through site_spray
   attack_on_weakened "full sets: one real source past full sets" only_through full_set_limits
   check "floods: the edge as rendered is pushed back, same table as after the first push" \
