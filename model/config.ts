@@ -3,6 +3,7 @@
 // table are generated from it (tests keep them in sync); validate.ts and
 // checks/*.ts add the checks of values and of keys against each other.
 import { z } from "zod";
+import { DEFAULT_CONNTRACK_MAX, DEFAULT_TURN_CAPACITY_MBPS, DEFAULT_TURN_MEMORY_MB } from "./limits";
 import { DEFAULT_TURN_RELAY_PORTS, DEFAULT_TURN_SESSION_KBPS, DEFAULT_UDP_FORWARD_PPS, type PortRange, type Protocol } from "./ports";
 import { DEFAULT_IMAGE, SUPPORTED_IMAGES, type DebianRelease } from "./images";
 
@@ -77,6 +78,9 @@ export const configSchema = z
     webOriginLock: z.enum(["cloudflare", "off"]).default("cloudflare").meta({ description: "Accept web names on 80/443 only from Cloudflare's published ranges (model/cloudflare-ranges.ts)" }),
     webOriginExtraAllow: z.array(z.string()).default([]).meta({ description: "CIDRs allowed to reach web names besides Cloudflare (monitoring, another CDN), each at most /16 IPv4 or /32 IPv6: home trusts the X-Forwarded-For they write on 443" }),
     extraForwards: z.array(forward).default([]).meta({ description: "Other ports or ranges (\"6000-6010\") forwarded to home; toPort only for a single port, never home's PROXY-protocol ports 15222/15269, nor home 80/443 with webOriginLock cloudflare" }),
+    turnCapacityMbps: z.number().default(DEFAULT_TURN_CAPACITY_MBPS).meta({ description: "Every TURN session's bandwidth together, Mbit/s each way (coturn bps-capacity: an allocation reserves turnSessionKbps of it, and coturn refuses one that no longer fits), 1-100000, at least turnSessionKbps" }),
+    turnMemoryMB: z.number().default(DEFAULT_TURN_MEMORY_MB).meta({ description: "coturn's memory ceiling, MB (its unit's MemoryMax=; an unauthenticated STUN/TURN request costs about 19 KB for max-allocate-timeout): at the ceiling the kernel ends coturn, never nginx or tailscaled, and systemd restarts it. 64-65536" }),
+    conntrackMax: z.number().default(DEFAULT_CONNTRACK_MAX).meta({ description: "Connection tracking entries (net.netfilter.nf_conntrack_max; about 320 bytes each): once full every new flow fails, DNS and the tailnet included. 65536-16777216" }),
     udpForwardPacketsPerSecond: z.number().default(DEFAULT_UDP_FORWARD_PPS).meta({ description: "What each UDP forward (extraForwards) may send home, packets/s, all its flows together (a flood beyond it ends at the edge), 100-10000000" }),
     serverName: z.string().default("xmpp-edge").meta({ description: "Hetzner server name and tailnet hostname of the VPS" }),
     serverType: z.string().default("cax11").meta({ description: "Hetzner server type (cax11 arm64, cx23 x86), one of Hetzner's list kept in model/hetzner.ts" }),
@@ -164,6 +168,12 @@ export interface EdgeConfig {
   /** RFC 6062 TCP relays: off unless asked (a relay that connects out is a way in). */
   turnTcpRelay: boolean;
   turnSessionKbps: number;
+  /** All sessions' bandwidth together, Mbit/s (coturn bps-capacity). */
+  turnCapacityMbps: number;
+  /** coturn's unit MemoryMax=, MB. */
+  turnMemoryMB: number;
+  /** net.netfilter.nf_conntrack_max. */
+  conntrackMax: number;
   /** This edge's TURN-over-TLS name (the first edge's in buildModel; forEdge gives each edge's); undefined: turnTls off. */
   turnTlsName?: string;
   unattendedUpgrades: boolean;

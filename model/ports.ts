@@ -71,6 +71,14 @@ export const SOURCE_LIMITS = {
   newBurst: 100,
   /** IPv6 sources are counted per prefix of this length. */
   ipv6PrefixLength: 64,
+  /**
+   * ... and together per prefix of this length (a site: what a tunnel broker
+   * hands out free, 65,536 /64s), which gets ipv6SiteSources sources' worth
+   * of every limit: a household's or an office's devices stay far under it,
+   * a spray over a /48's /64s stops there.
+   */
+  ipv6SitePrefixLength: 48,
+  ipv6SiteSources: 8,
 } as const;
 
 /**
@@ -79,6 +87,17 @@ export const SOURCE_LIMITS = {
  * go to a victim) is cut to this.
  */
 export const ICMP_ECHO_LIMIT = { perSecond: 20, burst: 50 } as const;
+
+/**
+ * Packets to tailscaled's port that start no answered flow, all sources
+ * together: a peer's handshake initiation and its path probes (disco
+ * pings), a few per peer per minute; every packet of a flow tailscaled has
+ * answered (the tunnel itself) is established in conntrack and never
+ * counted. A junk flood from spoofed sources is all unanswered: it stops
+ * here instead of filling tailscaled's receive buffer (7 MiB, set by
+ * tailscaled itself past net.core.rmem_max, so no sysctl raises it).
+ */
+export const TAILSCALED_UNANSWERED_LIMIT = { perSecond: 200, burst: 400 } as const;
 
 /**
  * HTTP requests per client address to the XMPP names on port 80 (open to

@@ -3,6 +3,7 @@
 import { APPLY_SCRIPT, TURN_CERT_TOOL } from "../host/scripts";
 import type { EdgeModel, HostFacts } from "../model/model";
 import { COTURN_CONF_PATH, renderCoturnConf } from "./coturn";
+import { COTURN_DROPIN_PATH, renderCoturnDropIn } from "./coturn-unit";
 import { generatedHeader } from "./header";
 import { NGINX_CONF_PATH, renderNginxConf } from "./nginx";
 import { NFT_FALLBACK_PATH, NFT_RULESET_PATH, renderNftables, renderNftFallback } from "./nftables";
@@ -95,6 +96,7 @@ export function renderVpsBundle(model: EdgeModel, facts: HostFacts, turnSecret: 
   if (model.config.turn === "edge") {
     // It holds the shared secret: readable by coturn's group only.
     bundle[COTURN_CONF_PATH] = { content: renderCoturnConf(model, facts, turnSecret), mode: "0640", group: "turnserver" };
+    bundle[COTURN_DROPIN_PATH] = { content: renderCoturnDropIn(model), mode: "0644" };
   }
   if (model.turnTlsName !== undefined) {
     bundle[TURN_CERT_TOOL_PATH] = { content: TURN_CERT_TOOL, mode: "0755" };

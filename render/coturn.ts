@@ -6,7 +6,16 @@ import * as ipaddr from "ipaddr.js";
 import type { EdgeModel, HostFacts } from "../model/model";
 import { METADATA_IPV4, RELAY_DENIED_IPV4, RELAY_DENIED_IPV6 } from "../model/relay-peers";
 import { checkedTurnSecret } from "../model/secrets";
+import { COTURN_TOTAL_QUOTA } from "./coturn-unit";
 import { generatedHeader } from "./header";
+
+/**
+ * How long coturn keeps the state of a client that has not authenticated
+ * (coturn's default: 60 s, about 19 KB each). A real client sends its
+ * authenticated Allocate one round trip after the 401 that carries the
+ * nonce; a spoofed source never answers, so its session is held this long.
+ */
+export const MAX_ALLOCATE_TIMEOUT_SECONDS = 10;
 
 export const COTURN_CONF_PATH = "/etc/turnserver.conf";
 /** Where coturn also listens with turnTls: nginx hands it the streams it took TLS off (render/nginx.ts). */
@@ -79,7 +88,11 @@ export function renderCoturnConf(model: EdgeModel, facts: HostFacts, turnSecret:
     "no-software-attribute",
     "stale-nonce=600",
     "user-quota=12",
-    "total-quota=1200",
+    `total-quota=${COTURN_TOTAL_QUOTA}`,
+    `# Every session's cap together (turnCapacityMbps ${c.turnCapacityMbps} Mbit/s): an allocation that no longer fits is refused.`,
+    `bps-capacity=${Math.floor((c.turnCapacityMbps * 1_000_000) / 8)}`,
+    `# A request that has not authenticated within this many seconds is forgotten (coturn's default: 60); see MAX_ALLOCATE_TIMEOUT_SECONDS.`,
+    `max-allocate-timeout=${MAX_ALLOCATE_TIMEOUT_SECONDS}`,
     `# One session's cap, bytes/s each way: turnSessionKbps ${c.turnSessionKbps} kbit/s.`,
     `max-bps=${Math.floor((c.turnSessionKbps * 1000) / 8)}`,
     // A relay that opens TCP connections reaches anything TCP; only when asked.

@@ -4,7 +4,7 @@
 // that would also erase tailscaled's chains (docs/linux-and-providers.md).
 import { cidrFamily, TAILNET_INTERFACE } from "../model/net";
 import { servicesBy, type EdgeModel, type HostFacts } from "../model/model";
-import { formatRange, ICMP_ECHO_LIMIT, type PortRange } from "../model/ports";
+import { formatRange, ICMP_ECHO_LIMIT, TAILSCALE_UDP_PORT, TAILSCALED_UNANSWERED_LIMIT, type PortRange } from "../model/ports";
 import { ipFamily } from "../model/net";
 import { METADATA_IPV4, RELAY_DENIED_IPV4, RELAY_DENIED_IPV6 } from "../model/relay-peers";
 import { relayAddresses, TURN_LOOPBACK } from "./coturn";
@@ -57,15 +57,21 @@ function dhcpReplies(model: EdgeModel): string[] {
   return [`${on} udp sport 67 udp dport 68 accept comment "DHCPv4 replies"`, `${on} ip6 saddr fe80::/10 udp sport 547 udp dport 546 accept comment "DHCPv6 replies"`];
 }
 
+/** The rule that budgets unanswered packets to tailscaled's port (the lab's --weaken tailscaled-junk takes it out). */
+export const TAILSCALED_JUNK_COMMENT = "tailscaled: packets of no answered flow, all sources together";
+
 /** What the host itself needs on input: replies, loopback, ICMP (echo at a rate), DHCP, and its own ports (SSH, tailscaled) from their sources. */
 function hostInput(model: EdgeModel, host: { rules: string[] }): string[] {
   const echoLimit = `limit rate over ${ICMP_ECHO_LIMIT.perSecond}/second burst ${ICMP_ECHO_LIMIT.burst} packets`;
+  const junkLimit = `limit rate over ${TAILSCALED_UNANSWERED_LIMIT.perSecond}/second burst ${TAILSCALED_UNANSWERED_LIMIT.burst} packets`;
   return [
     // Before the state rule: conntrack keys echo by its id, so a flood of one id is "established".
     `icmp type echo-request ${echoLimit} counter drop comment "ICMP echo: all sources together"`,
     `icmpv6 type echo-request ${echoLimit} counter drop comment "ICMP echo: all sources together"`,
     "ct state established,related accept",
     "ct state invalid drop",
+    // After the state rule: the tunnel's own packets (answered flows) are never counted.
+    `udp dport ${TAILSCALE_UDP_PORT} ${junkLimit} counter drop comment "${TAILSCALED_JUNK_COMMENT}"`,
     'iif "lo" accept',
     "meta l4proto icmp accept",
     "meta l4proto ipv6-icmp accept",

@@ -1,7 +1,9 @@
 // The per-source limits of the edge's nftables table: one base chain in
 // prerouting, after conntrack and before DNAT, so it sees the public port for
 // nginx's ports and the forwarded ones alike. A source is an IPv4 address or
-// an IPv6 /64; only Cloudflare's ranges are exempt, on 80/443. Over the limit
+// an IPv6 /64, and the /64s of one /48 share a bounded multiple of one
+// source's limits (one free tunnel-broker /48 is 65,536 /64s); only
+// Cloudflare's ranges are exempt, on 80/443. Over the limit
 // a new connection is dropped (the client's SYN retry comes back when the
 // source is under it again). A connection is counted once, on the packet that
 // creates its conntrack entry: a UDP flow stays in state "new" until home
@@ -23,6 +25,8 @@ export const SOURCE_LIMITS_CHAIN = "source_limits";
 const PRIORITY = "mangle";
 /** Dynamic sets hold one element per source; the sources beyond it share one source's limits (the overflow rules). */
 export const SET_SIZE = 65536;
+/** In the comment of each rule of the IPv6 site level (the lab's --weaken ipv6-site takes them out). */
+export const SITE_COMMENT = "per IPv6 site";
 /** Ends the comment of each rule for the sources a full set cannot hold (the lab's --weaken floods takes them out). */
 export const OVERFLOW_COMMENT = "sources the full set cannot hold, together";
 
@@ -50,6 +54,7 @@ export function renderSourceLimits(model: EdgeModel, tailnetInterface: string): 
   const l = model.sourceLimits;
   const services = limitedServices(model);
   const v6 = `ip6 saddr and ${ipv6Mask(l.ipv6PrefixLength)}`;
+  const site = `ip6 saddr and ${ipv6Mask(l.ipv6SitePrefixLength)}`;
   const set = (name: string, type: string, extra: string, elements?: readonly string[]) => [
     `    set ${name} {`,
     `        type ${type}; ${extra}`,
@@ -62,6 +67,10 @@ export function renderSourceLimits(model: EdgeModel, tailnetInterface: string): 
   const exemptPorts = `tcp dport { ${l.exempt.ports.join(", ")} }`;
   const rate = `limit rate over ${l.newPerSecond}/second burst ${l.newBurst} packets`;
   const count = `ct count over ${l.connections}`;
+  const n = l.ipv6SiteSources;
+  const siteRate = `limit rate over ${n * l.newPerSecond}/second burst ${n * l.newBurst} packets`;
+  const siteCount = `ct count over ${n * l.connections}`;
+  const siteWhat = `${SITE_COMMENT} /${l.ipv6SitePrefixLength}, ${n} sources' worth`;
   const overflow = (what: string) => `comment "${what}: ${OVERFLOW_COMMENT}"`;
   const body = [
     "ct state != new return",
@@ -79,6 +88,11 @@ export function renderSourceLimits(model: EdgeModel, tailnetInterface: string): 
     `ip saddr != @conn_v4 ${count} counter drop ${overflow("connections")}`,
     `add @conn_v6 { ${v6} ${count} } counter drop comment "connections per source /${l.ipv6PrefixLength}"`,
     `${v6} != @conn_v6 ${count} counter drop ${overflow("connections")}`,
+    // After a /64's own limits: a packet they dropped is not counted again.
+    `update @new_conn_v6_site { ${site} ${siteRate} } counter drop comment "new connections ${siteWhat}"`,
+    `${site} != @new_conn_v6_site ${siteRate} counter drop ${overflow(`new connections ${SITE_COMMENT}`)}`,
+    `add @conn_v6_site { ${site} ${siteCount} } counter drop comment "connections ${siteWhat}"`,
+    `${site} != @conn_v6_site ${siteCount} counter drop ${overflow(`connections ${SITE_COMMENT}`)}`,
   ];
   return [
     ...set("limited_ports", "inet_proto . inet_service", "flags interval;", services.map((s) => `${s.protocol} . ${formatRange(s.ports)}`)),
@@ -88,6 +102,8 @@ export function renderSourceLimits(model: EdgeModel, tailnetInterface: string): 
     ...set("new_conn_v6", "ipv6_addr", `size ${SET_SIZE}; flags dynamic,timeout; timeout ${idle}s;`),
     ...set("conn_v4", "ipv4_addr", `size ${SET_SIZE}; flags dynamic;`),
     ...set("conn_v6", "ipv6_addr", `size ${SET_SIZE}; flags dynamic;`),
+    ...set("new_conn_v6_site", "ipv6_addr", `size ${SET_SIZE}; flags dynamic,timeout; timeout ${idle}s;`),
+    ...set("conn_v6_site", "ipv6_addr", `size ${SET_SIZE}; flags dynamic;`),
     "",
     `    chain ${SOURCE_LIMITS_CHAIN} {`,
     `        type filter hook prerouting priority ${PRIORITY}; policy accept;`,

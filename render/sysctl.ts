@@ -1,5 +1,6 @@
 import type { EdgeModel } from "../model/model";
 import { formatRange } from "../model/ports";
+import { CONNTRACK_ENTRY_BYTES } from "../model/limits";
 import { generatedHeader } from "./header";
 
 export const SYSCTL_PATH = "/etc/sysctl.d/60-xmpp-edge.conf";
@@ -13,6 +14,17 @@ export const SYSCTL_PATH = "/etc/sysctl.d/60-xmpp-edge.conf";
  */
 export const CONNTRACK_SYN_RECV_SECONDS = 10;
 export const CONNTRACK_SYN_SENT_SECONDS = 30;
+
+/**
+ * How long conntrack keeps an established TCP connection that sends
+ * nothing (kernel default: 5 days, so a table filled by real handshakes
+ * stays full). Four hours outlasts Linux's TCP keepalive (first probe
+ * after 2 h, what Prosody's tcp_keepalives uses) and every XMPP client's
+ * ping; a call's media is UDP, refreshed by every packet. A connection
+ * idle longer than this loses its entry: its next packet is not a SYN,
+ * which strict tracking (tcp_loose 0) refuses, and the client reconnects.
+ */
+export const CONNTRACK_ESTABLISHED_SECONDS = 4 * 3600;
 
 export function renderSysctl(model: EdgeModel): string {
   const c = model.config;
@@ -36,6 +48,11 @@ export function renderSysctl(model: EdgeModel): string {
     "# Half-open connections (spoofed SYNs) leave conntrack soon; see render/sysctl.ts.",
     `net.netfilter.nf_conntrack_tcp_timeout_syn_recv = ${CONNTRACK_SYN_RECV_SECONDS}`,
     `net.netfilter.nf_conntrack_tcp_timeout_syn_sent = ${CONNTRACK_SYN_SENT_SECONDS}`,
+    "# An idle established connection leaves conntrack after 4 hours, not 5 days (TCP keepalive probes after 2).",
+    `net.netfilter.nf_conntrack_tcp_timeout_established = ${CONNTRACK_ESTABLISHED_SECONDS}`,
+    `# conntrackMax ${c.conntrackMax} entries (about ${Math.round((c.conntrackMax * CONNTRACK_ENTRY_BYTES) / 2 ** 20)} MB): when full, every new flow fails, DNS and the tailnet included.`,
+    "# Only the initial network namespace may set it: in a container the apply reports it and goes on.",
+    `net.netfilter.nf_conntrack_max = ${c.conntrackMax}`,
     "",
   ].join("\n");
 }

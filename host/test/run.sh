@@ -301,6 +301,8 @@ check "nginx listens on tcp/443 and tcp/80" eval 'listening tcp 443 && listening
 check "table inet xmpp_edge exists" table_exists
 check "sysctl net.ipv4.ip_forward = 1 in the netns" sysctl_is net.ipv4.ip_forward 1
 check "sysctl net.ipv6.conf.all.forwarding = 1 in the netns" sysctl_is net.ipv6.conf.all.forwarding 1
+check "sysctl net.netfilter.nf_conntrack_max: read-only in the netns, reported as skipped, not fatal" has a1 "^xmpp-edge-apply: sysctl: net.netfilter.nf_conntrack_max = [0-9]+ skipped: read-only here"
+check "sysctl net.netfilter.nf_conntrack_tcp_timeout_established set in the netns" sysctl_is net.netfilter.nf_conntrack_tcp_timeout_established "$(sed -n 's/^net.netfilter.nf_conntrack_tcp_timeout_established = //p' "$R/A/bundle/etc/sysctl.d/60-xmpp-edge.conf")"
 check "coturn (turnserver) runs and listens on udp/3478" eval 'turn_alive && listening udp 3478'
 check "installed files match bundle A (content, mode, group; turnserver.conf 0640 root:turnserver)" same "files" "$(bundle_digest A)" "$(digest)"
 check "the installed copy of xmpp-edge-apply is executable" lab test -x "$APPLY"
@@ -461,6 +463,19 @@ unsquat
 check "the apply fails with exit 5 and shows nginx's bind error" eval 'rc_is 5 c10 && has c10 "kept its old configuration" && has c10 "5222 failed .*Address already in use"'
 check "rolled back: files and ruleset are bundle A's, no revert pending" eval 'same files "$(bundle_digest A)" "$(digest)" && same ruleset "$RULESET_A2" "$(ruleset)" && pending_none'
 check "nginx still runs (same master) with bundle A's configuration" eval 'same master "$NGINX_M" "$(nginx_pid)" && listening tcp 443'
+
+section "10c. a sysctl key that cannot be set fails the activation and rolls back (only nf_conntrack_max may be refused)"
+sysctl_case() { # NAME LINE MESSAGE(ERE)
+  rm -rf "$LAB/stage-$1"
+  cp -a "$R/A/bundle" "$LAB/stage-$1"
+  printf '%s\n' "$2" >>"$LAB/stage-$1/etc/sysctl.d/60-xmpp-edge.conf"
+  stage_apply "$1" "$LAB/stage-$1" --confirm-timeout 120
+  check "$2: the apply fails with exit 5, naming the key" eval "rc_is 5 $1 && has $1 '$3'"
+  check "$2: rolled back to bundle A's files, ruleset unchanged, no revert pending" eval 'same files "$(bundle_digest A)" "$(digest)" && same ruleset "$RULESET_A2" "$(ruleset)" && pending_none'
+}
+sysctl_case typo "net.netfilter.nf_conntrack_tcp_loosee = 0" "sysctl: net.netfilter.nf_conntrack_tcp_loosee does not exist"
+# The kernel refuses it outside the initial network namespace too, but it is not on the apply's list.
+sysctl_case rmem "net.core.rmem_max = 8388608" "sysctl -w net.core.rmem_max=8388608 failed"
 
 # ---- 6c. TURN turned off: the dropped file goes back to the original ---------------------------
 

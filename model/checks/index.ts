@@ -7,6 +7,7 @@ import { checkNames } from "./names";
 import { checkForwardsPastTheLock } from "./origin-lock";
 import { firstExistingHost } from "./port-conflicts";
 import { checkExtraForwards, checkTurnRelayPorts, checkTurnSession, checkUdpForwardBudget } from "./ports";
+import { checkLimits } from "./limits";
 import type { Checks } from "./report";
 import { checkServer } from "./server";
 import { checkDeployKey, checkExistingHost, checkSshAllowFrom } from "./ssh";
@@ -23,6 +24,7 @@ export function checkFields(p: ParsedConfig, c: Checks): EdgeConfig {
   const relay = checkTurnRelayPorts(p, c);
   checkTurnSession(p, c);
   checkUdpForwardBudget(p, c);
+  checkLimits(p, c);
   const ssh = checkSshAllowFrom(p, c);
   const webOriginExtraAllow = checkWebOrigins(p, c);
   const extraForwards = checkExtraForwards(p, relay, c);
@@ -51,6 +53,9 @@ export function checkFields(p: ParsedConfig, c: Checks): EdgeConfig {
     turnRelayPorts,
     turnTcpRelay: p.turnTcpRelay,
     turnSessionKbps: p.turnSessionKbps,
+    turnCapacityMbps: p.turnCapacityMbps,
+    turnMemoryMB: p.turnMemoryMB,
+    conntrackMax: p.conntrackMax,
     turnTlsName,
     unattendedUpgrades: p.unattendedUpgrades,
     ssh,

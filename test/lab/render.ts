@@ -40,6 +40,12 @@
 //   icmp-echo    ICMP echo requests answered at any rate
 //   http-rate    no request rate on 80 for the XMPP names
 //   udp-budget   no budget on what a UDP forward sends home
+//   tailscaled-junk  no budget for packets to tailscaled's port that no
+//                answered flow carries
+//   ipv6-site    no per-/48 level in the per-source limits (each /64 of a
+//                /48 counted alone)
+//   turn-allocate  coturn's max-allocate-timeout out (its default, 60 s:
+//                an unauthenticated client's state stays six times longer)
 // Each must change the file it names, or render.ts fails: a weakening that
 // no longer matches the renderer would make the check unable to fail.
 import * as fs from "node:fs";
@@ -52,9 +58,9 @@ import { renderHomeSnippets } from "../../render/home";
 import { NGINX_CONF_PATH } from "../../render/nginx";
 import { COTURN_CONF_PATH } from "../../render/coturn";
 import { TAILNET_INTERFACE } from "../../model/net";
-import { NFT_RULESET_PATH, renderNftables, UDP_BUDGET_COMMENT } from "../../render/nftables";
+import { NFT_RULESET_PATH, renderNftables, TAILSCALED_JUNK_COMMENT, UDP_BUDGET_COMMENT } from "../../render/nftables";
 import { SYSCTL_PATH } from "../../render/sysctl";
-import { OVERFLOW_COMMENT, SOURCE_LIMITS_CHAIN } from "../../render/source-limits";
+import { OVERFLOW_COMMENT, SITE_COMMENT, SOURCE_LIMITS_CHAIN } from "../../render/source-limits";
 import { buildModel, type EdgeModel, type HttpRoute, type HttpsRoute } from "../../model/model";
 import { HTTP_PORT, HTTPS_PORT, single } from "../../model/ports";
 import { makePlan } from "../../render/plan";
@@ -192,6 +198,9 @@ const WEAKENINGS: Record<string, { file: string; change: (text: string) => strin
   "icmp-echo": { file: NFT_RULESET_PATH, change: (t) => t.split("\n").filter((l) => !/^\s*icmp(v6)? type echo-request limit rate/.test(l)).join("\n") },
   "http-rate": { file: NGINX_CONF_PATH, change: (t) => t.replace(/^\s*limit_req zone=.*\n/gm, "") },
   "udp-budget": { file: NFT_RULESET_PATH, change: (t) => t.split("\n").filter((l) => !l.includes(UDP_BUDGET_COMMENT)).join("\n") },
+  "tailscaled-junk": { file: NFT_RULESET_PATH, change: (t) => t.split("\n").filter((l) => !l.includes(TAILSCALED_JUNK_COMMENT)).join("\n") },
+  "ipv6-site": { file: NFT_RULESET_PATH, change: (t) => t.split("\n").filter((l) => !l.includes(SITE_COMMENT)).join("\n") },
+  "turn-allocate": { file: COTURN_CONF_PATH, change: (t) => t.replace(/^max-allocate-timeout=\d+\n/m, "") },
   floods: { file: NFT_RULESET_PATH, change: (t) => t.split("\n").filter((l) => !l.includes(OVERFLOW_COMMENT)).join("\n") },
 };
 for (const w of weakenings.filter((x) => x !== "web" && x !== "origin" && x !== "relay-over-ssh")) {

@@ -96,6 +96,107 @@ print("%d %.2f" % (n, time.monotonic() - t))' "$VPS4" 2>&1) || { WHY="sender: $s
   [ "$((${n:-0} * 4))" -le "$((admits * 5))" ]
 }
 
+# site_spray: spoofed SYNs to 443 from SITE_SPRAY /64s of one /48 of SPOOF6,
+# one each (each /64 far under its own limits), 2,000 a second; the vps
+# counts the SYNs that pass our prerouting limits (a table of its own, on
+# input, after ours). Refused when at most the pushed /48 connection limit
+# got through; 2 when none did (the probe failed).
+SITE_SPRAY=1500
+SITE48=2001:db8:f000::/48
+site_spray() {
+  local limit spray n
+  limit=$(good_limits 'add @conn_v6_site \{ ip6 saddr and [0-9a-f:]+ ct count over (\d+) \}')
+  [ -n "$limit" ] || { WHY="no /48 connection limit in $GOOD's ruleset"; return 2; }
+  on vps nft -f - <<EOF || return 2
+table inet lab_site {
+    chain in { type filter hook input priority filter + 10; policy accept; ip6 saddr $SITE48 tcp dport 443 tcp flags & (syn | ack) == syn counter; }
+}
+EOF
+  spray=$(on attacker /usr/bin/python3 "$LAB/bin/spoof.py" syn "$VPS6" 443 "$SITE48" "$SITE_SPRAY" 2000 5) || { on vps nft delete table inet lab_site; WHY="spoof.py: $spray"; return 2; }
+  sleep 0.5
+  n=$(on vps nft list chain inet lab_site in | grep -o 'packets [0-9]*' | cut -d' ' -f2)
+  on vps nft delete table inet lab_site
+  WHY="$spray from $SITE_SPRAY /64s of $SITE48 to [$VPS6]:443; ${n:-0} SYNs passed the limits (the /48's: $limit connections)"
+  [ "${n:-0}" -gt 0 ] || return 2
+  [ "$n" -le "$limit" ]
+}
+
+# tailscaled_junk: TS_JUNK UDP datagrams to tailscaled's port from as many
+# spoofed sources (none of them an answered flow), 5,000 a second; the vps
+# counts those that pass our input filter (a table of the lab's own, after
+# ours). The pushed budget admits its burst plus its rate for as long as the
+# sending took: refused when at most 1.25 times that got through; 2 when none
+# did (the probe failed).
+TS_JUNK=5000
+tailscaled_junk() {
+  local rate burst spray secs n admits
+  read -r rate burst < <(good_limits "udp dport $TS_PORT limit rate over (\\d+)/second burst (\\d+) packets")
+  [ -n "$burst" ] || { WHY="no budget for udp/$TS_PORT in $GOOD's ruleset"; return 2; }
+  on vps nft -f - <<EOF || return 2
+table inet lab_ts_junk {
+    chain in { type filter hook input priority filter + 10; policy accept; ip saddr $SPOOF4 udp dport $TS_PORT counter; }
+}
+EOF
+  spray=$(on attacker /usr/bin/python3 "$LAB/bin/spoof.py" udp "$VPS4" "$TS_PORT" "$SPOOF4" "$TS_JUNK" 5000 5) || { on vps nft delete table inet lab_ts_junk; WHY="spoof.py: $spray"; return 2; }
+  sleep 0.5
+  n=$(on vps nft list chain inet lab_ts_junk in | grep -o 'packets [0-9]*' | cut -d' ' -f2)
+  on vps nft delete table inet lab_ts_junk
+  secs=$(sed -n 's/^sent [0-9]* in \([0-9]*\)\..*/\1/p' <<<"$spray")
+  admits=$((burst + rate * (${secs:-0} + 1)))
+  WHY="$spray to $VPS4:$TS_PORT; ${n:-0} passed our input filter (budget ${rate}/s after $burst admits about $admits)"
+  [ "${n:-0}" -gt 0 ] || return 2
+  [ "$((n * 4))" -le "$((admits * 5))" ]
+}
+
+# tunnel_under_junk: while 3 x TS_JUNK spoofed datagrams hit tailscaled's
+# port (3 s), the vps sends home 10 tailscale pings (disco, over the same
+# socket and conntrack flow as the tunnel; the tailnet policy lets the vps
+# reach home on the forwarded ports only, so no ICMP): the budget never
+# touches the tunnel's own packets (an answered flow), so at least 9 pongs.
+tunnel_under_junk() {
+  local got out spray
+  on attacker /usr/bin/python3 "$LAB/bin/spoof.py" udp "$VPS4" "$TS_PORT" "$SPOOF4" "$((TS_JUNK * 3))" 5000 5 >"$LAB/logs/ts-junk.log" 2>&1 &
+  spray=$!
+  sleep 0.2
+  out=$(ON_TIMEOUT=20 on vps tailscale ping --until-direct=false -c 10 --timeout 1s "$HOME_TS4" 2>&1)
+  wait "$spray"
+  got=$(grep -c '^pong from' <<<"$out")
+  WHY="during $(cat "$LAB/logs/ts-junk.log") to $VPS4:$TS_PORT: $got of 10 tailscale pings from the vps to $HOME_TS4 answered ($(grep -o 'via [^ ]*' <<<"$out" | sort | uniq -c | tr -s ' ' | tr '\n' ';'))"
+  [ "$got" -ge 9 ]
+}
+
+# turn_rss: coturn's resident memory on the vps, kB.
+turn_rss() {
+  local pid
+  pid=$(turn_pid)
+  [ -n "$pid" ] && on vps awk '/^VmRSS:/ { print $2 }' "/proc/$pid/status"
+}
+
+# turn_state_flood: unauthenticated TURN Allocates from spoofed sources (each
+# a new client to coturn: its state, about 19 KB, waits for credentials that
+# never come), TURN_SPRAY of them at 3,000/s; then, once the pushed
+# max-allocate-timeout has passed, as many again. coturn frees the first
+# spray's sessions by then and the second reuses their memory. Refused when
+# the second spray grew coturn by less than half what the first did; 2 when
+# the first did not grow it by a third of its expected cost (the probe failed).
+TURN_SPRAY=3000
+turn_state_flood() {
+  local secs r0 r1 r2 s1 s2
+  secs=$(sed -n 's/^max-allocate-timeout=\([0-9]*\)$/\1/p' "$GOOD/bundle/etc/turnserver.conf")
+  [ -n "$secs" ] || { WHY="no max-allocate-timeout in $GOOD's turnserver.conf"; return 2; }
+  r0=$(turn_rss) || { WHY="coturn is not running on the vps"; return 2; }
+  s1=$(on attacker /usr/bin/python3 "$LAB/bin/spoof.py" stun "$VPS4" 3478 "$SPOOF4" "$TURN_SPRAY" 3000 5) || { WHY="spoof.py: $s1"; return 2; }
+  sleep 0.5
+  r1=$(turn_rss)
+  [ "$((r1 - r0))" -ge "$((TURN_SPRAY * 19 / 3))" ] || { WHY="the first spray ($s1) grew coturn only from $r0 to $r1 kB"; return 2; }
+  sleep "$((secs + 2))"
+  s2=$(on attacker /usr/bin/python3 "$LAB/bin/spoof.py" stun "$VPS4" 3478 "$SPOOF4" "$TURN_SPRAY" 3000 5) || { WHY="spoof.py: $s2"; return 2; }
+  sleep 0.5
+  r2=$(turn_rss)
+  WHY="coturn's RSS ${r0} kB; after $s1: ${r1} kB; ${secs}+2 s later, after $s2: ${r2} kB"
+  [ "$(((r2 - r1) * 2))" -lt "$((r1 - r0))" ]
+}
+
 # echo_flood: 1000 ICMP echo requests (hping3, 2 ms apart) to the vps;
 # refused when fewer than half are answered.
 echo_flood() {
@@ -122,7 +223,7 @@ http_flood() {
 render_weak_floods() {
   local st=$LAB/stacks
   "$REPO/node_modules/.bin/tsx" "$HERE/render.ts" --config "$st/Pulumi.lab.yaml" --vps-ipv4 "$VPS4" --vps-ipv6 "$VPS6" \
-    --vps-tailnet-ipv4 "$VPS_TS4" --turn-secret "$TURN_SECRET" --out "$LAB/push/weak-floods" --weaken floods,tcp-loose,turn-tcp-limit,icmp-echo,http-rate,udp-budget \
+    --vps-tailnet-ipv4 "$VPS_TS4" --turn-secret "$TURN_SECRET" --out "$LAB/push/weak-floods" --weaken floods,tcp-loose,turn-tcp-limit,icmp-echo,http-rate,udp-budget,turn-allocate,ipv6-site,tailscaled-junk \
     >"$LAB/logs/render-weak-floods.log" 2>&1 || { WHY=$(tail -n 5 "$LAB/logs/render-weak-floods.log"); return 1; }
 }
 
@@ -133,7 +234,7 @@ t_floods() {
   on attacker ip addr add "$FRESH4/26" dev eth0 2>/dev/null || true
   FLOOD_LIMIT=$(good_limits 'ct count over (\d+)')
   FLOODS_SET_SIZE=$(good_limits 'set conn_v4 \{\s+type ipv4_addr; size (\d+);')
-  check "floods: the weakened variant renders (--weaken floods,tcp-loose,turn-tcp-limit,icmp-echo,http-rate,udp-budget)" render_weak_floods
+  check "floods: the weakened variant renders (--weaken floods,tcp-loose,turn-tcp-limit,icmp-echo,http-rate,udp-budget,turn-allocate,ipv6-site,tailscaled-junk)" render_weak_floods
 
   attack "spoofed ACKs: 1000 bare ACKs to 5222 (DNAT) from spoofed sources: none reaches home" acks_reach_home 5222
   attack "spoofed ACKs: 1000 to the TCP forward 7001: none reaches home" acks_reach_home 7001
@@ -141,8 +242,23 @@ t_floods() {
   attack "TCP 3478 (coturn): 200 connections at once from one address: at most its limit" conn_flood "$VPS4" 3478 200
   attack "ICMP echo: 1000 requests in 2 s: fewer than half answered" echo_flood
   attack "HTTP on 80: 200 requests to $DOMAIN on one connection: fewer than half reach home" http_flood
+  # The full-set check stays this close to the UDP forward flood: that flood's
+  # conntrack entry (30 s) holds one element of conn_v4, and had it expired
+  # after the spray, the fresh source would find that room.
   attack "full sets: $SPRAY_SOURCES spoofed SYNs fill the per-source sets, then one real source opens 200 connections to 443: at most its limit" full_set_limits
+  attack "coturn: $TURN_SPRAY unauthenticated Allocates from spoofed sources, twice, max-allocate-timeout apart: the second costs coturn less than half the first" turn_state_flood
+  attack "tailscaled's port: $TS_JUNK datagrams from as many spoofed sources: at most its budget for packets of no answered flow reaches tailscaled" tailscaled_junk
+  if [ "$TAILNET" = headscale ]; then
+    check "tailscaled's port: the tunnel under $((TS_JUNK * 3)) spoofed datagrams in 3 s: at least 9 of 10 tailscale pings from the vps to home answered" tunnel_under_junk
+  else
+    echo "# skipped: tailscaled's port: the tunnel under junk (the stand-in link has no tailscaled; LAB_TAILNET=headscale runs it)"
+    FLOODS_SKIPPED=$((${FLOODS_SKIPPED:-0} + 1))
+  fi
+  attack "IPv6 /48: $SITE_SPRAY spoofed SYNs to 443, one from each of as many /64s of one /48: at most the /48's limit" site_spray
   check "floods: the weakened edge is pushed and confirmed" eval 'push "$LAB/push/weak-floods" && confirm'
+  # Its sysctl file changed (tcp-loose): the apply loaded it in the vps's network namespace, which may not set nf_conntrack_max.
+  check "floods: the apply reports nf_conntrack_max as read-only in the vps's namespace and goes on" \
+    out_has "$PUSH_OUT" "sysctl: net.netfilter.nf_conntrack_max = $(sed -n 's/^net.netfilter.nf_conntrack_max = //p' "$GOOD/bundle/etc/sysctl.d/60-xmpp-edge.conf") skipped: read-only here"
   attack_on_weakened "spoofed ACKs to 5222" only_through acks_reach_home 5222
   attack_on_weakened "spoofed ACKs to 7001" only_through acks_reach_home 7001
   attack_on_weakened "UDP forward: 18,000 packets in 3 s from one host" only_through udp_budget
@@ -150,6 +266,9 @@ t_floods() {
   attack_on_weakened "ICMP echo: 1000 requests" only_through echo_flood
   attack_on_weakened "HTTP on 80: 200 requests" only_through http_flood
   attack_on_weakened "full sets: one real source past full sets" only_through full_set_limits
+  attack_on_weakened "coturn: unauthenticated Allocates from spoofed sources, twice" only_through turn_state_flood
+  attack_on_weakened "tailscaled's port: $TS_JUNK spoofed datagrams" only_through tailscaled_junk
+  attack_on_weakened "IPv6 /48: one SYN from each of $SITE_SPRAY /64s of one /48" only_through site_spray
   check "floods: the edge as rendered is pushed back, same table as after the first push" \
     eval 'push "$GOOD" && confirm && [ "$(edge_table)" = "$(cat "$LAB/edge-table.good")" ]'
 }

@@ -1,4 +1,6 @@
-import { cidrToRange, renderCoturnConf } from "../../render/coturn";
+import { renderVpsBundle } from "../../render/bundle";
+import { cidrToRange, MAX_ALLOCATE_TIMEOUT_SECONDS, renderCoturnConf } from "../../render/coturn";
+import { COTURN_DROPIN_PATH, COTURN_NOFILE, COTURN_TOTAL_QUOTA, renderCoturnDropIn } from "../../render/coturn-unit";
 import { FACTS, model } from "../fixtures";
 
 test("shared secret, relay range, public addresses only, no TLS, tailnet and private peers denied", () => {
@@ -68,4 +70,24 @@ test("the plan renders no secret", () => {
 
 test("refuses a model without TURN", () => {
   expect(() => renderCoturnConf(model({ turn: "off" }), FACTS, "x")).toThrow(/turn is off/);
+});
+
+test("an unauthenticated request is forgotten after MAX_ALLOCATE_TIMEOUT_SECONDS, and all sessions share turnCapacityMbps", () => {
+  const c = renderCoturnConf(model(), FACTS, "x");
+  expect(c).toMatch(new RegExp(`^max-allocate-timeout=${MAX_ALLOCATE_TIMEOUT_SECONDS}$`, "m"));
+  expect(MAX_ALLOCATE_TIMEOUT_SECONDS).toBeLessThanOrEqual(30);
+  expect(c).toMatch(/^bps-capacity=125000000$/m);
+  expect(renderCoturnConf(model({ turnCapacityMbps: 40 }), FACTS, "x")).toMatch(/^bps-capacity=5000000$/m);
+  expect(c).toMatch(new RegExp(`^total-quota=${COTURN_TOTAL_QUOTA}$`, "m"));
+});
+
+test("coturn's unit drop-in: its memory ceiling (turnMemoryMB), open files and a positive OOM score; in the bundle with TURN only", () => {
+  const d = renderCoturnDropIn(model({ turnMemoryMB: 300 }));
+  expect(d).toMatch(/^\[Service\]$/m);
+  expect(d).toMatch(/^MemoryMax=300M$/m);
+  expect(d).toMatch(new RegExp(`^LimitNOFILE=${COTURN_NOFILE}$`, "m"));
+  expect(COTURN_NOFILE).toBeGreaterThanOrEqual(2 * COTURN_TOTAL_QUOTA);
+  expect(d).toMatch(/^OOMScoreAdjust=([1-9]\d*)$/m);
+  expect(renderVpsBundle(model(), FACTS, "x")[COTURN_DROPIN_PATH]).toMatchObject({ mode: "0644" });
+  expect(renderVpsBundle(model({ turn: "off" }), FACTS, "x")[COTURN_DROPIN_PATH]).toBeUndefined();
 });

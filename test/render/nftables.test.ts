@@ -1,5 +1,6 @@
 import { NFT_FALLBACK_UNIT, NFT_FALLBACK_UNIT_PATH, renderNftBootUnit, renderNftFallbackUnit } from "../../render/bundle";
-import { NFT_FALLBACK_PATH, renderNftables, renderNftFallback } from "../../render/nftables";
+import { TAILSCALED_UNANSWERED_LIMIT } from "../../model/ports";
+import { NFT_FALLBACK_PATH, renderNftables, renderNftFallback, TAILSCALED_JUNK_COMMENT } from "../../render/nftables";
 import { FACTS, model } from "../fixtures";
 
 const rules = (o: Record<string, unknown> = {}, facts = FACTS) => renderNftables(model(o), facts);
@@ -178,4 +179,14 @@ test("each UDP forward has a budget of what it may send home (udpForwardPacketsP
   ]);
   expect(fwd({ extraForwards: forwards, udpForwardPacketsPerSecond: 500 })[1]).toContain("limit rate over 500/second burst 500 packets");
   expect(fwd({}).join("\n")).not.toContain("UDP forward budget");
+});
+
+test("tailscaled's port: packets of no answered flow, all sources together, at a rate; the tunnel's own (established) packets before it, uncounted", () => {
+  for (const r of [renderNftables(model(), FACTS), renderNftFallback(model(), FACTS)]) {
+    const input = r.split("chain input {")[1].split("\n    }")[0].split("\n").map((l) => l.trim());
+    const junk = input.findIndex((l) => l.includes(TAILSCALED_JUNK_COMMENT));
+    expect(input[junk]).toBe(`udp dport 41641 limit rate over ${TAILSCALED_UNANSWERED_LIMIT.perSecond}/second burst ${TAILSCALED_UNANSWERED_LIMIT.burst} packets counter drop comment "${TAILSCALED_JUNK_COMMENT}"`);
+    expect(junk).toBeGreaterThan(input.indexOf("ct state established,related accept"));
+    expect(junk).toBeLessThan(input.findIndex((l) => l.startsWith("udp dport 41641 accept")));
+  }
 });

@@ -1,4 +1,6 @@
+import { SOURCE_LIMITS } from "../../model/ports";
 import { renderNftables } from "../../render/nftables";
+import { OVERFLOW_COMMENT, SITE_COMMENT } from "../../render/source-limits";
 import { FACTS, model } from "../fixtures";
 
 const chain = (o: Record<string, unknown> = {}) => {
@@ -57,4 +59,18 @@ test("a full set still limits: right after each set rule, the sources not in the
 test("a source's rate element lives as long as its bucket takes to refill (burst / rate), not longer", () => {
   const r = renderNftables(model(), FACTS);
   for (const f of ["v4", "v6"]) expect(r).toMatch(new RegExp(`set new_conn_${f} \\{\\n\\s+type ipv[46]_addr; size 65536; flags dynamic,timeout; timeout 5s;`));
+});
+
+test("the /64s of one IPv6 /48 share ipv6SiteSources sources' worth of every limit, after each /64's own, with the overflow rules of a full set", () => {
+  const lines = chain().split("\n").map((l) => l.trim());
+  const at = (prefix: string) => lines.findIndex((l) => l.startsWith(prefix));
+  expect(lines[at("update @new_conn_v6_site")]).toBe(`update @new_conn_v6_site { ip6 saddr and ffff:ffff:ffff:: limit rate over 160/second burst 800 packets } counter drop comment "new connections ${SITE_COMMENT} /48, 8 sources' worth"`);
+  expect(lines[at("update @new_conn_v6_site") + 1]).toBe(`ip6 saddr and ffff:ffff:ffff:: != @new_conn_v6_site limit rate over 160/second burst 800 packets counter drop comment "new connections ${SITE_COMMENT}: ${OVERFLOW_COMMENT}"`);
+  expect(lines[at("add @conn_v6_site")]).toBe(`add @conn_v6_site { ip6 saddr and ffff:ffff:ffff:: ct count over 512 } counter drop comment "connections ${SITE_COMMENT} /48, 8 sources' worth"`);
+  expect(lines[at("add @conn_v6_site") + 1]).toContain(`!= @conn_v6_site ct count over 512 counter drop comment "connections ${SITE_COMMENT}: ${OVERFLOW_COMMENT}"`);
+  expect(at("update @new_conn_v6_site")).toBeGreaterThan(at("add @conn_v6 "));
+  const r = renderNftables(model(), FACTS);
+  expect(r).toMatch(/set new_conn_v6_site \{\n\s+type ipv6_addr; size 65536; flags dynamic,timeout; timeout 5s;/);
+  expect(r).toMatch(/set conn_v6_site \{\n\s+type ipv6_addr; size 65536; flags dynamic;/);
+  expect(SOURCE_LIMITS.ipv6SitePrefixLength).toBeLessThan(SOURCE_LIMITS.ipv6PrefixLength);
 });

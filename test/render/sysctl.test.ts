@@ -24,3 +24,12 @@ test("conntrack is loaded at boot before the sysctl file, whose net.netfilter ke
   expect(bundle[SYSCTL_PATH]).toBeDefined();
   expect(bundle[MODULES_LOAD_PATH].content.split("\n").filter((l) => l && !l.startsWith("#"))).toEqual(["nf_conntrack"]);
 });
+
+test("the conntrack table is sized by conntrackMax, and an idle established connection leaves it after hours, not days", () => {
+  expect(settings()["net.netfilter.nf_conntrack_max"]).toBe("262144");
+  expect(renderSysctl(model({ conntrackMax: 1048576 }))).toMatch(/\nnet\.netfilter\.nf_conntrack_max = 1048576\n/);
+  const established = Number(settings()["net.netfilter.nf_conntrack_tcp_timeout_established"]);
+  // Longer than Linux's TCP keepalive (7200 s before the first probe), far shorter than the kernel's 5 days.
+  expect(established).toBeGreaterThan(7200 + 9 * 75);
+  expect(established).toBeLessThanOrEqual(24 * 3600);
+});

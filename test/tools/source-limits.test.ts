@@ -5,13 +5,23 @@
 // overflow rules (the check can fail) those two get all of theirs.
 import * as fs from "node:fs";
 import * as path from "node:path";
-import { OVERFLOW_COMMENT, SET_SIZE } from "../../render/source-limits";
+import { SOURCE_LIMITS } from "../../model/ports";
+import { OVERFLOW_COMMENT, SET_SIZE, SITE_COMMENT } from "../../render/source-limits";
 import { requireRoot, sh, withNetns, writePlan } from "./helpers";
 
 beforeAll(requireRoot);
 
 const SOURCES = ["192.0.2.11", "192.0.2.12", "192.0.2.13", "192.0.2.14"];
 const PER_SOURCE = 80;
+
+/**
+ * Ten /64s of one /48, 30 connections each: each under a /64's limit (64),
+ * together over the /48's, shrunk like the sets to SITE_CONNECTIONS.
+ */
+const SITE_SOURCES = Array.from({ length: 10 }, (_, i) => `2001:db8:1:${i + 1}::10`);
+const SITE_PER_SOURCE = 30;
+const SITE_CONNECTIONS = 128;
+const siteShrunk = (t: string) => t.replace(`ct count over ${SOURCE_LIMITS.ipv6SiteSources * SOURCE_LIMITS.connections} `, `ct count over ${SITE_CONNECTIONS} `);
 
 const LISTENER = ["import socket, time", "s = socket.socket()", "s.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)", "s.bind(('192.0.2.1', 443))", "s.listen(4096)", "time.sleep(30)"].join("\n");
 // Non-blocking connects, all at once; after 2 s (before the SYN retry at 3 s
@@ -36,13 +46,18 @@ while pending and time.monotonic() < end:
             up[socks[s]] += 1
 print(json.dumps(up))`;
 
-function established(mutate: (nft: string) => string): Record<string, number> {
+function established(mutate: (nft: string) => string, v6 = false): Record<string, number> {
   const dir = writePlan({});
   const file = path.join(dir, "vps/etc/xmpp-edge/xmpp-edge.nft");
-  const small = mutate(fs.readFileSync(file, "utf8").replaceAll(`size ${SET_SIZE};`, "size 2;"));
+  // The IPv4 cases fill the sets with 2 sources; the /48's ten /64s need room in theirs.
+  const text = fs.readFileSync(file, "utf8");
+  const small = mutate(v6 ? text : text.replaceAll(`size ${SET_SIZE};`, "size 2;"));
   fs.writeFileSync(file, small);
-  fs.writeFileSync(path.join(dir, "listen.py"), LISTENER);
-  fs.writeFileSync(path.join(dir, "connect.py"), CONNECTOR);
+  const sources = v6 ? SITE_SOURCES : SOURCES;
+  const [server, family] = v6 ? ["2001:db8::1", "socket.AF_INET6"] : ["192.0.2.1", "socket.AF_INET"];
+  const perSource = v6 ? SITE_PER_SOURCE : PER_SOURCE;
+  fs.writeFileSync(path.join(dir, "listen.py"), LISTENER.replace("socket.socket()", `socket.socket(${family})`).replace("'192.0.2.1'", `'${server}'`));
+  fs.writeFileSync(path.join(dir, "connect.py"), CONNECTOR.replace("socket.socket()", `socket.socket(${family})`).replace(`range(${PER_SOURCE})`, `range(${perSource})`));
   return withNetns((edge) =>
     withNetns((client) => {
       const setup = sh(
@@ -50,15 +65,15 @@ function established(mutate: (nft: string) => string): Record<string, number> {
           "set -e",
           `ip -n ${edge} link set lo up`,
           `ip -n ${edge} link add eth0 type veth peer name eth0 netns ${client}`,
-          `ip -n ${edge} addr add 192.0.2.1/24 dev eth0 && ip -n ${edge} link set eth0 up`,
+          `ip -n ${edge} addr add 192.0.2.1/24 dev eth0 && ip -n ${edge} -6 addr add 2001:db8::1/32 dev eth0 nodad && ip -n ${edge} link set eth0 up`,
           `ip -n ${client} link set lo up`,
-          ...SOURCES.map((a) => `ip -n ${client} addr add ${a}/24 dev eth0`),
+          ...sources.map((a) => `ip -n ${client} addr add ${a}/${v6 ? "32 nodad" : "24"} dev eth0`),
           `ip -n ${client} link set eth0 up`,
           `ip netns exec ${edge} nft -f ${file}`,
         ].join("\n"),
       );
       expect(setup).toEqual({ status: 0, out: "" });
-      const r = sh(`(ip netns exec ${edge} /usr/bin/python3 ${dir}/listen.py >/dev/null 2>&1 &); sleep 0.5; ip netns exec ${client} /usr/bin/python3 ${dir}/connect.py 192.0.2.1 ${SOURCES.join(" ")}`, 15000);
+      const r = sh(`(ip netns exec ${edge} /usr/bin/python3 ${dir}/listen.py >/dev/null 2>&1 &); sleep 0.5; ip netns exec ${client} /usr/bin/python3 ${dir}/connect.py ${server} ${sources.join(" ")}`, 15000);
       expect(r.status).toBe(0);
       return JSON.parse(r.out) as Record<string, number>;
     }),
@@ -77,4 +92,16 @@ test("the check can fail: without the overflow rules the sources beyond the set 
   const [a, b, c, d] = SOURCES.map((s) => up[s]);
   expect([a, b]).toEqual([64, 64]);
   expect([c, d]).toEqual([PER_SOURCE, PER_SOURCE]);
+});
+
+test("the /64s of one IPv6 /48 share its limit: ten /64s of 30 connections each get the /48's together", () => {
+  const up = established(siteShrunk, true);
+  const each = SITE_SOURCES.map((s) => up[s]);
+  expect(each.every((n) => n <= SITE_PER_SOURCE)).toBe(true);
+  expect(each.reduce((a, b) => a + b, 0)).toBe(SITE_CONNECTIONS);
+});
+
+test("the check can fail: without the /48 level every /64 gets all of its connections", () => {
+  const up = established((t) => siteShrunk(t).split("\n").filter((l) => !l.includes(SITE_COMMENT)).join("\n"), true);
+  expect(SITE_SOURCES.map((s) => up[s])).toEqual(SITE_SOURCES.map(() => SITE_PER_SOURCE));
 });

@@ -3,10 +3,12 @@
 addresses of SOURCES (a CIDR; wrapping around when it is smaller) to ADDR PORT,
 as fast as a raw socket sends them or at RATE packets/s, for at most SECONDS.
 
-usage: spoof.py syn|ack|udp ADDR PORT SOURCES COUNT [RATE [SECONDS]]
+usage: spoof.py syn|ack|udp|stun ADDR PORT SOURCES COUNT [RATE [SECONDS]]
   syn  a TCP SYN (what a client's connect sends first)
   ack  a bare TCP ACK (no connection behind it)
   udp  a UDP datagram of 32 bytes
+  stun a TURN Allocate request without credentials (RFC 8656: what a
+       client sends first; the server answers 401 and keeps its state)
 IPv4 and IPv6 (a source per /64 of an IPv6 SOURCES, the unit the edge counts).
 Prints "sent N in S s (R pps)". Needs root (raw sockets). Only the lab uses
 it: its router blackholes the replies to SOURCES.
@@ -28,9 +30,15 @@ def checksum(data):
     return ~s & 0xFFFF
 
 
+def stun_allocate():
+    """Allocate (0x0003), magic cookie, a fresh transaction id, REQUESTED-TRANSPORT UDP."""
+    attrs = struct.pack("!HHI", 0x0019, 4, 17 << 24)
+    return struct.pack("!HHI", 0x0003, len(attrs), 0x2112A442) + random.getrandbits(96).to_bytes(12, "big") + attrs
+
+
 def l4(kind, sport, dport, seq):
-    if kind == "udp":
-        payload = b"xmpp-edge lab spoofed datagram.."
+    if kind in ("udp", "stun"):
+        payload = stun_allocate() if kind == "stun" else b"xmpp-edge lab spoofed datagram.."
         return 17, struct.pack("!HHHH", sport, dport, 8 + len(payload), 0) + payload, 6
     flags = 0x02 if kind == "syn" else 0x10
     ack = 0 if kind == "syn" else random.getrandbits(32)
@@ -58,7 +66,7 @@ def source(net, i):
 
 
 def main():
-    if len(sys.argv) not in (6, 7, 8) or sys.argv[1] not in ("syn", "ack", "udp"):
+    if len(sys.argv) not in (6, 7, 8) or sys.argv[1] not in ("syn", "ack", "udp", "stun"):
         sys.exit(__doc__)
     kind, dst, dport = sys.argv[1], ipaddress.ip_address(sys.argv[2].strip("[]")), int(sys.argv[3])
     net, count = ipaddress.ip_network(sys.argv[4]), int(sys.argv[5])
