@@ -148,10 +148,14 @@ flood_push() {
   on vps nft list table inet xmpp_edge >"$RES/ruleset-$1.nft"
 }
 
-# flood_reset: a clean slate between scenarios: conntrack flushed, the
-# edge's sets the packet path fills (not interval ones) emptied, a moment for the sinks.
+# flood_reset: a clean slate between scenarios: coturn restarted (it keeps
+# what a flood made it allocate, and the push leaves an unchanged coturn
+# running), conntrack flushed, the edge's sets the packet path fills (not
+# interval ones) emptied, a moment for the sinks.
 flood_reset() {
   local s
+  coturn_restart >>"$LAB/logs/coturn-restart.log" 2>&1 || log "restarting coturn failed (see $LAB/logs/coturn-restart.log)"
+  wait_for 15 listening vps udp 3478 || log "coturn does not listen on 3478 after its restart"
   on vps conntrack -F >/dev/null 2>&1
   for s in $(on vps nft -j list sets table inet xmpp_edge | "$PY" -c 'import json, sys
 for o in json.load(sys.stdin)["nftables"]:
@@ -159,6 +163,15 @@ for o in json.load(sys.stdin)["nftables"]:
     on vps nft flush set inet xmpp_edge "$s"
   done
   sleep 2
+}
+
+# coturn_restart: as host/xmpp-edge-apply restarts it on a host without
+# systemd (the lab's vps): TERM to its pidfile's process, then the same command line.
+coturn_restart() {
+  # shellcheck disable=SC2016 # expanded by the vps's shell
+  on vps sh -c 'p=$(cat /run/xmpp-edge-turnserver.pid) && kill "$p" || exit 1
+    for i in $(seq 50); do kill -0 "$p" 2>/dev/null || break; sleep 0.1; done
+    exec turnserver -c /etc/turnserver.conf -o --pidfile /run/xmpp-edge-turnserver.pid --proc-user turnserver --proc-group turnserver'
 }
 
 # spoof TAG ARGS...: one bounded flood from the attacker, its result to $RES/attack-TAG.json.

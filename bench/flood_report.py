@@ -166,6 +166,7 @@ def analyse(res):
                 summ["sets_max"][k] = max(summ["sets_max"].get(k, 0), v)
         for p in ("nginx", "turnserver", "tailscaled"):
             summ[p + "_rss_mib_max"] = max((r.get(p + "_rss_mib", 0) for r in vps), default=0)
+            summ[p + "_rss_mib_before"] = next((r.get(p + "_rss_mib", 0) for r in reversed(vps) if r["t"] <= 0), None)
             summ[p + "_fds_max"] = max((r.get(p + "_fds", 0) for r in vps), default=0)
         # per second, for the chart and a reader: the legitimate clients' successes
         per_s = {}
@@ -234,7 +235,8 @@ def verdicts(d):
             cs.append(check("the idle sessions are held (context)", alive >= x.get("sessions_wanted", 0),
                             f"{alive} of {x.get('sessions_wanted')} open and answering"))
         if goal == "G4":
-            cs.append(check("coturn RSS < 256 MiB", s["turnserver_rss_mib_max"] < 256, f"{s['turnserver_rss_mib_max']:.1f} MiB"))
+            cs.append(check("coturn RSS < 256 MiB", s["turnserver_rss_mib_max"] < 256,
+                            f"{s['turnserver_rss_mib_max']:.1f} MiB (before the flood {fmt(s.get('turnserver_rss_mib_before'))})"))
             r = lf["turn"]["rate"]
             cs.append(check("legitimate allocations ≥ 95 %", r is not None and r >= 0.95, f"{lf['turn']['ok']}/{lf['turn']['n']}"))
         g.setdefault(goal, {})[edge] = {"pass": all(c["pass"] for c in cs), "checks": cs}
