@@ -231,12 +231,15 @@ scenario_G1() { run_scenario G1 "$1" flood_g1; }
 # once and holds them: how many got through against the connection limit.
 flood_g2() {
   spoof "$1-spray" -mode syn -ports 443 -nsrc "$G2_SPRAY" -rate "$SYN_RATE" -secs "$FLOOD_SECS" &
-  local p=$! out limit
+  local p=$! out limit elems
   sleep 3
   out=$(ON_TIMEOUT=30 on client "$PY" "$LAB/bin/conn-flood.py" "$VPS4" 443 200 3 "$REAL_SRC")
   out=${out%%$'\n'*}
   limit=$(grep -oP 'ip saddr ct count over \K[0-9]+' "$RES/ruleset-${1#G2-}.nft" | head -n 1)
-  EXTRA=$(printf '{"real_source":%s,"limit":%s,"established":%s}' "$(printf '%s' "$out" | json_str)" "${limit:-null}" \
+  # The set's fill at that moment (the sampler lists the sets only every few seconds).
+  elems=$(on vps nft -j list set inet xmpp_edge conn_v4 | "$PY" -c 'import json, sys
+print(sum(len(o["set"].get("elem", [])) for o in json.load(sys.stdin)["nftables"] if "set" in o))')
+  EXTRA=$(printf '{"real_source":%s,"limit":%s,"conn_v4_elements":%s,"established":%s}' "$(printf '%s' "$out" | json_str)" "${limit:-null}" "${elems:-null}" \
     "$(sed -n 's/^established \([0-9]*\) of.*/\1/p' <<<"$out" | grep . || echo null)")
   wait "$p"
 }
