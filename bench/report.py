@@ -1,7 +1,8 @@
 #!/usr/bin/python3
 """bench/results.json -> bench/REPORT.md and bench/chart.png; with
 bench/scale.json (npm run bench:scale) also REPORT.md's scale section and
-bench/scale.png (report_scale.py).
+bench/scale.png (report_scale.py), and from bench/flood.json (npm run
+bench:flood) the "Under flood" section (flood_report.py).
 
 usage: report.py --results bench/results.json --out bench/ [--scale bench/scale.json] [--scale-before bench/scale-before.json]
 """
@@ -638,6 +639,10 @@ def main():
     if os.path.exists(scale):
         import report_scale  # beside this file
         section = report_scale.render(scale, before, a.out)
+    flood = os.path.join(here, "flood.json")
+    if os.path.exists(flood):
+        import flood_report  # beside this file: bench:flood's section, markers included
+        section = (section or "") + "\n" + flood_report.block(flood)
     report(r, a.out, section)
     print(f"report: {os.path.join(a.out, 'REPORT.md')}, {os.path.join(a.out, 'chart.png')}")
 

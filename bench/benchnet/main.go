@@ -16,6 +16,7 @@
 //	    credentials), ChannelBind to the peer, ChannelData
 //	benchnet rss   -netns FILE -out FILE [-every D]   RSS/PSS/CPU of the processes in a network namespace
 //	benchnet idle, idlesink                           many idle TLS sessions (idle.go)
+//	benchnet spoof, legit, xmppsink                   the flood bench (flood.go)
 //
 // TLS flags: -tls -sni NAME -alpn LIST -ca FILE. Results: one JSON line on stdout.
 package main
@@ -72,6 +73,12 @@ func main() {
 		err = runIdle(args)
 	case "idlesink":
 		err = runIdleSink(args)
+	case "spoof":
+		err = runSpoof(args)
+	case "legit":
+		err = runLegit(args)
+	case "xmppsink":
+		err = runXmppSink(args)
 	default:
 		err = fmt.Errorf("unknown command %q", cmd)
 	}

@@ -22,6 +22,7 @@ PACKAGES=(
   socat              # alternative: plain TCP forward (fork per connection)
   iperf3             # cross-check of the bench's own TCP throughput numbers
   python3-matplotlib # bench/chart.png
+  conntrack          # bench:flood: flushing conntrack between scenarios, `conntrack -S`
 )
 
 if [ "$(id -u)" != 0 ]; then
