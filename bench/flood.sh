@@ -39,7 +39,9 @@ if [ "${1:-}" = --report ]; then
   exec "$PY" "$BENCH/flood_report.py" --flood "$OUT/flood.json" --out "$OUT"
 fi
 
-LAB=${BENCH_LAB_DIR:-/var/cache/xmpp-edge/lab/flood}
+# shellcheck source=scripts/lib/cache.sh
+source "$REPO/scripts/lib/cache.sh"
+LAB=${BENCH_LAB_DIR:-$(cache_dir lab/flood)}
 # shellcheck source=test/lab/lib.sh
 source "$REPO/test/lab/lib.sh"
 LAB_PREFIX=${BENCH_LAB_PREFIX:-xbf-}
