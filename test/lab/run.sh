@@ -170,6 +170,7 @@ for tool in ip nsenter unshare setsid nft nginx turnserver turnutils_uclient tur
 done
 [ -e /usr/lib/nginx/modules/ngx_stream_module.so ] || missing+=(libnginx-mod-stream)
 /usr/bin/python3 -c 'import slixmpp' 2>/dev/null || missing+=(python3-slixmpp)
+/usr/bin/python3 -c 'import aiortc' 2>/dev/null || missing+=(python3-aiortc)
 # tailscaled's iptables mode runs iptables/ip6tables (Debian: iptables-nft); nftables mode needs no tool.
 [ "$TAILNET:$TS_FW" != headscale:iptables ] || command -v ip6tables >/dev/null 2>&1 || missing+=(iptables)
 if [ "${#missing[@]}" -gt 0 ]; then

@@ -117,6 +117,24 @@ tls_relay() {
     --send "$text" --expect "$text" --timeout 5 "$@"
 }
 
+# webrtc_pair: two aiortc peers exchange a data-channel message, the offerer
+# on client (443-only while it runs) relay-only with turns:TURN_NAME:443 as
+# its only ICE server, the answerer on peer with the same server; the
+# offerer's selected pair must be its relay (test/lab/bin/aiortc-peer.py).
+webrtc_pair() {
+  local d=$LAB/webrtc rc=0 pid url="turns:$TURN_NAME:443?transport=tcp"
+  rm -rf "$d" && mkdir -p "$d"
+  ON_TIMEOUT=70 on peer env SSL_CERT_FILE="$LAB/bin/trust.pem" /usr/bin/python3 "$LAB/bin/aiortc-peer.py" answer \
+    --dir "$d" --turn "$url" --secret "$TURN_SECRET" --timeout 45 >"$LAB/logs/webrtc-answer.out" 2>&1 &
+  pid=$!
+  WHY=$(ON_TIMEOUT=70 on client env SSL_CERT_FILE="$LAB/bin/trust.pem" /usr/bin/python3 "$LAB/bin/aiortc-peer.py" offer \
+    --relay-only --dir "$d" --turn "$url" --secret "$TURN_SECRET" --timeout 45 2>&1) || rc=$?
+  wait "$pid"
+  WHY="$(grep -v '^aiortc ' <<<"$WHY") | $(grep -v '^aiortc ' "$LAB/logs/webrtc-answer.out")"
+  lab_log "turn_tls: webrtc: $WHY"
+  [ "$rc" = 0 ] && grep -q "offerer: sent .* local relay " <<<"$WHY"
+}
+
 # stream_across_renewal: 400 datagrams over one TLS allocation (20 s) while
 # the edge's tool forces a renewal; every one answered, the serial changed.
 stream_across_renewal() {
@@ -167,6 +185,8 @@ check_tls_rows_pass() {
   [ -z "$bad" ] && [ "$n" -ge 4 ] || { WHY="$n passed; not passed: $bad $(head -c 500 "$CHECK_OUT.err")"; return 1; }
 }
 
+aiortc_version() { dpkg-query -W -f '${Version}' python3-aiortc 2>/dev/null; }
+
 render_weak_tls_guard() {
   "$REPO/node_modules/.bin/tsx" "$HERE/render.ts" --config "$LAB/stacks/Pulumi.lab.yaml" --out "$LAB/push/weak-tls-guard" \
     --vps-ipv4 "$VPS4" --vps-ipv6 "$VPS6" --vps-tailnet-ipv4 "$VPS_TS4" --turn-secret "$TURN_SECRET" \
@@ -178,6 +198,7 @@ t_turn_tls() {
   mkdir -p "$LAB/bin"
   cp "$HERE/turn-probe.py" "$LAB/bin/turn-probe.py"
   cp "$LAB/pki/trust.pem" "$LAB/bin/trust.pem"
+  cp "$HERE/bin/aiortc-peer.py" "$LAB/bin/aiortc-peer.py"
   check "turn_tls: 443 serves $TURN_NAME a certificate from the lab's ACME server (verified against pebble's root)" turn_cert_verified
   check "turn_tls: control, egress open: a UDP relay asked for on UDP 3478 reaches peer's echo and back" \
     through --server "$VPS4" --udp --peer "$PEER4" --peer-port 3480 --send lab-udp --expect lab-udp --timeout 5
@@ -204,6 +225,7 @@ t_turn_tls() {
     check "turn_tls: 443-only: a relay over TLS to $peer port $port is refused" \
       refused --server "$srv" --port 443 --tls "$TURN_NAME" --udp --peer "$peer" --peer-port "$port" --send x --expect x --timeout 3
   done
+  check "turn_tls: 443-only: two WebRTC peers (aiortc $(aiortc_version)) exchange a data-channel message, the one on client relay-only through turns: on 443" webrtc_pair
   check "turn_tls: renewal (xmpp-edge-turn-cert renew: certbot --force-renewal, deploy hook, nginx reload) under a flowing stream: 400 of 400 answered, the serial changed" \
     stream_across_renewal
   check "turn_tls: 443 serves the renewed certificate, verified" turn_cert_verified
@@ -230,6 +252,10 @@ t_turn_tls() {
     [ "$rc" != 0 ] || { WHY="got through: $WHY"; return 1; }
   }
   check "turn_tls: 443-only: without the exception TURN over TLS allocates nothing (coturn's answers to the terminator dropped)" weak_tls_fails
+  webrtc_no_relay() {
+    ! webrtc_pair && grep -q "offerer: gathering failed" <<<"$WHY" || { WHY="expected the relay-only offerer to gather nothing: $WHY"; return 1; }
+  }
+  check "turn_tls: 443-only: and the relay-only WebRTC peer gathers no candidate (its allocation unanswered)" webrtc_no_relay
   egress_open
   check "turn_tls: the edge as rendered is pushed back and confirmed" push_confirmed "$GOOD"
   check "turn_tls: the table is the good one again" test "$(edge_table)" = "$(cat "$LAB/edge-table.good")"
