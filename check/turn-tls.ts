@@ -7,6 +7,7 @@
 // prove). Every answer is verified as check/turn.ts verifies them.
 import * as crypto from "node:crypto";
 import * as tls from "node:tls";
+import { DatagramQueue, type Datagram } from "./datagrams";
 import type { Expected } from "./expected";
 import type { CheckResult } from "./report";
 import * as S from "./stun";
@@ -29,8 +30,7 @@ export interface TurnTlsOptions {
 export class StunTls implements StunTransport {
   private buf = Buffer.alloc(0);
   private waiting = new Map<string, (m: S.StunMessage) => void>();
-  readonly datagrams: { from: string; port: number; data: Buffer }[] = [];
-  private onDatagram: (() => void) | undefined;
+  readonly datagrams = new DatagramQueue();
   private closed: Error | undefined;
 
   private constructor(readonly socket: tls.TLSSocket) {
@@ -47,7 +47,6 @@ export class StunTls implements StunTransport {
           if (S.responseProblem(m) !== undefined) continue;
           const p = S.decodeXorAddress(from, m.transactionId);
           this.datagrams.push({ from: p.address, port: p.port, data });
-          this.onDatagram?.();
         } else {
           this.waiting.get(m.transactionId.toString("hex"))?.(m);
         }
@@ -84,15 +83,8 @@ export class StunTls implements StunTransport {
     this.socket.write(msg);
   }
 
-  datagram(match: (d: { from: string; data: Buffer }) => boolean, timeoutMs: number, what: string): Promise<{ from: string; port: number; data: Buffer }> {
-    return withTimeout(timeoutMs, what, new Promise((resolve) => {
-      const look = () => {
-        const d = this.datagrams.find(match);
-        if (d) resolve(d);
-      };
-      this.onDatagram = look;
-      look();
-    }));
+  datagram(match: (d: { from: string; data: Buffer }) => boolean, timeoutMs: number, what: string): Promise<Datagram> {
+    return this.datagrams.wait(match, timeoutMs, what);
   }
 
   close(): void {

@@ -7,6 +7,7 @@ import * as crypto from "node:crypto";
 import * as dgram from "node:dgram";
 import * as net from "node:net";
 import type { DeniedPeer, Expected } from "./expected";
+import { DatagramQueue, type Datagram } from "./datagrams";
 import type { CheckResult } from "./report";
 import * as S from "./stun";
 import { CHECK_BUDGET_MS, fail, pass, run, withTimeout, type Outcome } from "./timed";
@@ -21,7 +22,7 @@ export interface TurnOptions {
 export interface StunTransport {
   request(msg: Buffer, tid: Buffer, timeoutMs: number, what: string): Promise<S.StunMessage>;
   indicate(msg: Buffer): void;
-  datagram(match: (d: { from: string; data: Buffer }) => boolean, timeoutMs: number, what: string): Promise<{ from: string; port: number; data: Buffer }>;
+  datagram(match: (d: { from: string; data: Buffer }) => boolean, timeoutMs: number, what: string): Promise<Datagram>;
   close(): void;
 }
 
@@ -29,8 +30,7 @@ export interface StunTransport {
 class StunUdp implements StunTransport {
   readonly socket: dgram.Socket;
   private waiting = new Map<string, (m: S.StunMessage) => void>();
-  readonly datagrams: { from: string; port: number; data: Buffer }[] = [];
-  private onDatagram: (() => void) | undefined;
+  readonly datagrams = new DatagramQueue();
 
   constructor(readonly server: string, readonly port: number) {
     this.socket = dgram.createSocket(net.isIPv6(server) ? "udp6" : "udp4");
@@ -45,13 +45,11 @@ class StunUdp implements StunTransport {
           // Relayed to this allocation by the server (RFC 5766 10.3): the peer's datagram.
           const p = S.decodeXorAddress(from, m.transactionId);
           this.datagrams.push({ from: p.address, port: p.port, data });
-          this.onDatagram?.();
         } else {
           this.waiting.get(m.transactionId.toString("hex"))?.(m);
         }
       } else {
         this.datagrams.push({ from: rinfo.address, port: rinfo.port, data: buf });
-        this.onDatagram?.();
       }
     });
     this.socket.on("error", () => undefined); // ICMP errors surface as timeouts of the request
@@ -82,15 +80,8 @@ class StunUdp implements StunTransport {
     this.socket.send(msg, this.port, this.server);
   }
 
-  async datagram(match: (d: { from: string; data: Buffer }) => boolean, timeoutMs: number, what: string): Promise<{ from: string; port: number; data: Buffer }> {
-    return withTimeout(timeoutMs, what, new Promise((resolve) => {
-      const look = () => {
-        const d = this.datagrams.find(match);
-        if (d) resolve(d);
-      };
-      this.onDatagram = look;
-      look();
-    }));
+  datagram(match: (d: { from: string; data: Buffer }) => boolean, timeoutMs: number, what: string): Promise<Datagram> {
+    return this.datagrams.wait(match, timeoutMs, what);
   }
 
   close(): void {

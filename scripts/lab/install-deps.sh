@@ -25,6 +25,8 @@ PACKAGES=(
   iptables                                      # tailscaled's iptables firewall mode (iptables-nft)
   iperf3                                        # scripts/lab/tailnet-throughput.sh
   ssh-audit                                     # the vps sshd against current SSH guidance (the attack-host group)
+  pebble certbot                                # the lab's ACME server (dns host); the edge's TURN certificate (turnTls)
+  python3-aiortc                                # a WebRTC peer pair through turns: (the turn_tls group)
 )
 
 bash "$here/../apt-install.sh" "${PACKAGES[@]}"

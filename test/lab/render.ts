@@ -21,6 +21,8 @@
 // to get through without them (attack_on_weakened); a comma list of:
 //   turn-coturn  coturn's denied-peer-ip lines and no-tcp-relay
 //   turn-guard   the output chain's jump to turn_relay_guard (coturn's uid)
+//   turn-tls-guard  the guard's exception for coturn answering nginx's TLS
+//                terminator on loopback (turnTls): TURN over TLS then fails
 //   tailnet      the input chain accepts all of tailscale0 again
 //   metadata     the output chain's rule keeping 169.254.169.254 to root
 //   web          every name on 80/443 to the home web server from anywhere
@@ -60,6 +62,7 @@ import { COTURN_CONF_PATH } from "../../render/coturn";
 import { TAILNET_INTERFACE } from "../../model/net";
 import { NFT_RULESET_PATH, renderNftables, TAILSCALED_JUNK_COMMENT, UDP_BUDGET_COMMENT } from "../../render/nftables";
 import { SYSCTL_PATH } from "../../render/sysctl";
+import { TURN_CERT_CONF_PATH } from "../../render/turn-cert";
 import { OVERFLOW_COMMENT, SITE_COMMENT, SOURCE_LIMITS_CHAIN } from "../../render/source-limits";
 import { buildModel, type EdgeModel, type HttpRoute, type HttpsRoute } from "../../model/model";
 import { HTTP_PORT, HTTPS_PORT, single } from "../../model/ports";
@@ -137,7 +140,18 @@ if (weakenings.includes("origin")) {
   });
   notes.push(`weakened: extraForwards ${WEAK_ORIGIN_PORT} -> home ${HTTPS_PORT}, webOriginExtraAllow 0.0.0.0/0 and ::/0`);
 }
+/** pebble on the lab's dns host (test/lab/setup.sh start_acme): its ACME directory. */
+const LAB_ACME_SERVER = "https://acme.example.net:14000/dir";
+const LAB_ACME_CA_BUNDLE = "/etc/ssl/certs/ca-certificates.crt";
+
 const bundle: Bundle = { ...renderVpsBundle(edge, facts, values["turn-secret"]) };
+// turnTls: the lab's ACME server (pebble on the dns host) stands in for Let's
+// Encrypt, which the lab cannot reach; the lab CA that signs pebble's HTTPS is
+// in every lab host's trust store (and the VM's, by its vendor data).
+if (bundle[TURN_CERT_CONF_PATH] !== undefined) {
+  const conf = bundle[TURN_CERT_CONF_PATH];
+  bundle[TURN_CERT_CONF_PATH] = { ...conf, content: `${conf.content}# The lab's ACME server (test/lab/render.ts).\nACME_SERVER=${LAB_ACME_SERVER}\nACME_CA_BUNDLE=${LAB_ACME_CA_BUNDLE}\n` };
+}
 if (weakenings.includes("origin")) {
   const nft = bundle[NFT_RULESET_PATH].content;
   const nginx = bundle[NGINX_CONF_PATH].content;
@@ -189,6 +203,7 @@ if (values.break === "nginx") {
 const WEAKENINGS: Record<string, { file: string; change: (text: string) => string }> = {
   "turn-coturn": { file: COTURN_CONF_PATH, change: (t) => t.replace(/^(denied-peer-ip=.*|no-tcp-relay)\n/gm, "") },
   "turn-guard": { file: NFT_RULESET_PATH, change: (t) => t.replace(/^\s*meta skuid "turnserver" jump turn_relay_guard\n/m, "") },
+  "turn-tls-guard": { file: NFT_RULESET_PATH, change: (t) => t.replace(/^.*comment "coturn answering the local TLS terminator \(turnTls\)"\n/m, "") },
   tailnet: { file: NFT_RULESET_PATH, change: (t) => t.replace(/(chain input \{\n.*\n)/, `$1        iifname "${TAILNET_INTERFACE}" accept\n`) },
   metadata: { file: NFT_RULESET_PATH, change: (t) => t.replace(/^\s*ip daddr 169\.254\.169\.254 meta skuid != 0 .*\n/m, "") },
   // nginx passes the client's bytes through as they come: a PROXY header the client wrote reaches home first.

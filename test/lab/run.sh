@@ -87,6 +87,8 @@ source "$HERE/tailnet.sh"
 source "$HERE/tests.sh"
 # shellcheck source=test/lab/tests-check.sh
 source "$HERE/tests-check.sh"
+# shellcheck source=test/lab/tests-turn-tls.sh
+source "$HERE/tests-turn-tls.sh"
 # shellcheck source=test/lab/attack.sh
 source "$HERE/attack.sh"
 # shellcheck source=test/lab/tests-attack-host.sh
@@ -163,11 +165,12 @@ if [ "${1:-}" = --down ]; then
 fi
 missing=()
 for tool in ip nsenter unshare setsid nft nginx turnserver turnutils_uclient turnutils_peer sshd ssh ssh-keygen \
-  prosody prosodyctl nsd dig go-sendxmpp openssl curl nmap socat ss /usr/bin/python3 ssh-audit runuser hping3; do
+  prosody prosodyctl nsd dig go-sendxmpp openssl curl nmap socat ss /usr/bin/python3 ssh-audit runuser hping3 pebble certbot; do
   command -v "$tool" >/dev/null 2>&1 || missing+=("$tool")
 done
 [ -e /usr/lib/nginx/modules/ngx_stream_module.so ] || missing+=(libnginx-mod-stream)
 /usr/bin/python3 -c 'import slixmpp' 2>/dev/null || missing+=(python3-slixmpp)
+/usr/bin/python3 -c 'import aiortc' 2>/dev/null || missing+=(python3-aiortc)
 # tailscaled's iptables mode runs iptables/ip6tables (Debian: iptables-nft); nftables mode needs no tool.
 [ "$TAILNET:$TS_FW" != headscale:iptables ] || command -v ip6tables >/dev/null 2>&1 || missing+=(iptables)
 if [ "${#missing[@]}" -gt 0 ]; then

@@ -25,6 +25,11 @@ WEBNAME=www.example.com
 PEER_DOMAIN=peer.example.net
 TURN_SECRET=lab-turn-secret-$RANDOM$RANDOM
 PW=lab-password-1
+# The lab's ACME server (pebble on the dns host) and the TURN-over-TLS name
+# whose certificate the edge gets from it (turnTlsName's default).
+ACME_NAME=acme.example.net
+# shellcheck disable=SC2034 # read by tests.sh and tests-turn-tls.sh
+TURN_NAME=turn.$DOMAIN
 
 ssh_opts() {
   printf '%s\n' -F /dev/null -i "$LAB/keys/deployer" -o IdentitiesOnly=yes -o BatchMode=yes \
@@ -50,7 +55,7 @@ make_pki() {
   openssl req -x509 -newkey ec -pkeyopt ec_paramgen_curve:P-256 -nodes -days 2 \
     -keyout "$p/ca.key" -out "$p/ca.crt" -subj "/CN=xmpp-edge lab CA" \
     -addext basicConstraints=critical,CA:TRUE -addext keyUsage=critical,keyCertSign,cRLSign 2>/dev/null
-  for spec in "chat:DNS:$DOMAIN,DNS:groups.$DOMAIN,DNS:share.$DOMAIN" "www:DNS:$WEBNAME" "peer:DNS:$PEER_DOMAIN" "hs:DNS:$HS_NAME"; do
+  for spec in "chat:DNS:$DOMAIN,DNS:groups.$DOMAIN,DNS:share.$DOMAIN" "www:DNS:$WEBNAME" "peer:DNS:$PEER_DOMAIN" "hs:DNS:$HS_NAME" "acme:DNS:$ACME_NAME"; do
     name=${spec%%:*} sans=${spec#*:}
     cn=${sans%%,*}
     openssl req -newkey ec -pkeyopt ec_paramgen_curve:P-256 -nodes -keyout "$p/$name.key" \
@@ -59,6 +64,8 @@ make_pki() {
     openssl x509 -req -in "$p/$name.csr" -CA "$p/ca.crt" -CAkey "$p/ca.key" -CAcreateserial \
       -days 2 -extfile "$p/$name.ext" -out "$p/$name.crt" 2>>"$LAB/logs/pki.log" || return 1
   done
+  # What clients that judge the TURN name's certificate trust; start_acme adds pebble's root.
+  cp "$p/ca.crt" "$p/trust.pem"
   ssh-keygen -q -t ed25519 -N '' -C lab-deployer -f "$LAB/keys/deployer"
   ssh-keygen -q -t ed25519 -N '' -C lab-vps-host -f "$LAB/keys/vps_host"
   cp "$LAB/keys/deployer.pub" "$LAB/keys/authorized_keys"
@@ -72,9 +79,15 @@ make_pki() {
 # records do not depend on tailnet addresses; t_dns compares the zone with
 # the final plan's dns.json).
 render_dns_plan() {
-  local tsx=$REPO/node_modules/.bin/tsx
+  local tsx=$REPO/node_modules/.bin/tsx stack=$HERE/stacks/Pulumi.lab.yaml
   [ -x "$tsx" ] || { echo "lab: $tsx missing (npm ci)" >&2; return 1; }
-  (cd "$REPO" && "$tsx" scripts/plan.ts --config "$HERE/stacks/Pulumi.lab.yaml" --out "$LAB/plan" \
+  # test/vm's stacks have turnTls off: its package mirror has no certbot, its lab no ACME server.
+  if [ "${LAB_VPS:-ns}" = vm ]; then
+    mkdir -p "$LAB/stacks"
+    (cd "$REPO" && "$tsx" "$HERE/stack.ts" derive --in "$stack" --out "$LAB/stacks/Pulumi.dns.yaml" --set "turnTls=false") || return 1
+    stack=$LAB/stacks/Pulumi.dns.yaml
+  fi
+  (cd "$REPO" && "$tsx" scripts/plan.ts --config "$stack" --out "$LAB/plan" \
     --vps-ipv4 "$VPS4" --vps-ipv6 "$VPS6") >"$LAB/logs/plan.log" 2>&1 || { cat "$LAB/logs/plan.log" >&2; return 1; }
 }
 
@@ -89,6 +102,7 @@ render_plan() {
   fi
   # test/vm/run.sh: the image of the release the VM boots.
   [ -z "${LAB_IMAGE:-}" ] || sets+=(--set "image=\"$LAB_IMAGE\"")
+  [ "${LAB_VPS:-ns}" != vm ] || sets+=(--set "turnTls=false") # see render_dns_plan
   for name in lab lab-pp; do
     (cd "$REPO" && "$tsx" "$HERE/stack.ts" derive --in "$HERE/stacks/Pulumi.$name.yaml" --out "$LAB/stacks/Pulumi.$name.yaml" "${sets[@]}") || return 1
   done
@@ -271,6 +285,8 @@ peer 300 IN A $PEER4
 peer 300 IN AAAA $PEER6
 hs 300 IN A $CTL4
 hs 300 IN AAAA $CTL6
+acme 300 IN A $DNS4
+acme 300 IN AAAA $DNS6
 EOF
   cat >"$d/nsd.conf" <<EOF
 server:
@@ -330,7 +346,7 @@ build_net() {
   # answers for planned idle UDP ports must not be dropped by the kernel's limiter.
   ip netns exec "${LAB_PREFIX}vps" sysctl -q -w net.ipv4.icmp_ratelimit=0 net.ipv6.icmp.ratelimit=0
 
-  start_dns
+  start_dns && start_acme
 }
 
 # link_internet HOST...: the "internet": one router namespace, a /26 (and a
@@ -379,6 +395,32 @@ start_dns() {
   setup_dns
   bg dns "$LAB/logs/nsd.out" nsd -d -c "$LAB/dns/nsd.conf"
   wait_for 20 listening dns udp 53 || { echo "lab: dns udp 53 is not listening" >&2; return 1; }
+}
+
+# start_acme: pebble (Debian's package) on the dns host as the lab's ACME
+# server, resolving through the lab's nsd (so the TURN name's HTTP-01
+# challenge goes wherever the zone points it: the edge), its HTTPS under the
+# lab CA; its root (a new one each start) is written to LAB/pki/acme-root.pem
+# and, with the lab CA, to LAB/pki/trust.pem, which clients that judge the
+# TURN name's certificate trust (also test/vm).
+start_acme() {
+  local d=$LAB/acme
+  mkdir -p "$d"
+  cp "$LAB/pki/acme.crt" "$LAB/pki/acme.key" "$d/"
+  cat >"$d/config.json" <<EOF
+{"pebble": {"listenAddress": "0.0.0.0:14000", "managementListenAddress": "0.0.0.0:15000",
+  "certificate": "$d/acme.crt", "privateKey": "$d/acme.key", "httpPort": 80, "tlsPort": 443,
+  "ocspResponderURL": "", "externalAccountBindingRequired": false}}
+EOF
+  # No random sleep before a validation, no rejected nonces: certbot's run stays short.
+  bg dns "$LAB/logs/pebble.out" env PEBBLE_VA_NOSLEEP=1 PEBBLE_WFE_NONCEREJECT=0 pebble -config "$d/config.json" -dnsserver "$DNS4:53"
+  wait_for 20 listening dns tcp 15000 || { echo "lab: pebble is not listening" >&2; return 1; }
+  if ! on dns curl -sS --fail --max-time 5 --cacert "$LAB/pki/ca.crt" "https://$ACME_NAME:15000/roots/0" >"$LAB/pki/acme-root.pem" ||
+    ! grep -q "BEGIN CERTIFICATE" "$LAB/pki/acme-root.pem"; then
+    echo "lab: no root from pebble" >&2
+    return 1
+  fi
+  cat "$LAB/pki/ca.crt" "$LAB/pki/acme-root.pem" >"$LAB/pki/trust.pem"
 }
 
 # start_forward_targets: home's targets of the plan's extraForwards (also test/vm):

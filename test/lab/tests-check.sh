@@ -25,7 +25,7 @@ run_check() {
   CHECK_OUT=$LAB/logs/check-$CHECK_N.json
   ON_TIMEOUT=90 on_client_net env XEC_TURN_SECRET="$TURN_SECRET" XEC_PASSWORD="$PW" "$@" \
     "$REPO/node_modules/.bin/tsx" "$REPO/scripts/check.ts" --config "$LAB/stacks/Pulumi.lab.yaml" \
-    --vps-ipv4 "$VPS4" --vps-ipv6 "$VPS6" --resolver "$DNS4" --ca "$LAB/pki/ca.crt" \
+    --vps-ipv4 "$VPS4" --vps-ipv6 "$VPS6" --resolver "$DNS4" --ca "$LAB/pki/trust.pem" \
     --turn-secret-env XEC_TURN_SECRET --account "bob@$DOMAIN" --password-env XEC_PASSWORD \
     --allow-documentation-addresses --json >"$CHECK_OUT" 2>"$CHECK_OUT.err"
 }

@@ -246,6 +246,11 @@ t_push() {
   check "push: the confirm cancelled the revert" out_has "$LAB/logs/confirm.log" "confirmed"
   check "vps: nginx.conf on the vps is the bundle's" test "$(vps_sha /etc/nginx/nginx.conf)" = "$(bundle_sha "$GOOD" /etc/nginx/nginx.conf)"
   check "vps: $TS_WHAT survive the apply" ts_intact
+  # test/vm's stacks have turnTls off (setup.sh vm_sets).
+  if [ "${LAB_VPS:-ns}" != vm ]; then
+    check "turnTls: the edge's certbot (started by the apply) got $TURN_NAME's certificate from the lab's ACME server over HTTP-01 on its own 80" turn_cert_obtained
+    check "turnTls: home's web server never saw a challenge the edge answered" home_never_saw_challenge
+  fi
   edge_table >"$LAB/edge-table.good"
 }
 
@@ -677,6 +682,9 @@ for layer, target in (("etc-up", "/etc"), ("usr_local-up", "/usr/local"), ("var_
             real = os.path.join(target, rel)
             if f"{layer}/{rel}" in before:
                 continue
+            # certbot's own state (account, lineage) stays by design: `certbot delete` is the operator's.
+            if target in ("/etc", "/var/lib") and rel.split(os.sep)[0] == "letsencrypt":
+                continue
             st = os.lstat(p)
             if stat.S_ISCHR(st.st_mode):
                 bad.append(f"{real} deleted")
@@ -703,7 +711,7 @@ snapshot_vps_upper() {
 
 # Every group, in the order they run (test/lab/run.sh's FW_MODE says for each
 # whether tailscaled's iptables mode reruns it).
-LAB_GROUPS=(dns push xmpp web routing turn forwards tailnet derp scan attack_web attack_origin check attack_host relay_ssh floods fault_validation fault_lockout proxy_protocol attack_web_pp remove edges)
+LAB_GROUPS=(dns push xmpp web routing turn turn_tls forwards tailnet derp scan attack_web attack_origin check attack_host relay_ssh floods fault_validation fault_lockout proxy_protocol attack_web_pp remove edges)
 LAB_RAN=()
 run_tests() {
   local g

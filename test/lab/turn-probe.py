@@ -188,13 +188,23 @@ def relay_udp(args, t, sock):
             sock.send(send)
             sent += 1
         wait = min(deadline, start + sent * args.timeout / 3) if sent < 3 else deadline
-        try:
-            kind, _, got = parse(t.recv(timeout=max(0.05, wait - time.time())))
-        except socket.timeout:
-            continue
-        if kind == DATA | INDICATION:
-            return got.get(DATA_ATTR, b"").decode(errors="replace")
+        answers = []
+        collect_data(t, answers, wait, until=1)
+        if answers:
+            return answers[0]
     raise Refused(f"relay allowed, but nothing came back from {args.peer}:{args.peer_port} within {args.timeout:g} s")
+
+
+def collect_data(t, answers, deadline, until=None):
+    """Appends the relayed data (Data indications) that arrive before DEADLINE, as text;
+    stops early once ANSWERS holds UNTIL of them, or at the first silence past the deadline."""
+    while time.time() < deadline and (until is None or len(answers) < until):
+        try:
+            kind, _, got = parse(t.recv(timeout=max(0.05, deadline - time.time())))
+        except socket.timeout:
+            return
+        if kind == DATA | INDICATION:
+            answers.append(got.get(DATA_ATTR, b"").decode(errors="replace"))
 
 
 def probe_stream(args):
@@ -222,23 +232,9 @@ def relay_many(args, t, sock):
         txid = os.urandom(12)
         data = f"{args.send}-{i}".encode()
         sock.send(t.build(SEND | INDICATION, [(XOR_PEER_ADDRESS, xor_address(args.peer, args.peer_port, txid)), (DATA_ATTR, data)], txid, auth=False))
-        deadline = time.time() + args.interval
-        while time.time() < deadline:
-            try:
-                kind, _, got = parse(t.recv(timeout=max(0.05, deadline - time.time())))
-            except socket.timeout:
-                break
-            if kind == DATA | INDICATION:
-                answers.append(got.get(DATA_ATTR, b"").decode(errors="replace"))
         # A stream delivers in order: an answer still on its way arrives before the next one.
-    deadline = time.time() + args.timeout
-    while len(answers) < args.count and time.time() < deadline:
-        try:
-            kind, _, got = parse(t.recv(timeout=max(0.05, deadline - time.time())))
-        except socket.timeout:
-            break
-        if kind == DATA | INDICATION:
-            answers.append(got.get(DATA_ATTR, b"").decode(errors="replace"))
+        collect_data(t, answers, time.time() + args.interval)
+    collect_data(t, answers, time.time() + args.timeout, until=args.count)
     missing = [i for i in range(args.count) if f"{args.expect}-{i}" not in answers]
     if missing:
         raise Refused(f"the peer answered {args.count - len(missing)} of {args.count}; missing: {missing[:10]}")
