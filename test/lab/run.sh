@@ -126,6 +126,7 @@ declare -A FW_MODE=(
   [attack_origin]="no: the plan's refusals; the weakened forward's path is the forwards group's DNAT and masquerade"
   [check]="no: the check CLI's verdicts, over paths xmpp, web and forwards prove"
   [attack_host]="yes: the relay guard toward tailnet addresses and the tailnet as a way to the edge's own ports: what comes in on tailscale0 meets ts-input's accept"
+  [turn_tls]="no: the 443-only client relays to the peer on the public side (nginx's terminator hands the stream to coturn over loopback); its denied tailnet peers are refused by coturn's 403, and the guard toward the tailnet is attack_host's"
   [relay_ssh]="no: SSH from the internet through a relay range's accept rule, the public side only"
   [floods]="yes: the UDP budget to home is forwarded through ts-forward and ts-postrouting under the flood"
   [fault_validation]="no: nginx -t refuses the bundle before the apply touches a firewall"
