@@ -59,6 +59,8 @@ PEER4=203.0.113.70 PEER6=2001:db8:70::70
 VPS_TS4=100.64.0.1 VPS_TS6=fd7a:115c:a1e0::1
 HOME_TS4=100.64.0.2 HOME_TS6=fd7a:115c:a1e0::2
 DOMAIN=chat.example.com
+# The TURN-over-TLS name of bench/stacks/Pulumi.bench.yaml (turnTlsName).
+TURN_TLS_NAME=turn.chat.example.com
 # Client addresses for load from many users (new connections, idle
 # sessions): 198.18.0.0/15 is the benchmarking range (RFC 2544). From one
 # address the edge's per-source limits (render/source-limits.ts) would cap the
@@ -574,4 +576,27 @@ phase_proxy_protocol() {
     done
   done
   record_load phase2-end
+}
+
+# phase_turn_tls: `bench/run.sh --turn-tls`. The one relay a client behind a
+# 443-only network has (TURN over TLS: nginx ends TLS for the TURN name and
+# hands the stream to coturn) beside the UDP relay, interleaved, REPS x SECS
+# each, from the same client to the same peer sink; bench/turn_tls.py writes
+# turn-tls.json (medians, spread, the per-repetition ratio to the UDP relay).
+phase_turn_tls() {
+  local rep p
+  log "TURN over TLS on 443 vs TURN over UDP: $REPS repetitions x ${SECS} s, interleaved"
+  on client "$BIN" turn -server "$VPS4:443" -tls-name "$TURN_TLS_NAME" -secret "$TURN_SECRET" -peer "$PEER4:$P_PEER_SINK" -secs 0.2 >/dev/null ||
+    { echo "bench: path turn-tls does not work (TLS to $VPS4:443, SNI $TURN_TLS_NAME)" >&2; return 1; }
+  record_load turn-tls-start
+  for ((rep = 1; rep <= REPS; rep++)); do
+    for p in $(rotated "$rep" turn turn-tls); do
+      if [ "$p" = turn ]; then
+        measure udp turn turn-tls "$rep" "$BIN" turn -server "$VPS4:3478" -secret "$TURN_SECRET" -peer "$PEER4:$P_PEER_SINK" -secs "$SECS"
+      else
+        measure udp turn-tls turn-tls "$rep" "$BIN" turn -server "$VPS4:443" -tls-name "$TURN_TLS_NAME" -secret "$TURN_SECRET" -peer "$PEER4:$P_PEER_SINK" -secs "$SECS"
+      fi
+    done
+  done
+  record_load turn-tls-end
 }

@@ -8,6 +8,8 @@
 #   BENCH_KEEP=1 bash bench/run.sh   keep the namespaces (xeb-*) and the bench's files afterwards
 #   bash bench/run.sh --down      tear a kept bench lab down
 #   bash bench/run.sh --report    only re-render REPORT.md and chart.png from bench/results.json
+#   bash bench/run.sh --turn-tls  only TURN over TLS on 443 vs TURN over UDP (bench/turn-tls.json;
+#                                 the bench stack has turnTls on, the edge serves its placeholder certificate)
 #
 # Knobs: BENCH_REPS (5), BENCH_SECS (3 s per measurement), BENCH_CONNS_C (8
 # connections in flight for the rate), BENCH_CONNS_SRC (256 client addresses
@@ -33,6 +35,8 @@ fi
 BENCH=$(cd "$(dirname "$0")" && pwd)
 REPO=$(cd "$BENCH/.." && pwd)
 OUT=${BENCH_OUT:-$BENCH}
+MODE=all
+[ "${1:-}" != --turn-tls ] || MODE=turn-tls
 PY=/usr/bin/python3
 
 if [ "${1:-}" = --report ]; then
@@ -115,6 +119,13 @@ control_plane || { echo "bench: the control-plane phase failed; see $LAB/logs" >
 
 data_setup || { echo "bench: setting up the data-path measurements failed; see $LAB/logs" >&2; exit 1; }
 [ "${BENCH_STOP_AFTER:-}" = data-setup ] && { BENCH_KEEP=1; exit 0; }
+if [ "$MODE" = turn-tls ]; then
+  phase_turn_tls || { echo "bench: the TURN-over-TLS phase failed; see $LAB/logs" >&2; exit 1; }
+  mkdir -p "$OUT"
+  "$PY" "$BENCH/turn_tls.py" --res "$RES" --out "$OUT/turn-tls.json" || exit 1
+  log "done in $(($(date +%s) - T0)) s: $OUT/turn-tls.json"
+  exit 0
+fi
 phase_masquerade
 phase_proxy_protocol || { echo "bench: the proxy-protocol phase failed; see $LAB/logs" >&2; exit 1; }
 log "swapping the tailnet stand-in for the real tailnet (Headscale, tailscaled on vps and home)"
