@@ -67,6 +67,8 @@ TURN_TLS_NAME=turn.chat.example.com
 # load, as they should: the bench measures the path, so it spreads.
 SRC_FIRST=198.18.0.1 SRC_RANGE=198.18.0.0/15
 TURN_SECRET=bench-turn-secret-$RANDOM$RANDOM$RANDOM
+# The control plane's pushes so far (cp_push numbers its logs).
+CPN=0
 STACK=$BENCH/stacks/Pulumi.bench.yaml
 
 make_keys() {
@@ -240,24 +242,29 @@ ssh_bytes() { # total bytes in + out on port 22 so far
 # last line, the staged apply, wrapped in a clock). The bytes reported are
 # those of the untouched push.sh.
 timed_push_script() {
-  local last
+  local first last body sha
+  first=$(head -n 1 "$1/push.sh")
   last=$(grep -v '^$' "$1/push.sh" | tail -n 1)
   # shellcheck disable=SC2016
   if [[ ! $last =~ ^\"\$stage/usr/local/sbin/xmpp-edge-apply\"\ \"\$stage\"\ --confirm-timeout\ [0-9]+$ ]]; then
     echo "bench: the push script's last line is not the staged apply any more: $last" >&2
     return 1
   fi
+  # The first line runs the rest only if its SHA-256 is the one it names
+  # (render/push.ts): the timed variant names its own.
+  [[ $first =~ [0-9a-f]{64} ]] || { echo "bench: the push script's first line names no SHA-256 any more: $first" >&2; return 1; }
+  body=$2.body
   {
-    grep -vxF -- "$last" "$1/push.sh"
+    tail -n +2 "$1/push.sh" | grep -vxF -- "$last"
     # shellcheck disable=SC2016
     printf '__bench_t0=$(date +%%s%%N)\nif %s; then __bench_rc=0; else __bench_rc=$?; fi\n' "$last"
     # shellcheck disable=SC2016
     printf 'echo "bench: apply_ns=$(( $(date +%%s%%N) - __bench_t0 )) rc=$__bench_rc"\nexit $__bench_rc\n'
-  } >"$2"
+  } >"$body"
+  sha=$(sha256sum <"$body" | cut -d' ' -f1)
+  { printf '%s\n' "${first/${BASH_REMATCH[0]}/$sha}"; cat "$body"; } >"$2"
+  rm -f -- "$body"
 }
-
-CPN=0
-# cp_push KIND DIR: one push and one confirm, as the Pulumi program runs them.
 cp_push() {
   local kind=$1 dir=$2 script lg a0 a1 b0 b1 t0 t1 t2 rc crc apply_ns result
   CPN=$((CPN + 1))

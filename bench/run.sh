@@ -114,7 +114,12 @@ log "hosts up ($(($(date +%s) - T0)) s)"
 
 write_meta
 wait_quiet
-control_plane || { echo "bench: the control-plane phase failed; see $LAB/logs" >&2; exit 1; }
+if [ "$MODE" = all ]; then
+  control_plane || { echo "bench: the control-plane phase failed; see $LAB/logs" >&2; exit 1; }
+else
+  # --turn-tls: the edge as pushed, without the control plane's timings.
+  { ssh_counters_up && start_sampler && cp_push first "$LAB/push/good"; } || { echo "bench: the push failed; see $LAB/logs" >&2; exit 1; }
+fi
 [ "${BENCH_STOP_AFTER:-}" = control ] && { BENCH_KEEP=1; exit 0; }
 
 data_setup || { echo "bench: setting up the data-path measurements failed; see $LAB/logs" >&2; exit 1; }
