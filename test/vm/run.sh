@@ -298,6 +298,15 @@ t_boot() {
     [ "$WHY" = "allowagentforwarding no allowtcpforwarding no kbdinteractiveauthentication no passwordauthentication no permitrootlogin without-password x11forwarding no" ]
   }
   check "boot: sshd runs the user-data's drop-in (keys only, no forwarding; sshd -T)" sshd_hardened
+  # A restart or reload (re-exec) after sshd first listened closes port 22
+  # for seconds, and a deploy's dial in that window is refused.
+  sshd_started_once() {
+    local n
+    n=$(vssh -- 'journalctl -b -u ssh -o cat' | grep -c 'Server listening on 0.0.0.0 port 22')
+    WHY="sshd began listening $n times this boot: $(vssh -- 'journalctl -b -u ssh -o short-monotonic' | grep -E 'listening on 0|signal|SIGHUP|Stopping' | paste -sd';')"
+    [ "$n" = 1 ]
+  }
+  check "boot: sshd listened once: nothing restarted or reloaded it after it started" sshd_started_once
   check "boot: root has no usable password (key login only)" eval '[ "$(vssh -- passwd -S root | cut -d" " -f2)" = L ]'
   from_mirror() {
     local p
