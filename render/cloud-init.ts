@@ -60,10 +60,20 @@ export function renderCloudInit(model: EdgeModel, secrets: CloudInitSecrets | un
   const hostPrivate = secrets?.hostKey.privateKeyOpenssh ?? PLAN_SECRET("secret generated ED25519 SSH host key");
   const hostPublic = secrets?.hostKey.publicKeyOpenssh ?? PLAN_SECRET("its public half, pinned by every SSH connection");
   const authKey = secrets?.tailscaleAuthKey ?? PLAN_SECRET("secret single-use tailnet auth key");
+  // Debian 12 keeps the user-data its edges were deployed with, byte for
+  // byte: a changed user_data replaces the server. The form below for it
+  // makes cloud-init restart sshd once running (set-passwords, the reload),
+  // harmless there so far (test:vm's Debian 12 boots).
+  const deployedForm = model.config.server.release.codename === "bookworm";
   const doc = {
     package_update: true,
     packages: VPS_PACKAGES,
-    ssh_pwauth: false,
+    ...(deployedForm ? { ssh_pwauth: false } : {}),
+    // No ssh_pwauth: the drop-in below says PasswordAuthentication no, and
+    // sshd takes the first value (10- before cloud-init's own 50- file).
+    // Setting it makes cloud-init restart sshd in its config stage, after
+    // sshd has started: a window of refused connections (6 s on an emulated
+    // Debian 13 VM) just when the deploy starts dialing.
     disable_root: false,
     // Only our host key: the deploy pins it. Image keys are deleted; ed25519
     // is the only type cloud-init may generate, and ours is already there.
@@ -79,7 +89,10 @@ export function renderCloudInit(model: EdgeModel, secrets: CloudInitSecrets | un
       { path: AUTHKEY_PATH, permissions: "0600", content: authKey },
       { path: JOIN_SCRIPT_PATH, permissions: "0755", content: renderJoinScript(model) },
     ],
-    runcmd: [["systemctl", "reload", "ssh"], [JOIN_SCRIPT_PATH]],
+    // No sshd reload either: write_files and the host key run in cloud-init's
+    // init stage, which both releases order before ssh.service, so sshd
+    // starts with them; a reload (re-exec) would close its port again.
+    runcmd: deployedForm ? [["systemctl", "reload", "ssh"], [JOIN_SCRIPT_PATH]] : [[JOIN_SCRIPT_PATH]],
   };
   return "#cloud-config\n" + YAML.stringify(doc, { lineWidth: 0 });
 }

@@ -36,7 +36,7 @@ declare -A PREP=(
 )
 declare -A TEST=(
   [test:lab]="bash test/lab/run.sh"
-  [test:vm]="VM_RELEASE=bookworm bash test/vm/run.sh"
+  [test:vm]="bash test/vm/ci.sh"
   [test:engine]="bash test/engine/lifecycle.sh"
 )
 # A background build that outlives this is stuck (cold, each takes minutes).
