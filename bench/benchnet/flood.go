@@ -22,12 +22,8 @@ package main
 
 import (
 	"bufio"
-	"crypto/hmac"
-	"crypto/md5"
 	"crypto/rand"
-	"crypto/sha1"
 	"crypto/tls"
-	"encoding/base64"
 	"encoding/binary"
 	"encoding/json"
 	"errors"
@@ -303,26 +299,9 @@ func turnAllocate(server, secret string, src net.IP, deadline time.Time) error {
 	var ub [4]byte
 	rand.Read(ub[:])
 	user := fmt.Sprintf("%d:flood%x", time.Now().Add(time.Hour).Unix(), ub)
-	mac := hmac.New(sha1.New, []byte(secret))
-	mac.Write([]byte(user))
-	pass := base64.StdEncoding.EncodeToString(mac.Sum(nil))
-	transport := stunAttr{0x0019, []byte{17, 0, 0, 0}}
-	m, err := request(func(tx []byte) []byte { return stunBuild(0x0003, tx, []stunAttr{transport}, nil) })
+	auth, key, err := turnAllocateAuth(request, secret, user, 0)
 	if err != nil {
 		return err
-	}
-	if m.errorCode() != 401 {
-		return fmt.Errorf("unauthenticated Allocate: got type %#x code %d", m.typ, m.errorCode())
-	}
-	realm, nonce := m.attrs[0x0014], m.attrs[0x0015]
-	key := md5.Sum([]byte(user + ":" + string(realm) + ":" + pass))
-	auth := func() []stunAttr { return []stunAttr{{0x0006, []byte(user)}, {0x0014, realm}, {0x0015, nonce}} }
-	m, err = request(func(tx []byte) []byte { return stunBuild(0x0003, tx, append([]stunAttr{transport}, auth()...), key[:]) })
-	if err != nil {
-		return err
-	}
-	if m.typ != 0x0103 {
-		return fmt.Errorf("Allocate failed: code %d", m.errorCode())
 	}
 	// Release it (Refresh, lifetime 0): the probe measures allocation, not quota.
 	rtx := make([]byte, 12)

@@ -706,42 +706,12 @@ func runTurn(args []string) error {
 		}
 		return nil, errors.New("no answer from the TURN server")
 	}
-	user := fmt.Sprintf("%d:bench", time.Now().Add(time.Hour).Unix())
-	mac := hmac.New(sha1.New, []byte(*secret))
-	mac.Write([]byte(user))
-	pass := base64.StdEncoding.EncodeToString(mac.Sum(nil))
-	transport := stunAttr{0x0019, []byte{17, 0, 0, 0}}
-
-	m, err := request(func(tx []byte) []byte { return stunBuild(0x0003, tx, []stunAttr{transport}, nil) })
+	auth, key, err := turnAllocateAuth(request, *secret, fmt.Sprintf("%d:bench", time.Now().Add(time.Hour).Unix()), 2)
 	if err != nil {
 		return err
 	}
-	if m.errorCode() != 401 {
-		return fmt.Errorf("unauthenticated Allocate: expected 401, got type %#x code %d", m.typ, m.errorCode())
-	}
-	realm, nonce := m.attrs[0x0014], m.attrs[0x0015]
-	key := md5.Sum([]byte(user + ":" + string(realm) + ":" + pass))
-	auth := func() []stunAttr {
-		return []stunAttr{{0x0006, []byte(user)}, {0x0014, realm}, {0x0015, nonce}}
-	}
-	for try := 0; ; try++ {
-		m, err = request(func(tx []byte) []byte {
-			return stunBuild(0x0003, tx, append([]stunAttr{transport}, auth()...), key[:])
-		})
-		if err != nil {
-			return err
-		}
-		if m.errorCode() == 438 && try < 2 { // stale nonce
-			nonce = m.attrs[0x0015]
-			continue
-		}
-		break
-	}
-	if m.typ != 0x0103 {
-		return fmt.Errorf("Allocate failed: type %#x code %d %q", m.typ, m.errorCode(), m.attrs[0x0009])
-	}
 	const channel = 0x4000
-	m, err = request(func(tx []byte) []byte {
+	m, err := request(func(tx []byte) []byte {
 		return stunBuild(0x0009, tx, append([]stunAttr{{0x000C, []byte{0x40, 0x00, 0, 0}}, {0x0012, xorAddr(pa.IP, pa.Port)}}, auth()...), key[:])
 	})
 	if err != nil {
@@ -795,6 +765,47 @@ func runTurn(args []string) error {
 		return stunBuild(0x0004, tx, append([]stunAttr{{0x000D, []byte{0, 0, 0, 0}}}, auth()...), key[:])
 	})
 	return err
+}
+
+// turnAllocateAuth allocates a UDP relay with coturn's REST credentials for
+// user (an Allocate without them must get 401 first), retrying a stale
+// nonce (438) up to staleNonceRetries times; it returns the attributes and
+// key that authenticate the allocation's later requests.
+func turnAllocateAuth(request func(build func(tx []byte) []byte) (*stunMsg, error), secret, user string, staleNonceRetries int) (func() []stunAttr, [16]byte, error) {
+	mac := hmac.New(sha1.New, []byte(secret))
+	mac.Write([]byte(user))
+	pass := base64.StdEncoding.EncodeToString(mac.Sum(nil))
+	transport := stunAttr{0x0019, []byte{17, 0, 0, 0}}
+	var key [16]byte
+	m, err := request(func(tx []byte) []byte { return stunBuild(0x0003, tx, []stunAttr{transport}, nil) })
+	if err != nil {
+		return nil, key, err
+	}
+	if m.errorCode() != 401 {
+		return nil, key, fmt.Errorf("unauthenticated Allocate: expected 401, got type %#x code %d", m.typ, m.errorCode())
+	}
+	realm, nonce := m.attrs[0x0014], m.attrs[0x0015]
+	key = md5.Sum([]byte(user + ":" + string(realm) + ":" + pass))
+	auth := func() []stunAttr {
+		return []stunAttr{{0x0006, []byte(user)}, {0x0014, realm}, {0x0015, nonce}}
+	}
+	for try := 0; ; try++ {
+		m, err = request(func(tx []byte) []byte {
+			return stunBuild(0x0003, tx, append([]stunAttr{transport}, auth()...), key[:])
+		})
+		if err != nil {
+			return nil, key, err
+		}
+		if m.errorCode() == 438 && try < staleNonceRetries {
+			nonce = m.attrs[0x0015]
+			continue
+		}
+		break
+	}
+	if m.typ != 0x0103 {
+		return nil, key, fmt.Errorf("Allocate failed: type %#x code %d %q", m.typ, m.errorCode(), m.attrs[0x0009])
+	}
+	return auth, key, nil
 }
 
 // turnConn carries STUN messages and ChannelData to the TURN server: one
