@@ -15,6 +15,8 @@ import json
 import os
 import re
 
+from report_scale import fmt  # beside this file: the bench reports print numbers one way
+
 BEGIN, END = "<!-- flood:begin -->", "<!-- flood:end -->"
 KINDS = ("tls", "xmpp", "turn")
 EDGE_NAMES = {"fixed": "fixed (main as rendered)", "weakened": "weakened (--weaken)", "today": "today's (before the flood protections)"}
@@ -241,14 +243,6 @@ def verdicts(d):
             cs.append(check("legitimate allocations ≥ 95 %", r is not None and r >= 0.95, f"{lf['turn']['ok']}/{lf['turn']['n']}"))
         g.setdefault(goal, {})[edge] = {"pass": all(c["pass"] for c in cs), "checks": cs}
     return g
-
-
-def fmt(v, d=1):
-    if v is None:
-        return "–"
-    if abs(v) >= 1000:
-        return f"{v:,.0f}"
-    return f"{v:.{d}f}"
 
 
 def chart(d, path):
