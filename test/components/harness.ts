@@ -155,6 +155,9 @@ export interface RunOptions {
 /** Every registration and invoke in the order the program made them (resource names, invoke tokens). */
 export type Event = { kind: "resource"; name: string } | { kind: "invoke"; token: string };
 
+/** Process "exit" listeners one program run adds (see runProgram). */
+const EXIT_LISTENERS_PER_RUN = 2;
+
 /** Runs the program with `raw` (plain values) and `secrets` (set as Pulumi secrets). */
 export async function runProgram(raw: Record<string, unknown>, secrets: Record<string, string> = {}, opts: RunOptions = {}): Promise<Run> {
   const resources: Registered[] = [];
@@ -194,10 +197,11 @@ export async function runProgram(raw: Record<string, unknown>, secrets: Record<s
 
   let program: Record<string, unknown> = {};
   let error: Error | undefined;
-  // Each fresh copy of @pulumi/pulumi adds one process "exit" listener (its
-  // promise-leak report), so many runs in one file exceed Node's default of
-  // 10 and print MaxListenersExceededWarning. Room for exactly that one more.
-  process.setMaxListeners(process.getMaxListeners() + 1);
+  // Each run's fresh modules add process "exit" listeners (@pulumi/pulumi's
+  // promise-leak report, runtime/debuggable.js): two per run, counted with
+  // process.listenerCount("exit"), so many runs in one file exceed Node's
+  // default of 10 and print MaxListenersExceededWarning. Room for exactly those.
+  process.setMaxListeners(Math.max(process.getMaxListeners(), process.listenerCount("exit") + EXIT_LISTENERS_PER_RUN));
   try {
     jest.isolateModules(() => {
       program = require("../../index");
