@@ -115,6 +115,18 @@ export const XMPP_HTTP_REQUEST_LIMIT = { perSecond: 10, burst: 40 } as const;
 export const DEFAULT_UDP_FORWARD_PPS = 10000;
 export const UDP_FORWARD_PPS_RANGE = { min: 100, max: 10_000_000 };
 
+/**
+ * The SYN proxy in front of the forwarded TCP ports (render/synproxy.ts)
+ * answers each handshake in home's name, so it announces home's window
+ * scale to the client, and the kernel never rewrites it afterwards. A
+ * client then reads home's window field shifted by this: more than home's
+ * own overstates home's window (the client sends past it, home drops),
+ * less only understates it. 7 is Linux's with its default buffers
+ * (tcp_rmem 6 MiB: Debian, Snikket's containers on it).
+ */
+export const DEFAULT_SYN_PROXY_WSCALE = 7;
+export const SYN_PROXY_WSCALE_RANGE = { min: 0, max: 14 };
+
 export const DEFAULT_TURN_RELAY_PORTS = "49152-65535";
 /** Ports below this are privileged: the host's own daemons, never a relay range. */
 export const FIRST_UNPRIVILEGED_PORT = 1024;
