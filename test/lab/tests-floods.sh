@@ -43,22 +43,26 @@ full_set_limits() {
   [ "$(flood_established)" -le "$FLOOD_LIMIT" ]
 }
 
-# acks_reach_home PORT: 1000 bare ACKs from as many spoofed sources to the
+# reach_home syn|ack PORT: 1000 SYNs (the SYN proxy answers them) or bare
+# ACKs (strict tracking drops them) from as many spoofed sources to the
 # vps's PORT (forwarded home by DNAT); refused when none arrives at home.
-acks_reach_home() {
-  local spray n
+reach_home() {
+  local spray n flags
+  case $1 in syn) flags=syn ;; ack) flags=ack ;; *) WHY="reach_home: $1" && return 2 ;; esac
   on home nft -f - <<EOF || return 2
-table inet lab_acks {
-    chain in { type filter hook prerouting priority raw; policy accept; iifname "tailscale0" tcp dport $1 tcp flags & (syn | ack) == ack counter; }
+table inet lab_reach {
+    chain in { type filter hook prerouting priority raw; policy accept; iifname "tailscale0" tcp dport $2 tcp flags & (syn | ack) == $flags counter; }
 }
 EOF
-  spray=$(on attacker /usr/bin/python3 "$LAB/bin/spoof.py" ack "$VPS4" "$1" "$SPOOF4" 1000 2000 5) || { WHY="spoof.py: $spray"; return 2; }
+  spray=$(on attacker /usr/bin/python3 "$LAB/bin/spoof.py" "$1" "$VPS4" "$2" "$SPOOF4" 1000 2000 5) || { WHY="spoof.py: $spray"; on home nft delete table inet lab_reach; return 2; }
   sleep 0.5
-  n=$(on home nft list chain inet lab_acks in | grep -o 'packets [0-9]*' | cut -d' ' -f2)
-  on home nft delete table inet lab_acks
-  WHY="$spray to $VPS4:$1; home got ${n:-0} on tailscale0"
+  n=$(on home nft list chain inet lab_reach in | grep -o 'packets [0-9]*' | cut -d' ' -f2)
+  on home nft delete table inet lab_reach
+  WHY="$spray to $VPS4:$2; home got ${n:-0} on tailscale0"
   [ "${n:-0}" = 0 ]
 }
+acks_reach_home() { reach_home ack "$@"; }
+syns_reach_home() { reach_home syn "$@"; }
 
 # udp_budget: 18,000 UDP packets from one socket of the attacker (one flow),
 # paced at 6,000 a second so the tunnel itself carries them (a burst at full
@@ -223,7 +227,7 @@ http_flood() {
 render_weak_floods() {
   local st=$LAB/stacks
   "$REPO/node_modules/.bin/tsx" "$HERE/render.ts" --config "$st/Pulumi.lab.yaml" --vps-ipv4 "$VPS4" --vps-ipv6 "$VPS6" \
-    --vps-tailnet-ipv4 "$VPS_TS4" --turn-secret "$TURN_SECRET" --out "$LAB/push/weak-floods" --weaken floods,tcp-loose,turn-tcp-limit,icmp-echo,http-rate,udp-budget,turn-allocate,ipv6-site,tailscaled-junk \
+    --vps-tailnet-ipv4 "$VPS_TS4" --turn-secret "$TURN_SECRET" --out "$LAB/push/weak-floods" --weaken floods,synproxy,tcp-loose,turn-tcp-limit,icmp-echo,http-rate,udp-budget,turn-allocate,ipv6-site,tailscaled-junk \
     >"$LAB/logs/render-weak-floods.log" 2>&1 || { WHY=$(tail -n 5 "$LAB/logs/render-weak-floods.log"); return 1; }
 }
 
@@ -234,8 +238,10 @@ t_floods() {
   on attacker ip addr add "$FRESH4/26" dev eth0 2>/dev/null || true
   FLOOD_LIMIT=$(good_limits 'ct count over (\d+)')
   FLOODS_SET_SIZE=$(good_limits 'set conn_v4 \{\s+type ipv4_addr; size (\d+);')
-  check "floods: the weakened variant renders (--weaken floods,tcp-loose,turn-tcp-limit,icmp-echo,http-rate,udp-budget,turn-allocate,ipv6-site,tailscaled-junk)" render_weak_floods
+  check "floods: the weakened variant renders (--weaken floods,synproxy,tcp-loose,turn-tcp-limit,icmp-echo,http-rate,udp-budget,turn-allocate,ipv6-site,tailscaled-junk)" render_weak_floods
 
+  attack "spoofed SYNs: 1000 to 5222 (DNAT) from as many spoofed sources: the SYN proxy answers, none reaches home" syns_reach_home 5222
+  attack "spoofed SYNs: 1000 to the TCP forward 7001: none reaches home" syns_reach_home 7001
   attack "spoofed ACKs: 1000 bare ACKs to 5222 (DNAT) from spoofed sources: none reaches home" acks_reach_home 5222
   attack "spoofed ACKs: 1000 to the TCP forward 7001: none reaches home" acks_reach_home 7001
   attack "UDP forward: 18,000 packets in 3 s from one host (one flow) to 64738: no more than its budget reaches home" udp_budget
@@ -259,6 +265,8 @@ t_floods() {
   # Its sysctl file changed (tcp-loose): the apply loaded it in the vps's network namespace, which may not set nf_conntrack_max.
   check "floods: the apply reports nf_conntrack_max as read-only in the vps's namespace and goes on" \
     out_has "$PUSH_OUT" "sysctl: net.netfilter.nf_conntrack_max = $(sed -n 's/^net.netfilter.nf_conntrack_max = //p' "$GOOD/bundle/etc/sysctl.d/60-xmpp-edge.conf") skipped: read-only here"
+  attack_on_weakened "spoofed SYNs to 5222" only_through syns_reach_home 5222
+  attack_on_weakened "spoofed SYNs to 7001" only_through syns_reach_home 7001
   attack_on_weakened "spoofed ACKs to 5222" only_through acks_reach_home 5222
   attack_on_weakened "spoofed ACKs to 7001" only_through acks_reach_home 7001
   attack_on_weakened "UDP forward: 18,000 packets in 3 s from one host" only_through udp_budget
