@@ -120,7 +120,7 @@ export function renderSourceLimits(model: EdgeModel, tailnetInterface: string): 
           "    chain limits_synproxied {",
           `        type filter hook output priority ${PRIORITY}; policy accept;`,
           `        fib saddr type local return comment "${SYNPROXY_COMMENT}: the edge's own connections"`,
-          `        tcp dport @${SYNPROXY_PORTS_SET} jump ${SOURCE_LIMITS_CHAIN} comment "${SYNPROXY_COMMENT}: the proxy's SYN to home opens the client's connection"`,
+          `        meta nfproto ipv4 tcp dport @${SYNPROXY_PORTS_SET} jump ${SOURCE_LIMITS_CHAIN} comment "${SYNPROXY_COMMENT}: the proxy's SYN to home opens the client's connection"`,
           "    }",
         ]),
     "",

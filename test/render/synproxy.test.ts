@@ -15,14 +15,19 @@ test("with clientIp proxy-protocol nginx holds 5222/5269: the proxy answers only
 });
 
 test("the MSS announced is what the tailnet carries (MTU 1280), the window scale the setting's", () => {
-  const r = rules({ synProxyWindowScale: 5 });
-  expect(r).toContain("synproxy mss 1240 wscale 5 timestamp sack-perm");
-  expect(r).toContain("synproxy mss 1220 wscale 5 timestamp sack-perm");
+  expect(rules({ synProxyWindowScale: 5 })).toContain("synproxy mss 1240 wscale 5 timestamp sack-perm");
+});
+
+test("IPv4 only: IPv6 SYNs are tracked and DNAT'd as before (nft's synproxy checks IPv6 checksums as IPv4's)", () => {
+  const r = rules();
+  expect(r.split("\n").filter((l) => /synproxy mss| notrack comment|jump source_limits comment "SYN proxy/.test(l)).every((l) => l.includes("meta nfproto ipv4 "))).toBe(true);
+  expect(r.split("chain synproxy_dnat {")[1].split("\n    }")[0]).not.toContain("ipv6");
+  expect(r).toContain("meta nfproto ipv6 meta l4proto . th dport @forwards_kept dnat ip6 to");
 });
 
 test("SYNs from the tailnet and to other addresses keep their conntrack entry", () => {
   const raw = rules().split("chain synproxy_notrack {")[1].split("\n    }")[0];
-  expect(raw).toMatch(/type filter hook prerouting priority raw;[^\n]*\n\s+iifname "tailscale0" return\n\s+tcp dport @synproxy_ports tcp flags & \(fin \| syn \| rst \| ack\) == syn fib daddr type local notrack/);
+  expect(raw).toMatch(/type filter hook prerouting priority raw;[^\n]*\n\s+iifname "tailscale0" return\n\s+meta nfproto ipv4 tcp dport @synproxy_ports tcp flags & \(fin \| syn \| rst \| ack\) == syn fib daddr type local notrack/);
 });
 
 test("the proxy's SYN to home is DNAT'd like the client's, never the edge's own connections", () => {

@@ -133,7 +133,49 @@ test("the check can fail: with the SYN proxy off every spoofed SYN crosses to ho
 });
 
 test("the check can fail: without the limits' entry in output every connection of the one source reaches home", () => {
-  const seen = run({}, 100, (t) => t.replace(/\n\s+tcp dport @synproxy_ports jump source_limits [^\n]*/, ""));
+  const seen = run({}, 100, (t) => t.replace(/\n[^\n]*jump source_limits comment "SYN proxy[^\n]*/, ""));
   expect(seen.spoofedAtHome).toBe(0);
   expect(seen.manyAtHome).toBe(100);
+});
+
+/**
+ * Why the SYN proxy is IPv4 only (render/synproxy.ts): nft's synproxy checks
+ * a SYN's checksum with the IPv4 function whatever the family, so an IPv6
+ * SYN whose checksum it must verify (a raw socket's, a real client's when
+ * the NIC did not) is dropped unanswered. 200 SYNs each way through the
+ * same one-rule table: IPv4's are answered, IPv6's are not. When this test
+ * fails, the kernel answers IPv6: extend the proxy to it.
+ */
+test("the kernel's nft synproxy answers IPv4 SYNs but not IPv6 SYNs it must checksum itself", () => {
+  const answered = withNetns((edge) =>
+    withNetns((client) => {
+      const x = (ns: string, cmd: string) => `ip netns exec ${ns} ${cmd}`;
+      const table = `table inet t {
+  chain raw { type filter hook prerouting priority raw; tcp dport 5222 tcp flags & (fin | syn | rst | ack) == syn notrack; }
+  chain input { type filter hook input priority filter; tcp dport 5222 ct state invalid,untracked synproxy mss 1220 wscale 7 timestamp sack-perm; }
+  chain output { type filter hook output priority filter; meta nfproto ipv4 tcp flags & (syn | ack) == syn | ack counter; meta nfproto ipv6 tcp flags & (syn | ack) == syn | ack counter; }
+}`;
+      const setup = sh(
+        [
+          "set -e",
+          `ip -n ${edge} link set lo up && ip -n ${client} link set lo up`,
+          `ip -n ${edge} link add eth0 type veth peer name eth0 netns ${client}`,
+          `ip -n ${edge} addr add ${EDGE}/24 dev eth0 && ip -n ${edge} -6 addr add 2001:db8::1/64 dev eth0 nodad && ip -n ${edge} link set eth0 up`,
+          `ip -n ${client} addr add ${CLIENT}/24 dev eth0 && ip -n ${client} -6 addr add 2001:db8::20/64 dev eth0 nodad && ip -n ${client} link set eth0 up`,
+          // The answers go back to the spoofed sources through the client's side.
+          `ip -n ${edge} route add default via ${CLIENT} && ip -n ${edge} -6 route add default via 2001:db8::20`,
+          x(edge, "sysctl -qw net.netfilter.nf_conntrack_tcp_loose=0"),
+          `printf '%s\\n' '${table}' | ${x(edge, "nft -f -")}`,
+        ].join("\n"),
+      );
+      expect(setup).toEqual({ status: 0, out: "" });
+      for (const [dst, from] of [[EDGE, SPOOFED], ["2001:db8::1", "2001:db8:f000::/48"]]) {
+        expect(sh(x(client, `/usr/bin/python3 ${SPOOF} syn ${dst} 5222 ${from} 200 0 10`)).out).toMatch(/^sent 200 /);
+      }
+      sh("sleep 0.5");
+      const counters = sh(x(edge, "nft list chain inet t output")).out.match(/packets (\d+)/g)!.map((m) => Number(m.split(" ")[1]));
+      return { ipv4: counters[0], ipv6: counters[1] };
+    }),
+  );
+  expect(answered).toEqual({ ipv4: 200, ipv6: 0 });
 });
