@@ -100,6 +100,19 @@ export const ICMP_ECHO_LIMIT = { perSecond: 20, burst: 50 } as const;
 export const TAILSCALED_UNANSWERED_LIMIT = { perSecond: 200, burst: 400 } as const;
 
 /**
+ * New STUN/TURN flows to coturn's UDP port that go straight to it, all
+ * sources together: a call opens a handful (a binding per candidate, one
+ * allocation per participant), so a family's or a club's server stays far
+ * below. coturn keeps about 19 KB for any request's source until
+ * max-allocate-timeout, so spoofed requests at 20,000/s held gigabytes;
+ * beyond this rate a new flow must show it is real by sending its first
+ * packet again (every STUN client retransmits an unanswered request after
+ * 0.25-0.5 s; a spoofed source sends once). Retransmissions are remembered
+ * this many seconds.
+ */
+export const TURN_NEW_FLOW_LIMIT = { perSecond: 200, burst: 400, retrySeconds: 3 } as const;
+
+/**
  * HTTP requests per client address to the XMPP names on port 80 (open to
  * anyone): ACME HTTP-01 validations and the redirect to HTTPS, a handful per
  * visit. A flood of requests stops at the edge instead of at home's web front.

@@ -13,6 +13,7 @@ import { generatedHeader } from "./header";
 import { renderForwards } from "./forwards";
 import { renderSourceLimits } from "./source-limits";
 import { synProxyChains, synProxyInput, synProxySets } from "./synproxy";
+import { turnNewFlowRules, turnNewFlowSets } from "./turn-new-flows";
 
 export const NFT_TABLE = "xmpp_edge";
 export const NFT_FAMILY = "inet";
@@ -93,7 +94,7 @@ export function renderNftables(model: EdgeModel, facts: HostFacts): string {
   const forwards = renderForwards(model, facts);
   const host = hostPortRules(model);
 
-  const input = hostInput(model, host, synProxyInput(model));
+  const input = [...hostInput(model, host, synProxyInput(model)), ...turnNewFlowRules(model)];
   // The edge's services are open to anyone; nginx locks the web names to their origins.
   for (const protocol of ["tcp", "udp"] as const) {
     for (const handler of ["nginx-http", "nginx-stream", "coturn"] as const) {
@@ -117,6 +118,7 @@ export function renderNftables(model: EdgeModel, facts: HostFacts): string {
     ...host.sets,
     ...forwards.sets,
     ...synProxySets(model),
+    ...turnNewFlowSets(model),
     "",
     ...renderSourceLimits(model, TAILNET_INTERFACE),
     "",

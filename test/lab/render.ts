@@ -48,6 +48,8 @@
 //                answered flow carries
 //   ipv6-site    no per-/48 level in the per-source limits (each /64 of a
 //                /48 counted alone)
+//   turn-new-flows  new flows to coturn's UDP port straight to it at any
+//                rate (a spoofed source's one packet reaches coturn)
 //   turn-allocate  coturn's max-allocate-timeout out (its default, 60 s:
 //                an unauthenticated client's state stays six times longer)
 // Each must change the file it names, or render.ts fails: a weakening that
@@ -67,6 +69,7 @@ import { SYSCTL_PATH } from "../../render/sysctl";
 import { TURN_CERT_CONF_PATH } from "../../render/turn-cert";
 import { OVERFLOW_COMMENT, SITE_COMMENT, SOURCE_LIMITS_CHAIN } from "../../render/source-limits";
 import { SYNPROXY_COMMENT } from "../../render/synproxy";
+import { TURN_NEW_FLOWS_COMMENT } from "../../render/turn-new-flows";
 import { buildModel, type EdgeModel, type HttpRoute, type HttpsRoute } from "../../model/model";
 import { HTTP_PORT, HTTPS_PORT, single } from "../../model/ports";
 import { makePlan } from "../../render/plan";
@@ -225,6 +228,7 @@ const WEAKENINGS: Record<string, { file: string; change: (text: string) => strin
   "ipv6-site": { file: NFT_RULESET_PATH, change: (t) => t.split("\n").filter((l) => !l.includes(SITE_COMMENT)).join("\n") },
   "turn-allocate": { file: COTURN_CONF_PATH, change: (t) => t.replace(/^max-allocate-timeout=\d+\n/m, "") },
   synproxy: { file: NFT_RULESET_PATH, change: withoutSynProxy },
+  "turn-new-flows": { file: NFT_RULESET_PATH, change: (t) => t.split("\n").filter((l) => !l.includes(TURN_NEW_FLOWS_COMMENT)).join("\n") },
   floods: { file: NFT_RULESET_PATH, change: (t) => t.split("\n").filter((l) => !l.includes(OVERFLOW_COMMENT)).join("\n") },
 };
 for (const w of weakenings.filter((x) => x !== "web" && x !== "origin" && x !== "relay-over-ssh")) {
