@@ -4,7 +4,7 @@
 // checks/*.ts add the checks of values and of keys against each other.
 import { z } from "zod";
 import { DEFAULT_CONNTRACK_MAX, DEFAULT_TURN_CAPACITY_MBPS, DEFAULT_TURN_MEMORY_MB } from "./limits";
-import { DEFAULT_TURN_RELAY_PORTS, DEFAULT_TURN_SESSION_KBPS, DEFAULT_UDP_FORWARD_PPS, type PortRange, type Protocol } from "./ports";
+import { DEFAULT_TURN_RELAY_PORTS, DEFAULT_TURN_SESSION_KBPS, DEFAULT_SYN_PROXY_WSCALE, DEFAULT_UDP_FORWARD_PPS, type PortRange, type Protocol } from "./ports";
 import { DEFAULT_IMAGE, SUPPORTED_IMAGES, type DebianRelease } from "./images";
 
 export const PROJECT_NAME = "xmpp-edge";
@@ -82,6 +82,8 @@ export const configSchema = z
     turnMemoryMB: z.number().default(DEFAULT_TURN_MEMORY_MB).meta({ description: "coturn's memory ceiling, MB (its unit's MemoryMax=; an unauthenticated STUN/TURN request costs about 19 KB for max-allocate-timeout): at the ceiling the kernel ends coturn, never nginx or tailscaled, and systemd restarts it. 64-65536" }),
     conntrackMax: z.number().default(DEFAULT_CONNTRACK_MAX).meta({ description: "Connection tracking entries (net.netfilter.nf_conntrack_max; about 320 bytes each): once full every new flow fails, DNS and the tailnet included. 65536-16777216" }),
     udpForwardPacketsPerSecond: z.number().default(DEFAULT_UDP_FORWARD_PPS).meta({ description: "What each UDP forward (extraForwards) may send home, packets/s, all its flows together (a flood beyond it ends at the edge), 100-10000000" }),
+    synProxy: z.boolean().default(true).meta({ description: "A SYN proxy in front of the forwarded TCP ports (5222/5269 with clientIp masquerade, 5000, TCP extraForwards): the edge completes each handshake with a SYN cookie before home hears of it, so spoofed SYNs never cross the tunnel. false: every SYN is forwarded home" }),
+    synProxyWindowScale: z.number().default(DEFAULT_SYN_PROXY_WSCALE).meta({ description: 'The window scale the SYN proxy announces to clients in home\'s name, 0-14: at most home\'s own (Linux with default buffers: 7; `ss -ti` at home shows "wscale:"); more overstates home\'s window' }),
     serverName: z.string().default("xmpp-edge").meta({ description: "Hetzner server name and tailnet hostname of the VPS" }),
     serverType: z.string().default("cax11").meta({ description: "Hetzner server type (cax11 arm64, cx23 x86), one of Hetzner's list kept in model/hetzner.ts" }),
     location: z.string().default("fsn1").meta({ description: "Hetzner location" }),
@@ -183,6 +185,10 @@ export interface EdgeConfig {
   extraForwards: ExtraForward[];
   /** Packets/s each UDP forward may send home. */
   udpForwardPacketsPerSecond: number;
+  /** A SYN proxy in front of the forwarded TCP ports (render/synproxy.ts). */
+  synProxy: boolean;
+  /** The window scale it announces for home. */
+  synProxyWindowScale: number;
   /** This edge's server (the first edge's in buildModel; forEdge gives each edge's). */
   server: { name: string; type: string; location: string; image: string; release: DebianRelease };
   cloudflareZoneId?: string;

@@ -3,6 +3,8 @@ import * as ipaddr from "ipaddr.js";
 
 /** The interface tailscaled creates: the only way in from the tailnet, and the way to home. */
 export const TAILNET_INTERFACE = "tailscale0";
+/** tailscaled's interface MTU: what a forwarded TCP segment crosses on its way home (the SYN proxy announces the MSS it leaves). */
+export const TAILNET_MTU = 1280;
 
 export const TAILNET_IPV4_RANGE = "100.64.0.0/10";
 export const TAILNET_IPV6_RANGE = "fd7a:115c:a1e0::/48";

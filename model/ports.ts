@@ -100,6 +100,19 @@ export const ICMP_ECHO_LIMIT = { perSecond: 20, burst: 50 } as const;
 export const TAILSCALED_UNANSWERED_LIMIT = { perSecond: 200, burst: 400 } as const;
 
 /**
+ * New STUN/TURN flows to coturn's UDP port that go straight to it, all
+ * sources together: a call opens a handful (a binding per candidate, one
+ * allocation per participant), so a family's or a club's server stays far
+ * below. coturn keeps about 19 KB for any request's source until
+ * max-allocate-timeout, so spoofed requests at 20,000/s held gigabytes;
+ * beyond this rate a new flow must show it is real by sending its first
+ * packet again (every STUN client retransmits an unanswered request after
+ * 0.25-0.5 s; a spoofed source sends once). Retransmissions are remembered
+ * this many seconds.
+ */
+export const TURN_NEW_FLOW_LIMIT = { perSecond: 200, burst: 400, retrySeconds: 3 } as const;
+
+/**
  * HTTP requests per client address to the XMPP names on port 80 (open to
  * anyone): ACME HTTP-01 validations and the redirect to HTTPS, a handful per
  * visit. A flood of requests stops at the edge instead of at home's web front.
@@ -114,6 +127,18 @@ export const XMPP_HTTP_REQUEST_LIMIT = { perSecond: 10, burst: 40 } as const;
  */
 export const DEFAULT_UDP_FORWARD_PPS = 10000;
 export const UDP_FORWARD_PPS_RANGE = { min: 100, max: 10_000_000 };
+
+/**
+ * The SYN proxy in front of the forwarded TCP ports (render/synproxy.ts)
+ * answers each handshake in home's name, so it announces home's window
+ * scale to the client, and the kernel never rewrites it afterwards. A
+ * client then reads home's window field shifted by this: more than home's
+ * own overstates home's window (the client sends past it, home drops),
+ * less only understates it. 7 is Linux's with its default buffers
+ * (tcp_rmem 6 MiB: Debian, Snikket's containers on it).
+ */
+export const DEFAULT_SYN_PROXY_WSCALE = 7;
+export const SYN_PROXY_WSCALE_RANGE = { min: 0, max: 14 };
 
 export const DEFAULT_TURN_RELAY_PORTS = "49152-65535";
 /** Ports below this are privileged: the host's own daemons, never a relay range. */

@@ -12,6 +12,8 @@ import type { Service } from "../model/services";
 import { generatedHeader } from "./header";
 import { renderForwards } from "./forwards";
 import { renderSourceLimits } from "./source-limits";
+import { synProxyChains, synProxyInput, synProxySets } from "./synproxy";
+import { turnNewFlowRules, turnNewFlowSets } from "./turn-new-flows";
 
 export const NFT_TABLE = "xmpp_edge";
 export const NFT_FAMILY = "inet";
@@ -60,14 +62,19 @@ function dhcpReplies(model: EdgeModel): string[] {
 /** The rule that budgets unanswered packets to tailscaled's port (the lab's --weaken tailscaled-junk takes it out). */
 export const TAILSCALED_JUNK_COMMENT = "tailscaled: packets of no answered flow, all sources together";
 
-/** What the host itself needs on input: replies, loopback, ICMP (echo at a rate), DHCP, and its own ports (SSH, tailscaled) from their sources. */
-function hostInput(model: EdgeModel, host: { rules: string[] }): string[] {
+/**
+ * What the host itself needs on input: replies, loopback, ICMP (echo at a
+ * rate), DHCP, and its own ports (SSH, tailscaled) from their sources;
+ * beforeState: rules for packets conntrack has no entry for (the SYN proxy's).
+ */
+function hostInput(model: EdgeModel, host: { rules: string[] }, beforeState: string[] = []): string[] {
   const echoLimit = `limit rate over ${ICMP_ECHO_LIMIT.perSecond}/second burst ${ICMP_ECHO_LIMIT.burst} packets`;
   const junkLimit = `limit rate over ${TAILSCALED_UNANSWERED_LIMIT.perSecond}/second burst ${TAILSCALED_UNANSWERED_LIMIT.burst} packets`;
   return [
     // Before the state rule: conntrack keys echo by its id, so a flood of one id is "established".
     `icmp type echo-request ${echoLimit} counter drop comment "ICMP echo: all sources together"`,
     `icmpv6 type echo-request ${echoLimit} counter drop comment "ICMP echo: all sources together"`,
+    ...beforeState,
     "ct state established,related accept",
     "ct state invalid drop",
     // After the state rule: the tunnel's own packets (answered flows) are never counted.
@@ -87,7 +94,7 @@ export function renderNftables(model: EdgeModel, facts: HostFacts): string {
   const forwards = renderForwards(model, facts);
   const host = hostPortRules(model);
 
-  const input = hostInput(model, host);
+  const input = [...hostInput(model, host, synProxyInput(model)), ...turnNewFlowRules(model)];
   // The edge's services are open to anyone; nginx locks the web names to their origins.
   for (const protocol of ["tcp", "udp"] as const) {
     for (const handler of ["nginx-http", "nginx-stream", "coturn"] as const) {
@@ -110,6 +117,8 @@ export function renderNftables(model: EdgeModel, facts: HostFacts): string {
     `table ${NFT_FAMILY} ${NFT_TABLE} {`,
     ...host.sets,
     ...forwards.sets,
+    ...synProxySets(model),
+    ...turnNewFlowSets(model),
     "",
     ...renderSourceLimits(model, TAILNET_INTERFACE),
     "",
@@ -128,6 +137,7 @@ export function renderNftables(model: EdgeModel, facts: HostFacts): string {
     ...chain("postrouting", "type nat hook postrouting priority srcnat; policy accept;", [
       `oifname "${TAILNET_INTERFACE}" ct status dnat masquerade`,
     ]),
+    ...synProxyChains(model, facts),
     ...outputGuard(model, facts),
     "}",
     "",

@@ -1,6 +1,9 @@
-// The per-source limits of the edge's nftables table: one base chain in
-// prerouting, after conntrack and before DNAT, so it sees the public port for
-// nginx's ports and the forwarded ones alike. A source is an IPv4 address or
+// The per-source limits of the edge's nftables table: one chain, entered
+// where a connection's first tracked packet passes before DNAT, so it sees
+// the public port: in prerouting for nginx's ports, coturn's and the
+// forwards the SYN proxy does not answer; in output for those it does (its
+// own SYN to home, in the client's name, is that connection's first
+// tracked packet: render/synproxy.ts). A spoofed source never gets there. A source is an IPv4 address or
 // an IPv6 /64, and the /64s of one /48 share a bounded multiple of one
 // source's limits (one free tunnel-broker /48 is 65,536 /64s); only
 // Cloudflare's ranges are exempt, on 80/443. Over the limit
@@ -19,9 +22,10 @@
 import { servicesBy, type EdgeModel } from "../model/model";
 import { formatRange } from "../model/ports";
 import type { Service } from "../model/services";
+import { SYNPROXY_COMMENT, SYNPROXY_PORTS_SET, synProxiedServices } from "./synproxy";
 
 export const SOURCE_LIMITS_CHAIN = "source_limits";
-/** mangle (-150): after conntrack (-200), before the DNAT of chain prerouting (dstnat, -100). */
+/** mangle (-150): after conntrack (-200), before DNAT (dstnat, -100) in prerouting and in output. */
 const PRIORITY = "mangle";
 /** Dynamic sets hold one element per source; the sources beyond it share one source's limits (the overflow rules). */
 export const SET_SIZE = 65536;
@@ -105,8 +109,22 @@ export function renderSourceLimits(model: EdgeModel, tailnetInterface: string): 
     ...set("new_conn_v6_site", "ipv6_addr", `size ${SET_SIZE}; flags dynamic,timeout; timeout ${idle}s;`),
     ...set("conn_v6_site", "ipv6_addr", `size ${SET_SIZE}; flags dynamic;`),
     "",
-    `    chain ${SOURCE_LIMITS_CHAIN} {`,
+    "    chain limits_prerouting {",
     `        type filter hook prerouting priority ${PRIORITY}; policy accept;`,
+    `        jump ${SOURCE_LIMITS_CHAIN}`,
+    "    }",
+    ...(synProxiedServices(model).length === 0
+      ? []
+      : [
+          "",
+          "    chain limits_synproxied {",
+          `        type filter hook output priority ${PRIORITY}; policy accept;`,
+          `        fib saddr type local return comment "${SYNPROXY_COMMENT}: the edge's own connections"`,
+          `        meta nfproto ipv4 tcp dport @${SYNPROXY_PORTS_SET} jump ${SOURCE_LIMITS_CHAIN} comment "${SYNPROXY_COMMENT}: the proxy's SYN to home opens the client's connection"`,
+          "    }",
+        ]),
+    "",
+    `    chain ${SOURCE_LIMITS_CHAIN} {`,
     ...body.map((b) => `        ${b}`),
     "    }",
   ];

@@ -6,7 +6,7 @@ import { checkHome, checkHomeIsNoEdge } from "./home";
 import { checkNames } from "./names";
 import { checkForwardsPastTheLock } from "./origin-lock";
 import { firstExistingHost } from "./port-conflicts";
-import { checkExtraForwards, checkTurnRelayPorts, checkTurnSession, checkUdpForwardBudget } from "./ports";
+import { checkExtraForwards, checkTurnRelayPorts, checkSynProxy, checkTurnSession, checkUdpForwardBudget } from "./ports";
 import { checkLimits } from "./limits";
 import type { Checks } from "./report";
 import { checkServer } from "./server";
@@ -24,6 +24,7 @@ export function checkFields(p: ParsedConfig, c: Checks): EdgeConfig {
   const relay = checkTurnRelayPorts(p, c);
   checkTurnSession(p, c);
   checkUdpForwardBudget(p, c);
+  checkSynProxy(p, c);
   checkLimits(p, c);
   const ssh = checkSshAllowFrom(p, c);
   const webOriginExtraAllow = checkWebOrigins(p, c);
@@ -63,6 +64,8 @@ export function checkFields(p: ParsedConfig, c: Checks): EdgeConfig {
     webOriginExtraAllow,
     extraForwards,
     udpForwardPacketsPerSecond: p.udpForwardPacketsPerSecond,
+    synProxy: p.synProxy,
+    synProxyWindowScale: p.synProxyWindowScale,
     server: { name: p.serverName, type: firstEdge?.type ?? p.serverType, location: firstEdge?.location ?? p.location, image: firstEdge?.image ?? p.image, release: firstEdge?.release ?? release },
     cloudflareZoneId: p.cloudflareZoneId,
     zone: p.zone,

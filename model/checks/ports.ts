@@ -44,6 +44,15 @@ export function checkUdpForwardBudget(p: ParsedConfig, c: Checks): void {
   }
 }
 
+/** The window scale the SYN proxy announces for home. */
+export function checkSynProxy(p: ParsedConfig, c: Checks): void {
+  const r = P.SYN_PROXY_WSCALE_RANGE;
+  const v = p.synProxyWindowScale;
+  if (!Number.isInteger(v) || v < r.min || v > r.max) {
+    c.report("synProxyWindowScale", `${quoteRedacted(v)} is not a TCP window scale; expected a whole number from ${r.min} to ${r.max}, at most home's own (default ${P.DEFAULT_SYN_PROXY_WSCALE}, Linux's with default buffers)`);
+  }
+}
+
 export function checkExtraForwards(p: ParsedConfig, turnRelayPorts: PortRange | undefined, c: Checks): ExtraForward[] {
   const extraForwards: ExtraForward[] = [];
   const extraIndex: number[] = []; // each valid entry's position in the user's list, for messages

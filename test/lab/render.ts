@@ -36,6 +36,8 @@
 //                ports (what a model past the checks renders)
 //   floods       the per-source limits without their rules for the sources a
 //                full set cannot hold (those sources then go unlimited)
+//   synproxy     no SYN proxy in front of the forwarded TCP ports (every SYN
+//                tracked and DNAT'd home, spoofed or not)
 //   tcp-loose    conntrack's loose TCP tracking back on (the kernel's default:
 //                a bare ACK starts a connection)
 //   turn-tcp-limit  coturn's TCP port out of the per-source limits
@@ -46,6 +48,8 @@
 //                answered flow carries
 //   ipv6-site    no per-/48 level in the per-source limits (each /64 of a
 //                /48 counted alone)
+//   turn-new-flows  new flows to coturn's UDP port straight to it at any
+//                rate (a spoofed source's one packet reaches coturn)
 //   turn-allocate  coturn's max-allocate-timeout out (its default, 60 s:
 //                an unauthenticated client's state stays six times longer)
 // Each must change the file it names, or render.ts fails: a weakening that
@@ -64,6 +68,8 @@ import { NFT_RULESET_PATH, renderNftables, TAILSCALED_JUNK_COMMENT, UDP_BUDGET_C
 import { SYSCTL_PATH } from "../../render/sysctl";
 import { TURN_CERT_CONF_PATH } from "../../render/turn-cert";
 import { OVERFLOW_COMMENT, SITE_COMMENT, SOURCE_LIMITS_CHAIN } from "../../render/source-limits";
+import { SYNPROXY_COMMENT } from "../../render/synproxy";
+import { TURN_NEW_FLOWS_COMMENT } from "../../render/turn-new-flows";
 import { buildModel, type EdgeModel, type HttpRoute, type HttpsRoute } from "../../model/model";
 import { HTTP_PORT, HTTPS_PORT, single } from "../../model/ports";
 import { makePlan } from "../../render/plan";
@@ -164,8 +170,8 @@ if (weakenings.includes("web")) {
   const nginx = bundle[NGINX_CONF_PATH].content;
   const nft = bundle[NFT_RULESET_PATH].content;
   const weakNginx = nginx.replace(/(listen \[::\]:80 default_server;\n\s+server_name _;\n\s+)return 444;/, `$1location / { proxy_pass http://home_port_${HTTP_PORT}; }`);
-  const weakNft = nft
-    .replace(new RegExp(`\\n    chain ${SOURCE_LIMITS_CHAIN} \\{[\\s\\S]*?\\n    \\}\\n`), "\n")
+  const weakNft = withoutSynProxy(nft)
+    .replace(new RegExp(`\\n    chain (${SOURCE_LIMITS_CHAIN}|limits_prerouting|limits_synproxied) \\{[\\s\\S]*?\\n    \\}\\n`, "g"), "\n")
     .replace("type filter hook input priority filter; policy drop;", "type filter hook input priority filter; policy accept;");
   if (weakNginx === nginx || weakNft.includes(SOURCE_LIMITS_CHAIN) || !weakNft.includes("input priority filter; policy accept;")) {
     process.stderr.write("--weaken web: the rendered files no longer look as expected; update test/lab/render.ts\n");
@@ -173,7 +179,7 @@ if (weakenings.includes("web")) {
   }
   bundle[NGINX_CONF_PATH] = { ...bundle[NGINX_CONF_PATH], content: weakNginx };
   bundle[NFT_RULESET_PATH] = { ...bundle[NFT_RULESET_PATH], content: weakNft };
-  notes.push("weakened: unknown names on 80 proxied, no chain source_limits, input policy accept");
+  notes.push("weakened: unknown names on 80 proxied, no chain source_limits, no SYN proxy, input policy accept");
 }
 
 if (weakenings.includes("relay-over-ssh")) {
@@ -200,6 +206,11 @@ if (values.break === "nginx") {
   process.exit(2);
 }
 
+/** The SYN proxy's notrack and synproxy rules out: SYNs to the forwarded ports are tracked and DNAT'd home again. */
+function withoutSynProxy(nft: string): string {
+  return nft.split("\n").filter((l) => !l.includes(`comment "${SYNPROXY_COMMENT}: answers SYNs`) && !l.includes(`comment "${SYNPROXY_COMMENT}: no conntrack entry`)).join("\n");
+}
+
 const WEAKENINGS: Record<string, { file: string; change: (text: string) => string }> = {
   "turn-coturn": { file: COTURN_CONF_PATH, change: (t) => t.replace(/^(denied-peer-ip=.*|no-tcp-relay)\n/gm, "") },
   "turn-guard": { file: NFT_RULESET_PATH, change: (t) => t.replace(/^\s*meta skuid "turnserver" jump turn_relay_guard\n/m, "") },
@@ -216,6 +227,8 @@ const WEAKENINGS: Record<string, { file: string; change: (text: string) => strin
   "tailscaled-junk": { file: NFT_RULESET_PATH, change: (t) => t.split("\n").filter((l) => !l.includes(TAILSCALED_JUNK_COMMENT)).join("\n") },
   "ipv6-site": { file: NFT_RULESET_PATH, change: (t) => t.split("\n").filter((l) => !l.includes(SITE_COMMENT)).join("\n") },
   "turn-allocate": { file: COTURN_CONF_PATH, change: (t) => t.replace(/^max-allocate-timeout=\d+\n/m, "") },
+  synproxy: { file: NFT_RULESET_PATH, change: withoutSynProxy },
+  "turn-new-flows": { file: NFT_RULESET_PATH, change: (t) => t.split("\n").filter((l) => !l.includes(TURN_NEW_FLOWS_COMMENT)).join("\n") },
   floods: { file: NFT_RULESET_PATH, change: (t) => t.split("\n").filter((l) => !l.includes(OVERFLOW_COMMENT)).join("\n") },
 };
 for (const w of weakenings.filter((x) => x !== "web" && x !== "origin" && x !== "relay-over-ssh")) {

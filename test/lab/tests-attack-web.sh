@@ -185,6 +185,37 @@ conn_flood() { # ADDR PORT N SOURCE...
   [ "$e" -le "$FLOOD_LIMIT" ]
 }
 
+# home_syns PORT CMD...: run CMD (a check function) and count the SYNs to
+# PORT that arrive at home on tailscale0 meanwhile (HOME_SYNS): what crossed
+# the tunnel. A forwarded port's handshake is the SYN proxy's: a client's
+# connect() succeeds at the edge, and only the connections under the limits
+# are opened to home.
+home_syns() {
+  local port=$1
+  shift
+  on home nft -f - <<EOF || return 2
+table inet lab_syns {
+    chain in { type filter hook prerouting priority raw; policy accept; iifname "tailscale0" tcp dport $port tcp flags & (syn | ack) == syn counter; }
+}
+EOF
+  "$@"
+  sleep 0.5
+  HOME_SYNS=$(on home nft list chain inet lab_syns in | grep -o 'packets [0-9]*' | cut -d' ' -f2)
+  on home nft delete table inet lab_syns
+}
+# conn_flood_home ADDR PORT N: conn_flood to a forwarded port; refused when at most the per-source limit reached home.
+conn_flood_home() {
+  home_syns "$2" conn_flood "$@"
+  WHY="$WHY; home got ${HOME_SYNS:-?} SYNs (limit $FLOOD_LIMIT)"
+  [ -n "$HOME_SYNS" ] && [ "$HOME_SYNS" -le "$FLOOD_LIMIT" ]
+}
+# syn_flood_home PORT N: syn_flood to a forwarded port; refused when none reached home.
+syn_flood_home() {
+  home_syns "$1" syn_flood "$@"
+  WHY="$WHY; home got ${HOME_SYNS:-?} of them"
+  [ "${HOME_SYNS:-1}" = 0 ]
+}
+
 # syn_flood PORT N: N raw SYNs (hping3, a new source port each, 1 ms apart);
 # refused when fewer than half are answered.
 syn_flood() {
@@ -238,10 +269,10 @@ mismatch_attacks() { # RUN (attack or attack_on_weakened)
 flood_attacks() { # RUN
   local run=$1
   "$run" "connection flood: 200 at once to $VPS4:443 from one address (limit $FLOOD_LIMIT)" conn_flood "$VPS4" 443 200
-  "$run" "connection flood: 200 at once to $VPS4:5222 (DNAT) from one address" conn_flood "$VPS4" 5222 200
+  "$run" "connection flood: 200 at once to $VPS4:5222 (DNAT) from one address: at most the limit reaches home" conn_flood_home "$VPS4" 5222 200
   "$run" "connection flood: 200 to [$VPS6]:443 from two addresses of one /64" conn_flood "$VPS6" 443 200 "$ATTACKER6" "$ATTACKER6B"
   "$run" "SYN flood: 1000 SYNs to $VPS4:443" syn_flood 443 1000
-  "$run" "SYN flood: 1000 SYNs to $VPS4:5222 (DNAT)" syn_flood 5222 1000
+  "$run" "SYN flood: 1000 SYNs to $VPS4:5222 (DNAT): the SYN proxy answers, none reaches home" syn_flood_home 5222 1000
 }
 
 t_attack_web() {

@@ -43,22 +43,26 @@ full_set_limits() {
   [ "$(flood_established)" -le "$FLOOD_LIMIT" ]
 }
 
-# acks_reach_home PORT: 1000 bare ACKs from as many spoofed sources to the
+# reach_home syn|ack PORT: 1000 SYNs (the SYN proxy answers them) or bare
+# ACKs (strict tracking drops them) from as many spoofed sources to the
 # vps's PORT (forwarded home by DNAT); refused when none arrives at home.
-acks_reach_home() {
-  local spray n
+reach_home() {
+  local spray n flags
+  case $1 in syn) flags=syn ;; ack) flags=ack ;; *) WHY="reach_home: $1" && return 2 ;; esac
   on home nft -f - <<EOF || return 2
-table inet lab_acks {
-    chain in { type filter hook prerouting priority raw; policy accept; iifname "tailscale0" tcp dport $1 tcp flags & (syn | ack) == ack counter; }
+table inet lab_reach {
+    chain in { type filter hook prerouting priority raw; policy accept; iifname "tailscale0" tcp dport $2 tcp flags & (syn | ack) == $flags counter; }
 }
 EOF
-  spray=$(on attacker /usr/bin/python3 "$LAB/bin/spoof.py" ack "$VPS4" "$1" "$SPOOF4" 1000 2000 5) || { WHY="spoof.py: $spray"; return 2; }
+  spray=$(on attacker /usr/bin/python3 "$LAB/bin/spoof.py" "$1" "$VPS4" "$2" "$SPOOF4" 1000 2000 5) || { WHY="spoof.py: $spray"; on home nft delete table inet lab_reach; return 2; }
   sleep 0.5
-  n=$(on home nft list chain inet lab_acks in | grep -o 'packets [0-9]*' | cut -d' ' -f2)
-  on home nft delete table inet lab_acks
-  WHY="$spray to $VPS4:$1; home got ${n:-0} on tailscale0"
+  n=$(on home nft list chain inet lab_reach in | grep -o 'packets [0-9]*' | cut -d' ' -f2)
+  on home nft delete table inet lab_reach
+  WHY="$spray to $VPS4:$2; home got ${n:-0} on tailscale0"
   [ "${n:-0}" = 0 ]
 }
+acks_reach_home() { reach_home ack "$@"; }
+syns_reach_home() { reach_home syn "$@"; }
 
 # udp_budget: 18,000 UDP packets from one socket of the attacker (one flow),
 # paced at 6,000 a second so the tunnel itself carries them (a burst at full
@@ -172,9 +176,34 @@ turn_rss() {
   [ -n "$pid" ] && on vps awk '/^VmRSS:/ { print $2 }' "/proc/$pid/status"
 }
 
+# turn_new_flows: TURN_SPRAY unauthenticated Allocates from as many spoofed
+# sources at 3,000/s, each sent once (a spoofer does not retransmit):
+# counted where they would reach coturn (a counter of the lab's own in a
+# table after ours on the vps's input: what our input accepted). Refused when
+# no more than the straight-to-coturn budget for new flows (burst + rate per
+# second, one second of slack) got there.
+turn_new_flows() {
+  local spray n bound
+  bound=$(good_limits 'ct state new limit rate (\d+)/second burst (\d+) packets accept comment "coturn')
+  on vps nft -f - <<EOF || return 2
+table inet lab_coturn {
+    chain in { type filter hook input priority 10; policy accept; udp dport 3478 ct state new counter; }
+}
+EOF
+  spray=$(on attacker /usr/bin/python3 "$LAB/bin/spoof.py" stun "$VPS4" 3478 "$SPOOF4" "$TURN_SPRAY" 3000 5) || { WHY="spoof.py: $spray"; on vps nft delete table inet lab_coturn; return 2; }
+  sleep 0.5
+  n=$(on vps nft list chain inet lab_coturn in | grep -o 'packets [0-9]*' | cut -d' ' -f2)
+  on vps nft delete table inet lab_coturn
+  # The budget for the spray's seconds (rounded up, plus one): burst + rate x seconds.
+  bound=$(awk -v r="${bound% *}" -v b="${bound#* }" -v t="$(sed -n 's/.* in \([0-9.]*\) s .*/\1/p' <<<"$spray")" 'BEGIN { printf "%d", b + r * (int(t) + 2) }')
+  WHY="$spray to $VPS4:3478; ${n:-0} reached coturn's socket (budget about $bound)"
+  [ "${n:-0}" -le "$bound" ]
+}
+
 # turn_state_flood: unauthenticated TURN Allocates from spoofed sources (each
 # a new client to coturn: its state, about 19 KB, waits for credentials that
-# never come), TURN_SPRAY of them at 3,000/s; then, once the pushed
+# never come), TURN_SPRAY of them at 3,000/s, each sent twice (what passes
+# the filter for new flows, as a retransmission would); then, once the pushed
 # max-allocate-timeout has passed, as many again. coturn frees the first
 # spray's sessions by then and the second reuses their memory. Refused when
 # the second spray grew coturn by less than half what the first did; 2 when
@@ -185,12 +214,12 @@ turn_state_flood() {
   secs=$(sed -n 's/^max-allocate-timeout=\([0-9]*\)$/\1/p' "$GOOD/bundle/etc/turnserver.conf")
   [ -n "$secs" ] || { WHY="no max-allocate-timeout in $GOOD's turnserver.conf"; return 2; }
   r0=$(turn_rss) || { WHY="coturn is not running on the vps"; return 2; }
-  s1=$(on attacker /usr/bin/python3 "$LAB/bin/spoof.py" stun "$VPS4" 3478 "$SPOOF4" "$TURN_SPRAY" 3000 5) || { WHY="spoof.py: $s1"; return 2; }
+  s1=$(on attacker /usr/bin/python3 "$LAB/bin/spoof.py" stun2 "$VPS4" 3478 "$SPOOF4" "$TURN_SPRAY" 6000 5) || { WHY="spoof.py: $s1"; return 2; }
   sleep 0.5
   r1=$(turn_rss)
   [ "$((r1 - r0))" -ge "$((TURN_SPRAY * 19 / 3))" ] || { WHY="the first spray ($s1) grew coturn only from $r0 to $r1 kB"; return 2; }
   sleep "$((secs + 2))"
-  s2=$(on attacker /usr/bin/python3 "$LAB/bin/spoof.py" stun "$VPS4" 3478 "$SPOOF4" "$TURN_SPRAY" 3000 5) || { WHY="spoof.py: $s2"; return 2; }
+  s2=$(on attacker /usr/bin/python3 "$LAB/bin/spoof.py" stun2 "$VPS4" 3478 "$SPOOF4" "$TURN_SPRAY" 6000 5) || { WHY="spoof.py: $s2"; return 2; }
   sleep 0.5
   r2=$(turn_rss)
   WHY="coturn's RSS ${r0} kB; after $s1: ${r1} kB; ${secs}+2 s later, after $s2: ${r2} kB"
@@ -223,7 +252,7 @@ http_flood() {
 render_weak_floods() {
   local st=$LAB/stacks
   "$REPO/node_modules/.bin/tsx" "$HERE/render.ts" --config "$st/Pulumi.lab.yaml" --vps-ipv4 "$VPS4" --vps-ipv6 "$VPS6" \
-    --vps-tailnet-ipv4 "$VPS_TS4" --turn-secret "$TURN_SECRET" --out "$LAB/push/weak-floods" --weaken floods,tcp-loose,turn-tcp-limit,icmp-echo,http-rate,udp-budget,turn-allocate,ipv6-site,tailscaled-junk \
+    --vps-tailnet-ipv4 "$VPS_TS4" --turn-secret "$TURN_SECRET" --out "$LAB/push/weak-floods" --weaken floods,synproxy,turn-new-flows,tcp-loose,turn-tcp-limit,icmp-echo,http-rate,udp-budget,turn-allocate,ipv6-site,tailscaled-junk \
     >"$LAB/logs/render-weak-floods.log" 2>&1 || { WHY=$(tail -n 5 "$LAB/logs/render-weak-floods.log"); return 1; }
 }
 
@@ -234,8 +263,10 @@ t_floods() {
   on attacker ip addr add "$FRESH4/26" dev eth0 2>/dev/null || true
   FLOOD_LIMIT=$(good_limits 'ct count over (\d+)')
   FLOODS_SET_SIZE=$(good_limits 'set conn_v4 \{\s+type ipv4_addr; size (\d+);')
-  check "floods: the weakened variant renders (--weaken floods,tcp-loose,turn-tcp-limit,icmp-echo,http-rate,udp-budget,turn-allocate,ipv6-site,tailscaled-junk)" render_weak_floods
+  check "floods: the weakened variant renders (--weaken floods,synproxy,turn-new-flows,tcp-loose,turn-tcp-limit,icmp-echo,http-rate,udp-budget,turn-allocate,ipv6-site,tailscaled-junk)" render_weak_floods
 
+  attack "spoofed SYNs: 1000 to 5222 (DNAT) from as many spoofed sources: the SYN proxy answers, none reaches home" syns_reach_home 5222
+  attack "spoofed SYNs: 1000 to the TCP forward 7001: none reaches home" syns_reach_home 7001
   attack "spoofed ACKs: 1000 bare ACKs to 5222 (DNAT) from spoofed sources: none reaches home" acks_reach_home 5222
   attack "spoofed ACKs: 1000 to the TCP forward 7001: none reaches home" acks_reach_home 7001
   attack "UDP forward: 18,000 packets in 3 s from one host (one flow) to 64738: no more than its budget reaches home" udp_budget
@@ -246,7 +277,8 @@ t_floods() {
   # conntrack entry (30 s) holds one element of conn_v4, and had it expired
   # after the spray, the fresh source would find that room.
   attack "full sets: $SPRAY_SOURCES spoofed SYNs fill the per-source sets, then one real source opens 200 connections to 443: at most its limit" full_set_limits
-  attack "coturn: $TURN_SPRAY unauthenticated Allocates from spoofed sources, twice, max-allocate-timeout apart: the second costs coturn less than half the first" turn_state_flood
+  attack "coturn: $TURN_SPRAY unauthenticated Allocates from as many spoofed sources at 3,000/s, each once: no more than the budget for new flows reaches coturn" turn_new_flows
+  attack "coturn: $TURN_SPRAY unauthenticated Allocates from spoofed sources, each sent twice (past that filter), twice, max-allocate-timeout apart: the second costs coturn less than half the first" turn_state_flood
   attack "tailscaled's port: $TS_JUNK datagrams from as many spoofed sources: at most its budget for packets of no answered flow reaches tailscaled" tailscaled_junk
   if [ "$TAILNET" = headscale ]; then
     check "tailscaled's port: the tunnel under $((TS_JUNK * 3)) spoofed datagrams in 3 s: at least 9 of 10 tailscale pings from the vps to home answered" tunnel_under_junk
@@ -259,6 +291,8 @@ t_floods() {
   # Its sysctl file changed (tcp-loose): the apply loaded it in the vps's network namespace, which may not set nf_conntrack_max.
   check "floods: the apply reports nf_conntrack_max as read-only in the vps's namespace and goes on" \
     out_has "$PUSH_OUT" "sysctl: net.netfilter.nf_conntrack_max = $(sed -n 's/^net.netfilter.nf_conntrack_max = //p' "$GOOD/bundle/etc/sysctl.d/60-xmpp-edge.conf") skipped: read-only here"
+  attack_on_weakened "spoofed SYNs to 5222" only_through syns_reach_home 5222
+  attack_on_weakened "spoofed SYNs to 7001" only_through syns_reach_home 7001
   attack_on_weakened "spoofed ACKs to 5222" only_through acks_reach_home 5222
   attack_on_weakened "spoofed ACKs to 7001" only_through acks_reach_home 7001
   attack_on_weakened "UDP forward: 18,000 packets in 3 s from one host" only_through udp_budget
@@ -266,6 +300,7 @@ t_floods() {
   attack_on_weakened "ICMP echo: 1000 requests" only_through echo_flood
   attack_on_weakened "HTTP on 80: 200 requests" only_through http_flood
   attack_on_weakened "full sets: one real source past full sets" only_through full_set_limits
+  attack_on_weakened "coturn: $TURN_SPRAY spoofed Allocates, each once" only_through turn_new_flows
   attack_on_weakened "coturn: unauthenticated Allocates from spoofed sources, twice" only_through turn_state_flood
   attack_on_weakened "tailscaled's port: $TS_JUNK spoofed datagrams" only_through tailscaled_junk
   attack_on_weakened "IPv6 /48: one SYN from each of $SITE_SPRAY /64s of one /48" only_through site_spray

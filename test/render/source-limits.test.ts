@@ -13,7 +13,10 @@ test("per-source limits before DNAT, on nginx's, the forwarded ports and coturn'
   expect(r).toContain("elements = { tcp . 80, tcp . 443, tcp . 5222, tcp . 5269, tcp . 5000, tcp . 7000-7002, udp . 6473, tcp . 3478 }");
   expect(renderNftables(model({ turn: "off" }), FACTS)).not.toMatch(/set limited_ports \{[^}]*3478/);
   const c = chain();
-  expect(c).toMatch(/type filter hook prerouting priority mangle; policy accept;/);
+  // Entered before DNAT: in prerouting, and in output for the SYN proxy's own SYN to home (render/synproxy.ts).
+  expect(r).toMatch(/chain limits_prerouting \{\n\s+type filter hook prerouting priority mangle; policy accept;\n\s+jump source_limits\n/);
+  expect(r).toMatch(/chain limits_synproxied \{\n\s+type filter hook output priority mangle; policy accept;\n\s+fib saddr type local return[^\n]*\n\s+meta nfproto ipv4 tcp dport @synproxy_ports jump source_limits /);
+  expect(renderNftables(model({ synProxy: false }), FACTS)).not.toContain("limits_synproxied");
   expect(c).toContain("update @new_conn_v4 { ip saddr limit rate over 20/second burst 100 packets } counter drop");
   expect(c).toContain("add @conn_v4 { ip saddr ct count over 64 } counter drop");
 });

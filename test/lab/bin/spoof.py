@@ -3,12 +3,16 @@
 addresses of SOURCES (a CIDR; wrapping around when it is smaller) to ADDR PORT,
 as fast as a raw socket sends them or at RATE packets/s, for at most SECONDS.
 
-usage: spoof.py syn|ack|udp|stun ADDR PORT SOURCES COUNT [RATE [SECONDS]]
+usage: spoof.py syn|ack|udp|stun|stun2 ADDR PORT SOURCES COUNT [RATE [SECONDS]]
   syn  a TCP SYN (what a client's connect sends first)
   ack  a bare TCP ACK (no connection behind it)
   udp  a UDP datagram of 32 bytes
   stun a TURN Allocate request without credentials (RFC 8656: what a
        client sends first; the server answers 401 and keeps its state)
+  stun2 each of those Allocates twice, back to back (as a client resends
+       an unanswered request): what passes the edge's filter for new
+       STUN flows beyond their normal rate (render/turn-new-flows.ts);
+       COUNT counts the sources, the packets sent are twice that
 IPv4 and IPv6 (a source per /64 of an IPv6 SOURCES, the unit the edge counts).
 Prints "sent N in S s (R pps)". Needs root (raw sockets). Only the lab uses
 it: its router blackholes the replies to SOURCES.
@@ -37,8 +41,8 @@ def stun_allocate():
 
 
 def l4(kind, sport, dport, seq):
-    if kind in ("udp", "stun"):
-        payload = stun_allocate() if kind == "stun" else b"xmpp-edge lab spoofed datagram.."
+    if kind in ("udp", "stun", "stun2"):
+        payload = stun_allocate() if kind.startswith("stun") else b"xmpp-edge lab spoofed datagram.."
         return 17, struct.pack("!HHHH", sport, dport, 8 + len(payload), 0) + payload, 6
     flags = 0x02 if kind == "syn" else 0x10
     ack = 0 if kind == "syn" else random.getrandbits(32)
@@ -66,13 +70,15 @@ def source(net, i):
 
 
 def main():
-    if len(sys.argv) not in (6, 7, 8) or sys.argv[1] not in ("syn", "ack", "udp", "stun"):
+    if len(sys.argv) not in (6, 7, 8) or sys.argv[1] not in ("syn", "ack", "udp", "stun", "stun2"):
         sys.exit(__doc__)
     kind, dst, dport = sys.argv[1], ipaddress.ip_address(sys.argv[2].strip("[]")), int(sys.argv[3])
     net, count = ipaddress.ip_network(sys.argv[4]), int(sys.argv[5])
     rate = float(sys.argv[6]) if len(sys.argv) > 6 else 0
     seconds = float(sys.argv[7]) if len(sys.argv) > 7 else 30
     pkts = [packet(kind, source(net, i), dst, dport, i) for i in range(count)]
+    if kind == "stun2":
+        pkts = [p for p in pkts for _ in (0, 1)]
     family = socket.AF_INET if dst.version == 4 else socket.AF_INET6
     s = socket.socket(family, socket.SOCK_RAW, socket.IPPROTO_RAW)
     to = (str(dst), 0)
