@@ -54,10 +54,18 @@ function elements(text: string, name: string): string[] {
 /** Things an accept rule may say that admit no new connection from outside: the rule is not about ports. */
 const NOT_A_PORT = [/^ct state established,related accept$/, /^iif "lo" accept$/, /^meta l4proto (icmp|ipv6-icmp) accept$/];
 
+/**
+ * Conditions that only narrow an accept rule (never widen who gets in): a
+ * family, "new" connections, a rate, a set of flows already seen. A rule
+ * with them is read as if it opened its port to anyone, which can only
+ * overstate what is open.
+ */
+const NARROWING = [/^meta nfproto ipv[46] /, / ct state new(?= )/, / limit rate \d+\/second burst \d+ packets(?= )/, / ip6? saddr \. udp sport @\w+(?= )/];
+
 export function readRuleset(text: string): ReadRuleset {
   const input: OpenPort[] = [];
   for (const raw of block(text, /^    chain input \{$/)) {
-    const rule = raw.replace(/ comment "[^"]*"$/, "");
+    const rule = NARROWING.reduce((r, n) => r.replace(n, ""), raw.replace(/ comment "[^"]*"$/, ""));
     if (!/\baccept$/.test(rule) || NOT_A_PORT.some((r) => r.test(rule))) continue;
     const m = /^(?:iifname (?<neg>!= )?"(?<iface>[^"]+)" )?(?:(?<fam>ip6?) saddr (?:@(?<set>\w+)|(?<cidr>[0-9a-f.:]+\/\d+)) )?(?:(?:tcp|udp) sport \d+ )?(?<proto>tcp|udp) dport (?<ports>\d+(?:-\d+)?|\{ [^}]+ \}) accept$/.exec(rule);
     if (!m?.groups) throw new Error(`ruleset: an accept rule in the input chain this reader does not know: ${raw}`);
