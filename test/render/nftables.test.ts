@@ -33,8 +33,8 @@ test("the DNAT rules do not grow with the forwards (one lookup each way, bench:s
   const dnat = (r: string, chain: string) => r.split(`chain ${chain} {`)[1].split("\n    }")[0].split("\n").filter((l) => / dnat ip6? to /.test(l)).length;
   // prerouting: IPv4 and IPv6, kept and remapped; the SYN proxy's (render/synproxy.ts): IPv4's.
   for (const [chain, n] of [["prerouting", 4], ["synproxy_dnat", 2]] as const) {
-    expect(dnat(rules({ extraForwards: many }), chain)).toBe(dnat(rules({ extraForwards: many.slice(0, 2) }), chain));
-    expect(dnat(rules({ extraForwards: many }), chain)).toBe(n);
+    expect(dnat(rules({ extraForwards: many, synProxy: true }), chain)).toBe(dnat(rules({ extraForwards: many.slice(0, 2), synProxy: true }), chain));
+    expect(dnat(rules({ extraForwards: many, synProxy: true }), chain)).toBe(n);
   }
 });
 
@@ -166,9 +166,11 @@ test("ICMP echo requests are answered at a rate, all sources together, before th
   const input = /chain input \{\n([\s\S]*?)\n\s+\}/.exec(r)![1].split("\n").map((l) => l.trim());
   expect(input[1]).toBe('icmp type echo-request limit rate over 20/second burst 50 packets counter drop comment "ICMP echo: all sources together"');
   expect(input[2]).toBe('icmpv6 type echo-request limit rate over 20/second burst 50 packets counter drop comment "ICMP echo: all sources together"');
-  // Then the SYN proxy's rule (packets conntrack has no entry for), then the state rule.
-  expect(input[3]).toMatch(/^meta nfproto ipv4 .* synproxy /);
-  expect(input[4]).toBe("ct state established,related accept");
+  expect(input[3]).toBe("ct state established,related accept");
+  // With the SYN proxy its rule comes before the state rule (packets conntrack has no entry for).
+  const proxied = /chain input \{\n([\s\S]*?)\n\s+\}/.exec(renderNftables(model({ synProxy: true }), FACTS))![1].split("\n").map((l) => l.trim());
+  expect(proxied[3]).toMatch(/^meta nfproto ipv4 .* synproxy /);
+  expect(proxied[4]).toBe("ct state established,related accept");
   // Neighbour discovery and the rest of ICMPv6 stay unlimited.
   expect(input).toContain("meta l4proto ipv6-icmp accept");
 });

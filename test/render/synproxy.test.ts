@@ -1,7 +1,7 @@
 import { renderNftables } from "../../render/nftables";
 import { FACTS, model, problems } from "../fixtures";
 
-const rules = (o: Record<string, unknown> = {}) => renderNftables(model(o), FACTS);
+const rules = (o: Record<string, unknown> = {}) => renderNftables(model({ synProxy: true, ...o }), FACTS);
 
 test("the SYN proxy answers for the forwarded TCP ports only (not nginx's, coturn's or the UDP forwards)", () => {
   const r = rules({ extraForwards: [{ port: "7000-7002", protocol: "tcp" }, { port: 6473, protocol: "udp" }] });
@@ -35,7 +35,8 @@ test("the proxy's SYN to home is DNAT'd like the client's, never the edge's own 
   expect(out).toMatch(/type nat hook output priority -100;[^\n]*\n\s+fib saddr type local return[^\n]*\n\s+fib daddr type != local return\n\s+tcp dport != @synproxy_ports return\n\s+meta nfproto ipv4 meta l4proto \. th dport @forwards_kept dnat ip to 100\.101\.102\.103/);
 });
 
-test("synProxy false: no trace of it in the table", () => {
+test("off by default (its cost: docs/security.md), and then no trace of it in the table", () => {
+  expect(renderNftables(model(), FACTS)).not.toMatch(/synproxy/i);
   expect(rules({ synProxy: false })).not.toMatch(/synproxy/i);
 });
 

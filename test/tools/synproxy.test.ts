@@ -117,7 +117,7 @@ function run(overrides: Record<string, unknown>, many: number, mutate: (nft: str
 }
 
 test("a real client's connection crosses the SYN proxy intact; spoofed SYNs never reach home; one source stops at its limit", () => {
-  const seen = run({}, 100);
+  const seen = run({ synProxy: true }, 100);
   expect(seen.roundTrip).toBe("same");
   expect(seen.spoof).toMatch(/^sent 2000 /);
   expect(seen.spoofedAtHome).toBe(0);
@@ -133,7 +133,7 @@ test("the check can fail: with the SYN proxy off every spoofed SYN crosses to ho
 });
 
 test("the check can fail: without the limits' entry in output every connection of the one source reaches home", () => {
-  const seen = run({}, 100, (t) => t.replace(/\n[^\n]*jump source_limits comment "SYN proxy[^\n]*/, ""));
+  const seen = run({ synProxy: true }, 100, (t) => t.replace(/\n[^\n]*jump source_limits comment "SYN proxy[^\n]*/, ""));
   expect(seen.spoofedAtHome).toBe(0);
   expect(seen.manyAtHome).toBe(100);
 });
