@@ -95,8 +95,11 @@ echo "build-image: building $dir (log: $log) ..." >&2
 # ---- tailscale as a .deb, laid out like tailscale's own package ------------------
 # shellcheck source=scripts/lab/tailnet/versions.sh
 ts_version=$(. "$repo/scripts/lab/tailnet/versions.sh" && echo "$TAILSCALE_VERSION")
-ts_src=$(cd "$repo/scripts/lab/tailnet/tailscale" && GOFLAGS=-mod=readonly go list -m -f '{{.Dir}}' tailscale.com 2>>"$log") ||
-  die "cannot locate the tailscale.com module source (see $log)"
+# The module cache build-tailnet.sh filled (scripts/lib/cache.sh); `go list -m`
+# prints an empty Dir, not an error, for a module missing from the cache.
+cache_go_env
+ts_src=$(cd "$repo/scripts/lab/tailnet/tailscale" && GOFLAGS=-mod=readonly go list -m -f '{{.Dir}}' tailscale.com 2>>"$log") || ts_src=""
+[ -n "$ts_src" ] || die "cannot locate the tailscale.com module source in GOMODCACHE=$GOMODCACHE (scripts/lab/build-tailnet.sh fills it; see $log)"
 p=$work/deb/tailscale
 install -D -m 0755 "$tsbin/tailscale" "$p/usr/bin/tailscale"
 install -D -m 0755 "$tsbin/tailscaled" "$p/usr/sbin/tailscaled"
