@@ -9,8 +9,12 @@
 #   DIR/rootfs.img   raw ext4 root file system (label "root"; no partition table)
 #   DIR/vmlinuz, DIR/initrd.img   the image's kernel, booted directly by qemu
 #   DIR/mirror/      a flat Debian repository (Packages, Packages.gz, Release, *.deb):
-#                    the user-data's `packages:` and everything they pull in
+#                    the user-data's `packages:` and everything they pull in, and
+#                    what the edge's tools install on demand (certbot: turnTls's
+#                    host/xmpp-edge-turn-cert, on its first `obtain`), neither
+#                    preinstalled in the image
 #   DIR/packages.txt the image's installed packages (dpkg-query), for the record
+#   DIR/on-demand.txt the packages the tools install on demand (in the mirror, not the image)
 #
 # The image: mmdebstrap of scripts/vm/image-packages.txt from Debian's
 # VM_RELEASE (+ updates, security), cloud-init with the NoCloud datasource; its
@@ -23,8 +27,8 @@
 #
 # Cached in ${XMPP_EDGE_VM_CACHE:-$XMPP_EDGE_CACHE/vm}/debian<N>-<key>/ (scripts/lib/cache.sh),
 # <key> = sha256 of this script, the release, the package list, the
-# user-data's package list (render/cloud-init.ts VPS_PACKAGES), the mirror
-# URL and the tailscale binaries; rebuilt only when one of them changes (~3-5 min on 2 cores).
+# user-data's package list (render/cloud-init.ts VPS_PACKAGES), the on-demand
+# install line of host/xmpp-edge-turn-cert, the mirror URL and the tailscale binaries; rebuilt only when one of them changes (~3-5 min on 2 cores).
 #
 #   [VM_RELEASE=trixie|bookworm] scripts/vm/build-image.sh           build if missing, print the directory
 #   [VM_RELEASE=trixie|bookworm] scripts/vm/build-image.sh --print   print the directory, build nothing
@@ -61,6 +65,14 @@ tsx=$repo/node_modules/.bin/tsx
 # The user-data's packages, from the renderer itself (one source of truth).
 mirror_pkgs=$(cd "$repo" && "$tsx" -e 'import { VPS_PACKAGES } from "./render/cloud-init"; console.log(VPS_PACKAGES.join(" "))')
 [ -n "$mirror_pkgs" ] || die "render/cloud-init.ts gave no VPS_PACKAGES"
+# What host/xmpp-edge-turn-cert installs on demand (certbot, on turnTls's first
+# obtain), from the tool's own `apt-get install` line (its options and
+# packages; one source of truth): the mirror must serve exactly that.
+ondemand_tool=$repo/host/xmpp-edge-turn-cert
+ondemand_args=$(sed -nE '/^[^#]*apt-get install /{s/.*apt-get install //; s/[<>|&;].*//; s/[[:space:]]+$//; p}' "$ondemand_tool" | sort -u)
+if [ "$(grep -c . <<<"$ondemand_args")" != 1 ] || ! grep -qE '(^| )[a-z0-9][a-z0-9.+-]*( |$)' <<<"$ondemand_args"; then
+  die "$ondemand_tool: expected one apt-get install line naming packages, got: ${ondemand_args:-none}"
+fi
 tsbin=$(bash "$repo/scripts/lab/build-tailnet.sh" --print)
 for b in tailscaled tailscale; do
   [ -x "$tsbin/$b" ] || die "$tsbin/$b missing (scripts/lab/build-tailnet.sh builds it)"
@@ -69,7 +81,7 @@ done
 cache=${XMPP_EDGE_VM_CACHE:-$(cache_dir vm)}
 key=$({
   cat "$0" "$here/image-packages.txt"
-  printf '%s\n' "$SUITE" "$mirror_pkgs" "$MIRROR_URL"
+  printf '%s\n' "$SUITE" "$mirror_pkgs" "$ondemand_args" "$MIRROR_URL"
   readlink -f "$tsbin/tailscaled" "$tsbin/tailscale"
 } | sha256sum | cut -c1-12)
 dir=$cache/debian$VERSION-$key
@@ -99,8 +111,11 @@ echo "build-image: building $dir (log: $log) ..." >&2
 # ---- tailscale as a .deb, laid out like tailscale's own package ------------------
 # shellcheck source=scripts/lab/tailnet/versions.sh
 ts_version=$(. "$repo/scripts/lab/tailnet/versions.sh" && echo "$TAILSCALE_VERSION")
-ts_src=$(cd "$repo/scripts/lab/tailnet/tailscale" && GOFLAGS=-mod=readonly go list -m -f '{{.Dir}}' tailscale.com 2>>"$log") ||
-  die "cannot locate the tailscale.com module source (see $log)"
+# The module cache build-tailnet.sh filled (scripts/lib/cache.sh); `go list -m`
+# prints an empty Dir, not an error, for a module missing from the cache.
+cache_go_env
+ts_src=$(cd "$repo/scripts/lab/tailnet/tailscale" && GOFLAGS=-mod=readonly go list -m -f '{{.Dir}}' tailscale.com 2>>"$log") || ts_src=""
+[ -n "$ts_src" ] || die "cannot locate the tailscale.com module source in GOMODCACHE=$GOMODCACHE (scripts/lab/build-tailnet.sh fills it; see $log)"
 p=$work/deb/tailscale
 install -D -m 0755 "$tsbin/tailscale" "$p/usr/bin/tailscale"
 install -D -m 0755 "$tsbin/tailscaled" "$p/usr/sbin/tailscaled"
@@ -131,6 +146,10 @@ hooks=(
   # The mirror: exactly what `apt-get install` of the user-data's packages
   # fetches on this image (with recommends, as cloud-init installs).
   --customize-hook="chroot \"\$1\" apt-get clean && chroot \"\$1\" apt-get install --download-only -y $mirror_pkgs"
+  # And what the tool installs on demand, with the tool's own options (no
+  # recommends): fetched beside them, installed by nobody here.
+  --customize-hook="chroot \"\$1\" apt-get install --download-only $ondemand_args"
+  --customize-hook="printf '%s\n' $ondemand_args | grep -v '^-' >$work/on-demand.txt"
   --customize-hook="cp \"\$1\"/var/cache/apt/archives/*.deb $work/mirror/ && chroot \"\$1\" apt-get clean"
   --customize-hook="printf '%s\n' '# The lab mirror (scripts/vm/build-image.sh); the VM reaches nothing else.' 'deb [trusted=yes] $MIRROR_URL ./' >\"\$1/etc/apt/sources.list\""
   --customize-hook='rm -f "$1"/etc/apt/sources.list.d/*'

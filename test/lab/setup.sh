@@ -26,7 +26,9 @@ PEER_DOMAIN=peer.example.net
 TURN_SECRET=lab-turn-secret-$RANDOM$RANDOM
 PW=lab-password-1
 # The lab's ACME server (pebble on the dns host) and the TURN-over-TLS name
-# whose certificate the edge gets from it (turnTlsName's default).
+# whose certificate the edge gets from it (turnTlsName's default). The lab
+# stacks have turnTls on; LAB_TURN_TLS=0 renders them with it off (test/vm
+# on Debian 12, whose short run keeps to boot, push, units and reboot).
 ACME_NAME=acme.example.net
 # shellcheck disable=SC2034 # read by tests.sh and tests-turn-tls.sh
 TURN_NAME=turn.$DOMAIN
@@ -81,8 +83,8 @@ make_pki() {
 render_dns_plan() {
   local tsx=$REPO/node_modules/.bin/tsx stack=$HERE/stacks/Pulumi.lab.yaml
   [ -x "$tsx" ] || { echo "lab: $tsx missing (npm ci)" >&2; return 1; }
-  # test/vm's stacks have turnTls off: its package mirror has no certbot, its lab no ACME server.
-  if [ "${LAB_VPS:-ns}" = vm ]; then
+  # LAB_TURN_TLS=0 (test/vm on Debian 12): the stacks with turnTls off.
+  if [ "${LAB_TURN_TLS:-1}" != 1 ]; then
     mkdir -p "$LAB/stacks"
     (cd "$REPO" && "$tsx" "$HERE/stack.ts" derive --in "$stack" --out "$LAB/stacks/Pulumi.dns.yaml" --set "turnTls=false") || return 1
     stack=$LAB/stacks/Pulumi.dns.yaml
@@ -102,7 +104,7 @@ render_plan() {
   fi
   # test/vm/run.sh: the image of the release the VM boots.
   [ -z "${LAB_IMAGE:-}" ] || sets+=(--set "image=\"$LAB_IMAGE\"")
-  [ "${LAB_VPS:-ns}" != vm ] || sets+=(--set "turnTls=false") # see render_dns_plan
+  [ "${LAB_TURN_TLS:-1}" = 1 ] || sets+=(--set "turnTls=false") # see render_dns_plan
   for name in lab lab-pp; do
     (cd "$REPO" && "$tsx" "$HERE/stack.ts" derive --in "$HERE/stacks/Pulumi.$name.yaml" --out "$LAB/stacks/Pulumi.$name.yaml" "${sets[@]}") || return 1
   done
