@@ -37,11 +37,6 @@ here=$(cd "$(dirname "$0")" && pwd)
 repo=$(cd "$here/../.." && pwd)
 # shellcheck source=scripts/lib/cache.sh
 . "$repo/scripts/lib/cache.sh"
-# Go's module cache is where build-tailnet.sh put tailscale's source (its
-# service and defaults files come from it): test:all sets it for every
-# suite, a standalone run (npm run test:vm) must too.
-cache_go_env
-
 # The lab's mirror host (ctl in test/vm/run.sh) serves DIR/mirror here.
 MIRROR_URL=http://198.51.100.200/debian
 SUITE=${VM_RELEASE:-trixie}
