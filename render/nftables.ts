@@ -137,7 +137,7 @@ export function renderNftables(model: EdgeModel, facts: HostFacts): string {
     ...chain("postrouting", "type nat hook postrouting priority srcnat; policy accept;", [
       `oifname "${TAILNET_INTERFACE}" ct status dnat masquerade`,
     ]),
-    ...synProxyChains(model, facts),
+    ...synProxyChains(model, forwards.rules),
     ...outputGuard(model, facts),
     "}",
     "",

@@ -24,11 +24,10 @@
 // dropped unanswered: test/tools/synproxy.test.ts shows it (and fails once a
 // kernel answers it, the time to extend this to IPv6). IPv6 SYNs are
 // tracked and DNAT'd as before, under the per-/64 and per-/48 limits.
-import { servicesBy, type EdgeModel, type HostFacts } from "../model/model";
+import { servicesBy, type EdgeModel } from "../model/model";
 import { TAILNET_INTERFACE, TAILNET_MTU } from "../model/net";
 import { formatRange } from "../model/ports";
 import type { Service } from "../model/services";
-import { renderForwards } from "./forwards";
 
 /** In the comment of every rule and chain the SYN proxy adds (the lab's --weaken synproxy takes them out). */
 export const SYNPROXY_COMMENT = "SYN proxy";
@@ -57,17 +56,20 @@ export function synProxySets(model: EdgeModel): string[] {
 
 /** Input rules, before the state rules: the proxy answers SYNs and checks the cookie ACKs. */
 export function synProxyInput(model: EdgeModel): string[] {
-  const wscale = model.config.synProxyWindowScale;
   if (synProxiedServices(model).length === 0) return [];
+  const wscale = model.config.synProxyWindowScale;
   const match = `iifname != "${TAILNET_INTERFACE}" tcp dport @${SYNPROXY_PORTS_SET} ct state invalid,untracked`;
   const options = `wscale ${wscale} timestamp sack-perm`;
   return [`meta nfproto ipv4 ${match} synproxy mss ${TAILNET_MTU - IPV4_HEADERS} ${options} comment "${SYNPROXY_COMMENT}: answers SYNs to forwarded ports with cookies"`];
 }
 
-/** The raw prerouting chain that keeps the SYNs to proxied ports out of conntrack, and the nat output chain that sends the proxy's SYN home. */
-export function synProxyChains(model: EdgeModel, facts: HostFacts): string[] {
+/**
+ * The raw prerouting chain that keeps the SYNs to proxied ports out of
+ * conntrack, and the nat output chain that sends the proxy's SYN home with
+ * prerouting's own DNAT rules (dnatRules: render/forwards.ts), IPv4's.
+ */
+export function synProxyChains(model: EdgeModel, dnatRules: readonly string[]): string[] {
   if (synProxiedServices(model).length === 0) return [];
-  const forwards = renderForwards(model, facts);
   return [
     "",
     "    chain synproxy_notrack {",
@@ -83,7 +85,7 @@ export function synProxyChains(model: EdgeModel, facts: HostFacts): string[] {
     `        fib saddr type local return comment "${SYNPROXY_COMMENT}: the edge's own connections"`,
     "        fib daddr type != local return",
     `        tcp dport != @${SYNPROXY_PORTS_SET} return`,
-    ...forwards.rules.filter((r) => r.startsWith("meta nfproto ipv4 ")).map((r) => `        ${r}`),
+    ...dnatRules.filter((r) => r.startsWith("meta nfproto ipv4 ")).map((r) => `        ${r}`),
     "    }",
   ];
 }
