@@ -185,30 +185,33 @@ conn_flood() { # ADDR PORT N SOURCE...
   [ "$e" -le "$FLOOD_LIMIT" ]
 }
 
-# home_syns PORT CMD...: run CMD (a check function) and count the SYNs to
-# PORT that arrive at home on tailscale0 meanwhile (HOME_SYNS): what crossed
-# the tunnel. With the SYN proxy (synProxy) a forwarded port's handshake is
-# the edge's: a client's connect() succeeds there, and only the connections
-# under the limits are opened to home; counted at home, the check holds
-# with it on or off.
-home_syns() {
-  local port=$1
-  shift
+# home_count syn|ack PORT CMD...: run CMD and count the TCP packets to PORT
+# with SYN (or a bare ACK) that arrive at home on tailscale0 meanwhile
+# (HOME_COUNT): what crossed the tunnel. Returns CMD's status, 2 if the
+# counter could not be set. With the SYN proxy (synProxy) a forwarded
+# port's handshake is the edge's: a client's connect() succeeds there, and
+# only the connections under the limits are opened to home; counted at
+# home, a check holds with it on or off.
+home_count() {
+  local flags=$1 port=$2 rc
+  shift 2
   on home nft -f - <<EOF || return 2
-table inet lab_syns {
-    chain in { type filter hook prerouting priority raw; policy accept; iifname "tailscale0" tcp dport $port tcp flags & (syn | ack) == syn counter; }
+table inet lab_home_count {
+    chain in { type filter hook prerouting priority raw; policy accept; iifname "tailscale0" tcp dport $port tcp flags & (syn | ack) == $flags counter; }
 }
 EOF
   "$@"
+  rc=$?
   sleep 0.5
-  HOME_SYNS=$(on home nft list chain inet lab_syns in | grep -o 'packets [0-9]*' | cut -d' ' -f2)
-  on home nft delete table inet lab_syns
+  HOME_COUNT=$(on home nft list chain inet lab_home_count in | grep -o 'packets [0-9]*' | cut -d' ' -f2)
+  on home nft delete table inet lab_home_count
+  return "$rc"
 }
 # conn_flood_home ADDR PORT N: conn_flood to a forwarded port; refused when at most the per-source limit reached home.
 conn_flood_home() {
-  home_syns "$2" conn_flood "$@"
-  WHY="$WHY; home got ${HOME_SYNS:-?} SYNs (limit $FLOOD_LIMIT)"
-  [ -n "$HOME_SYNS" ] && [ "$HOME_SYNS" -le "$FLOOD_LIMIT" ]
+  home_count syn "$2" conn_flood "$@" # judged at home, not by conn_flood's own count
+  WHY="$WHY; home got ${HOME_COUNT:-?} SYNs (limit $FLOOD_LIMIT)"
+  [ -n "$HOME_COUNT" ] && [ "$HOME_COUNT" -le "$FLOOD_LIMIT" ]
 }
 
 # syn_flood PORT N: N raw SYNs (hping3, a new source port each, 1 ms apart);

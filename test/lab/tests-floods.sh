@@ -45,21 +45,15 @@ full_set_limits() {
 
 # reach_home syn|ack PORT: 1000 SYNs (the SYN proxy answers them) or bare
 # ACKs (strict tracking drops them) from as many spoofed sources to the
-# vps's PORT (forwarded home by DNAT); refused when none arrives at home.
+# vps's PORT (forwarded home by DNAT); refused when none arrives at home
+# (home_count, tests-attack-web.sh).
 reach_home() {
-  local spray n flags
-  case $1 in syn) flags=syn ;; ack) flags=ack ;; *) WHY="reach_home: $1" && return 2 ;; esac
-  on home nft -f - <<EOF || return 2
-table inet lab_reach {
-    chain in { type filter hook prerouting priority raw; policy accept; iifname "tailscale0" tcp dport $2 tcp flags & (syn | ack) == $flags counter; }
-}
-EOF
-  spray=$(on attacker /usr/bin/python3 "$LAB/bin/spoof.py" "$1" "$VPS4" "$2" "$SPOOF4" 1000 2000 5) || { WHY="spoof.py: $spray"; on home nft delete table inet lab_reach; return 2; }
-  sleep 0.5
-  n=$(on home nft list chain inet lab_reach in | grep -o 'packets [0-9]*' | cut -d' ' -f2)
-  on home nft delete table inet lab_reach
-  WHY="$spray to $VPS4:$2; home got ${n:-0} on tailscale0"
-  [ "${n:-0}" = 0 ]
+  local spray=""
+  case $1 in syn | ack) ;; *) WHY="reach_home: $1" && return 2 ;; esac
+  spray_home() { spray=$(on attacker /usr/bin/python3 "$LAB/bin/spoof.py" "$1" "$VPS4" "$2" "$SPOOF4" 1000 2000 5); }
+  home_count "$1" "$2" spray_home "$1" "$2" || { WHY="spoof.py: $spray"; return 2; }
+  WHY="$spray to $VPS4:$2; home got ${HOME_COUNT:-0} on tailscale0"
+  [ "${HOME_COUNT:-0}" = 0 ]
 }
 acks_reach_home() { reach_home ack "$@"; }
 syns_reach_home() { reach_home syn "$@"; }
