@@ -212,7 +212,9 @@ check() {
   if "$@"; then ok "$desc"; else not_ok "$desc" "$WHY"; fi
   WHY=""
 }
-section() { printf '# -- %s\n' "$*"; }
+# section TITLE: a group's heading, with the seconds since the run began (the
+# shell's SECONDS), so a run's log tells where its time goes (docs/testing.md).
+section() { printf '# -- %s  [t+%d s]\n' "$*" "$SECONDS"; }
 
 # ---- tailscaled's rules, for hosts without a real tailscaled ----------------------------
 

@@ -41,10 +41,12 @@ def relay_only():
     icet.connection_kwargs = kwargs
 
 
-async def wait_file(path, deadline):
+async def wait_file(path, deadline, abandoned=None):
     while not os.path.exists(path):
         if time.time() > deadline:
             raise TimeoutError(f"no {os.path.basename(path)}")
+        if abandoned and os.path.exists(abandoned):
+            raise TimeoutError(f"no {os.path.basename(path)}: the other side gave up ({os.path.basename(abandoned)})")
         await asyncio.sleep(0.1)
     await asyncio.sleep(0.1)
     with open(path) as f:
@@ -86,6 +88,8 @@ async def run(args):
                 await pc.setLocalDescription(await pc.createOffer())
             except Exception as e:  # aioice raises its own kinds when the TURN server does not answer
                 print(f"offerer: gathering failed, no candidates: {type(e).__name__} {e}")
+                # The answerer then stops waiting for an offer that never comes.
+                open(os.path.join(args.dir, "offer.failed"), "w").close()
                 return 1
             write_file(os.path.join(args.dir, "offer.json"), pc.localDescription)
             ans = await wait_file(os.path.join(args.dir, "answer.json"), deadline)
@@ -105,7 +109,7 @@ async def run(args):
                 if not done.done():
                     done.set_result(msg)
 
-        offer = await wait_file(os.path.join(args.dir, "offer.json"), deadline)
+        offer = await wait_file(os.path.join(args.dir, "offer.json"), deadline, os.path.join(args.dir, "offer.failed"))
         await pc.setRemoteDescription(RTCSessionDescription(**offer))
         await pc.setLocalDescription(await pc.createAnswer())
         write_file(os.path.join(args.dir, "answer.json"), pc.localDescription)
