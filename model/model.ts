@@ -217,6 +217,11 @@ export function listenerOf(model: EdgeModel, id: "http" | "https"): number {
   return svc.ports.from;
 }
 
+/** coturn's UDP listener (STUN and TURN), when TURN runs on the edge: coturn's listening-port, its new-flow rules and Prosody's turn_external_port all read it here. */
+export function turnListener(model: EdgeModel): Service | undefined {
+  return model.services.find((s) => s.id === "stun-turn-udp");
+}
+
 export function servicesBy(model: EdgeModel, handler: Service["handler"]): Service[] {
   return model.services.filter((s) => s.handler === handler);
 }

@@ -3,7 +3,7 @@
 // the VPS's tailnet view), so the edge runs the TURN server itself and the
 // home XMPP server hands out credentials for it (shared secret, RFC 8489 REST).
 import * as ipaddr from "ipaddr.js";
-import type { EdgeModel, HostFacts } from "../model/model";
+import { type EdgeModel, type HostFacts, turnListener } from "../model/model";
 import { METADATA_IPV4, RELAY_DENIED_IPV4, RELAY_DENIED_IPV6 } from "../model/relay-peers";
 import { checkedTurnSecret } from "../model/secrets";
 import { COTURN_TOTAL_QUOTA } from "./coturn-unit";
@@ -58,7 +58,7 @@ export function relayAddresses(facts: HostFacts): string[] {
  */
 export function renderCoturnConf(model: EdgeModel, facts: HostFacts, turnSecret: string | undefined): string {
   const c = model.config;
-  const listen = model.services.find((s) => s.id === "stun-turn-udp");
+  const listen = turnListener(model);
   if (!listen) throw new Error("renderCoturnConf: turn is off in this model");
   const lines = [
     generatedHeader("#", "coturn (STUN/TURN) on the xmpp-edge VPS."),

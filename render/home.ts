@@ -1,7 +1,7 @@
 // Snippets for the home server: what Prosody, Snikket and the home web
 // server must be told so the edge's traffic lands where the edge sends it.
 import { CLOUDFLARE_IPV4, CLOUDFLARE_IPV6 } from "../model/cloudflare-ranges";
-import type { EdgeModel, HostFacts } from "../model/model";
+import { type EdgeModel, type HostFacts, turnListener } from "../model/model";
 import * as P from "../model/ports";
 import { checkedTurnSecret } from "../model/secrets";
 
@@ -49,7 +49,7 @@ function prosody(model: EdgeModel, facts: HostFacts, turnSecret: string | undefi
     );
   }
   if (c.turn === "edge") {
-    const turn = model.services.find((s) => s.id === "stun-turn-udp")!;
+    const turn = turnListener(model)!;
     modules.push("turn_external");
     lines.push(
       "-- STUN/TURN runs on the edge (coturn); Prosody only hands out credentials.",

@@ -9,7 +9,7 @@
 // has answered is established in conntrack and never counted here. What
 // this does not stop: an attacker who sends every spoofed request twice
 // (then coturn's own max-allocate-timeout and memory ceiling hold).
-import { type EdgeModel } from "../model/model";
+import { type EdgeModel, turnListener } from "../model/model";
 import { formatRange, TURN_NEW_FLOW_LIMIT } from "../model/ports";
 import { SET_SIZE } from "./source-limits";
 
@@ -17,7 +17,7 @@ import { SET_SIZE } from "./source-limits";
 export const TURN_NEW_FLOWS_COMMENT = "coturn's new flows";
 
 function stunPort(model: EdgeModel): string | undefined {
-  const listen = model.services.find((s) => s.id === "stun-turn-udp");
+  const listen = turnListener(model);
   return listen && formatRange(listen.ports);
 }
 
