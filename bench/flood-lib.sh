@@ -146,6 +146,11 @@ flood_push() {
   wait_for 15 listening vps tcp 443 && wait_for 15 listening vps udp 3478 || return 1
   # What the limits are on this edge (for G2's verdict).
   on vps nft list table inet xmpp_edge >"$RES/ruleset-$1.nft"
+  # The files an nginx worker may hold here (its worker_rlimit_nofile, or less
+  # where the machine refuses it: G3's ceiling; docs/security.md).
+  # shellcheck disable=SC2016 # expands on the vps (its own /proc)
+  grep -q '^nginx_worker_nofile=' "$RES/meta.env" 2>/dev/null ||
+    printf 'nginx_worker_nofile=%s\n' "$(on vps sh -c 'awk "/^Max open files/ {print \$4}" /proc/$(pgrep -f "nginx: worker" | head -n 1)/limits')" >>"$RES/meta.env"
 }
 
 # flood_reset: a clean slate between scenarios: coturn restarted (it keeps

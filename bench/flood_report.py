@@ -283,6 +283,16 @@ def chart(d, path):
     return True
 
 
+def nofile_note(m):
+    """G3's ceiling where nginx's workers could not raise their file limit to 65,536 (docs/security.md)."""
+    n = m.get("nginx_worker_nofile", "")
+    if not n.isdigit() or int(n) >= 65536:
+        return ""
+    return (f" nginx's workers could hold {int(n):,} files each here, not their worker_rlimit_nofile 65,536 (the machine "
+            f"refused it): two files a session, two workers, so G3 stops near {int(n):,} idle sessions on this machine, "
+            "before the edge's own ceilings (docs/security.md).")
+
+
 def section(d):
     m = d["meta"]
     edges = m.get("edges", "").split()
@@ -296,7 +306,8 @@ def section(d):
              f"SYN rate {m.get('syn_rate')} (0: the attacker's full rate), UDP {m.get('udp_rate')}/s, STUN {m.get('stun_rate')}/s, "
              f"legitimate clients {m.get('legit_rate')}/s of each kind and {m.get('sessions')} established XMPP sessions, "
              f"G3 {m.get('g3_sources')} sources × {m.get('g3_per_src')} sessions, G2 spray {m.get('g2_spray')} sources. "
-             "The vps–home link is the tailnet stand-in (a veth pair), as in `npm run bench`'s first phases.\n")
+             "The vps–home link is the tailnet stand-in (a veth pair), as in `npm run bench`'s first phases."
+             + nofile_note(m) + "\n")
     tw = d.get("today_vs_weakened")
     if tw is not None:
         if tw:
