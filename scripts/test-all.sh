@@ -36,6 +36,12 @@ suites=(test lint:shell lint:workflows test:tools test:apply test:lab test:engin
 BUILD_SUITES=(test:lab test:vm)
 # The suites whose test runs in the background lane too, right after its build.
 BACKGROUND_TESTS=(test:vm)
+# in_list WORD LIST...: whether WORD is one of LIST.
+in_list() {
+  local w=$1
+  shift
+  [[ " $* " == *" $w "* ]]
+}
 declare -A PREP=(
   [test:lab]="bash scripts/lab/install-deps.sh"
   [test:vm]="bash scripts/vm/install-deps.sh"
@@ -95,7 +101,7 @@ done_file() {
     timeout --kill-after=30 "$BUILD_TIMEOUT" bash -c "${PREP[$s]}" >"$(build_file "$s" log)" 2>&1
     rc=$?
     done_file "$s" build "$rc" $((SECONDS - start))
-    [[ " ${BACKGROUND_TESTS[*]} " == *" $s "* ]] || continue
+    in_list "$s" "${BACKGROUND_TESTS[@]}" || continue
     # The suite's own bounds (LAB_TIMEOUT) end a stuck run.
     start=$SECONDS
     if [ "$rc" = 0 ]; then
@@ -137,7 +143,7 @@ skipped_of() {
 
 for s in "${suites[@]}"; do
   build=0 waited=0 note=""
-  if [[ " ${BUILD_SUITES[*]} " == *" $s "* ]]; then
+  if in_list "$s" "${BUILD_SUITES[@]}"; then
     if ! lane_wait "$s" build; then
       echo "test:all: $s: its build (${PREP[$s]}) FAILED; its log:"
       sed 's/^/    /' "$(build_file "$s" log)" 2>/dev/null | tail -n 60
@@ -160,7 +166,7 @@ for s in "${suites[@]}"; do
     fi
   fi
   start=$SECONDS
-  if [[ " ${BACKGROUND_TESTS[*]} " == *" $s "* ]]; then
+  if in_list "$s" "${BACKGROUND_TESTS[@]}"; then
     if lane_wait "$s" test; then rc=0; else rc=$(cat "$(build_file "$s" test.rc)" 2>/dev/null || echo 1); fi
     echo "test:all: $s: tested in the background lane in $STEP_S s (waited $WAITED_S s for its end; its output:)"
     cp "$(build_file "$s" test.log)" "$log" 2>/dev/null || : >"$log"

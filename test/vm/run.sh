@@ -281,7 +281,7 @@ EOF
     echo "# The lab provider's vendor data (the user-data is the plan's, unchanged)."
     # The lab CA (Headscale's and pebble's TLS) as a local CA and appended to
     # the bundle, not with cloud-init's ca_certs: that runs update-ca-certificates,
-    # 40-70 s of an emulated CPU per boot (a shell loop over every certificate).
+    # 40-70 s of the emulated first boot (a shell loop over every certificate).
     echo "bootcmd:"
     echo "  - [sh, -c, 'f=/usr/local/share/ca-certificates/xmpp-edge-lab.crt; [ -e \$f ] || { echo $(base64 -w0 "$LAB/pki/ca.crt") | base64 -d >\$f && cat \$f >>/etc/ssl/certs/ca-certificates.crt; }']"
     echo "  - [sh, -c, 'grep -q \" $HS_NAME\$\" /etc/hosts || echo \"$CTL4 $HS_NAME\" >>/etc/hosts']"
