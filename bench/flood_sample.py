@@ -9,7 +9,8 @@ usage: flood_sample.py vps|home SECS OUT [STOP]  (at most SECS; sooner once the 
 vps:  eth0's received packets/bytes (offered), the bench's own counters
       (table inet xbf_acct: per attack class, before the edge = offered and
       after the edge's filter chains = accepted), conntrack's count and its
-      drop/early_drop/insert_failed, every 5th second the element count of
+      drop/early_drop/insert_failed (and why an insert failed: a clash
+      resolved or not, a hash chain too long; invalid packets), every 5th second the element count of
       every set of table inet xmpp_edge the packet path fills (not interval
       ones), SYN cookies sent/failed, UDP receive-buffer errors, the machine's softirq and busy jiffies, OOM kills, RSS and
       open files of nginx, turnserver and tailscaled.
@@ -47,7 +48,7 @@ def conntrack():
             for line in f:
                 for k, v in zip(head, line.split()):
                     tot[k] += int(v, 16)
-        for k in ("drop", "early_drop", "insert_failed"):
+        for k in ("drop", "early_drop", "insert_failed", "clashres", "chainlength", "invalid"):
             out["ct_" + k] = tot.get(k, 0)
     except OSError:
         pass

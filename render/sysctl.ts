@@ -16,6 +16,21 @@ export const CONNTRACK_SYN_RECV_SECONDS = 10;
 export const CONNTRACK_SYN_SENT_SECONDS = 30;
 
 /**
+ * conntrack's hold on a UDP flow nobody has answered yet (kernel default
+ * 30 s). A UDP forward's flows leave the edge from one tailnet address to
+ * one home port, so masquerade has about 64,500 source ports for all of
+ * them at once: a spoofed flood the forward's budget admits (10,000 new
+ * flows a second by default) filled them in 6.4 s at 30 s, and every new
+ * flow to that port, a real one too, then failed its conntrack insert
+ * (bench:flood's G1; measured in the flood bench's namespaces, 2026-12-07:
+ * 25,000 spoofed datagrams a second for 8 s to 64738, 4,157 inserts failed
+ * at 30 s and none in 15 s at 5 s). A flow answered within the kernel's
+ * first 2 s, and every flow after it, follows the stream timeout (120 s);
+ * a one-way stream is refreshed by each of its packets.
+ */
+export const CONNTRACK_UDP_UNREPLIED_SECONDS = 5;
+
+/**
  * How long conntrack keeps an established TCP connection that sends
  * nothing (kernel default: 5 days, so a table filled by real handshakes
  * stays full). Four hours outlasts Linux's TCP keepalive (first probe
@@ -48,6 +63,9 @@ export function renderSysctl(model: EdgeModel): string {
     "# Half-open connections (spoofed SYNs) leave conntrack soon; see render/sysctl.ts.",
     `net.netfilter.nf_conntrack_tcp_timeout_syn_recv = ${CONNTRACK_SYN_RECV_SECONDS}`,
     `net.netfilter.nf_conntrack_tcp_timeout_syn_sent = ${CONNTRACK_SYN_SENT_SECONDS}`,
+    "# A UDP flow nobody answered leaves conntrack after 5 s, not 30: a spoofed flood to a UDP forward",
+    "# cannot hold all of masquerade's source ports to that home port; see render/sysctl.ts.",
+    `net.netfilter.nf_conntrack_udp_timeout = ${CONNTRACK_UDP_UNREPLIED_SECONDS}`,
     "# An idle established connection leaves conntrack after 4 hours, not 5 days (TCP keepalive probes after 2).",
     `net.netfilter.nf_conntrack_tcp_timeout_established = ${CONNTRACK_ESTABLISHED_SECONDS}`,
     `# conntrackMax ${c.conntrackMax} entries (about ${Math.round((c.conntrackMax * CONNTRACK_ENTRY_BYTES) / 2 ** 20)} MB): when full, every new flow fails, DNS and the tailnet included.`,

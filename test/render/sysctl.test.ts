@@ -1,5 +1,6 @@
 import { MODULES_LOAD_PATH, renderVpsBundle } from "../../render/bundle";
 import { renderSysctl, SYSCTL_PATH } from "../../render/sysctl";
+import { DEFAULT_UDP_FORWARD_PPS } from "../../model/ports";
 import { FACTS, model } from "../fixtures";
 
 const settings = () => Object.fromEntries(renderSysctl(model()).split("\n").filter((l) => /^[a-z]/.test(l)).map((l) => l.split(" = ")));
@@ -17,6 +18,13 @@ test("a TCP packet that is not a SYN starts no connection (no loose tracking)", 
 test("half-open connections leave conntrack within seconds, not minutes", () => {
   expect(settings()["net.netfilter.nf_conntrack_tcp_timeout_syn_recv"]).toBe("10");
   expect(settings()["net.netfilter.nf_conntrack_tcp_timeout_syn_sent"]).toBe("30");
+});
+
+test("an unanswered UDP flow leaves conntrack within seconds: a spoofed flood at a UDP forward's budget cannot hold masquerade's ports to its home port", () => {
+  const unreplied = Number(settings()["net.netfilter.nf_conntrack_udp_timeout"]);
+  expect(unreplied).toBeGreaterThanOrEqual(2);
+  // The default budget's new flows a second, each held this long, fit masquerade's ~64,500 source ports.
+  expect(DEFAULT_UDP_FORWARD_PPS * unreplied).toBeLessThan(64500);
 });
 
 test("conntrack is loaded at boot before the sysctl file, whose net.netfilter keys need it", () => {

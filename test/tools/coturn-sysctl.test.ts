@@ -54,15 +54,15 @@ test("systemd-analyze verify reads Debian's coturn unit with the rendered drop-i
   expect(verify("[Service]\nMemoryMaxx=5\nOOMScoreAdjust=5000\n").out).toMatch(/Unknown key 'MemoryMaxx'[\s\S]*OOM score adjust value out of range/);
 });
 
-test("sysctl loads the rendered file: forwarding on for IPv4 and IPv6, strict and short TCP tracking", () => {
+test("sysctl loads the rendered file: forwarding on for IPv4 and IPv6, strict and short TCP tracking, short unanswered UDP", () => {
   const dir = writePlan({});
   const file = path.join(dir, "vps/etc/sysctl.d/60-xmpp-edge.conf");
   withNetns((ns) => {
     // As the apply does: our table first (it brings conntrack, whose keys the file sets).
     const r = sh(`ip netns exec ${ns} nft -f ${dir}/vps/etc/xmpp-edge/xmpp-edge.nft && ip netns exec ${ns} sysctl -p ${file}`);
     expect(r.status).toBe(0);
-    const keys = "net.ipv4.ip_forward net.ipv6.conf.all.forwarding net.ipv6.conf.default.accept_ra net.netfilter.nf_conntrack_tcp_loose net.netfilter.nf_conntrack_tcp_timeout_syn_recv net.netfilter.nf_conntrack_tcp_timeout_syn_sent net.netfilter.nf_conntrack_tcp_timeout_established";
-    expect(sh(`ip netns exec ${ns} sysctl -n ${keys}`).out.split("\n").slice(0, 7)).toEqual(["1", "1", "2", "0", "10", "30", "14400"]);
+    const keys = "net.ipv4.ip_forward net.ipv6.conf.all.forwarding net.ipv6.conf.default.accept_ra net.netfilter.nf_conntrack_tcp_loose net.netfilter.nf_conntrack_tcp_timeout_syn_recv net.netfilter.nf_conntrack_tcp_timeout_syn_sent net.netfilter.nf_conntrack_tcp_timeout_established net.netfilter.nf_conntrack_udp_timeout";
+    expect(sh(`ip netns exec ${ns} sysctl -n ${keys}`).out.split("\n").slice(0, 8)).toEqual(["1", "1", "2", "0", "10", "30", "14400", "5"]);
     // nf_conntrack_max: read-only outside the initial network namespace (the apply reports it there); sysctl says so and still exits 0.
     expect(r.out).toMatch(/setting key "net\.netfilter\.nf_conntrack_max": Invalid argument/);
     expect(r.out.split("\n").filter((l) => /^sysctl: /.test(l))).toHaveLength(1);
