@@ -50,13 +50,18 @@ test("a flow is counted once: later packets of an unanswered UDP flow (still sta
   expect(confirmed).toBeLessThan(lines.findIndex((l) => l.startsWith("add @conn_v4")));
 });
 
-test("a full set still limits: right after each set rule, the sources not in the set share one source's limits", () => {
+test("a full set still limits: right after each set rule, the sources not in the set share one source's limits per /16, in sets of every /16", () => {
   const lines = chain().split("\n").map((l) => l.trim());
   const after = (prefix: string) => lines[lines.findIndex((l) => l.startsWith(prefix)) + 1];
-  expect(after("update @new_conn_v4")).toBe('ip saddr != @new_conn_v4 limit rate over 20/second burst 100 packets counter drop comment "new connections: sources the full set cannot hold, together"');
-  expect(after("update @new_conn_v6")).toBe('ip6 saddr and ffff:ffff:ffff:ffff:: != @new_conn_v6 limit rate over 20/second burst 100 packets counter drop comment "new connections: sources the full set cannot hold, together"');
-  expect(after("add @conn_v4")).toBe('ip saddr != @conn_v4 ct count over 64 counter drop comment "connections: sources the full set cannot hold, together"');
-  expect(after("add @conn_v6")).toBe('ip6 saddr and ffff:ffff:ffff:ffff:: != @conn_v6 ct count over 64 counter drop comment "connections: sources the full set cannot hold, together"');
+  expect(after("update @new_conn_v4")).toBe('ip saddr != @new_conn_v4 update @new_conn_v4_by16 { ip saddr and 255.255.0.0 limit rate over 20/second burst 100 packets } counter drop comment "new connections: sources the full set cannot hold, per /16"');
+  expect(after("update @new_conn_v6")).toBe('ip6 saddr and ffff:ffff:ffff:ffff:: != @new_conn_v6 update @new_conn_v6_by16 { ip6 saddr and ffff:: limit rate over 20/second burst 100 packets } counter drop comment "new connections: sources the full set cannot hold, per /16"');
+  expect(after("add @conn_v4")).toBe('ip saddr != @conn_v4 add @conn_v4_by16 { ip saddr and 255.255.0.0 ct count over 64 } counter drop comment "connections: sources the full set cannot hold, per /16"');
+  expect(after("add @conn_v6")).toBe('ip6 saddr and ffff:ffff:ffff:ffff:: != @conn_v6 add @conn_v6_by16 { ip6 saddr and ffff:: ct count over 64 } counter drop comment "connections: sources the full set cannot hold, per /16"');
+  const r = renderNftables(model(), FACTS);
+  for (const name of ["new_conn_v4_by16", "new_conn_v6_by16", "conn_v4_by16", "conn_v6_by16", "new_conn_v6_site_by16", "conn_v6_site_by16"]) {
+    // 2^16 elements: one for every /16 there is, so these sets are never full.
+    expect(r).toMatch(new RegExp(`set ${name} \\{\\n\\s+type ipv[46]_addr; size 65536; flags dynamic`));
+  }
 });
 
 test("a source's rate element lives as long as its bucket takes to refill (burst / rate), not longer", () => {
@@ -68,9 +73,9 @@ test("the /64s of one IPv6 /48 share ipv6SiteSources sources' worth of every lim
   const lines = chain().split("\n").map((l) => l.trim());
   const at = (prefix: string) => lines.findIndex((l) => l.startsWith(prefix));
   expect(lines[at("update @new_conn_v6_site")]).toBe(`update @new_conn_v6_site { ip6 saddr and ffff:ffff:ffff:: limit rate over 160/second burst 800 packets } counter drop comment "new connections ${SITE_COMMENT} /48, 8 sources' worth"`);
-  expect(lines[at("update @new_conn_v6_site") + 1]).toBe(`ip6 saddr and ffff:ffff:ffff:: != @new_conn_v6_site limit rate over 160/second burst 800 packets counter drop comment "new connections ${SITE_COMMENT}: ${OVERFLOW_COMMENT}"`);
+  expect(lines[at("update @new_conn_v6_site") + 1]).toBe(`ip6 saddr and ffff:ffff:ffff:: != @new_conn_v6_site update @new_conn_v6_site_by16 { ip6 saddr and ffff:: limit rate over 160/second burst 800 packets } counter drop comment "new connections ${SITE_COMMENT}: ${OVERFLOW_COMMENT}"`);
   expect(lines[at("add @conn_v6_site")]).toBe(`add @conn_v6_site { ip6 saddr and ffff:ffff:ffff:: ct count over 512 } counter drop comment "connections ${SITE_COMMENT} /48, 8 sources' worth"`);
-  expect(lines[at("add @conn_v6_site") + 1]).toContain(`!= @conn_v6_site ct count over 512 counter drop comment "connections ${SITE_COMMENT}: ${OVERFLOW_COMMENT}"`);
+  expect(lines[at("add @conn_v6_site") + 1]).toContain(`!= @conn_v6_site add @conn_v6_site_by16 { ip6 saddr and ffff:: ct count over 512 } counter drop comment "connections ${SITE_COMMENT}: ${OVERFLOW_COMMENT}"`);
   expect(at("update @new_conn_v6_site")).toBeGreaterThan(at("add @conn_v6 "));
   const r = renderNftables(model(), FACTS);
   expect(r).toMatch(/set new_conn_v6_site \{\n\s+type ipv6_addr; size 65536; flags dynamic,timeout; timeout 5s;/);

@@ -1,8 +1,9 @@
 // The per-source limits in the kernel when their sets are full: the rendered
-// ruleset with its dynamic sets shrunk to 2 elements (so 2 sources fill them),
-// 4 sources each opening 80 connections to 443. The two sources the sets
-// hold get 64 each; the two they cannot hold get 64 together. Without the
-// overflow rules (the check can fail) those two get all of theirs.
+// ruleset with its per-source sets shrunk to 2 elements (so 2 sources fill
+// them), 5 sources each opening 80 connections to 443. The two sources the
+// sets hold get 64 each; the two they cannot hold from the same /16 get 64
+// together, and the one from another /16 its own 64. Without the overflow
+// rules (the check can fail) those three get all of theirs.
 import * as fs from "node:fs";
 import * as path from "node:path";
 import { SOURCE_LIMITS } from "../../model/ports";
@@ -11,7 +12,8 @@ import { requireRoot, sh, withNetns, writePlan } from "./helpers";
 
 beforeAll(requireRoot);
 
-const SOURCES = ["192.0.2.11", "192.0.2.12", "192.0.2.13", "192.0.2.14"];
+/** The last one in another /16 than the others. */
+const SOURCES = ["192.0.2.11", "192.0.2.12", "192.0.2.13", "192.0.2.14", "198.51.100.15"];
 const PER_SOURCE = 80;
 
 /**
@@ -51,7 +53,10 @@ function established(mutate: (nft: string) => string, v6 = false): Record<string
   const file = path.join(dir, "vps/etc/xmpp-edge/xmpp-edge.nft");
   // The IPv4 cases fill the sets with 2 sources; the /48's ten /64s need room in theirs.
   const text = fs.readFileSync(file, "utf8");
-  const small = mutate(v6 ? text : text.replaceAll(`size ${SET_SIZE};`, "size 2;"));
+  // Only the per-source sets: those of the /16s (the overflow rules) hold every /16 there is.
+  const perSourceSet = new RegExp(`(set (?:new_conn|conn)_v[46] \\{\\n\\s+type [a-z0-9_]+; )size ${SET_SIZE};`, "g");
+  const small = mutate(v6 ? text : text.replace(perSourceSet, "$1size 2;"));
+  if (!v6) expect(small.match(/size 2;/g)).toHaveLength(4);
   fs.writeFileSync(file, small);
   const sources = v6 ? SITE_SOURCES : SOURCES;
   const [server, family] = v6 ? ["2001:db8::1", "socket.AF_INET6"] : ["192.0.2.1", "socket.AF_INET"];
@@ -65,7 +70,7 @@ function established(mutate: (nft: string) => string, v6 = false): Record<string
           "set -e",
           `ip -n ${edge} link set lo up`,
           `ip -n ${edge} link add eth0 type veth peer name eth0 netns ${client}`,
-          `ip -n ${edge} addr add 192.0.2.1/24 dev eth0 && ip -n ${edge} -6 addr add 2001:db8::1/32 dev eth0 nodad && ip -n ${edge} link set eth0 up`,
+          `ip -n ${edge} addr add 192.0.2.1/24 dev eth0 && ip -n ${edge} addr add 198.51.100.1/24 dev eth0 && ip -n ${edge} -6 addr add 2001:db8::1/32 dev eth0 nodad && ip -n ${edge} link set eth0 up`,
           `ip -n ${client} link set lo up`,
           ...sources.map((a) => `ip -n ${client} addr add ${a}/${v6 ? "32 nodad" : "24"} dev eth0`),
           `ip -n ${client} link set eth0 up`,
@@ -80,18 +85,26 @@ function established(mutate: (nft: string) => string, v6 = false): Record<string
   );
 }
 
-test("a full set still limits: the sources it cannot hold share one source's limits", () => {
+test("a full set still limits: the sources it cannot hold share one source's limits per /16", () => {
   const up = established((t) => t);
-  const [a, b, c, d] = SOURCES.map((s) => up[s]);
+  const [a, b, c, d, e] = SOURCES.map((s) => up[s]);
   expect([a, b]).toEqual([64, 64]);
   expect(c + d).toBe(64);
+  expect(e).toBe(64);
+});
+
+test("the check can fail: with one share for every source beyond the set, the other /16's source gets only what is left", () => {
+  const up = established((t) => t.replaceAll("ip saddr and 255.255.0.0 ", "ip saddr and 0.0.0.0 "));
+  const [a, b, c, d, e] = SOURCES.map((s) => up[s]);
+  expect([a, b]).toEqual([64, 64]);
+  expect(c + d + e).toBe(64);
 });
 
 test("the check can fail: without the overflow rules the sources beyond the set are not limited", () => {
   const up = established((t) => t.split("\n").filter((l) => !l.includes(OVERFLOW_COMMENT)).join("\n"));
-  const [a, b, c, d] = SOURCES.map((s) => up[s]);
+  const [a, b, c, d, e] = SOURCES.map((s) => up[s]);
   expect([a, b]).toEqual([64, 64]);
-  expect([c, d]).toEqual([PER_SOURCE, PER_SOURCE]);
+  expect([c, d, e]).toEqual([PER_SOURCE, PER_SOURCE, PER_SOURCE]);
 });
 
 test("the /64s of one IPv6 /48 share its limit: ten /64s of 30 connections each get the /48's together", () => {
