@@ -12,22 +12,28 @@ IDLE_NET=10.20.0.0/16 # G3: 10.20.0.1 onwards
 IDLE_CHUNK=15000 # sessions per process: `ulimit -Hn` may be 20000 here
 TLS_ARGS=()
 
-# flood_render: the three edges of the same stack. fixed: as main renders it;
-# weakened: test/lab/render.ts --weaken (the lab's floods list); today: the
-# renderer of FLOOD_TODAY_REV (the commit before the flood protections) from
-# a `git archive` of it, with this checkout's node_modules.
+# flood_render: the edges of the same stack. fixed: as main renders it
+# (5222/5269 ended by nginx); synproxy: the same with clientIp masquerade
+# (5222 DNAT'd behind the SYN proxy); weakened: test/lab/render.ts --weaken
+# (the lab's floods list) with clientIp masquerade; today: the renderer of
+# FLOOD_TODAY_REV (the commit before the flood protections) from a `git
+# archive` of it, with this checkout's node_modules.
 flood_render() {
   local r old=$LAB/today-src
-  r=(--config "$STACK" --vps-ipv4 "$VPS4" --vps-ipv6 "$VPS6" --vps-tailnet-ipv4 "$VPS_TS4" --turn-secret "$TURN_SECRET")
-  (cd "$REPO" && node_modules/.bin/tsx test/lab/render.ts "${r[@]}" --out "$LAB/push/fixed") >"$LAB/logs/render-fixed.log" 2>&1 || return 1
-  (cd "$REPO" && node_modules/.bin/tsx test/lab/render.ts "${r[@]}" --weaken "$WEAKEN" --out "$LAB/push/weakened") \
+  r=(--vps-ipv4 "$VPS4" --vps-ipv6 "$VPS6" --vps-tailnet-ipv4 "$VPS_TS4" --turn-secret "$TURN_SECRET")
+  (cd "$REPO" && node_modules/.bin/tsx test/lab/render.ts --config "$STACK" "${r[@]}" --out "$LAB/push/fixed") >"$LAB/logs/render-fixed.log" 2>&1 || return 1
+  (cd "$REPO" && node_modules/.bin/tsx test/lab/render.ts --config "$STACK" "${r[@]}" --set clientIp='"masquerade"' --out "$LAB/push/synproxy") \
+    >"$LAB/logs/render-synproxy.log" 2>&1 || return 1
+  (cd "$REPO" && node_modules/.bin/tsx test/lab/render.ts --config "$STACK" "${r[@]}" --set clientIp='"masquerade"' --weaken "$WEAKEN" --out "$LAB/push/weakened") \
     >"$LAB/logs/render-weakened.log" 2>&1 || return 1
   case " $EDGES " in *" today "*) ;; *) return 0 ;; esac
   TODAY_COMMIT=$(git -C "$REPO" rev-parse --short "$TODAY_REV") || return 1
   mkdir -p "$old"
   git -C "$REPO" archive "$TODAY_COMMIT" | tar -x -C "$old" || return 1
   ln -s "$REPO/node_modules" "$old/node_modules"
-  (cd "$old" && node_modules/.bin/tsx test/lab/render.ts "${r[@]}" --out "$LAB/push/today") >"$LAB/logs/render-today.log" 2>&1 || return 1
+  # Without the settings the flood protections added (its model refuses unknown keys): their defaults then, masquerade and no SYN proxy.
+  grep -v -e '^  xmpp-edge:synProxy:' -e '^  xmpp-edge:clientIp:' "$STACK" >"$LAB/conf/today.yaml"
+  (cd "$old" && node_modules/.bin/tsx test/lab/render.ts --config "$LAB/conf/today.yaml" "${r[@]}" --out "$LAB/push/today") >"$LAB/logs/render-today.log" 2>&1 || return 1
   # Does the weakened edge reproduce today's? Compared file by file (the manifest aside: it lists the others).
   { (cd "$LAB/push" && diff -rq today/bundle weakened/bundle) 2>&1 | grep -v '/manifest '; } >"$RES/today-vs-weakened.txt" || true
 }
@@ -50,7 +56,7 @@ flood_topology() {
   ip -n "${LAB_PREFIX}client" -batch "$batch" || return 1
   ip netns exec "${LAB_PREFIX}client" sysctl -q -w net.ipv4.tcp_tw_reuse=1 net.ipv4.ip_local_port_range="1024 65535"
   TLS_ARGS=(-tls -sni "$DOMAIN" -alpn xmpp-client -ca "$LAB/pki/ca.crt")
-  # Home: XMPP on 5222 (DNAT), TLS on 5223 (nginx's ALPN route; several
+  # Home: XMPP on 5222 (nginx's relay or DNAT), TLS on 5223 (nginx's ALPN route; several
   # sinks on one port when G3's sessions need more files than one process may hold).
   bg home "$LAB/logs/home-xmpp.out" "$BIN" xmppsink -addr 0.0.0.0:5222
   n=$(((G3_SOURCES * G3_PER_SRC + IDLE_CHUNK - 1) / IDLE_CHUNK + 1))
@@ -103,12 +109,13 @@ table inet xbf_acct {
     chain acct_input {
         type filter hook input priority 100; policy accept;
         iifname "eth0" tcp dport 443 tcp flags & (syn | ack) == syn counter name "acc_syn443"
+        iifname "eth0" tcp dport 5222 tcp flags & (syn | ack) == syn counter name "acc_syn5222" comment "nginx's 5222 (clientIp nginx)"
         iifname "eth0" udp dport 3478 counter name "acc_udp3478"
         iifname "eth0" udp dport 41641 counter name "acc_udp41641"
     }
     chain acct_forward {
         type filter hook forward priority 100; policy accept;
-        iifname "eth0" tcp dport 5222 tcp flags & (syn | ack) == syn counter name "acc_syn5222"
+        iifname "eth0" tcp dport 5222 tcp flags & (syn | ack) == syn counter name "acc_syn5222" comment "DNAT'd 5222 (clientIp masquerade)"
         iifname "eth0" udp dport 64738 counter name "acc_udp64738"
     }
 }

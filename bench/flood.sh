@@ -9,7 +9,7 @@
 #
 # Knobs: FLOOD_SECS (120 s of flood per scenario), FLOOD_BASE_SECS (10 s of
 # unloaded baseline before each flood), FLOOD_TAIL_SECS (5 s after it),
-# FLOOD_SCENARIOS ("G1 G2 G3 G4 G5"), FLOOD_EDGES ("fixed weakened today"),
+# FLOOD_SCENARIOS ("G1 G2 G3 G4 G5"), FLOOD_EDGES ("fixed synproxy weakened today"),
 # FLOOD_SYN_RATE (0: as fast as the attacker's raw socket goes), FLOOD_UDP_RATE
 # (25000), FLOOD_STUN_RATE (20000), FLOOD_LEGIT_RATE (10 new sessions/s of
 # each kind), FLOOD_SESSIONS (20 established XMPP sessions pinging),
@@ -50,7 +50,7 @@ FLOOD_SECS=${FLOOD_SECS:-120}
 BASE_SECS=${FLOOD_BASE_SECS:-10}
 TAIL_SECS=${FLOOD_TAIL_SECS:-5}
 SCENARIOS=${FLOOD_SCENARIOS:-G1 G2 G3 G4 G5}
-EDGES=${FLOOD_EDGES:-fixed weakened today}
+EDGES=${FLOOD_EDGES:-fixed synproxy weakened today}
 SYN_RATE=${FLOOD_SYN_RATE:-0}
 UDP_RATE=${FLOOD_UDP_RATE:-25000}
 STUN_RATE=${FLOOD_STUN_RATE:-20000}

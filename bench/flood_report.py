@@ -19,7 +19,7 @@ from report_scale import fmt  # beside this file: the bench reports print number
 
 BEGIN, END = "<!-- flood:begin -->", "<!-- flood:end -->"
 KINDS = ("tls", "xmpp", "turn")
-EDGE_NAMES = {"fixed": "fixed (main as rendered)", "weakened": "weakened (--weaken)", "today": "today's (before the flood protections)"}
+EDGE_NAMES = {"fixed": "fixed (main as rendered: nginx ends 5222)", "synproxy": "synproxy (5222 DNAT'd behind the SYN proxy)", "weakened": "weakened (--weaken)", "today": "today's (before the flood protections)"}
 
 
 def jl(path):

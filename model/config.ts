@@ -67,7 +67,7 @@ export const configSchema = z
     homeTailnetHostname: z.string().optional().meta({ description: "Look the home device up in the tailnet at deploy time (Tailscale API); never an edge's server name" }),
     preset: z.enum(["snikket", "prosody"]).default("snikket").meta({ description: "Snikket: proxy65 on 5000, groups./share. CNAMEs, Snikket's web front on home 5080/5443. Prosody: only xmppHost is an XMPP name; the domain may be a proxied website" }),
     directTls: z.boolean().default(true).meta({ description: "XMPP on 443 by ALPN (xmpp-client, xmpp-server) and _xmpps-* SRV records" }),
-    clientIp: z.enum(["masquerade", "proxy-protocol"]).default("masquerade").meta({ description: "How 5222/5269 reach home: kernel DNAT + masquerade, or nginx with PROXY protocol v1 (Prosody mod_net_proxy)" }),
+    clientIp: z.enum(["masquerade", "nginx", "proxy-protocol"]).default("masquerade").meta({ description: "How 5222/5269 reach home: kernel DNAT + masquerade; nginx, which ends each TCP connection at the edge (a spoofed SYN flood gets SYN cookies there and nothing crosses the tunnel until a handshake completes) and relays it to the same port; or nginx with PROXY protocol v1 to 15222/15269 (Prosody mod_net_proxy). With masquerade and nginx home sees the edge's tailnet address; nginx is the answer to a SYN flood on 5222/5269 (measured: docs/security.md)" }),
     turn: z.enum(["edge", "off"]).default("edge").meta({ description: "STUN/TURN by coturn on the VPS (DNAT cannot carry TURN correctly), or none" }),
     turnRelayPorts: z.string().default(DEFAULT_TURN_RELAY_PORTS).meta({ description: "TURN relay port range, UDP and with turnTcpRelay TCP (at least 16 ports within 1024-65535, clear of every other port and every edge's SSH port)" }),
     turnTcpRelay: z.boolean().default(false).meta({ description: "TURN TCP relays (RFC 6062; the relay range then opens for TCP too). Off: a relay that opens TCP connections reaches any TCP service its guard lets through, and few clients need it" }),
@@ -81,8 +81,8 @@ export const configSchema = z
     turnCapacityMbps: z.number().default(DEFAULT_TURN_CAPACITY_MBPS).meta({ description: "Every TURN session's bandwidth together, Mbit/s each way (coturn bps-capacity: an allocation reserves turnSessionKbps of it, and coturn refuses one that no longer fits), 1-100000, at least turnSessionKbps" }),
     turnMemoryMB: z.number().default(DEFAULT_TURN_MEMORY_MB).meta({ description: "coturn's memory ceiling, MB (its unit's MemoryMax=; an unauthenticated STUN/TURN request costs about 19 KB for max-allocate-timeout): at the ceiling the kernel ends coturn, never nginx or tailscaled, and systemd restarts it. 64-65536" }),
     conntrackMax: z.number().default(DEFAULT_CONNTRACK_MAX).meta({ description: "Connection tracking entries (net.netfilter.nf_conntrack_max; about 320 bytes each): once full every new flow fails, DNS and the tailnet included. 65536-16777216" }),
-    udpForwardPacketsPerSecond: z.number().default(DEFAULT_UDP_FORWARD_PPS).meta({ description: "What each UDP forward (extraForwards) may send home, packets/s, all its flows together (a flood beyond it ends at the edge), 100-10000000" }),
-    synProxy: z.boolean().default(false).meta({ description: "A SYN proxy in front of the forwarded TCP ports over IPv4 (5222/5269 with clientIp masquerade, 5000, TCP extraForwards): the edge completes each handshake with a SYN cookie before home hears of it, so spoofed SYNs never cross the tunnel. Off by default: a client that speaks first can lose its first segment while the proxy opens home's side and wait for retransmissions (measured: 2.5 % of connections stalled 1.6 s; docs/security.md). Turn it on under a SYN flood" }),
+    udpForwardPacketsPerSecond: z.number().default(DEFAULT_UDP_FORWARD_PPS).meta({ description: "What each UDP forward (extraForwards) may send home, packets/s, all its flows together (a flood beyond it ends at the edge), 100-10000000. Above about 12,900 (masquerade's 64,512 source ports over the 5 s an unanswered UDP flow is tracked) a flood from spoofed sources can take every mapping to that home port" }),
+    synProxy: z.boolean().default(false).meta({ description: "A SYN proxy in front of the forwarded TCP ports over IPv4 (5222/5269 with clientIp masquerade, 5000, TCP extraForwards; clientIp nginx ends 5222/5269 at the edge instead, without this cost): the edge completes each handshake with a SYN cookie before home hears of it, so spoofed SYNs never cross the tunnel. Off by default: a client that speaks first can lose its first segment while the proxy opens home's side and wait for retransmissions (measured: 2.5 % of connections stalled 1.6 s; docs/security.md). Turn it on under a SYN flood" }),
     synProxyWindowScale: z.number().default(DEFAULT_SYN_PROXY_WSCALE).meta({ description: 'The window scale the SYN proxy announces to clients in home\'s name, 0-14: at most home\'s own (Linux with default buffers: 7; `ss -ti` at home shows "wscale:"); more overstates home\'s window' }),
     serverName: z.string().default("xmpp-edge").meta({ description: "Hetzner server name and tailnet hostname of the VPS" }),
     serverType: z.string().default("cax11").meta({ description: "Hetzner server type (cax11 arm64, cx23 x86), one of Hetzner's list kept in model/hetzner.ts" }),
@@ -164,7 +164,7 @@ export interface EdgeConfig {
   home: { ipv4?: string; ipv6?: string; hostname?: string };
   preset: "snikket" | "prosody";
   directTls: boolean;
-  clientIp: "masquerade" | "proxy-protocol";
+  clientIp: "masquerade" | "nginx" | "proxy-protocol";
   turn: "edge" | "off";
   turnRelayPorts: PortRange;
   /** RFC 6062 TCP relays: off unless asked (a relay that connects out is a way in). */

@@ -30,7 +30,7 @@ export interface Service {
 
 export interface ServiceInputs {
   preset: "snikket" | "prosody";
-  clientIp: "masquerade" | "proxy-protocol";
+  clientIp: "masquerade" | "nginx" | "proxy-protocol";
   turn: "edge" | "off";
   turnRelayPorts: PortRange;
   turnTcpRelay: boolean;
@@ -38,12 +38,11 @@ export interface ServiceInputs {
 }
 
 export function planServices(c: ServiceInputs): Service[] {
-  const pp = c.clientIp === "proxy-protocol";
   const services: Service[] = [
     { id: "http", purpose: "web names (from Cloudflare) and ACME HTTP-01 for the XMPP names", protocol: "tcp", ports: P.single(P.HTTP_PORT), handler: "nginx-http" },
     { id: "https", purpose: "HTTPS and XMPP direct TLS, routed by ALPN and SNI", protocol: "tcp", ports: P.single(P.HTTPS_PORT), handler: "nginx-stream" },
-    xmppPort("xmpp-c2s", "XMPP client connections (STARTTLS)", P.XMPP_C2S_PORT, P.HOME_C2S_PROXY_PROTOCOL_PORT, pp),
-    xmppPort("xmpp-s2s", "XMPP server-to-server (STARTTLS)", P.XMPP_S2S_PORT, P.HOME_S2S_PROXY_PROTOCOL_PORT, pp),
+    xmppPort("xmpp-c2s", "XMPP client connections (STARTTLS)", P.XMPP_C2S_PORT, P.HOME_C2S_PROXY_PROTOCOL_PORT, c.clientIp),
+    xmppPort("xmpp-s2s", "XMPP server-to-server (STARTTLS)", P.XMPP_S2S_PORT, P.HOME_S2S_PROXY_PROTOCOL_PORT, c.clientIp),
   ];
   if (c.preset === "snikket") {
     services.push({ id: "proxy65", purpose: "Snikket file-transfer proxy (XEP-0065)", protocol: "tcp", ports: P.single(P.PROXY65_PORT), handler: "nftables", home: P.single(P.PROXY65_PORT) });
@@ -63,14 +62,20 @@ export function planServices(c: ServiceInputs): Service[] {
   return services;
 }
 
-/** 5222/5269: kernel DNAT to the same port, or nginx with a PROXY header to a dedicated home port. */
-function xmppPort(id: string, purpose: string, port: number, proxyProtocolHomePort: number, proxyProtocol: boolean): Service {
+/**
+ * 5222/5269: kernel DNAT to the same port (masquerade); nginx to the same
+ * port (nginx: the TCP connection ends at the edge, so a SYN flood meets
+ * the edge's SYN cookies and never crosses the tunnel); or nginx with a
+ * PROXY header to a dedicated home port (proxy-protocol).
+ */
+function xmppPort(id: string, purpose: string, port: number, proxyProtocolHomePort: number, clientIp: ServiceInputs["clientIp"]): Service {
+  const proxyProtocol = clientIp === "proxy-protocol";
   return {
     id,
     purpose,
     protocol: "tcp",
     ports: P.single(port),
-    handler: proxyProtocol ? "nginx-stream" : "nftables",
+    handler: clientIp === "masquerade" ? "nftables" : "nginx-stream",
     home: P.single(proxyProtocol ? proxyProtocolHomePort : port),
     proxyProtocol: proxyProtocol || undefined,
   };

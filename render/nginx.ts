@@ -2,7 +2,8 @@
 // `nginx -t -c FILE` checks exactly what will run.
 //   stream 443: ssl_preread routes by the model's https table: ALPN class, SNI
 //               class and origin (model/model.ts); unmatched connections are closed;
-//   stream 5222/5269 with clientIp=proxy-protocol: PROXY v1 to dedicated home ports;
+//   stream 5222/5269 with clientIp=nginx: relayed to the same home ports;
+//               with clientIp=proxy-protocol: PROXY v1 to dedicated home ports;
 //   http 80:    the model's http table: XMPP names from anywhere (ACME HTTP-01),
 //               web names origin-locked, other names closed (444);
 //   turnTls:    443's TURN name ends TLS in a local server (unix socket) that
@@ -102,7 +103,10 @@ function httpsRouteKey(r: HttpsRoute): string {
 
 function streamBlock(model: EdgeModel, f: HostFacts): string[] {
   const home = f.homeIPv4;
-  const ports = [...new Set(homeRoutes(model.https).map((r) => r.homePort))];
+  // 5222/5269 when nginx ends them (clientIp nginx or proxy-protocol): each to its home port.
+  const relayed = servicesBy(model, "nginx-stream").filter((s) => s.home !== undefined);
+  const relayUpstream = (s: (typeof relayed)[number]) => (s.proxyProtocol ? `home_${s.id.replace(/-/g, "_")}_proxy_protocol` : upstreamName(s.home!.from));
+  const ports = [...new Set([...homeRoutes(model.https).map((r) => r.homePort), ...relayed.filter((s) => !s.proxyProtocol).map((s) => s.home!.from)])];
   const lines: string[] = [
     "log_format edge '$remote_addr [$time_local] $protocol $server_port sni=\"$ssl_preread_server_name\" alpn=\"$ssl_preread_alpn_protocols\" -> $upstream_addr $status $bytes_sent $bytes_received $session_time';",
     "access_log /var/log/nginx/stream-access.log edge;",
@@ -127,9 +131,7 @@ function streamBlock(model: EdgeModel, f: HostFacts): string[] {
     "",
   ];
   const upstreams: [string, number][] = ports.map((p) => [upstreamName(p), p]);
-  for (const svc of servicesBy(model, "nginx-stream").filter((s) => s.proxyProtocol)) {
-    upstreams.push([`home_${svc.id.replace(/-/g, "_")}_proxy_protocol`, svc.home!.from]);
-  }
+  for (const svc of relayed.filter((s) => s.proxyProtocol)) upstreams.push([relayUpstream(svc), svc.home!.from]);
   for (const [name, port] of upstreams) lines.push(`upstream ${name} {`, `    server ${home}:${port};`, "}");
   lines.push(
     "upstream edge_refuse {",
@@ -151,14 +153,16 @@ function streamBlock(model: EdgeModel, f: HostFacts): string[] {
     "}",
   );
   lines.push(...turnTlsServer(model));
-  for (const svc of servicesBy(model, "nginx-stream").filter((s) => s.proxyProtocol)) {
+  for (const svc of relayed) {
     lines.push(
       "",
-      `# ${svc.purpose}: PROXY protocol v1 carries the client's address to Prosody's mod_net_proxy.`,
+      svc.proxyProtocol
+        ? `# ${svc.purpose}: PROXY protocol v1 carries the client's address to Prosody's mod_net_proxy.`
+        : `# ${svc.purpose}: the connection ends here (a SYN flood meets this host's SYN cookies), relayed to home's same port.`,
       "server {",
       ...indent(listen(svc.ports.from, "so_keepalive=on")),
-      `    proxy_pass home_${svc.id.replace(/-/g, "_")}_proxy_protocol;`,
-      "    proxy_protocol on;",
+      `    proxy_pass ${relayUpstream(svc)};`,
+      ...(svc.proxyProtocol ? ["    proxy_protocol on;"] : []),
       `    proxy_connect_timeout ${CONNECT_TIMEOUT};`,
       `    proxy_timeout ${STREAM_IDLE_TIMEOUT};`,
       "}",

@@ -243,12 +243,23 @@ http_flood() {
   [ "$((home * 2))" -lt 200 ]
 }
 
-# render_synproxy: the lab stack with the SYN proxy on (synProxy, off by
-# default: its cost is in docs/security.md), pushed for the spoofed-SYN checks only.
-render_synproxy() {
+# render_variant NAME KEY=JSON: the lab stack with one setting changed, to
+# $LAB/push/NAME, pushed for a few checks only: the SYN proxy (synProxy, off
+# by default: its cost is in docs/security.md) and nginx ending 5222/5269
+# (clientIp nginx).
+render_variant() {
   "$REPO/node_modules/.bin/tsx" "$HERE/render.ts" --config "$LAB/stacks/Pulumi.lab.yaml" --vps-ipv4 "$VPS4" --vps-ipv6 "$VPS6" \
-    --vps-tailnet-ipv4 "$VPS_TS4" --turn-secret "$TURN_SECRET" --out "$LAB/push/synproxy" --set synProxy=true \
-    >"$LAB/logs/render-synproxy.log" 2>&1 || { WHY=$(tail -n 5 "$LAB/logs/render-synproxy.log"); return 1; }
+    --vps-tailnet-ipv4 "$VPS_TS4" --turn-secret "$TURN_SECRET" --out "$LAB/push/$1" --set "$2" \
+    >"$LAB/logs/render-$1.log" 2>&1 || { WHY=$(tail -n 5 "$LAB/logs/render-$1.log"); return 1; }
+}
+
+# c2s_starttls_home: an XMPP client's STARTTLS on the vps's 5222 ends at
+# home's Prosody (its certificate verified for the domain).
+c2s_starttls_home() {
+  local out
+  out=$(on client timeout 10 openssl s_client -connect "$VPS4:5222" -starttls xmpp -xmpphost "$DOMAIN" \
+    -servername "$DOMAIN" -verify_hostname "$DOMAIN" -verify_return_error -brief </dev/null 2>&1)
+  grep -q "Verification: OK" <<<"$out" || { WHY=$out; return 1; }
 }
 
 render_weak_floods() {
@@ -267,7 +278,11 @@ t_floods() {
   FLOODS_SET_SIZE=$(good_limits 'set conn_v4 \{\s+type ipv4_addr; size (\d+);')
   check "floods: the weakened variant renders (--weaken floods,turn-new-flows,tcp-loose,turn-tcp-limit,icmp-echo,http-rate,udp-budget,turn-allocate,ipv6-site,tailscaled-junk)" render_weak_floods
 
-  check "floods: the SYN proxy's variant renders and is pushed and confirmed (--set synProxy=true)" eval 'render_synproxy && push "$LAB/push/synproxy" && confirm'
+  check "floods: the variant with nginx ending 5222/5269 renders and is pushed and confirmed (--set clientIp='\"nginx\"')" \
+    eval 'render_variant nginx-c2s clientIp="\"nginx\"" && push "$LAB/push/nginx-c2s" && confirm'
+  attack "spoofed SYNs: 1000 to 5222 with clientIp nginx from as many spoofed sources: the edge's SYN cookies answer, none reaches home" syns_reach_home 5222
+  check "floods: clientIp nginx: an XMPP client's STARTTLS on 5222 reaches home's Prosody through nginx (openssl s_client -starttls xmpp, home's certificate verified)" c2s_starttls_home
+  check "floods: the SYN proxy's variant renders and is pushed and confirmed (--set synProxy=true)" eval 'render_variant synproxy synProxy=true && push "$LAB/push/synproxy" && confirm'
   attack "spoofed SYNs: 1000 to 5222 (DNAT) from as many spoofed sources: the SYN proxy answers, none reaches home" syns_reach_home 5222
   attack "spoofed SYNs: 1000 to the TCP forward 7001: none reaches home" syns_reach_home 7001
   check "floods: the edge as rendered (no SYN proxy) is pushed back" eval 'push "$GOOD" && confirm'

@@ -53,6 +53,13 @@ test("proxy-protocol: 5222/5269 are served by nginx, not DNATed", () => {
   expect(r).toMatch(/tcp dport \{ 443, 5222, 5269 \} accept comment "nginx-stream/);
 });
 
+test("clientIp nginx: 5222/5269 are nginx's, not DNATed, and limited per source like 443", () => {
+  const r = rules({ clientIp: "nginx" });
+  expect(r).not.toMatch(/tcp \. 5222 comment/);
+  expect(r).toMatch(/tcp dport \{ 443, 5222, 5269 \} accept comment "nginx-stream/);
+  expect(r).toMatch(/set limited_ports \{[^}]*tcp \. 5222, tcp \. 5269/);
+});
+
 test("input admits only planned ports, SSH from sshAllowFrom, tailscaled, ICMP and established", () => {
   const r = rules();
   expect(r).toContain("type filter hook input priority filter; policy drop;");

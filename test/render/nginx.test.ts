@@ -68,6 +68,18 @@ test("proxy-protocol: nginx listens on 5222/5269 and sends PROXY v1 to the dedic
   expect(conf()).not.toContain("proxy_protocol on;");
 });
 
+test("clientIp nginx: nginx ends 5222/5269 and relays them to the same home ports, without a PROXY header", () => {
+  const c = conf({ clientIp: "nginx" });
+  expect(c).toMatch(/listen 5222 so_keepalive=on;\n\s+listen \[::\]:5222 so_keepalive=on;\n\s+proxy_pass home_port_5222;\n\s+proxy_connect_timeout/);
+  expect(c).toMatch(/listen 5269 so_keepalive=on;\n\s+listen \[::\]:5269 so_keepalive=on;\n\s+proxy_pass home_port_5269;/);
+  expect(c).toMatch(/upstream home_port_5222 \{\n\s+server 100\.101\.102\.103:5222;/);
+  expect(c).toMatch(/upstream home_port_5269 \{\n\s+server 100\.101\.102\.103:5269;/);
+  expect(c).not.toContain("proxy_protocol on;");
+  expect(c).not.toContain("15222");
+  // masquerade leaves 5222 to the kernel.
+  expect(conf()).not.toContain("listen 5222");
+});
+
 test("80: XMPP names open to all (ACME), web names closed (444, not 403) outside the origin, unknown names closed", () => {
   const c = conf();
   expect(c).toMatch(/server_name chat\.example\.com groups\.chat\.example\.com share\.chat\.example\.com;\n\s+location ~ "\^\/\\\.well-known\/acme-challenge\/\[A-Za-z0-9_-\]\+\$" \{\n\s+proxy_pass http:\/\/home_port_5080\$uri;\n\s+set \$edge_forwarded_for \$remote_addr;\n\s+\}\n\s+location \/ \{\n\s+proxy_pass http:\/\/home_port_5080;/);

@@ -9,9 +9,10 @@ test("the SYN proxy answers for the forwarded TCP ports only (not nginx's, cotur
   expect(r).not.toMatch(/set synproxy_ports \{[^}]*\b(443|3478|6473)\b/);
 });
 
-test("with clientIp proxy-protocol nginx holds 5222/5269: the proxy answers only for what is still DNAT'd", () => {
-  const r = rules({ clientIp: "proxy-protocol" });
-  expect(r).toMatch(/set synproxy_ports \{\n[^\n]*\n\s+elements = \{ 5000 comment "proxy65" \}/);
+test("with clientIp nginx or proxy-protocol nginx holds 5222/5269: the proxy answers only for what is still DNAT'd", () => {
+  for (const clientIp of ["nginx", "proxy-protocol"]) {
+    expect(rules({ clientIp })).toMatch(/set synproxy_ports \{\n[^\n]*\n\s+elements = \{ 5000 comment "proxy65" \}/);
+  }
 });
 
 test("the MSS announced is what the tailnet carries (MTU 1280), the window scale the setting's", () => {

@@ -22,6 +22,12 @@ describe("ACL snippet", () => {
     expect(homePorts(m)).toEqual({ tcp: [80, 443, 5280, 5281, 15222, 15269].map((p) => ({ from: p, to: p })), udp: [] });
   });
 
+  test("clientIp nginx: home's own 5222/5269, no PROXY receivers", () => {
+    const tcp = homePorts(model({ clientIp: "nginx" })).tcp.map((r) => r.from);
+    expect(tcp).toEqual(expect.arrayContaining([5222, 5269]));
+    expect(tcp).not.toContain(15222);
+  });
+
   test('with sshAllowFrom ["tailnet"] only tailscaleSshFrom may SSH to the edge (default: the admins)', () => {
     const acl = JSON.parse(renderAclSnippet(model({ sshAllowFrom: ["tailnet"] }), { ipv4: "100.101.102.103" }));
     expect(acl.acls).toContainEqual({ action: "accept", src: ["autogroup:admin"], proto: "tcp", dst: ["tag:xmpp-edge:22"] });

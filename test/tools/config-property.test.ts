@@ -89,7 +89,7 @@ const VALUES: Record<string, fc.Arbitrary<unknown>> = {
   homeTailnetHostname: mostly(fc.constantFrom("homeserver", "Home Server")),
   preset: mostly(fc.constantFrom("snikket", "prosody")),
   directTls: mostly(fc.boolean()),
-  clientIp: mostly(fc.constantFrom("masquerade", "proxy-protocol")),
+  clientIp: mostly(fc.constantFrom("masquerade", "nginx", "proxy-protocol")),
   turn: mostly(fc.constantFrom("edge", "off")),
   turnRelayPorts: mostly(portText),
   webOriginLock: mostly(fc.constantFrom("cloudflare", "off")),
@@ -142,7 +142,7 @@ const saneStacks: fc.Arbitrary<StackConfig> = fc
   .record({
     prosody: fc.boolean(),
     directTls: fc.boolean(),
-    clientIp: fc.constantFrom("masquerade", "proxy-protocol"),
+    clientIp: fc.constantFrom("masquerade", "nginx", "proxy-protocol"),
     turn: fc.constantFrom("edge", "off"),
     // Low and narrow ranges too: over a served port, the first edge's SSH (2222), a later edge's (50022), 22, tailscaled's.
     turnRelayPorts: fc.oneof({ weight: 3, arbitrary: fc.constantFrom("49152-65535", "50000-59999", "50000-50999", "60000-60015") }, { weight: 1, arbitrary: fc.constantFrom("2000-2300", "1500-6000", "10-3000", "40000-45000") }),

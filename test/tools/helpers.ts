@@ -23,7 +23,8 @@ export const VARIANTS: Record<string, Record<string, unknown>> = {
   "snikket, defaults": {},
   "prosody, proxy-protocol, separate xmppHost": { preset: "prosody", clientIp: "proxy-protocol", domain: "example.com", xmppHost: "xmpp.example.com", webHostnames: ["example.com", "www.example.com"] },
   "lock off, no direct TLS, no TURN, tailnet SSH": { webOriginLock: "off", directTls: false, turn: "off", sshAllowFrom: ["tailnet"], webHostnames: [] },
-  "extra forwards and ranges": {
+  "extra forwards and ranges, nginx ends 5222/5269": {
+    clientIp: "nginx",
     turnRelayPorts: "50000-50999",
     extraForwards: [{ port: "6000-6010", protocol: "tcp" }, { port: 7000, protocol: "udp", toPort: 7001 }, { port: 64738, protocol: "udp" }],
     webOriginExtraAllow: ["198.51.100.0/24", "2001:db8:cf::/48"],
