@@ -73,7 +73,7 @@ const CASES: Case[] = [
   ["directTls yes", one("directTls", "yes"), "directTls", /^expected boolean, received string; got "yes"/],
   ["directTls 1", one("directTls", '"1"'), "directTls", /^expected boolean, received number; got 1/],
   ["directTls a list", one("directTls", "[true]"), "directTls", /^expected boolean, received array/],
-  ["an unknown clientIp", one("clientIp", "proxy"), "clientIp", /^expected one of "masquerade"\|"proxy-protocol"; got "proxy"/],
+  ["an unknown clientIp", one("clientIp", "proxy"), "clientIp", /^expected one of "masquerade"\|"nginx"\|"proxy-protocol"; got "proxy"/],
   ["turn on", one("turn", "on"), "turn", /^expected one of "edge"\|"off"; got "on"/],
   ["webOriginLock none", one("webOriginLock", "none"), "webOriginLock", /^expected one of "cloudflare"\|"off"; got "none"/],
   ["dns route53", one("dns", "route53"), "dns", /^expected one of "cloudflare"\|"off"; got "route53"/],
