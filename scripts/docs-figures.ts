@@ -7,8 +7,8 @@
 //   17.8<!-- fig: scale.json summary/[path=443,n=19000]/per_session/nginx_rss_bytes/median /1024 -->
 //   2026-12-01<!-- fig: results.json meta/date date -->
 //
-// Sources: results.json and scale.json (bench/, written by npm run bench and
-// npm run bench:scale) and measurements.json (docs/: figures from runs of the
+// Sources: results.json, scale.json and flood.json (bench/, written by npm run
+// bench, npm run bench:scale and npm run bench:flood) and measurements.json (docs/: figures from runs of the
 // test suites, each with its date and commit). The path is split at "/"; a
 // segment [k=v,…] picks the one list element whose fields match. Then an
 // optional transform: /N or *N (units), date (the first 10 characters).
@@ -26,6 +26,7 @@ export const SOURCES: Record<string, string> = {
   "results.json": "bench/results.json",
   "scale.json": "bench/scale.json",
   "measurements.json": "docs/measurements.json",
+  "flood.json": "bench/flood.json",
 };
 
 /** The files whose figures are checked. */
