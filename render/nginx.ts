@@ -106,7 +106,6 @@ function streamBlock(model: EdgeModel, f: HostFacts): string[] {
   // 5222/5269 when nginx ends them (clientIp nginx or proxy-protocol): each to its home port.
   const relayed = servicesBy(model, "nginx-stream").filter((s) => s.home !== undefined);
   const relayUpstream = (s: (typeof relayed)[number]) => (s.proxyProtocol ? `home_${s.id.replace(/-/g, "_")}_proxy_protocol` : upstreamName(s.home!.from));
-  const ports = [...new Set([...homeRoutes(model.https).map((r) => r.homePort), ...relayed.filter((s) => !s.proxyProtocol).map((s) => s.home!.from)])];
   const lines: string[] = [
     "log_format edge '$remote_addr [$time_local] $protocol $server_port sni=\"$ssl_preread_server_name\" alpn=\"$ssl_preread_alpn_protocols\" -> $upstream_addr $status $bytes_sent $bytes_received $session_time';",
     "access_log /var/log/nginx/stream-access.log edge;",
@@ -130,8 +129,11 @@ function streamBlock(model: EdgeModel, f: HostFacts): string[] {
     "}",
     "",
   ];
-  const upstreams: [string, number][] = ports.map((p) => [upstreamName(p), p]);
-  for (const svc of relayed.filter((s) => s.proxyProtocol)) upstreams.push([relayUpstream(svc), svc.home!.from]);
+  // One upstream per name: 443's routes and the relayed ports may share a home port.
+  const upstreams = new Map<string, number>([
+    ...homeRoutes(model.https).map((r): [string, number] => [upstreamName(r.homePort), r.homePort]),
+    ...relayed.map((s): [string, number] => [relayUpstream(s), s.home!.from]),
+  ]);
   for (const [name, port] of upstreams) lines.push(`upstream ${name} {`, `    server ${home}:${port};`, "}");
   lines.push(
     "upstream edge_refuse {",

@@ -54,6 +54,20 @@ export function limitedServices(model: EdgeModel): Service[] {
   return [...servicesBy(model, "nginx-http"), ...servicesBy(model, "nginx-stream"), ...servicesBy(model, "nftables"), ...turnTcp];
 }
 
+/**
+ * The dynamic sets of the limits: name, key type, and whether elements
+ * expire (rate buckets: once refilled; connection counts leave with their
+ * last connection). Each has a twin NAME_by16 for the sources it cannot hold.
+ */
+const LIMIT_SETS: readonly (readonly [string, "ipv4_addr" | "ipv6_addr", boolean])[] = [
+  ["new_conn_v4", "ipv4_addr", true],
+  ["new_conn_v6", "ipv6_addr", true],
+  ["conn_v4", "ipv4_addr", false],
+  ["conn_v6", "ipv6_addr", false],
+  ["new_conn_v6_site", "ipv6_addr", true],
+  ["conn_v6_site", "ipv6_addr", false],
+];
+
 function ipv4Mask(prefixLength: number): string {
   return [0, 1, 2, 3].map((i) => (0xff00 >> Math.max(0, Math.min(8, prefixLength - 8 * i))) & 0xff).join(".");
 }
@@ -72,6 +86,7 @@ export function renderSourceLimits(model: EdgeModel, tailnetInterface: string): 
   const services = limitedServices(model);
   const v6 = `ip6 saddr and ${ipv6Mask(l.ipv6PrefixLength)}`;
   const site = `ip6 saddr and ${ipv6Mask(l.ipv6SitePrefixLength)}`;
+  const limitFlags = (timed: boolean) => (timed ? `flags dynamic,timeout; timeout ${idle}s;` : "flags dynamic;");
   const set = (name: string, type: string, extra: string, elements?: readonly string[]) => [
     `    set ${name} {`,
     `        type ${type}; ${extra}`,
@@ -117,19 +132,9 @@ export function renderSourceLimits(model: EdgeModel, tailnetInterface: string): 
     ...set("limited_ports", "inet_proto . inet_service", "flags interval;", services.map((s) => `${s.protocol} . ${formatRange(s.ports)}`)),
     ...set("limit_exempt_v4", "ipv4_addr", "flags interval;", l.exempt.ipv4),
     ...set("limit_exempt_v6", "ipv6_addr", "flags interval;", l.exempt.ipv6),
-    ...set("new_conn_v4", "ipv4_addr", `size ${SET_SIZE}; flags dynamic,timeout; timeout ${idle}s;`),
-    ...set("new_conn_v6", "ipv6_addr", `size ${SET_SIZE}; flags dynamic,timeout; timeout ${idle}s;`),
-    ...set("conn_v4", "ipv4_addr", `size ${SET_SIZE}; flags dynamic;`),
-    ...set("conn_v6", "ipv6_addr", `size ${SET_SIZE}; flags dynamic;`),
-    ...set("new_conn_v6_site", "ipv6_addr", `size ${SET_SIZE}; flags dynamic,timeout; timeout ${idle}s;`),
-    ...set("conn_v6_site", "ipv6_addr", `size ${SET_SIZE}; flags dynamic;`),
-    // The sources the sets above cannot hold, per /16 (the overflow rules).
-    ...set("new_conn_v4_by16", "ipv4_addr", `size ${OVERFLOW_SET_SIZE}; flags dynamic,timeout; timeout ${idle}s;`),
-    ...set("new_conn_v6_by16", "ipv6_addr", `size ${OVERFLOW_SET_SIZE}; flags dynamic,timeout; timeout ${idle}s;`),
-    ...set("conn_v4_by16", "ipv4_addr", `size ${OVERFLOW_SET_SIZE}; flags dynamic;`),
-    ...set("conn_v6_by16", "ipv6_addr", `size ${OVERFLOW_SET_SIZE}; flags dynamic;`),
-    ...set("new_conn_v6_site_by16", "ipv6_addr", `size ${OVERFLOW_SET_SIZE}; flags dynamic,timeout; timeout ${idle}s;`),
-    ...set("conn_v6_site_by16", "ipv6_addr", `size ${OVERFLOW_SET_SIZE}; flags dynamic;`),
+    ...LIMIT_SETS.map(([name, type, timed]) => set(name, type, `size ${SET_SIZE}; ${limitFlags(timed)}`)).flat(),
+    // The sources the sets above cannot hold, per /16 (the overflow rules): each set's twin.
+    ...LIMIT_SETS.map(([name, type, timed]) => set(`${name}_by16`, type, `size ${OVERFLOW_SET_SIZE}; ${limitFlags(timed)}`)).flat(),
     "",
     "    chain limits_prerouting {",
     `        type filter hook prerouting priority ${PRIORITY}; policy accept;`,
