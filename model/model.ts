@@ -225,3 +225,14 @@ export function turnListener(model: EdgeModel): Service | undefined {
 export function servicesBy(model: EdgeModel, handler: Service["handler"]): Service[] {
   return model.services.filter((s) => s.handler === handler);
 }
+
+/**
+ * The ports kept from the kernel's ephemeral range (ip_local_reserved_ports):
+ * every port a daemon of the edge binds by number (nginx, coturn and its
+ * relay range, sshd, tailscaled) that falls inside it. Forwarded ports are
+ * not bound here (nftables DNATs them), so they stay usable.
+ */
+export function reservedLocalPorts(model: EdgeModel): PortRange[] {
+  const bound = [...model.hostPorts.map((h) => h.ports), ...model.services.filter((s) => s.handler !== "nftables").map((s) => s.ports)];
+  return P.reservedWithin(bound);
+}

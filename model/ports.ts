@@ -145,12 +145,18 @@ export const DEFAULT_TURN_RELAY_PORTS = "49152-65535";
 export const FIRST_UNPRIVILEGED_PORT = 1024;
 
 /**
- * Linux's ephemeral ports (net.ipv4.ip_local_port_range, Debian's default).
- * The relay range is reserved from them (ip_local_reserved_ports), so no
- * other socket lands there; what stays must carry the host's own outgoing
- * connections (nginx to home, apt, tailscaled).
+ * The ports the kernel gives the host's own outgoing connections
+ * (net.ipv4.ip_local_port_range, both families; Debian's default is
+ * 32768-60999). nginx's connections to one home port all leave from one
+ * tailnet address, so this range, less the reserved ports below, is how many
+ * sessions one home port carries per address family: with the default relay
+ * range and tailscaled's port 39,151, and twice that when home's tailnet IPv6 takes the overflow
+ * (render/nginx.ts), past the 65,536 idle sessions 1,024 sources may hold at
+ * 64 each (#25's G3). Debian's range left 16,384. The ports the edge listens
+ * on inside it are reserved (reservedLocalPorts), so no outgoing connection
+ * can hold one while its daemon restarts.
  */
-export const EPHEMERAL_PORTS: PortRange = { from: 32768, to: 60999 };
+export const EPHEMERAL_PORTS: PortRange = { from: 10000, to: 65535 };
 export const MIN_EPHEMERAL_LEFT = 8192;
 
 /**
@@ -183,4 +189,22 @@ export function parsePortRange(text: string): PortRange | string {
   }
   if (to < from) return `range "${text}" is reversed; write it low-high (${to}-${from})`;
   return { from, to };
+}
+
+/**
+ * The ranges of `ports` inside the ephemeral range, clipped to it, sorted and
+ * merged: what ip_local_reserved_ports keeps from other sockets.
+ */
+export function reservedWithin(ports: PortRange[], e: PortRange = EPHEMERAL_PORTS): PortRange[] {
+  const clipped = ports
+    .filter((r) => overlaps(r, e))
+    .map((r) => ({ from: Math.max(r.from, e.from), to: Math.min(r.to, e.to) }))
+    .sort((a, b) => a.from - b.from);
+  const merged: PortRange[] = [];
+  for (const r of clipped) {
+    const last = merged[merged.length - 1];
+    if (last !== undefined && r.from <= last.to + 1) last.to = Math.max(last.to, r.to);
+    else merged.push({ ...r });
+  }
+  return merged;
 }

@@ -44,18 +44,20 @@ export const TURN_TLS_CIPHERS = "ECDHE-ECDSA-AES128-GCM-SHA256:ECDHE-RSA-AES128-
 const STREAM_IDLE_TIMEOUT = "1h";
 const CONNECT_TIMEOUT = "10s";
 /**
- * Sized by `npm run bench:scale` (bench/REPORT.md, Scale). An idle session on
- * 443 holds two connections in one worker (client and home side) and ~17 KiB
- * of nginx memory, and the workers share the sessions evenly. 4096 per worker
- * capped the edge at 4,090 sessions on 443; 32768 lets the two workers of a
- * 2 vCPU server hold 32,768, past the limits that server meets next (28,232
- * source ports from the edge's one tailnet address toward one home port; a
- * 4 GB kernel's 65,536 conntrack entries, two per session). The workers
- * allocate their connection slots up front (about 14 MiB each).
+ * An idle session on 443 holds two connections in one worker (client and
+ * home side) and ~17 KiB of nginx memory, and the workers share the sessions
+ * evenly (`npm run bench:scale`, bench/REPORT.md, Scale). 81,920 per worker
+ * lets the two workers of a 2 vCPU server hold 81,920 sessions: past the
+ * 65,536 that 1,024 sources may hold at the per-source limit of 64 (#25's
+ * G3), and matched to what the server meets next: 78,302 source ports from
+ * the edge's two tailnet addresses toward one home port (model/ports.ts
+ * EPHEMERAL_PORTS), 163,840 conntrack entries of the default 262,144, about
+ * 1.4 GiB of a 4 GB server's memory when all are held. The workers allocate
+ * their connection slots up front (about 35 MiB each).
  */
-export const WORKER_CONNECTIONS = 32768;
-/** One descriptor per connection, with room for the listeners, logs and a second client surge. */
-export const WORKER_RLIMIT_NOFILE = 65536;
+export const WORKER_CONNECTIONS = 81920;
+/** One descriptor per connection, twice over: the listeners, logs and a surge never meet the limit first. */
+export const WORKER_RLIMIT_NOFILE = 2 * WORKER_CONNECTIONS;
 
 const indent = (lines: string[], n = 1) => lines.map((l) => (l ? "    ".repeat(n) + l : l));
 
@@ -91,6 +93,20 @@ function nameClassMap(variable: string, model: EdgeModel): string[] {
 }
 
 const upstreamName = (port: number) => `home_port_${port}`;
+
+/**
+ * A home port's servers: home's tailnet IPv4, and its tailnet IPv6 as a
+ * backup when homeTailnetIPv6 is set. nginx's connections to one home port
+ * leave from one address and take one ephemeral port each (model/ports.ts
+ * EPHEMERAL_PORTS); when IPv4's are all held, connect() fails at once
+ * (EADDRNOTAVAIL), nginx marks IPv4 failed for 10 s and the session goes over
+ * IPv6, with ports of its own. Until then nothing goes over IPv6, so a home
+ * that listens on IPv4 only loses nothing it has today.
+ */
+const homeServers = (f: HostFacts, port: number): string[] => [
+  `    server ${f.homeIPv4}:${port};`,
+  ...(f.homeIPv6 !== undefined ? [`    server [${f.homeIPv6}]:${port} backup;`] : []),
+];
 const EDGE_UPSTREAM: Record<OnEdge, string> = { "turn-tls": "edge_turn_tls", "acme-webroot": "" };
 const routeUpstream = (r: HttpsRoute) => (r.homePort !== undefined ? upstreamName(r.homePort) : EDGE_UPSTREAM[r.onEdge]);
 
@@ -102,7 +118,6 @@ function httpsRouteKey(r: HttpsRoute): string {
 }
 
 function streamBlock(model: EdgeModel, f: HostFacts): string[] {
-  const home = f.homeIPv4;
   // 5222/5269 when nginx ends them (clientIp nginx or proxy-protocol): each to its home port.
   const relayed = servicesBy(model, "nginx-stream").filter((s) => s.home !== undefined);
   const relayUpstream = (s: (typeof relayed)[number]) => (s.proxyProtocol ? `home_${s.id.replace(/-/g, "_")}_proxy_protocol` : upstreamName(s.home!.from));
@@ -134,7 +149,7 @@ function streamBlock(model: EdgeModel, f: HostFacts): string[] {
     ...homeRoutes(model.https).map((r): [string, number] => [upstreamName(r.homePort), r.homePort]),
     ...relayed.map((s): [string, number] => [relayUpstream(s), s.home!.from]),
   ]);
-  for (const [name, port] of upstreams) lines.push(`upstream ${name} {`, `    server ${home}:${port};`, "}");
+  for (const [name, port] of upstreams) lines.push(`upstream ${name} {`, ...homeServers(f, port), "}");
   lines.push(
     "upstream edge_refuse {",
     `    server unix:${NGINX_REFUSE_SOCKET};`,
@@ -239,7 +254,6 @@ function httpServer(model: EdgeModel, names: string[], routes: HttpRoute[], limi
 }
 
 function httpBlock(model: EdgeModel, f: HostFacts): string[] {
-  const home = f.homeIPv4;
   const lines: string[] = [
     "access_log /var/log/nginx/access.log;",
     "server_tokens off;",
@@ -261,7 +275,7 @@ function httpBlock(model: EdgeModel, f: HostFacts): string[] {
     "limit_req_status 429;",
     "",
   ];
-  for (const port of [...new Set(homeRoutes(model.http).map((r) => r.homePort))]) lines.push(`upstream ${upstreamName(port)} {`, `    server ${home}:${port};`, "}");
+  for (const port of [...new Set(homeRoutes(model.http).map((r) => r.homePort))]) lines.push(`upstream ${upstreamName(port)} {`, ...homeServers(f, port), "}");
   lines.push(
     "",
     "# Names this edge does not serve (or no Host) are closed without an answer.",

@@ -1,5 +1,7 @@
 import type { EdgeModel } from "../model/model";
+import * as P from "../model/ports";
 import { formatRange } from "../model/ports";
+import { reservedLocalPorts } from "../model/model";
 import { CONNTRACK_ENTRY_BYTES } from "../model/limits";
 import { generatedHeader } from "./header";
 
@@ -43,6 +45,7 @@ export const CONNTRACK_ESTABLISHED_SECONDS = 4 * 3600;
 
 export function renderSysctl(model: EdgeModel): string {
   const c = model.config;
+  const reserved = reservedLocalPorts(model);
   return [
     generatedHeader("#", "Kernel settings for the xmpp-edge forwards (DNAT to the home server over the tailnet) and coturn's relay range."),
     "net.ipv4.ip_forward = 1",
@@ -50,11 +53,15 @@ export function renderSysctl(model: EdgeModel): string {
     "# Forwarding turns off router advertisements unless accept_ra is 2; keep IPv6 autoconfiguration working.",
     "net.ipv6.conf.all.accept_ra = 2",
     "net.ipv6.conf.default.accept_ra = 2",
-    // coturn binds its relay ports by number (unaffected); only the ports the kernel picks for others skip the range (IPv4 and IPv6).
-    ...(c.turn === "edge"
+    "# The host's own outgoing connections get ports 10000-65535: nginx's connections to one home port all leave from",
+    "# one tailnet address, so this range is how many sessions a home port carries per family; see model/ports.ts.",
+    `net.ipv4.ip_local_port_range = ${P.EPHEMERAL_PORTS.from} ${P.EPHEMERAL_PORTS.to}`,
+    // Daemons bind these by number (coturn its relays too); only the ports the kernel picks for others skip them (IPv4 and IPv6).
+    ...(reserved.length > 0
       ? [
-          "# No socket but coturn's relays gets a port in the TURN relay range: its relay guard (nftables) lets relays reach this host there.",
-          `net.ipv4.ip_local_reserved_ports = ${formatRange(c.turnRelayPorts)}`,
+          "# No outgoing connection gets a port a daemon here listens on (nginx, coturn, sshd, tailscaled) or coturn's relay range:",
+          "# a daemon restarting finds its port free, and the relay guard (nftables) lets relays reach this host only there.",
+          `net.ipv4.ip_local_reserved_ports = ${reserved.map(formatRange).join(",")}`,
         ]
       : []),
     "# A TCP packet that is not a SYN starts no connection: with loose tracking (1, the default) a bare",

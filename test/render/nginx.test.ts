@@ -103,14 +103,26 @@ test("self-contained: loads the stream module itself, includes nothing", () => {
   expect(c).not.toMatch(/^\s*include /m);
 });
 
-test("sized for 20,000 idle sessions on 443 on a 2 vCPU server (bench:scale: two connections per session)", () => {
+test("sized for 1,024 sources at 64 idle sessions each on 443 (#25's G3) on a 2 vCPU server, two connections per session", () => {
   const c = conf();
   const wc = Number(/^\s*worker_connections (\d+);/m.exec(c)?.[1]);
   const nofile = Number(/^worker_rlimit_nofile (\d+);/m.exec(c)?.[1]);
   expect(/^worker_processes auto;/m.test(c)).toBe(true);
   // Two workers (auto on 2 vCPU), each holding its share of the sessions' two connections.
-  expect((2 * wc) / 2).toBeGreaterThanOrEqual(20000);
+  expect((2 * wc) / 2).toBeGreaterThanOrEqual(1024 * 64);
   expect(nofile).toBeGreaterThanOrEqual(wc);
+});
+
+test("every upstream to home has home's tailnet IPv6 as a backup, which takes the sessions IPv4's source ports cannot; none without homeTailnetIPv6", () => {
+  const upstreams = (text: string) => [...text.matchAll(/upstream (home_\w+) \{\n([^}]*)\}/g)].map((m) => [m[1], m[2].trim().split("\n").map((l) => l.trim())] as const);
+  const withV6 = upstreams(conf({ clientIp: "nginx" }));
+  expect(withV6.length).toBeGreaterThanOrEqual(4); // 443's home ports, 5222, 5269 and port 80's
+  for (const [name, servers] of withV6) {
+    const port = /:(\d+);$/.exec(servers[0])?.[1];
+    expect([name, servers]).toEqual([name, [`server ${FACTS.homeIPv4}:${port};`, `server [${FACTS.homeIPv6}]:${port} backup;`]]);
+  }
+  const v4only = upstreams(renderNginxConf(model({ clientIp: "nginx" }), { ...FACTS, homeIPv6: undefined }));
+  expect(v4only.map(([, s]) => s.length)).toEqual(withV6.map(() => 1));
 });
 
 test("80: the ACME location takes only an RFC 8555 token (base64url), and passes home the normalised path, not the request line", () => {
