@@ -13,7 +13,8 @@
 # FLOOD_SYN_RATE (0: as fast as the attacker's raw socket goes), FLOOD_UDP_RATE
 # (25000), FLOOD_STUN_RATE (20000), FLOOD_LEGIT_RATE (10 new sessions/s of
 # each kind), FLOOD_SESSIONS (20 established XMPP sessions pinging),
-# FLOOD_G3_SOURCES (1024) x FLOOD_G3_PER_SRC (64) idle sessions,
+# FLOOD_G3_SOURCES (1024) x FLOOD_G3_PER_SRC (64) idle sessions, FLOOD_G3_WORKERS
+# (12: nginx workers for G3 where a process may hold fewer files than the edge asks),
 # FLOOD_G2_SPRAY (70000 spoofed sources), FLOOD_TODAY_REV (e961d5d^: the
 # commit before the flood protections; "today's edge" is rendered by its own
 # renderer from a `git archive` of it), BENCH_TIMEOUT (3600 s), BENCH_OUT.
@@ -58,6 +59,7 @@ LEGIT_RATE=${FLOOD_LEGIT_RATE:-10}
 SESSIONS=${FLOOD_SESSIONS:-20}
 G3_SOURCES=${FLOOD_G3_SOURCES:-1024}
 G3_PER_SRC=${FLOOD_G3_PER_SRC:-64}
+G3_WORKERS=${FLOOD_G3_WORKERS:-12}
 G2_SPRAY=${FLOOD_G2_SPRAY:-70000}
 TODAY_REV=${FLOOD_TODAY_REV:-e961d5d^}
 WEAKEN=floods,synproxy,turn-new-flows,tcp-loose,turn-tcp-limit,icmp-echo,http-rate,udp-budget

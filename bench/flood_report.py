@@ -142,7 +142,8 @@ def analyse(res):
             "flood_secs": secs,
             "measured_from_s": t_meas - t_on,
             "legit_base": stats(ev, sc["t_start"] / 1e6, sc["t_on"] / 1e6),
-            "legit_flood": stats(ev, t_meas * 1e3, sc["t_off"] / 1e6),
+            # G3: while the idle sessions are held (its opening and release are context, below).
+            "legit_flood": stats(ev, t_meas * 1e3, sc.get("extra", {}).get("t_release", sc["t_off"]) / 1e6),
             "offered_pps_eth0": cum(raw_vps, field("rx_packets"), v0, v1) / max(t_off - t_meas, 1e-9),
             "offered_pkts_eth0": cum(raw_vps, field("rx_packets"), v0, v1),
             "offered": {k[4:]: cum(raw_vps, acct(k), v0, v1) for k in names if k.startswith("off_")},
@@ -162,6 +163,10 @@ def analyse(res):
             "softirq_pct_median": pct([r["softirq_pct"] for r in fl if r.get("softirq_pct") is not None], 50),
             "sets_max": {},
         }
+        x = sc.get("extra", {})
+        if "t_release" in x:
+            summ["legit_opening"] = stats(ev, sc["t_on"] / 1e6, x["t_held"] / 1e6)
+            summ["legit_release"] = stats(ev, x["t_release"] / 1e6, sc["t_off"] / 1e6 + 5e3)
         summ["ct_drops"] = summ["ct_drop"] + summ["ct_early_drop"] + summ["ct_insert_failed"]
         for r in fl:
             for k, v in r.get("sets", {}).items():
@@ -236,12 +241,20 @@ def verdicts(d):
             alive = sum(c.get("alive", 0) for c in x.get("chunks", []))
             cs.append(check("the idle sessions are held (context)", alive >= x.get("sessions_wanted", 0),
                             f"{alive} of {x.get('sessions_wanted')} open and answering"))
+            # Context, not the goal: while 1,024 sources open their sessions (a connection flood of its own), and
+            # the seconds after they all close at once.
+            for phase in ("opening", "release"):
+                st = s.get("legit_" + phase)
+                if st:
+                    cs.append({"what": f"{phase} (context): new sessions and pings that succeed", "pass": None,
+                               "value": ", ".join(f"{k} {st[k]['ok']}/{st[k]['n']}" for k in KINDS + ("ping",))
+                               + "".join(f"; {k}: {e}" for k in KINDS for e in list(st[k]["errors"])[:1])})
         if goal == "G4":
             cs.append(check("coturn RSS < 256 MiB", s["turnserver_rss_mib_max"] < 256,
                             f"{s['turnserver_rss_mib_max']:.1f} MiB (before the flood {fmt(s.get('turnserver_rss_mib_before'))})"))
             r = lf["turn"]["rate"]
             cs.append(check("legitimate allocations ≥ 95 %", r is not None and r >= 0.95, f"{lf['turn']['ok']}/{lf['turn']['n']}"))
-        g.setdefault(goal, {})[edge] = {"pass": all(c["pass"] for c in cs), "checks": cs}
+        g.setdefault(goal, {})[edge] = {"pass": all(c["pass"] is not False for c in cs), "checks": cs}
     return g
 
 
@@ -284,13 +297,19 @@ def chart(d, path):
 
 
 def nofile_note(m):
-    """G3's ceiling where nginx's workers could not raise their file limit to 65,536 (docs/security.md)."""
-    n = m.get("nginx_worker_nofile", "")
-    if not n.isdigit() or int(n) >= 65536:
+    """Where nginx's workers could not raise their file limit: how G3 ran here (docs/security.md)."""
+    n, want = m.get("nginx_worker_nofile", ""), m.get("nginx_worker_rlimit", "65536")
+    if not n.isdigit() or not want.isdigit() or int(n) >= int(want):
         return ""
-    return (f" nginx's workers could hold {int(n):,} files each here, not their worker_rlimit_nofile 65,536 (the machine "
-            f"refused it): two files a session, two workers, so G3 stops near {int(n):,} idle sessions on this machine, "
-            "before the edge's own ceilings (docs/security.md).")
+    note = (f" nginx's workers could hold {int(n):,} files each here, not their worker_rlimit_nofile {int(want):,} (the "
+            "machine refused it; a real edge's systemd allows it).")
+    w = m.get("g3_nginx_workers")
+    if w:
+        note += (f" G3 therefore ran with {w} workers instead of the edge's two (one per core), so that together they hold "
+                 f"{int(w) * int(n):,} files, two a session; every other scenario with the edge's own file.")
+    else:
+        note += f" Two files a session, two workers: G3 stops near {int(n):,} idle sessions on this machine."
+    return note
 
 
 def section(d):
@@ -334,7 +353,7 @@ def section(d):
             elif v["pass"] is None:
                 row.append("not measured")
             else:
-                fails = [c for c in v["checks"] if not c["pass"]]
+                fails = [c for c in v["checks"] if c["pass"] is False]
                 row.append("**pass**" if not fails else "FAIL: " + "; ".join(f"{c['what']} ({c['value']})" for c in fails))
         L.append("| " + " | ".join(row) + " |")
     L.append("")
@@ -417,7 +436,7 @@ def main():
     for goal in sorted(d["goals"]):
         for e, v in d["goals"][goal].items():
             print(f"{goal} {e}: {'not measured' if v['pass'] is None else ('pass' if v['pass'] else 'FAIL')}"
-                  + "".join(f"\n   {'ok  ' if c['pass'] else 'FAIL'} {c['what']}: {c['value']}" for c in v["checks"]))
+                  + "".join(f"\n   {'info' if c['pass'] is None else 'ok  ' if c['pass'] else 'FAIL'} {c['what']}: {c['value']}" for c in v["checks"]))
 
 
 if __name__ == "__main__":

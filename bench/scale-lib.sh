@@ -46,7 +46,7 @@ scale_setup() {
   sinks=$((maxn / CHUNK + 1))
   log "the home ends ($sinks idle TLS sink processes on ${SINK_PORTS[*]}, SO_REUSEPORT) and $max client addresses (from $SRC_FIRST)"
   for ((i = 0; i < sinks; i++)); do
-    bg home "$LAB/logs/home-idlesink-$i.out" "$BIN" idlesink -reuseport -tls "0.0.0.0:${SINK_PORTS[0]},0.0.0.0:${SINK_PORTS[1]}" \
+    bg home "$LAB/logs/home-idlesink-$i.out" "$BIN" idlesink -reuseport -tls "[::]:${SINK_PORTS[0]},[::]:${SINK_PORTS[1]}" \
       -cert "$LAB/pki/chat.crt" -key "$LAB/pki/chat.key"
   done
   client_sources "$max" || return 1
@@ -58,7 +58,7 @@ scale_setup() {
   on vps cat /etc/nginx/nginx.conf >"$RES/nginx.conf" || return 1
   cp "$RES/nginx.conf" "$LAB/conf/nginx.applied.conf"
   # shellcheck disable=SC2016 # expanded by the vps's shell
-  on vps sh -c 'for k in net/ipv4/ip_local_port_range net/core/somaxconn net/netfilter/nf_conntrack_max \
+  on vps sh -c 'for k in net/ipv4/ip_local_port_range net/ipv4/ip_local_reserved_ports net/core/somaxconn net/netfilter/nf_conntrack_max \
     net/netfilter/nf_conntrack_buckets net/netfilter/nf_conntrack_tcp_timeout_established fs/nr_open; do
       printf "%s=%s\n" "$k" "$(tr "\t" " " </proc/sys/$k)"; done; printf "nofile_hard=%s\n" "$(ulimit -Hn)"; printf "nproc=%s\n" "$(nproc)"' >"$RES/edge.env" || return 1
   # Both paths carry a session end to end before anything is measured.

@@ -52,6 +52,8 @@ def nginx_settings(conf):
         "preread_buffer_size": one(r"^\s*preread_buffer_size (\S+);"),
         "listen_443": listen[0] if listen else None,
         "listen_sockets": len(re.findall(r"^\s*listen ", conf, re.M)),
+        # home's tailnet IPv6 as a backup of 5223's upstream: a second address pair, ports of its own
+        "home_5223_families": len(re.findall(r"^\s*server \S+:5223( backup)?;", conf, re.M)),
     }
 
 
@@ -263,7 +265,14 @@ def compute_limits(settings, edge, summary, workers, idle_rss):
     """Sessions each limit allows, per path, here and on the small server; sorted, the first is the one hit."""
     out = {}
     port_range = edge.get("net/ipv4/ip_local_port_range", "32768 60999").split()
-    ports = int(port_range[1]) - int(port_range[0]) + 1
+    lo, hi = int(port_range[0]), int(port_range[1])
+    reserved = 0
+    for part in filter(None, edge.get("net/ipv4/ip_local_reserved_ports", "").split(",")):
+        a, _, b = part.partition("-")
+        a, b = int(a), int(b or a)
+        reserved += max(0, min(b, hi) - max(a, lo) + 1)
+    families = settings.get("home_5223_families") or 1
+    ports = (hi - lo + 1 - reserved) * families
     nofile_hard = int(edge.get("nofile_hard", "0") or 0)
     w = int(workers or 1)
     wc = settings.get("worker_connections") or 0
@@ -283,8 +292,10 @@ def compute_limits(settings, edge, summary, workers, idle_rss):
                          "note": "two connections per session; the listening sockets hold slots too; workers balanced (the per-worker files show how evenly)"})
             rows.append({"limit": "worker_rlimit_nofile", "setting": f"{rl} per worker", "sessions": w * (rl - listeners) // 2,
                          "note": "two descriptors per session"})
-            rows.append({"limit": "source ports toward one home port", "setting": f"ip_local_port_range {' '.join(port_range)} ({ports})",
-                         "sessions": ports, "note": "nginx connects from the edge's one tailnet address to home:5223 for every session"})
+            rows.append({"limit": "source ports toward one home port",
+                         "setting": f"ip_local_port_range {' '.join(port_range)}, {reserved} reserved, × {families} address famil{'ies' if families > 1 else 'y'} ({ports})",
+                         "sessions": ports, "note": "nginx connects from the edge's tailnet address to home:5223 for every session"
+                         + ("; over IPv6 (the backup) once IPv4's ports are held" if families > 1 else "")})
             if nofile_hard:
                 rows.append({"limit": "this lab's open-files hard limit (not a server's)", "setting": f"ulimit -Hn {nofile_hard}",
                              "sessions": w * ((min(nofile_hard, rl) if rl else nofile_hard) - listeners) // 2, "lab_only": True,
