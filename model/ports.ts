@@ -60,7 +60,8 @@ export const TURN_PORT = 3478;
  * IPv6 /64 (what one customer gets). A household or a carrier NAT with a few
  * of the server's users opens a few connections each (an XMPP client holds
  * one or two, a browser up to six per name), so these sit far above use and
- * far below what exhausts nginx (4096 per worker) or conntrack.
+ * far below what one source could take of nginx (WORKER_CONNECTIONS in
+ * render/nginx.ts) or conntrack.
  */
 export const SOURCE_LIMITS = {
   /** Concurrent connections (conntrack entries) per source. */
@@ -207,4 +208,9 @@ export function reservedWithin(ports: PortRange[], e: PortRange = EPHEMERAL_PORT
     else merged.push({ ...r });
   }
   return merged;
+}
+
+/** How many of the ephemeral ports `reserved` (from reservedWithin) leaves. */
+export function ephemeralLeft(reserved: PortRange[], e: PortRange = EPHEMERAL_PORTS): number {
+  return e.to - e.from + 1 - reserved.reduce((n, r) => n + r.to - r.from + 1, 0);
 }

@@ -1,6 +1,7 @@
 // The offline plan as data: every output file by its path relative to the
 // plan directory. Pure; scripts/plan.ts does the disk and the arguments.
-import { buildModel, forEdge, type EdgeModel, type HostFacts } from "../model/model";
+import { buildModel, forEdge, reservedLocalPorts, type EdgeModel, type HostFacts } from "../model/model";
+import { ephemeralLeft } from "../model/ports";
 import { isStackConfig, loadConfig, type StackConfig } from "../model/source";
 import { validateConfig } from "../model/validate";
 import { renderVpsBundle, type Bundle } from "./bundle";
@@ -82,7 +83,13 @@ export function makePlan(input: StackConfig | Record<string, unknown>, opts: Pla
       `The home address is looked up in the tailnet at deploy (${c.home.hostname}); ${homeIPv4} stands in for it here.` +
         (c.home.ipv6 ? "" : " Its IPv6 address is looked up too: when the device has one, IPv6 clients of the DNAT ports are forwarded to it (without one they fall back to IPv4)."),
     );
-  } else if (!c.home.ipv6) notes.push("No homeTailnetIPv6: IPv6 clients are not forwarded on the DNAT ports (they fall back to IPv4).");
+  } else if (!c.home.ipv6) {
+    // nginx's connections to one home port then have IPv4's source ports only (render/nginx.ts homeServers).
+    const ports = ephemeralLeft(reservedLocalPorts(model));
+    notes.push(
+      `No homeTailnetIPv6: IPv6 clients are not forwarded on the DNAT ports (they fall back to IPv4), and nginx's sessions to one home port have IPv4's ${ports.toLocaleString("en-US")} source ports only: ${Math.ceil(ports / model.sourceLimits.connections).toLocaleString("en-US")} sources at ${model.sourceLimits.connections} connections each hold them all (with it, twice as many; docs/security.md, "Many sources holding idle sessions").`,
+    );
+  }
   const hetzner = c.edges.filter((e) => !e.existingHost);
   if (hetzner.length > 0) {
     const images = [...new Map(hetzner.map((e) => [e.image, `\`${e.image}\` (Debian ${e.release.version} ${e.release.codename})`])).values()];

@@ -21,11 +21,7 @@ export function checkTurnRelayPorts(p: ParsedConfig, c: Checks): PortRange | und
 }
 
 /** How many of the kernel's ephemeral ports the reserved relay range leaves. */
-function ephemeralLeft(relay: PortRange): number {
-  const e = P.EPHEMERAL_PORTS;
-  const covered = overlaps(relay, e) ? Math.min(relay.to, e.to) - Math.max(relay.from, e.from) + 1 : 0;
-  return e.to - e.from + 1 - covered;
-}
+const ephemeralLeft = (relay: PortRange) => P.ephemeralLeft(P.reservedWithin([relay]));
 
 /** One TURN session's cap, in whole kbit/s. */
 export function checkTurnSession(p: ParsedConfig, c: Checks): void {

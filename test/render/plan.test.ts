@@ -53,6 +53,7 @@ test("PLAN.md says what the deploy does with home's IPv6: looked up with the dev
   for (const extra of [{}, { homeTailnetHostname: "homeserver" }]) {
     const fixed = makePlan({ ...rest, homeTailnetIPv4: "100.101.102.103", ...extra }).files["PLAN.md"];
     expect(fixed).toContain("No homeTailnetIPv6: IPv6 clients are not forwarded on the DNAT ports");
+    expect(fixed).toContain("nginx's sessions to one home port have IPv4's 39,151 source ports only: 612 sources at 64 connections each hold them all");
     expect(fixed).not.toContain("looked up");
   }
 });
