@@ -253,15 +253,6 @@ render_variant() {
     >"$LAB/logs/render-$1.log" 2>&1 || { WHY=$(tail -n 5 "$LAB/logs/render-$1.log"); return 1; }
 }
 
-# c2s_starttls_home: an XMPP client's STARTTLS on the vps's 5222 ends at
-# home's Prosody (its certificate verified for the domain).
-c2s_starttls_home() {
-  local out
-  out=$(on client timeout 10 openssl s_client -connect "$VPS4:5222" -starttls xmpp -xmpphost "$DOMAIN" \
-    -servername "$DOMAIN" -verify_hostname "$DOMAIN" -verify_return_error -brief </dev/null 2>&1)
-  grep -q "Verification: OK" <<<"$out" || { WHY=$out; return 1; }
-}
-
 render_weak_floods() {
   local st=$LAB/stacks
   "$REPO/node_modules/.bin/tsx" "$HERE/render.ts" --config "$st/Pulumi.lab.yaml" --vps-ipv4 "$VPS4" --vps-ipv6 "$VPS6" \
@@ -281,7 +272,7 @@ t_floods() {
   check "floods: the variant with nginx ending 5222/5269 renders and is pushed and confirmed (--set clientIp='\"nginx\"')" \
     eval 'render_variant nginx-c2s clientIp="\"nginx\"" && push "$LAB/push/nginx-c2s" && confirm'
   attack "spoofed SYNs: 1000 to 5222 with clientIp nginx from as many spoofed sources: the edge's SYN cookies answer, none reaches home" syns_reach_home 5222
-  check "floods: clientIp nginx: an XMPP client's STARTTLS on 5222 reaches home's Prosody through nginx (openssl s_client -starttls xmpp, home's certificate verified)" c2s_starttls_home
+  check "floods: clientIp nginx: an XMPP client's STARTTLS on 5222 reaches home's Prosody through nginx (openssl s_client -starttls xmpp, home's certificate verified)" starttls_home 5222 xmpp
   check "floods: the SYN proxy's variant renders and is pushed and confirmed (--set synProxy=true)" eval 'render_variant synproxy synProxy=true && push "$LAB/push/synproxy" && confirm'
   attack "spoofed SYNs: 1000 to 5222 (DNAT) from as many spoofed sources: the SYN proxy answers, none reaches home" syns_reach_home 5222
   attack "spoofed SYNs: 1000 to the TCP forward 7001: none reaches home" syns_reach_home 7001

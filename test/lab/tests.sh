@@ -178,6 +178,14 @@ c2s_roundtrip() {
   t=$(token c2s)
   send client "bob@$DOMAIN" "$server" "carol@$DOMAIN" "$t" "$@" && received "$l" "$t"
 }
+# starttls_home PORT MODE: STARTTLS (openssl's -starttls MODE: xmpp, xmpp-server) on the
+# vps's PORT ends at home's Prosody, whose certificate verifies for the domain.
+starttls_home() {
+  local out
+  out=$(on client timeout 10 openssl s_client -connect "$VPS4:$1" -starttls "$2" -xmpphost "$DOMAIN" \
+    -servername "$DOMAIN" -verify_hostname "$DOMAIN" -verify_return_error -brief </dev/null 2>&1)
+  grep -q "Verification: OK" <<<"$out" || { WHY=$out; return 1; }
+}
 # vps_log FILE: the vps's /var/log/FILE (the netns vps's overlay upper dir; the VM's over SSH).
 vps_log() {
   if [ "${LAB_VPS:-ns}" = vm ]; then on vps cat "/var/log/$1"; else cat "$LAB/hosts/vps/var_log-up/$1"; fi
@@ -641,13 +649,7 @@ t_proxy_protocol() {
     wait_for 5 grep -q "client=$CLIENT4:[0-9]* port=15222 via=$VPS_TS4" "$log"
   check "pp: bob -> carol through 5222 over IPv6" c2s_roundtrip carolp "[$VPS6]:5222"
   check "pp: the home receiver logged $CLIENT6 on 15222" wait_for 5 grep -q "client=$CLIENT6:[0-9]* port=15222" "$log"
-  s2s_starttls() {
-    local out
-    out=$(on client timeout 10 openssl s_client -connect "$VPS4:5269" -starttls xmpp-server -xmpphost "$DOMAIN" \
-      -servername "$DOMAIN" -verify_hostname "$DOMAIN" -verify_return_error -brief </dev/null 2>&1)
-    grep -q "Verification: OK" <<<"$out" || { WHY=$out; return 1; }
-  }
-  check "pp: s2s STARTTLS on 5269 reaches home (openssl s_client -starttls xmpp-server, home's certificate verified)" s2s_starttls
+  check "pp: s2s STARTTLS on 5269 reaches home (openssl s_client -starttls xmpp-server, home's certificate verified)" starttls_home 5269 xmpp-server
   check "pp: the home receiver logged $CLIENT4 on 15269" wait_for 5 grep -q "client=$CLIENT4:[0-9]* port=15269" "$log"
   check "pp: direct TLS on 443 still works after the change" c2s_roundtrip carolp "$VPS4:443" -t
   stop_listen client carolp
