@@ -243,19 +243,27 @@ flood_g1() {
 scenario_G1() { run_scenario G1 "$1" flood_g1; }
 
 # G2: a spray of more spoofed sources than the per-source sets hold, all
-# along; 3 s in, one real source (REAL_SRC) opens 200 connections to 443 at
-# once and holds them: how many got through against the connection limit.
+# along; once every spoofed source has sent twice (so the set is full: the
+# spray has more sources than it holds), one real source (REAL_SRC) opens
+# 200 connections to 443 at once and holds them: how many got through
+# against the connection limit. A fixed wait let the real source in before
+# the set was full at a slower attacker (the run of 2026-12-07 at 3f0f818).
 flood_g2() {
   spoof "$1-spray" -mode syn -ports 443 -nsrc "$G2_SPRAY" -rate "$SYN_RATE" -secs "$FLOOD_SECS" &
-  local p=$! out limit elems
-  sleep 3
+  local p=$! out limit elems i sent=0
+  for ((i = 0; i < 120; i++)); do
+    sent=$(on vps nft -j list counter inet xbf_acct off_syn443 | "$PY" -c 'import json, sys
+print(next(o["counter"]["packets"] for o in json.load(sys.stdin)["nftables"] if "counter" in o))')
+    [ "${sent:-0}" -ge $((2 * G2_SPRAY)) ] && break
+    sleep 0.5
+  done
   out=$(ON_TIMEOUT=30 on client "$PY" "$LAB/bin/conn-flood.py" "$VPS4" 443 200 3 "$REAL_SRC")
   out=${out%%$'\n'*}
   limit=$(grep -oP 'ip saddr ct count over \K[0-9]+' "$RES/ruleset-${1#G2-}.nft" | head -n 1)
   # The set's fill at that moment (the sampler lists the sets only every few seconds).
   elems=$(on vps nft -j list set inet xmpp_edge conn_v4 | "$PY" -c 'import json, sys
 print(sum(len(o["set"].get("elem", [])) for o in json.load(sys.stdin)["nftables"] if "set" in o))')
-  EXTRA=$(printf '{"real_source":%s,"limit":%s,"conn_v4_elements":%s,"established":%s}' "$(printf '%s' "$out" | json_str)" "${limit:-null}" "${elems:-null}" \
+  EXTRA=$(printf '{"real_source":%s,"limit":%s,"conn_v4_elements":%s,"spray_sent_before":%s,"established":%s}' "$(printf '%s' "$out" | json_str)" "${limit:-null}" "${elems:-null}" "${sent:-null}" \
     "$(sed -n 's/^established \([0-9]*\) of.*/\1/p' <<<"$out" | grep . || echo null)")
   wait "$p"
 }

@@ -236,6 +236,11 @@ def verdicts(d):
             e, lim = x.get("established"), x.get("limit")
             cs.append(check("one real source gets at most its connection limit", e is not None and lim is not None and e <= lim,
                             f"{e} of 200 (limit {lim}); conn_v4 then held {x.get('conn_v4_elements', '?')} elements"))
+            # Without it the real source may have taken an element before the spray filled the set.
+            sent, spray = x.get("spray_sent_before"), int(d["meta"].get("g2_spray") or 0)
+            if sent is not None:
+                cs.append(check("the spray had filled the set first (each spoofed source twice) (context)", sent >= 2 * spray,
+                                f"{sent:,} SYNs to 443 before the real source, {spray:,} sources"))
         if goal == "G3":
             x = sc["extra"]
             alive = sum(c.get("alive", 0) for c in x.get("chunks", []))

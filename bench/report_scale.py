@@ -286,9 +286,10 @@ def section(d, before):
                  "working: one address may hold 64 sessions; the load above stays under it by spreading over addresses.\n")
     L.append("### Limits\n")
     L.append("Sessions each limit allows, from the edge's settings and the per-session costs measured above; sorted, the first "
-             "non-lab row is the one a server meets first. The 4 GB server rows use Linux's default conntrack table for 1–4 GiB "
-             "of RAM (65,536 entries; kernels ≥ 5.15 size it from RAM, this machine's larger value is listed as lab only) and "
-             "~3 GiB of the 4 GB for sessions (an estimate: the OS, tailscaled, coturn and sshd take the rest).\n")
+             "non-lab row is the one a server meets first. The 4 GB server rows use the conntrack table the edge sets "
+             "(`conntrackMax`; runs before it existed: Linux's default for 1–4 GiB of RAM, 65,536 entries; this machine's value is "
+             "listed as lab only) and ~3 GiB of the 4 GB for sessions (an estimate: the OS, tailscaled, coturn and sshd take the "
+             "rest).\n")
     L.append(limits_table(d))
     if before:
         L.append(f"Earlier settings (commit {before['meta'].get('git', '?')}):\n")

@@ -61,6 +61,8 @@ scale_setup() {
   on vps sh -c 'for k in net/ipv4/ip_local_port_range net/ipv4/ip_local_reserved_ports net/core/somaxconn net/netfilter/nf_conntrack_max \
     net/netfilter/nf_conntrack_buckets net/netfilter/nf_conntrack_tcp_timeout_established fs/nr_open; do
       printf "%s=%s\n" "$k" "$(tr "\t" " " </proc/sys/$k)"; done; printf "nofile_hard=%s\n" "$(ulimit -Hn)"; printf "nproc=%s\n" "$(nproc)"' >"$RES/edge.env" || return 1
+  # The table size the edge asks for (conntrackMax): a container's vps cannot set it, a server's kernel does.
+  on vps sed -n 's/^net.netfilter.nf_conntrack_max = /edge_conntrack_max=/p' /etc/sysctl.d/60-xmpp-edge.conf >>"$RES/edge.env"
   # Both paths carry a session end to end before anything is measured.
   for n in $PATHS; do
     local st=$LAB/run/check-$n.json

@@ -304,8 +304,11 @@ def compute_limits(settings, edge, summary, workers, idle_rss):
             rows.append({"limit": "masquerade source ports toward one home port", "setting": "1024-65535 (64512)", "sessions": 64512,
                          "note": "every forwarded session leaves from the edge's one tailnet address to home:5222"})
         if ct_per:
-            rows.append({"limit": "nf_conntrack_max (4 GB server default)", "setting": str(SMALL["conntrack_max"]),
-                         "sessions": int(SMALL["conntrack_max"] / ct_per), "small_server": True,
+            # The edge sets the table's size (conntrackMax); runs before it did meet the kernel's default.
+            ct_small = int(edge.get("edge_conntrack_max") or SMALL["conntrack_max"])
+            what = "the edge's conntrackMax" if edge.get("edge_conntrack_max") else "4 GB server default"
+            rows.append({"limit": f"nf_conntrack_max ({what})", "setting": str(ct_small),
+                         "sessions": int(ct_small / ct_per), "small_server": True,
                          "note": f"{ct_per:.2f} entries per session, measured"})
             rows.append({"limit": "nf_conntrack_max (this machine)", "setting": str(ct_here), "sessions": int(ct_here / ct_per) if ct_here else None,
                          "lab_only": True, "note": "the lab machine has more than 4 GiB"})
