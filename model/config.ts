@@ -63,7 +63,7 @@ export const configSchema = z
     xmppHost: z.string().optional().meta({ description: "DNS-only name pointing at the VPS; target of the SRV records (not a CNAME). Default: domain" }),
     webHostnames: z.array(z.string()).default([]).meta({ description: "Names proxied by Cloudflare to the VPS (HTTP/HTTPS)" }),
     homeTailnetIPv4: z.string().optional().meta({ description: "Home server's tailnet IPv4 (100.64.0.0/10); required unless homeTailnetHostname" }),
-    homeTailnetIPv6: z.string().optional().meta({ description: "Home server's tailnet IPv6 (fd7a:115c:a1e0::/48); without it IPv6 clients of the DNAT ports fall back to IPv4" }),
+    homeTailnetIPv6: z.string().optional().meta({ description: "Home server's tailnet IPv6 (fd7a:115c:a1e0::/48): IPv6 clients of the DNAT ports go there, and nginx's sessions to home take it once the edge's IPv4 source ports toward a home port are all held (docs/security.md, \"Many sources holding idle sessions\"); without it IPv6 clients fall back to IPv4" }),
     homeTailnetHostname: z.string().optional().meta({ description: "Look the home device up in the tailnet at deploy time (Tailscale API); never an edge's server name" }),
     preset: z.enum(["snikket", "prosody"]).default("snikket").meta({ description: "Snikket: proxy65 on 5000, groups./share. CNAMEs, Snikket's web front on home 5080/5443. Prosody: only xmppHost is an XMPP name; the domain may be a proxied website" }),
     directTls: z.boolean().default(true).meta({ description: "XMPP on 443 by ALPN (xmpp-client, xmpp-server) and _xmpps-* SRV records" }),
