@@ -224,16 +224,16 @@ def stream_section(d):
     idle = {s["kind"]: s for s in d["summary"] if s["kind"].startswith("variant-")}
     if base and big and base["nginx_cpu_s_per_gb"] and big["nginx_cpu_s_per_gb"]:
         vb, v64 = idle.get("variant-base"), idle.get("variant-proxy_buffer_size=64k")
-        mem = ""
+        mem = " Idle sessions with bigger buffers are not measured in this run (labelled variant points: `SCALE_VARIANT_POINTS`)."
         if vb and v64:
             mem = (f" An idle session holds the same either way ({med(v64['per_session'], 'nginx_rss_bytes', 1024)} vs "
-                   f"{med(vb['per_session'], 'nginx_rss_bytes', 1024)} KiB: only the touched pages of the buffers are resident),")
+                   f"{med(vb['per_session'], 'nginx_rss_bytes', 1024)} KiB: only the touched pages of the buffers are resident).")
         L.append(f"\nWhere the 443 path's time goes: nginx copies every byte through user space, {fmt(base['nginx_cpu_s_per_gb']['median'], 2)} s of "
                  f"CPU per GB with the default 16 KiB buffers, on the same two cores as the client and the home end (the whole machine: "
                  f"{fmt(base['busy_s_per_gb_machine']['median'], 2)} s per GB through 443). Bigger buffers mean fewer system calls per GB: "
                  f"`proxy_buffer_size 64k` takes nginx to {fmt(big['nginx_cpu_s_per_gb']['median'], 2)} s/GB and the ratio to "
                  f"{med(big, 'ratio', d=2)} (×{big.get('vs_base', 0):.2f} of base), 4k to {fmt(by['proxy_buffer_size=4k']['nginx_cpu_s_per_gb']['median'], 2) if by.get('proxy_buffer_size=4k') else '–'} s/GB."
-                 f"{mem} but a session that once moves a burst (a MAM catch-up, a file through 443) keeps both buffers resident until it "
+                 f"{mem} A session that once moves a burst (a MAM catch-up, a file through 443) keeps both buffers resident until it "
                  "closes (nginx frees them with the connection; not measured here): 2 × 64 KiB instead of 2 × 16 KiB, which would make memory, not ports or conntrack, the first limit of a 4 GB "
                  "server near 20,000 such sessions. Not adopted; the uplink of a real VPS binds well below nginx's copy rate here. "
                  "reuseport and one worker stay within base's spread (and the workers already share the sessions evenly: the "
