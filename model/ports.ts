@@ -149,13 +149,14 @@ export const FIRST_UNPRIVILEGED_PORT = 1024;
  * The ports the kernel gives the host's own outgoing connections
  * (net.ipv4.ip_local_port_range, both families; Debian's default is
  * 32768-60999). nginx's connections to one home port all leave from one
- * tailnet address, so this range, less the reserved ports below, is how many
- * sessions one home port carries per address family: with the default relay
- * range and tailscaled's port 39,151, and twice that when home's tailnet IPv6 takes the overflow
- * (render/nginx.ts), past the 65,536 idle sessions 1,024 sources may hold at
- * 64 each (#25's G3). Debian's range left 16,384. The ports the edge listens
- * on inside it are reserved (reservedLocalPorts), so no outgoing connection
- * can hold one while its daemon restarts.
+ * tailnet address, so this range, less the reserved ports, is how many
+ * sessions one home port carries per address family: 39,151 beside the
+ * default relay range and tailscaled's port, and twice that when home's
+ * tailnet IPv6 takes the overflow (render/nginx.ts), past the 65,536 idle
+ * sessions 1,024 sources may hold at 64 each (#25's G3); Debian's range left
+ * 16,384. The ports the edge listens on inside it are reserved
+ * (reservedLocalPorts in model/model.ts), so no outgoing connection can hold
+ * one while its daemon restarts.
  */
 export const EPHEMERAL_PORTS: PortRange = { from: 10000, to: 65535 };
 export const MIN_EPHEMERAL_LEFT = 8192;

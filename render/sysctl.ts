@@ -1,6 +1,5 @@
 import type { EdgeModel } from "../model/model";
-import * as P from "../model/ports";
-import { formatRange } from "../model/ports";
+import { EPHEMERAL_PORTS, formatRange } from "../model/ports";
 import { reservedLocalPorts } from "../model/model";
 import { CONNTRACK_ENTRY_BYTES } from "../model/limits";
 import { generatedHeader } from "./header";
@@ -53,9 +52,9 @@ export function renderSysctl(model: EdgeModel): string {
     "# Forwarding turns off router advertisements unless accept_ra is 2; keep IPv6 autoconfiguration working.",
     "net.ipv6.conf.all.accept_ra = 2",
     "net.ipv6.conf.default.accept_ra = 2",
-    "# The host's own outgoing connections get ports 10000-65535: nginx's connections to one home port all leave from",
+    `# The host's own outgoing connections get ports ${formatRange(EPHEMERAL_PORTS)}: nginx's connections to one home port all leave from`,
     "# one tailnet address, so this range is how many sessions a home port carries per family; see model/ports.ts.",
-    `net.ipv4.ip_local_port_range = ${P.EPHEMERAL_PORTS.from} ${P.EPHEMERAL_PORTS.to}`,
+    `net.ipv4.ip_local_port_range = ${EPHEMERAL_PORTS.from} ${EPHEMERAL_PORTS.to}`,
     // Daemons bind these by number (coturn its relays too); only the ports the kernel picks for others skip them (IPv4 and IPv6).
     ...(reserved.length > 0
       ? [
